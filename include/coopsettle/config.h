@@ -1,0 +1,221 @@
+/*
+ * config.h -- the typed, immutable settlement config (spec section 9) and
+ * its strict YAML loader.
+ *
+ * The loader (src/config.c, the only file that includes yaml.h) rejects
+ * unknown and duplicate keys, aliases, wrong types, inexact money, shares
+ * that do not sum to 1, non-increasing tiers, rules with both rate and
+ * tiers, unknown time zones, and every other rule of spec sections 1, 5, 6
+ * and 9 that a file can break. It reports every error up to
+ * CS_CONFIG_ERRORS_MAX, each as FILE:LINE:COL with the line and a caret.
+ */
+#ifndef COOPSETTLE_CONFIG_H
+#define COOPSETTLE_CONFIG_H
+
+#include <gmp.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "coopsettle/limits.h"
+#include "coopsettle/num.h"
+
+typedef enum cs_class {
+	CS_CLASS_PRODUCER = 0,
+	CS_CLASS_CONSUMER = 1,
+} cs_class;
+
+typedef enum cs_tristate {
+	CS_TRI_ANY = -1, /* key absent: no condition */
+	CS_TRI_FALSE = 0,
+	CS_TRI_TRUE = 1,
+} cs_tristate;
+
+typedef enum cs_on_invalid {
+	CS_ON_INVALID_ABORT = 0, /* default */
+	CS_ON_INVALID_QUARANTINE,
+} cs_on_invalid;
+
+/* Account keys of spec sections 5 and 6, in this order. */
+typedef enum cs_account {
+	CS_ACCOUNT_CLEARING = 0,       /* assets:clearing */
+	CS_ACCOUNT_PRODUCER_PAYABLE,   /* liabilities:payable:producers */
+	CS_ACCOUNT_FEE_INCOME,         /* income:fees */
+	CS_ACCOUNT_CAPITAL_INTEREST,   /* liabilities:capital-interest */
+	CS_ACCOUNT_PATRONAGE_CASH,     /* liabilities:patronage */
+	CS_ACCOUNT_PATRONAGE_RETAINED, /* equity:member-capital */
+	CS_ACCOUNT_RETAINED_SURPLUS,   /* equity:reserves:free */
+	CS_ACCOUNT_SURPLUS,            /* equity:surplus */
+	CS_ACCOUNT_COUNT
+} cs_account;
+
+/* A currency of `currencies`: ISO code and minor-unit exponent. */
+typedef struct cs_currency {
+	char code[16];
+	unsigned exponent;
+} cs_currency;
+
+/* A money value from the config. major is the value as written (major
+ * units). minor[i] is the value in minor units of currency i, for each of
+ * the config's currencies the value can apply to (applies[i] != 0); the
+ * loader has checked those are exact. present == 0: key absent. */
+typedef struct cs_money {
+	int present;
+	mpq_t major;
+	mpz_t minor[CS_CURRENCIES_MAX];
+	unsigned char applies[CS_CURRENCIES_MAX];
+} cs_money;
+
+/* A marginal tier: rate applies to the part of |amount| above the previous
+ * tier's up_to and at most up_to (the last tier has no up_to). */
+typedef struct cs_tier {
+	cs_money up_to; /* present == 0 for the last tier */
+	mpq_t rate;
+} cs_tier;
+
+/* A fee rule (spec section 5). */
+typedef struct cs_rule {
+	char *id;
+	unsigned line; /* 1-based line of the rule in the file, for messages */
+	/* when: every present condition must hold */
+	char **categories; /* NULL-free array of n_categories strings */
+	size_t n_categories;
+	int has_categories;
+	unsigned char currency_allowed[CS_CURRENCIES_MAX]; /* all 1 when absent */
+	cs_tristate producer_member;
+	cs_tristate consumer_member;
+	cs_money min_amount; /* compared with |amount|, inclusive */
+	cs_money max_amount;
+	/* fee */
+	cs_money fixed; /* absent means 0 */
+	int has_rate;   /* exactly one of rate and tiers */
+	mpq_t rate;
+	cs_tier *tiers;
+	size_t n_tiers;
+	cs_money min;
+	cs_money max;
+	/* borne_by: shares sum to exactly 1; default producer 1, consumer 0 */
+	mpq_t share_producer;
+	mpq_t share_consumer;
+} cs_rule;
+
+typedef enum cs_step_type {
+	CS_STEP_ACCOUNT = 0,
+	CS_STEP_CAPITAL_INTEREST,
+	CS_STEP_PATRONAGE,
+} cs_step_type;
+
+typedef enum cs_share_kind {
+	CS_SHARE_NONE = 0,  /* capital_interest has no share */
+	CS_SHARE_FRACTION,  /* share: X */
+	CS_SHARE_REMAINING, /* share: remaining */
+} cs_share_kind;
+
+typedef enum cs_basis {
+	CS_BASIS_FEES = 0, /* default */
+	CS_BASIS_VOLUME,
+} cs_basis;
+
+/* A waterfall step (spec section 6). */
+typedef struct cs_step {
+	char *id;
+	unsigned line;
+	cs_step_type type;
+	cs_share_kind share_kind;
+	mpq_t share;   /* CS_SHARE_FRACTION */
+	char *account; /* CS_STEP_ACCOUNT */
+	/* CS_STEP_CAPITAL_INTEREST */
+	mpq_t rate;
+	int has_cap_share;
+	mpq_t cap_share;
+	/* CS_STEP_PATRONAGE */
+	cs_basis basis;
+	size_t n_classes;                    /* in config order */
+	cs_class classes[CS_CLASSES_MAX];
+	mpq_t class_shares[CS_CLASSES_MAX];  /* sum to exactly 1 */
+	cs_money min_patronage;              /* absent means 0 */
+	mpq_t cash_fraction;                 /* default 1 */
+} cs_step;
+
+/* A relation name split into schema and table (unquoted, as written). A
+ * name without a dot is in schema `public`. */
+typedef struct cs_relation {
+	char *schema;
+	char *table;
+} cs_relation;
+
+typedef struct cs_config {
+	char *path;         /* as given to the loader */
+	char *text;         /* the file's bytes, NUL-terminated */
+	size_t text_len;
+	char sha256_hex[65]; /* SHA-256 of the file's bytes */
+
+	int version; /* 1 */
+	char *cooperative;
+	size_t base_currency; /* index into currencies */
+	cs_currency currencies[CS_CURRENCIES_MAX]; /* sorted by code */
+	size_t n_currencies;
+	char *timezone; /* IANA name, default "UTC" */
+	cs_rounding rounding;
+	cs_on_invalid on_invalid;
+	cs_relation source_transactions;
+	cs_relation source_members;
+	cs_relation source_costs;
+	char *accounts[CS_ACCOUNT_COUNT];
+
+	cs_rule *rules;
+	size_t n_rules;
+
+	int has_surplus;
+	int costs_from_relation; /* costs: {relation: ...} */
+	cs_relation costs_relation;
+	cs_money costs_amount; /* costs: {amount: {...}}; applies[i] per currency */
+	cs_step *steps;
+	size_t n_steps;
+} cs_config;
+
+/* One config error. line and col are 1-based (0: no position). */
+typedef struct cs_config_error {
+	unsigned line;
+	unsigned col;
+	char message[256];
+} cs_config_error;
+
+/* Errors collected while loading, in file order, at most
+ * CS_CONFIG_ERRORS_MAX; truncated is set when more were found. */
+typedef struct cs_config_diag {
+	cs_config_error errors[CS_CONFIG_ERRORS_MAX];
+	size_t n_errors;
+	int truncated;
+} cs_config_diag;
+
+/*
+ * Loads and validates the config file at path. On success returns 0 and sets
+ * *out to a new config the caller owns (free with cs_config_free). On failure
+ * returns -1, *out is NULL, and diag holds the errors (a file that cannot be
+ * read is one error without position).
+ */
+int cs_config_load_file(cs_config **out, const char *path, cs_config_diag *diag);
+
+/* Same, from a buffer of len bytes; name is used in messages and as path.
+ * The buffer is copied. */
+int cs_config_load_buffer(cs_config **out, const char *name, const char *text,
+			  size_t len, cs_config_diag *diag);
+
+/* Frees a config and everything it owns. NULL is allowed. */
+void cs_config_free(cs_config *cfg);
+
+/*
+ * Prints diag to f as `NAME:LINE:COL: message`, then the offending line of
+ * text, then a caret under the column (errors without position print
+ * `NAME: message`). text may be NULL (then no line and caret are printed).
+ */
+void cs_config_diag_print(FILE *f, const cs_config_diag *diag, const char *name,
+			  const char *text, size_t text_len);
+
+/* Index of currency code (len bytes) in cfg->currencies, or -1. */
+int cs_config_currency_index(const cs_config *cfg, const char *code, size_t len);
+
+/* Name of a class ("producer" or "consumer"). */
+const char *cs_class_name(cs_class c);
+
+#endif

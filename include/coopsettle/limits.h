@@ -1,0 +1,40 @@
+/*
+ * limits.h -- every bound coopsettle puts on what grows.
+ *
+ * Each limit is a named constant with the reason for its value. Inputs that
+ * exceed a limit are rejected with a message, never truncated.
+ */
+#ifndef COOPSETTLE_LIMITS_H
+#define COOPSETTLE_LIMITS_H
+
+/* A config file is a few kilobytes; 1 MiB leaves room and stops a 100 MB file early. */
+#define CS_CONFIG_BYTES_MAX (1024 * 1024)
+/* The deepest legitimate nesting is fees[].tiers[].{} = 5 levels; 32 is generous. */
+#define CS_CONFIG_DEPTH_MAX 32
+/* Errors reported from one file before giving up: enough to fix a file in one go. */
+#define CS_CONFIG_ERRORS_MAX 50
+/* Currencies in one config (ISO 4217 has under 200). */
+#define CS_CURRENCIES_MAX 64
+/* Fee rules; each transaction is tried against them in order. */
+#define CS_RULES_MAX 1000
+/* Tiers of one rule. */
+#define CS_TIERS_MAX 64
+/* Categories or currencies listed in one `when`. */
+#define CS_WHEN_LIST_MAX 1000
+/* Surplus waterfall steps. */
+#define CS_STEPS_MAX 64
+/* Classes named in one patronage step (producer, consumer). */
+#define CS_CLASSES_MAX 2
+/* Length of an id, account name, relation name, category or cooperative name. */
+#define CS_NAME_BYTES_MAX 200
+/* Digits in one number in the config: 30 decimal digits exceed any real amount
+ * (int64 has 19) and keep every GMP value small, so GMP never aborts on OOM. */
+#define CS_NUMBER_DIGITS_MAX 30
+/* Minor-unit exponent of a currency (ISO 4217 uses 0..4). */
+#define CS_EXPONENT_MAX 9
+/* Invalid rows printed on abort (spec section 4). */
+#define CS_REJECTS_PRINTED_MAX 20
+/* Bytes of one category value read from the database. */
+#define CS_CATEGORY_BYTES_MAX 4096
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * run.h -- runs: settle (spec sections 5 and 7) and their records, the
+ * statements they print, and the run chain.
+ *
+ * A run reads through one connection (a REPEATABLE READ snapshot) and writes
+ * through another, in ONE transaction under the schema's advisory lock: the
+ * ledger lines stream into COPY as they are computed, then the totals, the
+ * rejects and the run record, then SQL checks that the lines balance, then
+ * COMMIT. Anything that fails before COMMIT leaves nothing.
+ */
+#ifndef COOPSETTLE_RUN_H
+#define COOPSETTLE_RUN_H
+
+#include <stdint.h>
+
+#include "coopsettle/buf.h"
+#include "coopsettle/config.h"
+#include "coopsettle/error.h"
+#include "coopsettle/window.h"
+
+typedef struct cs_run_opts {
+	const char *conninfo; /* NULL: libpq's environment */
+	const cs_config *cfg;
+	cs_window window;
+	int dry_run;
+	int supersede;
+	int progress; /* print a progress line on stderr */
+} cs_run_opts;
+
+typedef struct cs_run_result {
+	int64_t run_id;      /* 0 for a dry run */
+	int64_t supersedes;  /* 0 when none */
+	const char *status;  /* "committed", "dry_run" or "unchanged" */
+	char input_hash[65];
+	char output_hash[65];
+	int64_t rows_read;
+	int64_t lines_written;
+	cs_buf statement;    /* the JSON statement (spec section 8) */
+	cs_buf summary;      /* the human summary */
+} cs_run_result;
+
+/* Initialises a result (empty buffers). */
+void cs_run_result_init(cs_run_result *res);
+
+/* Frees a result's buffers. */
+void cs_run_result_free(cs_run_result *res);
+
+/* Runs settle for opts. Returns 0 (res filled), or -1 with err filled and
+ * nothing written; err->exit_code is the CLI's exit code. On exit code 3,
+ * res->statement still holds the statement with the rejected rows. */
+int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err);
+
+/* Runs distribute for opts (spec section 6); same conventions. */
+int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err);
+
+/* The canonical text of a run record that its record hash covers
+ * (docs/reproducibility.md). Appends to out. */
+void cs_run_record_canonical(cs_buf *out, int64_t id, const char *kind, int64_t from_us,
+			     int64_t to_us, const char *config_sha256, const char *input_sha256,
+			     const char *output_sha256, const char *engine_version,
+			     const char *created_at, int64_t supersedes,
+			     const char *prev_record_sha256);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * runcommon.h -- pieces shared by the settle and distribute runs: the
+ * write transaction, conflict checks, run records and the chain.
+ */
+#ifndef COOPSETTLE_RUNCOMMON_H
+#define COOPSETTLE_RUNCOMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coopsettle/buf.h"
+#include "coopsettle/db.h"
+#include "coopsettle/error.h"
+#include "coopsettle/json.h"
+#include "coopsettle/run.h"
+
+/* Appends n bytes of s to b escaped for COPY's text format. */
+void cs_copy_text(cs_buf *b, const char *s, size_t n);
+
+/* A committed run found by a conflict check. */
+typedef struct cs_run_ref {
+	int64_t id;
+	int64_t from_us, to_us;
+	char from_text[40], to_text[40];
+	char output_sha256[65];
+} cs_run_ref;
+
+/*
+ * On the writer connection: BEGIN, take the advisory lock, check the schema,
+ * and find committed runs of kind overlapping the window. With no overlap
+ * sets *old = 0. With --supersede and exactly one committed run whose window
+ * equals opts->window, fills *old_ref and sets *old = its id. Any other
+ * overlap: exit 4 naming the runs. Returns 0 or -1 (transaction rolled back).
+ */
+int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t *old,
+		       cs_run_ref *old_ref, cs_error *err);
+
+/* Next run id from the sequence. */
+int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err);
+
+/*
+ * Inserts the reversal lines of run old into run id, marks old superseded
+ * (when old != 0), inserts the run record chained to the previous record,
+ * checks in SQL that the lines of run id sum to zero per currency and that
+ * the posted lines number expected_lines, and commits. Returns 0 or -1
+ * (rolled back).
+ */
+int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
+			int64_t old, const char *input_sha256, const char *output_sha256,
+			int64_t expected_lines, const char *statement, cs_error *err);
+
+/* Rolls back the writer's transaction, ignoring errors. */
+void cs_run_rollback(cs_db *w);
+
+/* Writes the common head of a statement: run_id, kind, status, window and
+ * hashes, inside an object already begun. run_id 0 writes null. */
+void cs_statement_head(cs_json *j, int64_t run_id, const char *kind, const char *status,
+		       const cs_window *w, const char *config_sha256, const char *input_sha256,
+		       const char *output_sha256);
+
+/* Reads a bigint result cell. */
+int cs_cell_i64(const cs_db_rows *rows, size_t r, size_t c, int64_t *out);
+
+#endif

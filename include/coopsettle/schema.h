@@ -1,0 +1,27 @@
+/*
+ * schema.h -- the coopsettle schema in PostgreSQL: creation, migration and
+ * its version (`coopsettle init-db`).
+ */
+#ifndef COOPSETTLE_SCHEMA_H
+#define COOPSETTLE_SCHEMA_H
+
+#include "coopsettle/db.h"
+#include "coopsettle/error.h"
+
+/* The schema version this engine writes and expects. */
+#define CS_SCHEMA_VERSION 1
+
+/* The advisory lock key that serialises all runs and migrations of the
+ * schema ('coop' 'stle' in ASCII). */
+#define CS_ADVISORY_LOCK_KEY "7165059049155654245"
+
+/* Creates or migrates the schema in one transaction; running it twice is
+ * harmless. Sets *version to the schema version afterwards. Returns 0, or -1
+ * with err filled. */
+int cs_schema_init(cs_db *db, int *version, cs_error *err);
+
+/* Checks that the schema exists at CS_SCHEMA_VERSION. Returns 0, or -1 with
+ * err filled (with a hint to run init-db). */
+int cs_schema_check(cs_db *db, cs_error *err);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * settle.h -- the pure core of a settle run (spec sections 4 and 5).
+ *
+ * Rows arrive one at a time (ordered by id, see docs/reproducibility.md);
+ * each valid row yields its ledger lines through a sink callback, so memory
+ * grows with the number of parties, never with the number of transactions.
+ * Invalid rows are kept as rejects (they are the exception: their list is
+ * printed and stored). The state also feeds the canonical input and output
+ * forms to SHA-256 as it goes.
+ */
+#ifndef COOPSETTLE_SETTLE_H
+#define COOPSETTLE_SETTLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coopsettle/config.h"
+#include "coopsettle/error.h"
+#include "coopsettle/fee.h"
+#include "coopsettle/i128.h"
+#include "coopsettle/members.h"
+
+/* One input row as read; a has_* of 0 is SQL NULL. Strings are not
+ * NUL-terminated and only valid during the call. */
+typedef struct cs_txn_row {
+	int has_id;
+	int64_t id;
+	int has_occurred_at;
+	int64_t occurred_at_us; /* microseconds since 1970-01-01 UTC */
+	int has_producer;
+	int64_t producer_id;
+	int has_consumer;
+	int64_t consumer_id;
+	int has_amount;
+	int64_t amount_minor;
+	int has_currency;
+	const char *currency;
+	size_t currency_len;
+	int has_category;
+	const char *category;
+	size_t category_len;
+} cs_txn_row;
+
+/* One ledger line (debit positive, credit negative). */
+typedef struct cs_ledger_line {
+	int64_t transaction_id; /* the journal: one per transaction */
+	int line_no;            /* 1..4, in the order of the spec's table */
+	cs_account account;
+	int has_party;
+	int64_t party_id;
+	size_t currency;
+	cs_i128 amount_minor;
+	int rule_index;
+} cs_ledger_line;
+
+/* Receives each ledger line as it is computed. Returns 0, or -1 with err
+ * filled to stop the run. */
+typedef int (*cs_line_sink_fn)(void *ctx, const cs_ledger_line *line, cs_error *err);
+
+/* Totals of one (party, side, currency). */
+typedef struct cs_party_total {
+	int64_t party_id;
+	cs_class side;
+	size_t currency;
+	int64_t transactions;
+	cs_i128 gross_minor;
+	cs_i128 fees_minor;
+} cs_party_total;
+
+/* Totals of one currency. */
+typedef struct cs_currency_total {
+	int64_t transactions;
+	cs_i128 gross_minor;
+	cs_i128 fees_minor;
+	cs_i128 fees_producer_minor;
+	cs_i128 fees_consumer_minor;
+} cs_currency_total;
+
+/* An invalid row and why. */
+typedef struct cs_reject {
+	int has_id;
+	int64_t id;
+	char reason[96];
+} cs_reject;
+
+typedef struct cs_settle cs_settle;
+
+/* Creates a settle state. cfg and members must outlive it; sink may be NULL
+ * (lines are then only counted and hashed). The caller owns the result. */
+cs_settle *cs_settle_new(const cs_config *cfg, const cs_members *members,
+			 cs_line_sink_fn sink, void *sink_ctx);
+
+/* Frees the state; NULL is allowed. */
+void cs_settle_free(cs_settle *s);
+
+/* Takes the next row. Rows must come in the order of docs/reproducibility.md
+ * (ids ascending, NULL ids first). Returns 0, or -1 when the sink failed. */
+int cs_settle_row(cs_settle *s, const cs_txn_row *row, cs_error *err);
+
+/* Ends the input: flushes the last row, sorts the party totals and
+ * finishes the hashes. Returns 0, or -1 when the sink failed. */
+int cs_settle_finish(cs_settle *s, cs_error *err);
+
+/* After finish: party totals sorted by side (producer first), id, currency. */
+const cs_party_total *cs_settle_parties(const cs_settle *s, size_t *n);
+
+/* Totals of currency index i (of cfg->currencies). */
+const cs_currency_total *cs_settle_currency_total(const cs_settle *s, size_t i);
+
+/* Invalid rows in input order. */
+const cs_reject *cs_settle_rejects(const cs_settle *s, size_t *n);
+
+/* Count of rows read, and of ledger lines produced. */
+int64_t cs_settle_rows_read(const cs_settle *s);
+int64_t cs_settle_lines_count(const cs_settle *s);
+
+/* Sum of the ledger lines of currency i (zero when the run balances). */
+cs_i128 cs_settle_lines_sum(const cs_settle *s, size_t i);
+
+/* After finish: hex SHA-256 of the canonical input and output forms. */
+const char *cs_settle_input_hash(const cs_settle *s);
+const char *cs_settle_output_hash(const cs_settle *s);
+
+#endif

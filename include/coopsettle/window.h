@@ -1,0 +1,60 @@
+/*
+ * window.h -- periods and windows in the config's time zone (spec section 3).
+ *
+ * A window is the half-open range [from, to) of instants, kept as
+ * microseconds since 1970-01-01 UTC (the same resolution as PostgreSQL's
+ * timestamptz). Periods (`YYYY-MM-DD`, `YYYY-MM`, `YYYY-Qn`, `YYYY`) run
+ * from local midnight of their first day to local midnight after their last
+ * day; a DST day has 23 or 25 hours. Time zone rules come from the system's
+ * tz database through the C library (TZ is set for the process).
+ */
+#ifndef COOPSETTLE_WINDOW_H
+#define COOPSETTLE_WINDOW_H
+
+#include <stdint.h>
+
+#include "coopsettle/error.h"
+
+typedef struct cs_window {
+	int64_t from_us; /* inclusive */
+	int64_t to_us;   /* exclusive */
+	char from_text[64]; /* ISO 8601 local time with offset, e.g. 2026-03-29T00:00:00+01:00 */
+	char to_text[64];
+	char from_utc[64];  /* `YYYY-MM-DD HH:MM:SS.ffffff+00`, for SQL literals */
+	char to_utc[64];
+} cs_window;
+
+/* Makes the process use time zone tz (an IANA name the config loader has
+ * validated) for every function below. Returns 0, or -1 with err filled. */
+int cs_tz_use(const char *tz, cs_error *err);
+
+/* Window of a period string in the current time zone. Returns 0, or -1 with
+ * err filled (exit code 2) naming the bad text. */
+int cs_window_from_period(cs_window *w, const char *period, cs_error *err);
+
+/* Window from two bounds, each a local date `YYYY-MM-DD` (its local
+ * midnight) or an ISO 8601 timestamp with offset (`2026-11-01T00:00:00+01:00`,
+ * `...Z`, optional fraction of up to 6 digits). from must be before to. */
+int cs_window_from_bounds(cs_window *w, const char *from, const char *to, cs_error *err);
+
+/* Fills the text fields of w from from_us and to_us. */
+void cs_window_format(cs_window *w);
+
+/* Local midnight (start of the local day) of the date y-m-d, in
+ * microseconds since the epoch. */
+int64_t cs_local_midnight_us(int y, int m, int d);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (pure arithmetic). */
+int64_t cs_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* Inverse of cs_days_from_civil. */
+void cs_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+/* The local days of w (dates whose local midnight lies in [from, to)) as a
+ * range [*first_day, *end_day) of days since 1970-01-01. */
+void cs_window_local_days(const cs_window *w, int64_t *first_day, int64_t *end_day);
+
+/* Formats microseconds since the epoch as local ISO 8601 with offset. */
+void cs_format_local(char *buf, unsigned long size, int64_t us);
+
+#endif

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# test.sh -- build coopsettle and run every ctest against a private cluster.
+#
+# usage: scripts/test.sh [--sanitize] [ctest args...]
+#
+# Builds into build/ (or build-asan/ with AddressSanitizer and UBSan when
+# --sanitize is given), starts a throw-away PostgreSQL 15 cluster under
+# BUILD/pg, runs ctest, stops the cluster and exits with ctest's status.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
+cd "$CS_ROOT"
+
+build_dir=build
+cmake_args=()
+sanitize=0
+case "${1:-}" in
+--sanitize)
+	shift
+	sanitize=1
+	build_dir=build-asan
+	# shellcheck disable=SC2054 # one CMake value, commas and all
+	cmake_args+=(-DSANITIZE=address,undefined)
+	;;
+-h | --help)
+	sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	exit 0
+	;;
+esac
+
+cs_install_deps
+cs_lock "$build_dir"
+cs_build "$build_dir" "${cmake_args[@]}"
+if ((sanitize)); then
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+cs_use_system_python "$build_dir"
+cs_pg_start "$build_dir"
+
+cs_log "running ctest in $build_dir"
+rc=0
+ctest --test-dir "$build_dir" --output-on-failure -j2 "$@" || rc=$?
+exit "$rc" # the exit trap stops the cluster, quietly

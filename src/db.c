@@ -1,0 +1,276 @@
+/*
+ * db.c -- the libpq edge of coopsettle (see db.h). The only file that
+ * includes libpq-fe.h.
+ */
+#include "coopsettle/db.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cs_db {
+	PGconn *conn;
+	int lost;
+	char *copy_buf; /* last buffer returned by PQgetCopyData */
+};
+
+static const char secure_search_path_sql[] =
+	"SELECT pg_catalog.set_config('search_path', '', false)";
+
+/* Fills err from a failed result or connection: a lost connection is
+ * CONNECTION_BAD or SQLSTATE class 08, nothing else. */
+static int fail(cs_db *db, const PGresult *res, const char *what, cs_error *err)
+{
+	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *msg = primary ? primary : PQerrorMessage(db->conn);
+	size_t len;
+	char clean[CS_ERROR_MSG_BYTES];
+
+	if (PQstatus(db->conn) == CONNECTION_BAD ||
+	    (sqlstate && strncmp(sqlstate, "08", 2) == 0))
+		db->lost = 1;
+	snprintf(clean, sizeof(clean), "%s", msg ? msg : "unknown error");
+	len = strlen(clean);
+	while (len > 0 && (clean[len - 1] == '\n' || clean[len - 1] == ' '))
+		clean[--len] = '\0';
+	if (db->lost) {
+		cs_error_set(err, CS_EXIT_RUNTIME,
+			     "database connection lost during %s; nothing was written", what);
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "Check the server, then re-run the same command.");
+		return -1;
+	}
+	cs_error_set(err, CS_EXIT_RUNTIME, "database error during %s: %s", what, clean);
+	if (sqlstate)
+		cs_error_detail(err, "SQLSTATE %s", sqlstate);
+	return -1;
+}
+
+cs_db *cs_db_connect(const char *conninfo, cs_error *err)
+{
+	cs_db *db = calloc(1, sizeof(*db));
+	PGresult *res;
+
+	if (!db) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "out of memory");
+		return NULL;
+	}
+	db->conn = PQconnectdb(conninfo ? conninfo : "");
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+		char clean[CS_ERROR_MSG_BYTES];
+		size_t len;
+
+		snprintf(clean, sizeof(clean), "%s",
+			 db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		len = strlen(clean);
+		while (len > 0 && (clean[len - 1] == '\n' || clean[len - 1] == ' '))
+			clean[--len] = '\0';
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot connect to the database");
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "Pass --db CONNINFO or set PGHOST, PGPORT, PGUSER and "
+				   "PGDATABASE.");
+		cs_db_close(db);
+		return NULL;
+	}
+	res = PQexec(db->conn, secure_search_path_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fail(db, res, "connection set-up", err);
+		PQclear(res);
+		cs_db_close(db);
+		return NULL;
+	}
+	PQclear(res);
+	return db;
+}
+
+void cs_db_close(cs_db *db)
+{
+	if (!db)
+		return;
+	if (db->copy_buf)
+		PQfreemem(db->copy_buf);
+	if (db->conn)
+		PQfinish(db->conn);
+	free(db);
+}
+
+static PGresult *run(cs_db *db, const char *sql, int n_params, const char *const *params)
+{
+	return PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, 0);
+}
+
+int cs_db_exec(cs_db *db, const char *sql, int n_params, const char *const *params,
+	       cs_error *err)
+{
+	PGresult *res = run(db, sql, n_params, params);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = fail(db, res, "a statement", err);
+	PQclear(res);
+	return rc;
+}
+
+int cs_db_query(cs_db *db, const char *sql, int n_params, const char *const *params,
+		cs_db_rows *out, cs_error *err)
+{
+	PGresult *res = run(db, sql, n_params, params);
+	size_t r, c, nr, nc;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = fail(db, res, "a query", err);
+		goto cleanup;
+	}
+	nr = (size_t)PQntuples(res);
+	nc = (size_t)PQnfields(res);
+	out->cells = calloc(nr * nc + 1, sizeof(char *));
+	if (!out->cells) {
+		rc = cs_error_set(err, CS_EXIT_RUNTIME, "out of memory");
+		goto cleanup;
+	}
+	out->n_rows = nr;
+	out->n_cols = nc;
+	for (r = 0; r < nr; r++) {
+		for (c = 0; c < nc; c++) {
+			if (PQgetisnull(res, (int)r, (int)c))
+				continue;
+			out->cells[r * nc + c] = strdup(PQgetvalue(res, (int)r, (int)c));
+			if (!out->cells[r * nc + c]) {
+				cs_db_rows_free(out);
+				rc = cs_error_set(err, CS_EXIT_RUNTIME, "out of memory");
+				goto cleanup;
+			}
+		}
+	}
+cleanup:
+	PQclear(res);
+	return rc;
+}
+
+const char *cs_db_cell(const cs_db_rows *rows, size_t row, size_t col)
+{
+	CS_ASSERT(row < rows->n_rows && col < rows->n_cols);
+	return rows->cells[row * rows->n_cols + col];
+}
+
+void cs_db_rows_free(cs_db_rows *rows)
+{
+	size_t i;
+
+	if (rows->cells) {
+		for (i = 0; i < rows->n_rows * rows->n_cols; i++)
+			free(rows->cells[i]);
+		free(rows->cells);
+	}
+	memset(rows, 0, sizeof(*rows));
+}
+
+char *cs_db_quote_ident(cs_db *db, const char *name, cs_error *err)
+{
+	char *q = PQescapeIdentifier(db->conn, name, strlen(name));
+	char *copy;
+
+	if (!q) {
+		cs_error_set(err, CS_EXIT_USAGE, "cannot quote the name '%s'", name);
+		cs_error_detail(err, "%s", PQerrorMessage(db->conn));
+		return NULL;
+	}
+	copy = strdup(q);
+	PQfreemem(q);
+	if (!copy)
+		cs_error_set(err, CS_EXIT_RUNTIME, "out of memory");
+	return copy;
+}
+
+int cs_db_copy_out_begin(cs_db *db, const char *sql, cs_error *err)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_OUT)
+		rc = fail(db, res, "reading (COPY)", err);
+	PQclear(res);
+	return rc;
+}
+
+int cs_db_copy_out_next(cs_db *db, const char **buf, size_t *len, cs_error *err)
+{
+	char *data = NULL;
+	int n;
+	PGresult *res;
+	int rc = 0;
+
+	if (db->copy_buf) {
+		PQfreemem(db->copy_buf);
+		db->copy_buf = NULL;
+	}
+	n = PQgetCopyData(db->conn, &data, 0);
+	if (n > 0) {
+		db->copy_buf = data;
+		*buf = data;
+		*len = (size_t)n;
+		return 1;
+	}
+	if (n == -2)
+		return fail(db, NULL, "reading (COPY)", err);
+	/* n == -1: the COPY is done; collect its results until NULL. */
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = fail(db, res, "reading (COPY)", err);
+		PQclear(res);
+	}
+	if (rc == 0 && PQstatus(db->conn) == CONNECTION_BAD)
+		rc = fail(db, NULL, "reading (COPY)", err);
+	return rc < 0 ? -1 : 0;
+}
+
+int cs_db_copy_in_begin(cs_db *db, const char *sql, cs_error *err)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		rc = fail(db, res, "writing (COPY)", err);
+	PQclear(res);
+	return rc;
+}
+
+int cs_db_copy_in_put(cs_db *db, const char *buf, size_t len, cs_error *err)
+{
+	CS_ASSERT(len <= (size_t)0x7fffffff);
+	if (PQputCopyData(db->conn, buf, (int)len) != 1)
+		return fail(db, NULL, "writing (COPY)", err);
+	return 0;
+}
+
+int cs_db_copy_in_end(cs_db *db, cs_error *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (PQputCopyEnd(db->conn, NULL) != 1)
+		rc = fail(db, NULL, "writing (COPY)", err);
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = fail(db, res, "writing (COPY)", err);
+		PQclear(res);
+	}
+	if (rc == 0 && PQstatus(db->conn) == CONNECTION_BAD)
+		rc = fail(db, NULL, "writing (COPY)", err);
+	return rc;
+}
+
+int cs_db_connection_lost(const cs_db *db)
+{
+	return db->lost;
+}
+
+int cs_db_backend_pid(const cs_db *db)
+{
+	return PQbackendPID(db->conn);
+}

@@ -1,0 +1,726 @@
+/*
+ * distribute.c -- the distribute run (spec sections 6 and 7): the tiling
+ * check, fee income, costs and patronage bases from the database, the pure
+ * waterfall (surplus.c), and the ledger lines, steps and member allocations
+ * written in one transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/buf.h"
+#include "coopsettle/db.h"
+#include "coopsettle/hash.h"
+#include "coopsettle/json.h"
+#include "coopsettle/members.h"
+#include "coopsettle/run.h"
+#include "coopsettle/runcommon.h"
+#include "coopsettle/source.h"
+#include "coopsettle/surplus.h"
+#include "coopsettle/util.h"
+
+/* Parses a decimal integer of at most 38 digits into a cs_i128. */
+static int parse_i128(const char *s, cs_i128 *out)
+{
+	cs_i128 v = 0;
+	int neg = 0, n = 0;
+
+	if (!s)
+		return -1;
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	for (; *s; s++, n++) {
+		if (*s < '0' || *s > '9' || n >= 38)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (n == 0)
+		return -1;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+typedef struct settle_ref {
+	int64_t id, from_us, to_us;
+	char from_text[40], to_text[40], output[65];
+} settle_ref;
+
+/* The committed settle runs must tile the window: exit 3 otherwise. */
+static int tiling(cs_db *r, const cs_run_opts *opts, settle_ref **out, size_t *n_out,
+		  cs_error *err)
+{
+	cs_db_rows rows;
+	char from[24], to[24];
+	const char *params[2];
+	size_t i, n;
+	settle_ref *refs;
+	cs_buf bad;
+	int64_t at = opts->window.from_us;
+
+	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
+	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
+	params[0] = from;
+	params[1] = to;
+	if (cs_db_query(r,
+			"SELECT id, window_from_us, window_to_us, window_from_text, window_to_text,"
+			" output_sha256 FROM coopsettle.runs WHERE kind = 'settle'"
+			" AND status = 'committed' AND window_from_us < $2::bigint"
+			" AND window_to_us > $1::bigint ORDER BY window_from_us, id",
+			2, params, &rows, err) < 0)
+		return -1;
+	n = rows.n_rows;
+	refs = calloc(n + 1, sizeof(*refs));
+	CS_ASSERT(refs != NULL);
+	cs_buf_init(&bad);
+	for (i = 0; i < n; i++) {
+		settle_ref *x = &refs[i];
+
+		cs_cell_i64(&rows, i, 0, &x->id);
+		cs_cell_i64(&rows, i, 1, &x->from_us);
+		cs_cell_i64(&rows, i, 2, &x->to_us);
+		snprintf(x->from_text, sizeof(x->from_text), "%s", cs_db_cell(&rows, i, 3));
+		snprintf(x->to_text, sizeof(x->to_text), "%s", cs_db_cell(&rows, i, 4));
+		snprintf(x->output, sizeof(x->output), "%s", cs_db_cell(&rows, i, 5));
+		if (x->from_us < opts->window.from_us || x->to_us > opts->window.to_us) {
+			cs_buf_printf(&bad, "%ssettle run %lld [%s, %s) straddles a bound of the window",
+				      bad.len ? "\n" : "", (long long)x->id, x->from_text, x->to_text);
+			continue;
+		}
+		if (x->from_us > at) {
+			char gap_from[40];
+
+			cs_format_local(gap_from, sizeof(gap_from), at);
+			cs_buf_printf(&bad, "%sgap [%s, %s) has no committed settle run",
+				      bad.len ? "\n" : "", gap_from, x->from_text);
+		}
+		if (x->to_us > at)
+			at = x->to_us;
+	}
+	if (at < opts->window.to_us) {
+		char gap_from[40];
+
+		cs_format_local(gap_from, sizeof(gap_from), at);
+		cs_buf_printf(&bad, "%sgap [%s, %s) has no committed settle run", bad.len ? "\n" : "",
+			      gap_from, opts->window.to_text);
+	}
+	cs_db_rows_free(&rows);
+	if (bad.len) {
+		cs_error_set(err, CS_EXIT_DATA,
+			     "the committed settle runs do not tile the window [%s, %s); nothing was "
+			     "written",
+			     opts->window.from_text, opts->window.to_text);
+		cs_error_detail(err, "%s", bad.data);
+		cs_error_hint(err, "Settle the missing days, or distribute a window made of whole "
+				   "settle runs.");
+		cs_buf_free(&bad);
+		free(refs);
+		return -1;
+	}
+	cs_buf_free(&bad);
+	*out = refs;
+	*n_out = n;
+	return 0;
+}
+
+/* "{1,2,3}" for an array parameter. */
+static void id_array(cs_buf *b, const settle_ref *refs, size_t n)
+{
+	size_t i;
+
+	cs_buf_putc(b, '{');
+	for (i = 0; i < n; i++)
+		cs_buf_printf(b, "%s%lld", i ? "," : "", (long long)refs[i].id);
+	cs_buf_putc(b, '}');
+}
+
+static int currency_of(const cs_config *cfg, const char *code, const char *what, cs_error *err)
+{
+	int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+
+	if (c < 0) {
+		cs_error_set(err, CS_EXIT_DATA, "%s has currency '%s', which the config does not list",
+			     what, code ? code : "NULL");
+		cs_error_hint(err, "Add the currency to 'currencies', or correct the rows.");
+	}
+	return c;
+}
+
+static int fee_income(cs_db *r, const cs_config *cfg, const char *ids, cs_surplus_input *in,
+		      cs_error *err)
+{
+	cs_db_rows rows;
+	const char *params[1] = {ids};
+	size_t i;
+
+	if (cs_db_query(r,
+			"SELECT currency, sum(fees_minor)::text FROM coopsettle.currency_totals"
+			" WHERE run_id = ANY($1::bigint[]) GROUP BY currency ORDER BY currency",
+			1, params, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows; i++) {
+		int c = currency_of(cfg, cs_db_cell(&rows, i, 0), "a settle run", err);
+		cs_i128 v;
+
+		if (c < 0 || parse_i128(cs_db_cell(&rows, i, 1), &v) < 0) {
+			cs_db_rows_free(&rows);
+			return c < 0 ? -1 : cs_error_set(err, CS_EXIT_RUNTIME, "bad fee total");
+		}
+		in->fee_income_minor[c] = v;
+	}
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
+static void day_text(char *buf, size_t size, int64_t day)
+{
+	int64_t y;
+	unsigned m, d;
+
+	cs_civil_from_days(day, &y, &m, &d);
+	snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error *err)
+{
+	char *rel;
+	cs_buf sql;
+	cs_db_rows rows;
+	char first[16], end[16];
+	const char *params[2] = {first, end};
+	size_t i;
+	int rc = 0;
+
+	if (!cfg->costs_from_relation) {
+		for (i = 0; i < cfg->n_currencies; i++)
+			if (cfg->costs_amount.present && cfg->costs_amount.applies[i])
+				in->costs_minor[i] = cs_i128_from_mpz(cfg->costs_amount.minor[i]);
+		return 0;
+	}
+	rel = cs_source_relation_sql(r, &cfg->costs_relation, err);
+	if (!rel)
+		return -1;
+	day_text(first, sizeof(first), in->first_day);
+	day_text(end, sizeof(end), in->end_day);
+	cs_buf_init(&sql);
+	cs_buf_printf(&sql,
+		      "SELECT currency::text, sum(amount_minor::bigint)::text,"
+		      " count(*) FILTER (WHERE amount_minor IS NULL) FROM %s"
+		      " WHERE booked_on::date >= $1::date AND booked_on::date < $2::date"
+		      " GROUP BY 1",
+		      rel);
+	if (cs_db_query(r, sql.data, 2, params, &rows, err) < 0) {
+		rc = -1;
+		goto cleanup;
+	}
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
+		int c = currency_of(cfg, cs_db_cell(&rows, i, 0), "an operating cost row", err);
+		const char *nulls = cs_db_cell(&rows, i, 2);
+		cs_i128 v = 0;
+
+		if (c < 0) {
+			rc = -1;
+		} else if (!nulls || strcmp(nulls, "0") != 0) {
+			rc = cs_error_set(err, CS_EXIT_DATA,
+					  "operating cost rows in %s have a NULL amount_minor",
+					  cfg->currencies[c].code);
+		} else if (cs_db_cell(&rows, i, 1) && parse_i128(cs_db_cell(&rows, i, 1), &v) < 0) {
+			rc = cs_error_set(err, CS_EXIT_RUNTIME, "bad cost total");
+		} else {
+			in->costs_minor[c] = v;
+		}
+	}
+	cs_db_rows_free(&rows);
+cleanup:
+	cs_buf_free(&sql);
+	free(rel);
+	return rc;
+}
+
+/* Patronage bases: the member's own side in the tiling settle runs. */
+static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *members,
+		 const cs_member *sorted, cs_i128 *fees, cs_i128 *gross, cs_error *err)
+{
+	cs_db_rows rows;
+	const char *params[1] = {ids};
+	size_t i, n_cur = cfg->n_currencies;
+
+	if (cs_db_query(r,
+			"SELECT party_id, side, currency, sum(fees_minor)::text,"
+			" sum(gross_minor)::text FROM coopsettle.party_totals"
+			" WHERE run_id = ANY($1::bigint[]) GROUP BY 1, 2, 3",
+			1, params, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows; i++) {
+		int64_t id;
+		const cs_member *m;
+		const char *side = cs_db_cell(&rows, i, 1);
+		int c;
+		size_t k;
+
+		if (cs_cell_i64(&rows, i, 0, &id) < 0)
+			continue;
+		m = cs_members_find(members, id);
+		if (!m || strcmp(side, cs_class_name(m->cls)) != 0)
+			continue; /* not a member, or not the member's own side */
+		c = currency_of(cfg, cs_db_cell(&rows, i, 2), "a settle run", err);
+		if (c < 0) {
+			cs_db_rows_free(&rows);
+			return -1;
+		}
+		k = (size_t)(m - sorted) * n_cur + (size_t)c;
+		if (parse_i128(cs_db_cell(&rows, i, 3), &fees[k]) < 0 ||
+		    parse_i128(cs_db_cell(&rows, i, 4), &gross[k]) < 0) {
+			cs_db_rows_free(&rows);
+			return cs_error_set(err, CS_EXIT_RUNTIME, "bad party total");
+		}
+	}
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* ---- output: lines, canonical forms, statement ---- */
+
+typedef struct dist_out {
+	const cs_config *cfg;
+	int64_t run_id;
+	cs_buf copy;  /* COPY text of ledger lines */
+	cs_sha256 *hash;
+	cs_buf canon;
+	int64_t lines;
+} dist_out;
+
+static void out_line(dist_out *o, size_t cur, int line_no, const char *account, int has_party,
+		     int64_t party, cs_i128 amount, const char *step)
+{
+	if (amount == 0)
+		return;
+	o->lines++;
+	cs_buf_printf(&o->copy, "%lld\tpost\t%zu\t%d\t\\N\t", (long long)o->run_id, cur + 1, line_no);
+	if (step)
+		cs_copy_text(&o->copy, step, strlen(step));
+	else
+		cs_buf_puts(&o->copy, "\\N");
+	cs_buf_putc(&o->copy, '\t');
+	cs_copy_text(&o->copy, account, strlen(account));
+	cs_buf_putc(&o->copy, '\t');
+	if (has_party)
+		cs_buf_put_i128(&o->copy, party);
+	else
+		cs_buf_puts(&o->copy, "\\N");
+	cs_buf_printf(&o->copy, "\t%s\t", o->cfg->currencies[cur].code);
+	cs_buf_put_i128(&o->copy, amount);
+	cs_buf_putc(&o->copy, '\n');
+
+	cs_buf_printf(&o->canon, "L\t%zu\t%d\t%s\t", cur + 1, line_no, account);
+	if (has_party)
+		cs_buf_put_i128(&o->canon, party);
+	else
+		cs_buf_puts(&o->canon, "\\N");
+	cs_buf_printf(&o->canon, "\t%s\t", o->cfg->currencies[cur].code);
+	cs_buf_put_i128(&o->canon, amount);
+	cs_buf_printf(&o->canon, "\t%s\n", step ? step : "\\N");
+}
+
+/* Builds the ledger lines of every currency from the waterfall result. */
+static void build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus_result *res)
+{
+	const cs_config *cfg = o->cfg;
+	size_t n_cur = cfg->n_currencies, cur, s, i;
+
+	for (cur = 0; cur < n_cur; cur++) {
+		int line_no = 1;
+		cs_i128 sum = 0;
+
+		if (res->surplus_minor[cur] <= 0)
+			continue; /* S <= 0: no ledger lines */
+		out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_SURPLUS], 0, 0,
+			 res->surplus_minor[cur], NULL);
+		sum += res->surplus_minor[cur];
+		for (s = 0; s < cfg->n_steps; s++) {
+			const cs_step *st = &cfg->steps[s];
+
+			if (st->type == CS_STEP_ACCOUNT) {
+				out_line(o, cur, line_no++, st->account, 0, 0,
+					 -res->step_minor[cur][s], st->id);
+				sum -= res->step_minor[cur][s];
+			}
+		}
+		/* per-member credits, members by id, capital interest first */
+		for (i = 0; i < in->n_members; i++) {
+			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
+			int64_t id = in->members[i].id;
+
+			out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_CAPITAL_INTEREST], 1, id,
+				 -a->capital_interest_minor, NULL);
+			out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_PATRONAGE_CASH], 1, id,
+				 -a->cash_minor, NULL);
+			out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_PATRONAGE_RETAINED], 1,
+				 id, -a->retained_minor, NULL);
+			sum -= a->capital_interest_minor + a->cash_minor + a->retained_minor;
+		}
+		out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_RETAINED_SURPLUS], 0, 0,
+			 -res->retained_surplus_minor[cur], NULL);
+		sum -= res->retained_surplus_minor[cur];
+		CS_ASSERT(sum == 0); /* the run's lines sum to zero per currency */
+		if (o->canon.len > 65536) {
+			cs_sha256_update(o->hash, o->canon.data, o->canon.len);
+			cs_buf_reset(&o->canon);
+		}
+	}
+}
+
+static void dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplus_input *in,
+			   const cs_surplus_result *res, int64_t run_id, const char *status,
+			   const char *input_hex, const char *output_hex)
+{
+	const cs_config *cfg = opts->cfg;
+	size_t n_cur = cfg->n_currencies, cur, s, i;
+	cs_json j;
+
+	cs_buf_reset(out);
+	cs_json_init(&j, out);
+	cs_json_object_begin(&j);
+	cs_statement_head(&j, run_id, "distribute", status, &opts->window, cfg->sha256_hex,
+			  input_hex, output_hex);
+	cs_json_key(&j, "currencies");
+	cs_json_object_begin(&j);
+	for (cur = 0; cur < n_cur; cur++) {
+		cs_json_key(&j, cfg->currencies[cur].code);
+		cs_json_object_begin(&j);
+		cs_json_key(&j, "fee_income_minor");
+		cs_json_int(&j, in->fee_income_minor[cur]);
+		cs_json_key(&j, "costs_minor");
+		cs_json_int(&j, in->costs_minor[cur]);
+		cs_json_key(&j, "surplus_minor");
+		cs_json_int(&j, res->surplus_minor[cur]);
+		cs_json_key(&j, "steps");
+		cs_json_array_begin(&j);
+		for (s = 0; s < cfg->n_steps; s++) {
+			cs_json_object_begin(&j);
+			cs_json_key(&j, "id");
+			cs_json_string(&j, cfg->steps[s].id);
+			cs_json_key(&j, "amount_minor");
+			cs_json_int(&j, res->step_minor[cur][s]);
+			cs_json_object_end(&j);
+		}
+		cs_json_array_end(&j);
+		cs_json_key(&j, "retained_surplus_minor");
+		cs_json_int(&j, res->retained_surplus_minor[cur]);
+		cs_json_object_end(&j);
+	}
+	cs_json_object_end(&j);
+	cs_json_key(&j, "members");
+	cs_json_array_begin(&j);
+	for (i = 0; i < in->n_members; i++) {
+		for (cur = 0; cur < n_cur; cur++) {
+			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
+
+			if (!a->capital_interest_minor && !a->patronage_minor && !a->cash_minor &&
+			    !a->retained_minor)
+				continue;
+			cs_json_object_begin(&j);
+			cs_json_key(&j, "id");
+			cs_json_int(&j, in->members[i].id);
+			cs_json_key(&j, "currency");
+			cs_json_string(&j, cfg->currencies[cur].code);
+			cs_json_key(&j, "capital_interest_minor");
+			cs_json_int(&j, a->capital_interest_minor);
+			cs_json_key(&j, "patronage_minor");
+			cs_json_int(&j, a->patronage_minor);
+			cs_json_key(&j, "cash_minor");
+			cs_json_int(&j, a->cash_minor);
+			cs_json_key(&j, "retained_minor");
+			cs_json_int(&j, a->retained_minor);
+			cs_json_object_end(&j);
+		}
+	}
+	cs_json_array_end(&j);
+	cs_json_object_end(&j);
+	cs_buf_putc(out, '\n');
+}
+
+static void dist_summary(cs_buf *out, const cs_run_opts *opts, const cs_surplus_input *in,
+			 const cs_surplus_result *res, const cs_run_result *rr, size_t n_settle)
+{
+	const cs_config *cfg = opts->cfg;
+	size_t cur, s;
+
+	cs_buf_reset(out);
+	if (rr->run_id)
+		cs_buf_printf(out, "distribute run %lld: %s\n", (long long)rr->run_id, rr->status);
+	else
+		cs_buf_printf(out, "distribute: %s\n", rr->status);
+	cs_buf_printf(out, "  window     [%s, %s), %zu settle run%s\n", opts->window.from_text,
+		      opts->window.to_text, n_settle, n_settle == 1 ? "" : "s");
+	for (cur = 0; cur < cfg->n_currencies; cur++) {
+		cs_buf_printf(out, "  %-3s        fee income ", cfg->currencies[cur].code);
+		cs_buf_put_i128(out, in->fee_income_minor[cur]);
+		cs_buf_puts(out, ", costs ");
+		cs_buf_put_i128(out, in->costs_minor[cur]);
+		cs_buf_puts(out, ", surplus ");
+		cs_buf_put_i128(out, res->surplus_minor[cur]);
+		cs_buf_putc(out, '\n');
+		for (s = 0; s < cfg->n_steps; s++) {
+			cs_buf_printf(out, "             %-24s ", cfg->steps[s].id);
+			cs_buf_put_i128(out, res->step_minor[cur][s]);
+			cs_buf_putc(out, '\n');
+		}
+		cs_buf_printf(out, "             %-24s ", "retained surplus");
+		cs_buf_put_i128(out, res->retained_surplus_minor[cur]);
+		cs_buf_putc(out, '\n');
+	}
+	if (rr->supersedes)
+		cs_buf_printf(out, "  supersedes run %lld\n", (long long)rr->supersedes);
+	cs_buf_printf(out, "  config     %s\n  input      %s\n  output     %s\n",
+		      cfg->sha256_hex, rr->input_hash, rr->output_hash);
+}
+
+static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, dist_out *o,
+		      const cs_surplus_input *in, const cs_surplus_result *res, cs_error *err)
+{
+	cs_buf b;
+	size_t n_cur = cfg->n_currencies, cur, s, i;
+	int rc = -1;
+
+	cs_buf_init(&b);
+	if (o->copy.len &&
+	    (cs_db_copy_in_begin(w,
+				 "COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
+				 " transaction_id, rule_id, account, party_id, currency, amount_minor)"
+				 " FROM STDIN",
+				 err) < 0 ||
+	     cs_db_copy_in_put(w, o->copy.data, o->copy.len, err) < 0 ||
+	     cs_db_copy_in_end(w, err) < 0))
+		goto cleanup;
+	for (cur = 0; cur < n_cur; cur++) {
+		for (s = 0; s < cfg->n_steps; s++) {
+			cs_buf_printf(&b, "%lld\t%s\t%zu\t", (long long)id, cfg->currencies[cur].code,
+				      s + 1);
+			cs_copy_text(&b, cfg->steps[s].id, strlen(cfg->steps[s].id));
+			cs_buf_putc(&b, '\t');
+			cs_buf_put_i128(&b, res->step_minor[cur][s]);
+			cs_buf_putc(&b, '\n');
+		}
+	}
+	if (b.len && (cs_db_copy_in_begin(w,
+					  "COPY coopsettle.distribution_steps (run_id, currency,"
+					  " ordinal, step_id, amount_minor) FROM STDIN",
+					  err) < 0 ||
+		      cs_db_copy_in_put(w, b.data, b.len, err) < 0 || cs_db_copy_in_end(w, err) < 0))
+		goto cleanup;
+	cs_buf_reset(&b);
+	if (cs_db_copy_in_begin(w,
+				"COPY coopsettle.member_allocations (run_id, member_id, currency,"
+				" capital_interest_minor, patronage_minor, cash_minor, retained_minor,"
+				" patronage_basis_minor) FROM STDIN",
+				err) < 0)
+		goto cleanup;
+	for (i = 0; i < in->n_members; i++) {
+		for (cur = 0; cur < n_cur; cur++) {
+			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
+
+			if (!a->capital_interest_minor && !a->patronage_minor && !a->basis_minor)
+				continue;
+			cs_buf_printf(&b, "%lld\t%lld\t%s\t", (long long)id,
+				      (long long)in->members[i].id, cfg->currencies[cur].code);
+			cs_buf_put_i128(&b, a->capital_interest_minor);
+			cs_buf_putc(&b, '\t');
+			cs_buf_put_i128(&b, a->patronage_minor);
+			cs_buf_putc(&b, '\t');
+			cs_buf_put_i128(&b, a->cash_minor);
+			cs_buf_putc(&b, '\t');
+			cs_buf_put_i128(&b, a->retained_minor);
+			cs_buf_putc(&b, '\t');
+			cs_buf_put_i128(&b, a->basis_minor);
+			cs_buf_putc(&b, '\n');
+			if (b.len > 1024 * 1024) {
+				if (cs_db_copy_in_put(w, b.data, b.len, err) < 0)
+					goto cleanup;
+				cs_buf_reset(&b);
+			}
+		}
+	}
+	if ((b.len && cs_db_copy_in_put(w, b.data, b.len, err) < 0) || cs_db_copy_in_end(w, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	cs_buf_free(&b);
+	return rc;
+}
+
+int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
+{
+	const cs_config *cfg = opts->cfg;
+	cs_db *r = NULL, *w = NULL;
+	cs_members *members = cs_members_new();
+	const cs_member *sorted;
+	settle_ref *refs = NULL;
+	size_t n_refs = 0, n_members = 0, i, cur;
+	cs_surplus_input in;
+	cs_surplus_result sres;
+	cs_i128 *fees = NULL, *gross = NULL;
+	cs_run_ref old_ref;
+	int64_t old = 0, id = 0;
+	int rcode = -1, writing = 0, have_res = 0;
+	cs_buf ids, canon_in;
+	cs_sha256 *hin;
+	dist_out o;
+
+	memset(&in, 0, sizeof(in));
+	memset(&o, 0, sizeof(o));
+	cs_buf_init(&ids);
+	cs_buf_init(&canon_in);
+	cs_buf_init(&o.copy);
+	cs_buf_init(&o.canon);
+	o.hash = cs_sha256_new();
+	hin = cs_sha256_new();
+	res->status = opts->dry_run ? "dry_run" : "committed";
+	if (!cfg->has_surplus) {
+		cs_error_set(err, CS_EXIT_USAGE, "%s has no 'surplus' section", cfg->path);
+		cs_error_hint(err, "Add surplus: {steps: [...]} to the config to distribute.");
+		goto cleanup;
+	}
+	r = cs_db_connect(opts->conninfo, err);
+	if (!r)
+		goto cleanup;
+	if (!opts->dry_run) {
+		w = cs_db_connect(opts->conninfo, err);
+		if (!w || cs_run_begin_write(w, opts, "distribute", &old, &old_ref, err) < 0)
+			goto cleanup;
+		writing = 1;
+		if (cs_run_next_id(w, &id, err) < 0)
+			goto cleanup;
+	}
+	if (cs_db_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err) < 0 ||
+	    tiling(r, opts, &refs, &n_refs, err) < 0)
+		goto cleanup;
+	id_array(&ids, refs, n_refs);
+	in.cfg = cfg;
+	cs_window_local_days(&opts->window, &in.first_day, &in.end_day);
+	if (fee_income(r, cfg, ids.data, &in, err) < 0 || costs(r, cfg, &in, err) < 0 ||
+	    cs_source_members(r, cfg, members, 1, err) < 0)
+		goto cleanup;
+	sorted = cs_members_sorted(members, &n_members);
+	fees = calloc(n_members * cfg->n_currencies + 1, sizeof(cs_i128));
+	gross = calloc(n_members * cfg->n_currencies + 1, sizeof(cs_i128));
+	CS_ASSERT(fees && gross);
+	if (bases(r, cfg, ids.data, members, sorted, fees, gross, err) < 0)
+		goto cleanup;
+	cs_db_exec(r, "COMMIT", 0, NULL, err);
+	in.n_members = n_members;
+	in.members = sorted;
+	in.fees_minor = fees;
+	in.gross_minor = gross;
+
+	/* canonical input (docs/reproducibility.md) */
+	cs_buf_printf(&canon_in, "D\t%lld\t%lld\n", (long long)in.first_day, (long long)in.end_day);
+	for (i = 0; i < n_refs; i++)
+		cs_buf_printf(&canon_in, "R\t%lld\t%s\n", (long long)refs[i].id, refs[i].output);
+	for (cur = 0; cur < cfg->n_currencies; cur++) {
+		cs_buf_printf(&canon_in, "C\t%s\t", cfg->currencies[cur].code);
+		cs_buf_put_i128(&canon_in, in.fee_income_minor[cur]);
+		cs_buf_putc(&canon_in, '\t');
+		cs_buf_put_i128(&canon_in, in.costs_minor[cur]);
+		cs_buf_putc(&canon_in, '\n');
+	}
+	for (i = 0; i < n_members; i++) {
+		const cs_member *m = &sorted[i];
+
+		cs_buf_printf(&canon_in, "M\t%lld\t%s\t%lld\t", (long long)m->id,
+			      cs_class_name(m->cls), (long long)m->joined_day);
+		if (m->has_left)
+			cs_buf_printf(&canon_in, "%lld", (long long)m->left_day);
+		else
+			cs_buf_puts(&canon_in, "\\N");
+		cs_buf_printf(&canon_in, "\t%lld", (long long)m->capital_minor);
+		for (cur = 0; cur < cfg->n_currencies; cur++) {
+			cs_buf_putc(&canon_in, '\t');
+			cs_buf_put_i128(&canon_in, fees[i * cfg->n_currencies + cur]);
+			cs_buf_putc(&canon_in, '\t');
+			cs_buf_put_i128(&canon_in, gross[i * cfg->n_currencies + cur]);
+		}
+		cs_buf_putc(&canon_in, '\n');
+		if (canon_in.len > 65536) {
+			cs_sha256_update(hin, canon_in.data, canon_in.len);
+			cs_buf_reset(&canon_in);
+		}
+	}
+	cs_sha256_update(hin, canon_in.data, canon_in.len);
+	cs_sha256_final(hin, res->input_hash);
+	hin = NULL;
+
+	if (cs_surplus_compute(&in, &sres, err) < 0)
+		goto cleanup;
+	have_res = 1;
+	o.cfg = cfg;
+	o.run_id = id;
+	build_lines(&o, &in, &sres);
+	for (cur = 0; cur < cfg->n_currencies; cur++) {
+		size_t s;
+
+		cs_buf_printf(&o.canon, "S\t%s\t", cfg->currencies[cur].code);
+		cs_buf_put_i128(&o.canon, sres.surplus_minor[cur]);
+		cs_buf_putc(&o.canon, '\t');
+		cs_buf_put_i128(&o.canon, sres.retained_surplus_minor[cur]);
+		cs_buf_putc(&o.canon, '\n');
+		for (s = 0; s < cfg->n_steps; s++) {
+			cs_buf_printf(&o.canon, "K\t%s\t%s\t", cfg->currencies[cur].code,
+				      cfg->steps[s].id);
+			cs_buf_put_i128(&o.canon, sres.step_minor[cur][s]);
+			cs_buf_putc(&o.canon, '\n');
+		}
+	}
+	cs_sha256_update(o.hash, o.canon.data, o.canon.len);
+	cs_sha256_final(o.hash, res->output_hash);
+	o.hash = NULL;
+	res->lines_written = o.lines;
+
+	if (old && strcmp(old_ref.output_sha256, res->output_hash) == 0) {
+		res->status = "unchanged";
+		res->run_id = old;
+		cs_run_rollback(w);
+		writing = 0;
+	} else if (w) {
+		res->run_id = id;
+		res->supersedes = old;
+		dist_statement(&res->statement, opts, &in, &sres, id, "committed", res->input_hash,
+			       res->output_hash);
+		if (write_dist(w, cfg, id, &o, &in, &sres, err) < 0 ||
+		    cs_run_finish_write(w, opts, "distribute", id, old, res->input_hash,
+					res->output_hash, o.lines, res->statement.data, err) < 0)
+			goto cleanup;
+		writing = 0;
+	}
+	dist_statement(&res->statement, opts, &in, &sres, res->run_id, res->status,
+		       res->input_hash, res->output_hash);
+	dist_summary(&res->summary, opts, &in, &sres, res, n_refs);
+	rcode = 0;
+cleanup:
+	if (rcode < 0 && ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r))) &&
+	    !strstr(err->message, "connection lost")) {
+		char was[CS_ERROR_MSG_BYTES];
+
+		snprintf(was, sizeof(was), "%s", err->message);
+		cs_error_set(err, CS_EXIT_RUNTIME, "database connection lost; nothing was written");
+		cs_error_detail(err, "%s", was);
+	}
+	if (writing)
+		cs_run_rollback(w);
+	if (have_res)
+		cs_surplus_result_free(&sres);
+	cs_db_close(r);
+	cs_db_close(w);
+	cs_members_free(members);
+	free(refs);
+	free(fees);
+	free(gross);
+	cs_buf_free(&ids);
+	cs_buf_free(&canon_in);
+	cs_buf_free(&o.copy);
+	cs_buf_free(&o.canon);
+	cs_sha256_free(o.hash);
+	cs_sha256_free(hin);
+	return rcode;
+}

@@ -1,0 +1,55 @@
+/*
+ * error.c -- filling cs_error records and failing assertions loudly.
+ */
+#include "coopsettle/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void cs_error_clear(cs_error *err)
+{
+	err->exit_code = 0;
+	err->message[0] = '\0';
+	err->detail[0] = '\0';
+	err->hint[0] = '\0';
+}
+
+int cs_error_set(cs_error *err, int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+
+	cs_error_clear(err);
+	err->exit_code = exit_code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void cs_error_detail(cs_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+}
+
+void cs_error_hint(cs_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+}
+
+void cs_assert_fail(const char *what, const char *file, int line)
+{
+	fprintf(stderr, "coopsettle: internal error: assertion '%s' failed at %s:%d\n",
+		what, file, line);
+	fprintf(stderr, "detail: nothing was committed; this is a bug, please report it.\n");
+	fflush(stderr);
+	abort();
+}

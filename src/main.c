@@ -1,0 +1,354 @@
+/*
+ * main.c -- the coopsettle command line (spec section 8). It only parses
+ * arguments, calls the library and maps errors to exit codes.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coopsettle/config.h"
+#include "coopsettle/db.h"
+#include "coopsettle/error.h"
+#include "coopsettle/limits.h"
+#include "coopsettle/run.h"
+#include "coopsettle/schema.h"
+#include "coopsettle/tools.h"
+#include "coopsettle/util.h"
+#include "coopsettle/window.h"
+
+#ifndef CS_VERSION
+#define CS_VERSION "0.0.0"
+#endif
+
+static const char usage_line[] =
+	"usage: coopsettle [--db CONNINFO] COMMAND [OPTIONS]\n";
+
+static const char main_help[] =
+	"coopsettle -- exact fee settlement and surplus distribution for platform cooperatives\n"
+	"\n"
+	"usage: coopsettle [--db CONNINFO] COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  init-db          create or migrate the coopsettle schema (idempotent)\n"
+	"  check-config     check a config file: exit 0, or 2 with FILE:LINE:COL errors\n"
+	"  settle           settle the fees of a window into the ledger\n"
+	"  distribute       distribute the surplus of a window\n"
+	"  verify           recompute a run, or check the run chain\n"
+	"  explain          explain a member's figures in a run\n"
+	"  export           export a run's ledger lines (hledger, beancount, csv)\n"
+	"  statements       write member statements of a distribute run\n"
+	"\n"
+	"global options:\n"
+	"  --db CONNINFO    libpq connection string or URI; without it, libpq's\n"
+	"                   environment (PGHOST, PGPORT, PGUSER, PGDATABASE, ...) and\n"
+	"                   defaults. Never put a password here: use ~/.pgpass.\n"
+	"  --help           this help; 'coopsettle COMMAND --help' for a command\n"
+	"  --version        print the version\n"
+	"\n"
+	"exit codes:\n"
+	"  0 done; 1 runtime failure (database, I/O); 2 usage or config error;\n"
+	"  3 invalid input data; 4 conflict with committed runs; 5 verification mismatch\n";
+
+static const char init_db_help[] =
+	"usage: coopsettle [--db CONNINFO] init-db\n"
+	"\n"
+	"Creates the schema 'coopsettle' (input tables transactions, members,\n"
+	"operating_costs; output tables runs, ledger_lines, party_totals,\n"
+	"currency_totals, settlement_rejects, distribution_steps,\n"
+	"member_allocations) or migrates it to the current version. Running it\n"
+	"twice is harmless.\n";
+
+static const char check_config_help[] =
+	"usage: coopsettle check-config FILE\n"
+	"\n"
+	"Loads and validates FILE. Exits 0 when it is valid; otherwise prints every\n"
+	"error as FILE:LINE:COL: message, the line and a caret, and exits 2.\n";
+
+static const char settle_help[] =
+	"usage: coopsettle [--db CONNINFO] settle --config FILE\n"
+	"                  (--period P | --from X --to Y)\n"
+	"                  [--dry-run] [--supersede] [--json] [--no-progress]\n"
+	"\n"
+	"Settles the fees of the window's transactions and writes balanced ledger\n"
+	"lines, party totals and the run record in one database transaction.\n"
+	"\n"
+	"  --config FILE   the settlement config (YAML)\n"
+	"  --period P      YYYY-MM-DD, YYYY-MM, YYYY-Qn or YYYY, in the config's time zone\n"
+	"  --from X        start (inclusive): local date YYYY-MM-DD or ISO 8601 with offset\n"
+	"  --to Y          end (exclusive), same forms\n"
+	"  --dry-run       compute everything, write nothing\n"
+	"  --supersede     replace the committed run of exactly this window\n"
+	"  --json          print the statement as JSON on stdout\n"
+	"  --no-progress   no progress line on stderr even on a terminal\n"
+	"\n"
+	"exit codes: 0 done or unchanged; 1 database/I/O; 2 usage or config;\n"
+	"3 invalid transactions (with on_invalid: abort); 4 window overlaps a committed run\n";
+
+static const char distribute_help[] =
+	"usage: coopsettle [--db CONNINFO] distribute --config FILE\n"
+	"                  (--period P | --from X --to Y)\n"
+	"                  [--dry-run] [--supersede] [--json]\n"
+	"\n"
+	"Distributes the window's surplus (fee income of the committed settle runs\n"
+	"that tile the window, less operating costs) through the config's\n"
+	"waterfall: reserves, capital interest and patronage refunds.\n"
+	"\n"
+	"exit codes: 0 done or unchanged; 1 database/I/O; 2 usage or config;\n"
+	"3 settle runs do not tile the window or invalid members; 4 conflict\n";
+
+static void print_error(const cs_error *err)
+{
+	fprintf(stderr, "coopsettle: %s\n", err->message);
+	if (err->detail[0])
+		fprintf(stderr, "detail: %s\n", err->detail);
+	if (err->hint[0])
+		fprintf(stderr, "hint: %s\n", err->hint);
+}
+
+static int usage_error(const char *fmt, const char *what, const char *cmd)
+{
+	fprintf(stderr, "coopsettle: ");
+	fprintf(stderr, fmt, what);
+	fputc('\n', stderr);
+	if (cmd)
+		fprintf(stderr, "usage: coopsettle %s --help\n", cmd);
+	else
+		fputs(usage_line, stderr);
+	return CS_EXIT_USAGE;
+}
+
+static int cmd_init_db(const char *conninfo)
+{
+	cs_error err;
+	cs_db *db;
+	int version = 0;
+
+	cs_error_clear(&err);
+	db = cs_db_connect(conninfo, &err);
+	if (!db || cs_schema_init(db, &version, &err) < 0) {
+		print_error(&err);
+		cs_db_close(db);
+		return err.exit_code ? err.exit_code : CS_EXIT_RUNTIME;
+	}
+	cs_db_close(db);
+	printf("coopsettle: schema 'coopsettle' is at version %d\n", version);
+	return CS_EXIT_OK;
+}
+
+/* Prints the errors of a config that failed to load, with the offending
+ * lines: the file is read again (bounded) only to quote it. */
+static void print_config_errors(const char *path, const cs_config_diag *diag)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (f) {
+		text = malloc(CS_CONFIG_BYTES_MAX + 1);
+		if (text) {
+			len = fread(text, 1, CS_CONFIG_BYTES_MAX, f);
+			text[len] = '\0';
+		}
+		fclose(f);
+	}
+	cs_config_diag_print(stderr, diag, path, text, len);
+	free(text);
+}
+
+static int cmd_check_config(const char *path)
+{
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+
+	if (cs_config_load_file(&cfg, path, &diag) < 0) {
+		print_config_errors(path, &diag);
+		return CS_EXIT_USAGE;
+	}
+	printf("%s: ok (%zu fee rule%s, %zu currenc%s, %zu surplus step%s)\n", path,
+	       cfg->n_rules, cfg->n_rules == 1 ? "" : "s", cfg->n_currencies,
+	       cfg->n_currencies == 1 ? "y" : "ies", cfg->n_steps, cfg->n_steps == 1 ? "" : "s");
+	cs_config_free(cfg);
+	return CS_EXIT_OK;
+}
+
+/* Loads a config for a run; prints its errors and returns NULL on failure. */
+static cs_config *load_config(const char *path)
+{
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+
+	if (cs_config_load_file(&cfg, path, &diag) < 0) {
+		print_config_errors(path, &diag);
+		return NULL;
+	}
+	return cfg;
+}
+
+enum { OPT_CONFIG = 1, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_DRY_RUN, OPT_SUPERSEDE, OPT_JSON,
+       OPT_HELP, OPT_NO_PROGRESS };
+
+static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, OPT_CONFIG},
+		{"period", required_argument, NULL, OPT_PERIOD},
+		{"from", required_argument, NULL, OPT_FROM},
+		{"to", required_argument, NULL, OPT_TO},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"supersede", no_argument, NULL, OPT_SUPERSEDE},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *period = NULL, *from = NULL, *to = NULL;
+	int json = 0, c, rc, no_progress = 0, is_settle = strcmp(cmd, "settle") == 0;
+	cs_run_opts ro;
+	cs_run_result res;
+	cs_error err;
+	cs_config *cfg;
+
+	memset(&ro, 0, sizeof(ro));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case OPT_PERIOD:
+			period = optarg;
+			break;
+		case OPT_FROM:
+			from = optarg;
+			break;
+		case OPT_TO:
+			to = optarg;
+			break;
+		case OPT_DRY_RUN:
+			ro.dry_run = 1;
+			break;
+		case OPT_SUPERSEDE:
+			ro.supersede = 1;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			no_progress = 1;
+			break;
+		case OPT_HELP:
+			fputs(is_settle ? settle_help : distribute_help, stdout);
+			return CS_EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1], cmd);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1], cmd);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind], cmd);
+	if (!config)
+		return usage_error("%s needs --config FILE", cmd, cmd);
+	if ((period != NULL) == (from != NULL || to != NULL) || (!period && (!from || !to)))
+		return usage_error("%s needs either --period P or both --from X and --to Y", cmd,
+				   cmd);
+	cfg = load_config(config);
+	if (!cfg)
+		return CS_EXIT_USAGE;
+	cs_error_clear(&err);
+	if (cs_tz_use(cfg->timezone, &err) < 0 ||
+	    (period ? cs_window_from_period(&ro.window, period, &err)
+		    : cs_window_from_bounds(&ro.window, from, to, &err)) < 0) {
+		print_error(&err);
+		cs_config_free(cfg);
+		return err.exit_code;
+	}
+	ro.conninfo = conninfo;
+	ro.cfg = cfg;
+	ro.progress = !no_progress && isatty(STDERR_FILENO);
+	cs_run_result_init(&res);
+	rc = is_settle ? cs_run_settle(&ro, &res, &err) : cs_run_distribute(&ro, &res, &err);
+	if (rc < 0) {
+		print_error(&err);
+		rc = err.exit_code ? err.exit_code : CS_EXIT_RUNTIME;
+	} else {
+		if (json)
+			fputs(res.statement.data, stdout);
+		if (!json || !isatty(STDOUT_FILENO))
+			fputs(res.summary.data ? res.summary.data : "", stderr);
+		if (fflush(stdout) != 0) {
+			fprintf(stderr, "coopsettle: cannot write the statement to stdout\n");
+			rc = CS_EXIT_RUNTIME;
+		} else {
+			rc = CS_EXIT_OK;
+		}
+	}
+	cs_run_result_free(&res);
+	cs_config_free(cfg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conninfo = NULL, *cmd;
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(main_help, stdout);
+			return CS_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("coopsettle %s\n", CS_VERSION);
+			return CS_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--db") == 0) {
+			if (i + 1 >= argc)
+				return usage_error("option '%s' needs a value", "--db", NULL);
+			conninfo = argv[i + 1];
+			i += 2;
+			continue;
+		}
+		if (strncmp(argv[i], "--db=", 5) == 0) {
+			conninfo = argv[i] + 5;
+			i++;
+			continue;
+		}
+		return usage_error("unknown option '%s'", argv[i], NULL);
+	}
+	if (i >= argc) {
+		fputs(usage_line, stderr);
+		fputs("Try 'coopsettle --help'.\n", stderr);
+		return CS_EXIT_USAGE;
+	}
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (strcmp(cmd, "init-db") == 0) {
+		if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+			fputs(init_db_help, stdout);
+			return CS_EXIT_OK;
+		}
+		if (argc > 1)
+			return usage_error("unexpected argument '%s'", argv[1], cmd);
+		return cmd_init_db(conninfo);
+	}
+	if (strcmp(cmd, "check-config") == 0) {
+		if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+			fputs(check_config_help, stdout);
+			return CS_EXIT_OK;
+		}
+		if (argc != 2 || argv[1][0] == '-')
+			return usage_error("%s needs exactly one FILE", cmd, cmd);
+		return cmd_check_config(argv[1]);
+	}
+	if (strcmp(cmd, "settle") == 0 || strcmp(cmd, "distribute") == 0)
+		return cmd_run(conninfo, cmd, argc, argv);
+	if (strcmp(cmd, "verify") == 0 || strcmp(cmd, "explain") == 0 ||
+	    strcmp(cmd, "export") == 0 || strcmp(cmd, "statements") == 0)
+		return cs_tool_main(conninfo, cmd, argc, argv);
+	return usage_error("unknown command '%s'", cmd, NULL);
+}

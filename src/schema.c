@@ -1,0 +1,239 @@
+/*
+ * schema.c -- DDL of the coopsettle schema and its migrations (see schema.h
+ * and docs/architecture.md).
+ *
+ * Input tables carry no NOT NULL or key constraints on purpose: invalid rows
+ * (NULL columns, duplicate ids) are a documented input case that the engine
+ * reports, so the tables must be able to hold them. Output tables are
+ * append-only: a trigger refuses UPDATE and DELETE, except the one status
+ * change of a run to 'superseded' that the engine makes.
+ */
+#include "coopsettle/schema.h"
+
+#include "coopsettle/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const schema_v1_sql[] = {
+	"CREATE SCHEMA IF NOT EXISTS coopsettle;",
+	"CREATE TABLE IF NOT EXISTS coopsettle.schema_version ("
+	"  version integer NOT NULL,"
+	"  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now());",
+	/* inputs */
+	"CREATE TABLE IF NOT EXISTS coopsettle.transactions ("
+	"  id bigint, occurred_at timestamptz, producer_id bigint, consumer_id bigint,"
+	"  amount_minor bigint, currency text, category text);",
+	"CREATE INDEX IF NOT EXISTS transactions_occurred_at_idx"
+	"  ON coopsettle.transactions (occurred_at);",
+	"CREATE INDEX IF NOT EXISTS transactions_id_idx ON coopsettle.transactions (id);",
+	"CREATE TABLE IF NOT EXISTS coopsettle.members ("
+	"  id bigint, class text, joined_on date, left_on date,"
+	"  paid_in_capital_minor bigint);",
+	"CREATE INDEX IF NOT EXISTS members_id_idx ON coopsettle.members (id);",
+	"CREATE TABLE IF NOT EXISTS coopsettle.operating_costs ("
+	"  booked_on date, currency text, amount_minor bigint);",
+	"CREATE INDEX IF NOT EXISTS operating_costs_booked_on_idx"
+	"  ON coopsettle.operating_costs (booked_on);",
+	/* outputs */
+	"CREATE SEQUENCE IF NOT EXISTS coopsettle.runs_id_seq;",
+	"CREATE TABLE IF NOT EXISTS coopsettle.runs ("
+	"  id bigint PRIMARY KEY,"
+	"  kind text NOT NULL CHECK (kind IN ('settle', 'distribute')),"
+	"  window_from timestamptz NOT NULL,"
+	"  window_to timestamptz NOT NULL,"
+	"  window_from_us bigint NOT NULL,"
+	"  window_to_us bigint NOT NULL,"
+	"  window_from_text text NOT NULL,"
+	"  window_to_text text NOT NULL,"
+	"  status text NOT NULL CHECK (status IN ('committed', 'superseded')),"
+	"  config_text text NOT NULL,"
+	"  config_sha256 text NOT NULL,"
+	"  input_sha256 text NOT NULL,"
+	"  output_sha256 text NOT NULL,"
+	"  engine_version text NOT NULL,"
+	"  created_at text NOT NULL,"
+	"  supersedes bigint REFERENCES coopsettle.runs (id),"
+	"  prev_record_sha256 text,"
+	"  record_sha256 text NOT NULL,"
+	"  line_count bigint NOT NULL,"
+	"  statement text NOT NULL);",
+	"CREATE INDEX IF NOT EXISTS runs_kind_window_idx"
+	"  ON coopsettle.runs (kind, window_from, window_to);",
+	"CREATE TABLE IF NOT EXISTS coopsettle.ledger_lines ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  entry text NOT NULL CHECK (entry IN ('post', 'reversal')),"
+	"  journal bigint NOT NULL,"
+	"  line_no integer NOT NULL,"
+	"  transaction_id bigint,"
+	"  rule_id text,"
+	"  account text NOT NULL,"
+	"  party_id bigint,"
+	"  currency text NOT NULL,"
+	"  amount_minor numeric(40, 0) NOT NULL);",
+	"CREATE INDEX IF NOT EXISTS ledger_lines_run_idx"
+	"  ON coopsettle.ledger_lines (run_id, journal, line_no);",
+	"CREATE TABLE IF NOT EXISTS coopsettle.party_totals ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  party_id bigint NOT NULL,"
+	"  side text NOT NULL,"
+	"  currency text NOT NULL,"
+	"  transactions bigint NOT NULL,"
+	"  gross_minor numeric(40, 0) NOT NULL,"
+	"  fees_minor numeric(40, 0) NOT NULL,"
+	"  PRIMARY KEY (run_id, side, party_id, currency));",
+	"CREATE TABLE IF NOT EXISTS coopsettle.currency_totals ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  currency text NOT NULL,"
+	"  transactions bigint NOT NULL,"
+	"  gross_minor numeric(40, 0) NOT NULL,"
+	"  fees_minor numeric(40, 0) NOT NULL,"
+	"  fees_producer_minor numeric(40, 0) NOT NULL,"
+	"  fees_consumer_minor numeric(40, 0) NOT NULL,"
+	"  PRIMARY KEY (run_id, currency));",
+	"CREATE TABLE IF NOT EXISTS coopsettle.settlement_rejects ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  ordinal integer NOT NULL,"
+	"  transaction_id bigint,"
+	"  reason text NOT NULL,"
+	"  PRIMARY KEY (run_id, ordinal));",
+	"CREATE TABLE IF NOT EXISTS coopsettle.distribution_steps ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  currency text NOT NULL,"
+	"  ordinal integer NOT NULL,"
+	"  step_id text NOT NULL,"
+	"  amount_minor numeric(40, 0) NOT NULL,"
+	"  PRIMARY KEY (run_id, currency, ordinal));",
+	"CREATE TABLE IF NOT EXISTS coopsettle.member_allocations ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  member_id bigint NOT NULL,"
+	"  currency text NOT NULL,"
+	"  capital_interest_minor numeric(40, 0) NOT NULL,"
+	"  patronage_minor numeric(40, 0) NOT NULL,"
+	"  cash_minor numeric(40, 0) NOT NULL,"
+	"  retained_minor numeric(40, 0) NOT NULL,"
+	"  patronage_basis_minor numeric(40, 0) NOT NULL,"
+	"  PRIMARY KEY (run_id, member_id, currency));"
+	/* append-only: refuse UPDATE and DELETE but the supersede status change */,
+	"CREATE OR REPLACE FUNCTION coopsettle.refuse_change() RETURNS trigger"
+	"  LANGUAGE plpgsql SET search_path = '' AS $$"
+	"BEGIN"
+	"  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'runs' THEN"
+	"    IF OLD.status = 'committed' AND NEW.status = 'superseded'"
+	"       AND (pg_catalog.to_jsonb(OLD) - 'status') = (pg_catalog.to_jsonb(NEW) - 'status') THEN"
+	"      RETURN NEW;"
+	"    END IF;"
+	"  END IF;"
+	"  RAISE EXCEPTION 'coopsettle.% is append-only: % refused', TG_TABLE_NAME, TG_OP"
+	"    USING ERRCODE = 'insufficient_privilege',"
+	"          HINT = 'Correct a period with settle --supersede.';"
+	"END $$;",
+};
+
+/* The integer in a one-cell result, or -1. */
+static int cell_int(const char *text)
+{
+	int64_t v;
+
+	if (cs_parse_i64(text, &v) < 0 || v < 0 || v > 1000000)
+		return -1;
+	return (int)v;
+}
+
+static const char *const append_only_tables[] = {
+	"runs", "ledger_lines", "party_totals", "currency_totals", "settlement_rejects",
+	"distribution_steps", "member_allocations",
+};
+
+int cs_schema_init(cs_db *db, int *version, cs_error *err)
+{
+	cs_db_rows rows;
+	char sql[512];
+	size_t i;
+	int current = 0;
+
+	if (cs_db_exec(db, "BEGIN", 0, NULL, err) < 0)
+		return -1;
+	if (cs_db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
+		       NULL, err) < 0)
+		goto fail;
+	for (i = 0; i < sizeof(schema_v1_sql) / sizeof(schema_v1_sql[0]); i++)
+		if (cs_db_exec(db, schema_v1_sql[i], 0, NULL, err) < 0)
+			goto fail;
+	for (i = 0; i < sizeof(append_only_tables) / sizeof(append_only_tables[0]); i++) {
+		const char *t = append_only_tables[i];
+		static const char *const fmt[] = {
+			"DROP TRIGGER IF EXISTS append_only ON coopsettle.%s",
+			"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON coopsettle.%s"
+			" FOR EACH ROW EXECUTE FUNCTION coopsettle.refuse_change()",
+			"DROP TRIGGER IF EXISTS append_only_truncate ON coopsettle.%s",
+			"CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON coopsettle.%s"
+			" FOR EACH STATEMENT EXECUTE FUNCTION coopsettle.refuse_change()",
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(fmt) / sizeof(fmt[0]); k++) {
+			snprintf(sql, sizeof(sql), fmt[k], t);
+			if (cs_db_exec(db, sql, 0, NULL, err) < 0)
+				goto fail;
+		}
+	}
+	if (cs_db_query(db, "SELECT coalesce(max(version), 0) FROM coopsettle.schema_version", 0,
+			NULL, &rows, err) < 0)
+		goto fail;
+	current = cell_int(cs_db_cell(&rows, 0, 0));
+	cs_db_rows_free(&rows);
+	if (current > CS_SCHEMA_VERSION) {
+		cs_error_set(err, CS_EXIT_RUNTIME,
+			     "schema version %d is newer than this engine's %d", current,
+			     CS_SCHEMA_VERSION);
+		cs_error_hint(err, "Use a coopsettle release that knows schema version %d.",
+			      current);
+		goto fail;
+	}
+	if (current < CS_SCHEMA_VERSION &&
+	    cs_db_exec(db, "INSERT INTO coopsettle.schema_version (version) VALUES (1)", 0, NULL,
+		       err) < 0)
+		goto fail;
+	if (cs_db_exec(db, "COMMIT", 0, NULL, err) < 0)
+		return -1;
+	*version = CS_SCHEMA_VERSION;
+	return 0;
+fail:
+	{
+		cs_error ignored;
+
+		cs_db_exec(db, "ROLLBACK", 0, NULL, &ignored);
+	}
+	return -1;
+}
+
+int cs_schema_check(cs_db *db, cs_error *err)
+{
+	cs_db_rows rows;
+	int ok;
+
+	if (cs_db_query(db,
+			"SELECT pg_catalog.to_regclass('coopsettle.schema_version') IS NOT NULL",
+			0, NULL, &rows, err) < 0)
+		return -1;
+	ok = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
+	cs_db_rows_free(&rows);
+	if (!ok) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "the coopsettle schema does not exist");
+		cs_error_hint(err, "Run 'coopsettle init-db' first.");
+		return -1;
+	}
+	if (cs_db_query(db, "SELECT coalesce(max(version), 0) FROM coopsettle.schema_version", 0,
+			NULL, &rows, err) < 0)
+		return -1;
+	ok = cs_db_cell(&rows, 0, 0) && cell_int(cs_db_cell(&rows, 0, 0)) == CS_SCHEMA_VERSION;
+	cs_db_rows_free(&rows);
+	if (!ok) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "the coopsettle schema is not at version %d",
+			     CS_SCHEMA_VERSION);
+		cs_error_hint(err, "Run 'coopsettle init-db' to migrate it.");
+		return -1;
+	}
+	return 0;
+}

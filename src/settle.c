@@ -1,0 +1,492 @@
+/*
+ * settle.c -- the pure core of a settle run (see settle.h and
+ * docs/reproducibility.md for the canonical forms it hashes).
+ */
+#include "coopsettle/settle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/buf.h"
+#include "coopsettle/hash.h"
+
+/* A party-totals slot of the open-addressing table. */
+typedef struct party_slot {
+	int used;
+	cs_party_total t;
+} party_slot;
+
+struct cs_settle {
+	const cs_config *cfg;
+	const cs_members *members;
+	cs_line_sink_fn sink;
+	void *sink_ctx;
+	cs_fee_calc calc;
+
+	/* the previous row, held back until we know its id is not repeated */
+	int has_pending;
+	int pending_dup;
+	cs_txn_row pending;
+	cs_buf pending_currency, pending_category;
+
+	party_slot *slots;
+	size_t n_slots, n_parties;
+	cs_party_total *sorted;
+
+	cs_currency_total cur[CS_CURRENCIES_MAX];
+	cs_i128 line_sum[CS_CURRENCIES_MAX];
+
+	cs_reject *rejects;
+	size_t n_rejects, cap_rejects;
+
+	int64_t rows_read, lines_count;
+	cs_sha256 *in_hash, *out_hash;
+	cs_buf in_buf, out_buf;
+	char in_hex[65], out_hex[65];
+	int finished;
+};
+
+#define HASH_CHUNK 65536
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+cs_settle *cs_settle_new(const cs_config *cfg, const cs_members *members,
+			 cs_line_sink_fn sink, void *sink_ctx)
+{
+	cs_settle *s = calloc(1, sizeof(*s));
+
+	CS_ASSERT(s != NULL);
+	s->cfg = cfg;
+	s->members = members;
+	s->sink = sink;
+	s->sink_ctx = sink_ctx;
+	cs_fee_calc_init(&s->calc, cfg);
+	cs_buf_init(&s->pending_currency);
+	cs_buf_init(&s->pending_category);
+	cs_buf_init(&s->in_buf);
+	cs_buf_init(&s->out_buf);
+	s->n_slots = 1024;
+	s->slots = calloc(s->n_slots, sizeof(party_slot));
+	CS_ASSERT(s->slots != NULL);
+	s->in_hash = cs_sha256_new();
+	s->out_hash = cs_sha256_new();
+	return s;
+}
+
+void cs_settle_free(cs_settle *s)
+{
+	if (!s)
+		return;
+	cs_fee_calc_clear(&s->calc);
+	cs_buf_free(&s->pending_currency);
+	cs_buf_free(&s->pending_category);
+	cs_buf_free(&s->in_buf);
+	cs_buf_free(&s->out_buf);
+	free(s->slots);
+	free(s->sorted);
+	free(s->rejects);
+	cs_sha256_free(s->in_hash);
+	cs_sha256_free(s->out_hash);
+	free(s);
+}
+
+static void flush_hash(cs_sha256 *h, cs_buf *b, int force)
+{
+	if (b->len >= HASH_CHUNK || (force && b->len)) {
+		cs_sha256_update(h, b->data, b->len);
+		cs_buf_reset(b);
+	}
+}
+
+/* Canonical text of a nullable integer field. */
+static void put_opt_i64(cs_buf *b, int has, int64_t v)
+{
+	if (has)
+		cs_buf_put_i128(b, v);
+	else
+		cs_buf_puts(b, "\\N");
+}
+
+/* Canonical text of a nullable byte string: LENGTH ':' BYTES. */
+static void put_opt_bytes(cs_buf *b, int has, const char *p, size_t n)
+{
+	if (!has) {
+		cs_buf_puts(b, "\\N");
+		return;
+	}
+	cs_buf_put_i128(b, (cs_i128)n);
+	cs_buf_putc(b, ':');
+	cs_buf_put(b, p, n);
+}
+
+static void hash_input_row(cs_settle *s, const cs_txn_row *r, int pm, int cm)
+{
+	cs_buf *b = &s->in_buf;
+
+	cs_buf_puts(b, "T\t");
+	put_opt_i64(b, r->has_id, r->id);
+	cs_buf_putc(b, '\t');
+	put_opt_i64(b, r->has_occurred_at, r->occurred_at_us);
+	cs_buf_putc(b, '\t');
+	put_opt_i64(b, r->has_producer, r->producer_id);
+	cs_buf_putc(b, '\t');
+	put_opt_i64(b, r->has_consumer, r->consumer_id);
+	cs_buf_putc(b, '\t');
+	put_opt_i64(b, r->has_amount, r->amount_minor);
+	cs_buf_putc(b, '\t');
+	put_opt_bytes(b, r->has_currency, r->currency, r->currency_len);
+	cs_buf_putc(b, '\t');
+	put_opt_bytes(b, r->has_category, r->category, r->category_len);
+	cs_buf_printf(b, "\t%d\t%d\n", pm, cm);
+	flush_hash(s->in_hash, b, 0);
+}
+
+static void add_reject(cs_settle *s, const cs_txn_row *r, const char *reason)
+{
+	cs_reject *x;
+
+	if (s->n_rejects == s->cap_rejects) {
+		size_t cap = s->cap_rejects ? s->cap_rejects * 2 : 64;
+		cs_reject *p = realloc(s->rejects, cap * sizeof(*p));
+
+		CS_ASSERT(p != NULL);
+		s->rejects = p;
+		s->cap_rejects = cap;
+	}
+	x = &s->rejects[s->n_rejects++];
+	x->has_id = r->has_id;
+	x->id = r->has_id ? r->id : 0;
+	snprintf(x->reason, sizeof(x->reason), "%s", reason);
+}
+
+static party_slot *party_find(cs_settle *s, int64_t id, cs_class side, size_t cur)
+{
+	size_t mask, h;
+
+	if ((s->n_parties + 1) * 2 > s->n_slots) {
+		size_t n = s->n_slots * 2, i;
+		party_slot *old = s->slots, *p = calloc(n, sizeof(party_slot));
+
+		CS_ASSERT(p != NULL);
+		for (i = 0; i < s->n_slots; i++) {
+			if (!old[i].used)
+				continue;
+			h = (size_t)mix((uint64_t)old[i].t.party_id * 4 + old[i].t.side +
+					((uint64_t)old[i].t.currency << 56)) &
+			    (n - 1);
+			while (p[h].used)
+				h = (h + 1) & (n - 1);
+			p[h] = old[i];
+		}
+		free(old);
+		s->slots = p;
+		s->n_slots = n;
+	}
+	mask = s->n_slots - 1;
+	h = (size_t)mix((uint64_t)id * 4 + side + ((uint64_t)cur << 56)) & mask;
+	while (s->slots[h].used) {
+		cs_party_total *t = &s->slots[h].t;
+
+		if (t->party_id == id && t->side == side && t->currency == cur)
+			return &s->slots[h];
+		h = (h + 1) & mask;
+	}
+	s->slots[h].used = 1;
+	s->slots[h].t.party_id = id;
+	s->slots[h].t.side = side;
+	s->slots[h].t.currency = cur;
+	s->n_parties++;
+	return &s->slots[h];
+}
+
+static int emit(cs_settle *s, const cs_ledger_line *l, cs_error *err)
+{
+	cs_buf *b = &s->out_buf;
+
+	if (l->amount_minor == 0)
+		return 0; /* lines of amount 0 are not written (spec section 5) */
+	s->lines_count++;
+	cs_i128_add(&s->line_sum[l->currency], l->amount_minor);
+	cs_buf_puts(b, "L\t");
+	cs_buf_put_i128(b, l->transaction_id);
+	cs_buf_printf(b, "\t%d\t%s\t", l->line_no, s->cfg->accounts[l->account]);
+	put_opt_i64(b, l->has_party, l->party_id);
+	cs_buf_printf(b, "\t%s\t", s->cfg->currencies[l->currency].code);
+	cs_buf_put_i128(b, l->amount_minor);
+	cs_buf_printf(b, "\t%s\n", s->cfg->rules[l->rule_index].id);
+	flush_hash(s->out_hash, b, 0);
+	return s->sink ? s->sink(s->sink_ctx, l, err) : 0;
+}
+
+/* Settles one row whose id is known not to repeat. */
+static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
+{
+	int cur = -1, pm = 0, cm = 0;
+	cs_fee_input in;
+	cs_fee_result fee;
+	cs_ledger_line l;
+	cs_i128 g;
+	party_slot *ps;
+	cs_currency_total *ct;
+	const char *why = NULL;
+	char reason[64];
+
+	if (r->has_producer)
+		pm = cs_members_is(s->members, r->producer_id, CS_CLASS_PRODUCER);
+	if (r->has_consumer)
+		cm = cs_members_is(s->members, r->consumer_id, CS_CLASS_CONSUMER);
+	hash_input_row(s, r, pm, cm);
+	if (r->has_currency)
+		cur = cs_config_currency_index(s->cfg, r->currency, r->currency_len);
+
+	if (!r->has_id)
+		why = "id is null";
+	else if (!r->has_occurred_at)
+		why = "occurred_at is null";
+	else if (!r->has_producer)
+		why = "producer_id is null";
+	else if (!r->has_amount)
+		why = "amount_minor is null";
+	else if (!r->has_currency)
+		why = "currency is null";
+	else if (cur < 0) {
+		snprintf(reason, sizeof(reason), "currency '%.*s' is not configured",
+			 (int)(r->currency_len < 16 ? r->currency_len : 16), r->currency);
+		why = reason;
+	} else if (dup)
+		why = "duplicate id";
+	if (why) {
+		add_reject(s, r, why);
+		return 0;
+	}
+
+	in.amount_minor = r->amount_minor;
+	in.currency = (size_t)cur;
+	in.category = r->has_category ? r->category : NULL;
+	in.category_len = r->has_category ? r->category_len : 0;
+	in.producer_member = pm;
+	in.consumer_member = cm;
+	cs_fee_compute(&s->calc, &in, &fee);
+	if (fee.rule_index < 0) {
+		add_reject(s, r, "no fee rule matches");
+		return 0;
+	}
+
+	g = r->amount_minor;
+	memset(&l, 0, sizeof(l));
+	l.transaction_id = r->id;
+	l.currency = (size_t)cur;
+	l.rule_index = fee.rule_index;
+
+	l.line_no = 1;
+	l.account = CS_ACCOUNT_CLEARING;
+	l.has_party = r->has_consumer;
+	l.party_id = r->has_consumer ? r->consumer_id : 0;
+	l.amount_minor = g + fee.fee_consumer_minor;
+	if (emit(s, &l, err) < 0)
+		return -1;
+	l.line_no = 2;
+	l.account = CS_ACCOUNT_PRODUCER_PAYABLE;
+	l.has_party = 1;
+	l.party_id = r->producer_id;
+	l.amount_minor = -(g - fee.fee_producer_minor);
+	if (emit(s, &l, err) < 0)
+		return -1;
+	l.line_no = 3;
+	l.account = CS_ACCOUNT_FEE_INCOME;
+	l.amount_minor = -fee.fee_producer_minor;
+	if (emit(s, &l, err) < 0)
+		return -1;
+	l.line_no = 4;
+	l.has_party = r->has_consumer;
+	l.party_id = r->has_consumer ? r->consumer_id : 0;
+	l.amount_minor = -fee.fee_consumer_minor;
+	if (emit(s, &l, err) < 0)
+		return -1;
+
+	ps = party_find(s, r->producer_id, CS_CLASS_PRODUCER, (size_t)cur);
+	ps->t.transactions++;
+	cs_i128_add(&ps->t.gross_minor, g);
+	cs_i128_add(&ps->t.fees_minor, fee.fee_producer_minor);
+	if (r->has_consumer) {
+		ps = party_find(s, r->consumer_id, CS_CLASS_CONSUMER, (size_t)cur);
+		ps->t.transactions++;
+		cs_i128_add(&ps->t.gross_minor, g);
+		cs_i128_add(&ps->t.fees_minor, fee.fee_consumer_minor);
+	}
+	ct = &s->cur[cur];
+	ct->transactions++;
+	cs_i128_add(&ct->gross_minor, g);
+	cs_i128_add(&ct->fees_minor, fee.fee_minor);
+	cs_i128_add(&ct->fees_producer_minor, fee.fee_producer_minor);
+	cs_i128_add(&ct->fees_consumer_minor, fee.fee_consumer_minor);
+	return 0;
+}
+
+static void keep_pending(cs_settle *s, const cs_txn_row *r, int dup)
+{
+	s->pending = *r;
+	s->pending_dup = dup;
+	s->has_pending = 1;
+	cs_buf_reset(&s->pending_currency);
+	cs_buf_reset(&s->pending_category);
+	if (r->has_currency) {
+		cs_buf_put(&s->pending_currency, r->currency, r->currency_len);
+		s->pending.currency = s->pending_currency.data;
+	}
+	if (r->has_category) {
+		cs_buf_put(&s->pending_category, r->category, r->category_len);
+		s->pending.category = s->pending_category.data;
+	}
+}
+
+int cs_settle_row(cs_settle *s, const cs_txn_row *r, cs_error *err)
+{
+	int dup = 0;
+
+	CS_ASSERT(!s->finished);
+	s->rows_read++;
+	if (!r->has_id) /* a NULL id is invalid on its own, never a duplicate */
+		return settle_one(s, r, 0, err);
+	if (s->has_pending) {
+		CS_ASSERT(r->id >= s->pending.id); /* the documented input order */
+		dup = r->id == s->pending.id;
+		if (settle_one(s, &s->pending, s->pending_dup || dup, err) < 0)
+			return -1;
+	}
+	keep_pending(s, r, dup);
+	return 0;
+}
+
+static int party_cmp(const void *a, const void *b)
+{
+	const cs_party_total *x = a, *y = b;
+
+	if (x->side != y->side)
+		return x->side < y->side ? -1 : 1;
+	if (x->party_id != y->party_id)
+		return x->party_id < y->party_id ? -1 : 1;
+	return (x->currency > y->currency) - (x->currency < y->currency);
+}
+
+int cs_settle_finish(cs_settle *s, cs_error *err)
+{
+	size_t i, k = 0;
+	cs_buf *b = &s->out_buf;
+
+	CS_ASSERT(!s->finished);
+	if (s->has_pending) {
+		if (settle_one(s, &s->pending, s->pending_dup, err) < 0)
+			return -1;
+		s->has_pending = 0;
+	}
+	s->finished = 1;
+	s->sorted = calloc(s->n_parties + 1, sizeof(cs_party_total));
+	CS_ASSERT(s->sorted != NULL);
+	for (i = 0; i < s->n_slots; i++)
+		if (s->slots[i].used)
+			s->sorted[k++] = s->slots[i].t;
+	CS_ASSERT(k == s->n_parties);
+	/* currencies are sorted by code in the config, so index order is code order */
+	qsort(s->sorted, k, sizeof(cs_party_total), party_cmp);
+
+	for (i = 0; i < s->cfg->n_currencies; i++)
+		CS_ASSERT(s->line_sum[i] == 0); /* every journal sums to zero */
+
+	for (i = 0; i < k; i++) {
+		const cs_party_total *t = &s->sorted[i];
+
+		cs_buf_printf(b, "P\t%s\t", cs_class_name(t->side));
+		cs_buf_put_i128(b, t->party_id);
+		cs_buf_printf(b, "\t%s\t", s->cfg->currencies[t->currency].code);
+		cs_buf_put_i128(b, t->transactions);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, t->gross_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, t->fees_minor);
+		cs_buf_putc(b, '\n');
+		flush_hash(s->out_hash, b, 0);
+	}
+	for (i = 0; i < s->cfg->n_currencies; i++) {
+		const cs_currency_total *c = &s->cur[i];
+
+		cs_buf_printf(b, "C\t%s\t", s->cfg->currencies[i].code);
+		cs_buf_put_i128(b, c->transactions);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, c->gross_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, c->fees_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, c->fees_producer_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, c->fees_consumer_minor);
+		cs_buf_putc(b, '\n');
+	}
+	for (i = 0; i < s->n_rejects; i++) {
+		cs_buf_puts(b, "R\t");
+		put_opt_i64(b, s->rejects[i].has_id, s->rejects[i].id);
+		cs_buf_printf(b, "\t%s\n", s->rejects[i].reason);
+		flush_hash(s->out_hash, b, 0);
+	}
+	flush_hash(s->in_hash, &s->in_buf, 1);
+	flush_hash(s->out_hash, b, 1);
+	cs_sha256_final(s->in_hash, s->in_hex);
+	cs_sha256_final(s->out_hash, s->out_hex);
+	s->in_hash = s->out_hash = NULL;
+	return 0;
+}
+
+const cs_party_total *cs_settle_parties(const cs_settle *s, size_t *n)
+{
+	CS_ASSERT(s->finished);
+	*n = s->n_parties;
+	return s->sorted;
+}
+
+const cs_currency_total *cs_settle_currency_total(const cs_settle *s, size_t i)
+{
+	CS_ASSERT(i < s->cfg->n_currencies);
+	return &s->cur[i];
+}
+
+const cs_reject *cs_settle_rejects(const cs_settle *s, size_t *n)
+{
+	*n = s->n_rejects;
+	return s->rejects;
+}
+
+int64_t cs_settle_rows_read(const cs_settle *s)
+{
+	return s->rows_read;
+}
+
+int64_t cs_settle_lines_count(const cs_settle *s)
+{
+	return s->lines_count;
+}
+
+cs_i128 cs_settle_lines_sum(const cs_settle *s, size_t i)
+{
+	return s->line_sum[i];
+}
+
+const char *cs_settle_input_hash(const cs_settle *s)
+{
+	CS_ASSERT(s->finished);
+	return s->in_hex;
+}
+
+const char *cs_settle_output_hash(const cs_settle *s)
+{
+	CS_ASSERT(s->finished);
+	return s->out_hex;
+}

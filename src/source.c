@@ -1,0 +1,235 @@
+/*
+ * source.c -- reading the inputs with binary COPY (see source.h).
+ */
+#include "coopsettle/source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/buf.h"
+#include "coopsettle/copybin.h"
+#include "coopsettle/limits.h"
+
+char *cs_source_relation_sql(cs_db *db, const cs_relation *rel, cs_error *err)
+{
+	char *schema = cs_db_quote_ident(db, rel->schema, err);
+	char *table = schema ? cs_db_quote_ident(db, rel->table, err) : NULL;
+	cs_buf b;
+
+	if (!table) {
+		free(schema);
+		return NULL;
+	}
+	cs_buf_init(&b);
+	cs_buf_printf(&b, "%s.%s", schema, table);
+	free(schema);
+	free(table);
+	return b.data;
+}
+
+/* Days between 1970-01-01 and 2000-01-01. */
+#define PG_EPOCH_DAYS 10957
+
+static int bad_row(cs_error *err, const char *rel, const char *why)
+{
+	return cs_error_set(err, CS_EXIT_DATA, "cannot read '%s': %s", rel, why);
+}
+
+int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int need_dates,
+		      cs_error *err)
+{
+	char *rel = cs_source_relation_sql(db, &cfg->source_members, err);
+	cs_buf sql, bad;
+	cs_copybin_reader rd = {0, 0};
+	cs_copybin_field f[CS_COPYBIN_FIELDS_MAX];
+	const char *msg, *why;
+	size_t len, n;
+	int rc, n_bad = 0, failed = 0;
+
+	if (!rel)
+		return -1;
+	cs_buf_init(&sql);
+	cs_buf_init(&bad);
+	cs_buf_printf(&sql,
+		      "COPY (SELECT id::bigint, class::text, joined_on::date, left_on::date,"
+		      " paid_in_capital_minor::bigint FROM %s ORDER BY id) TO STDOUT (FORMAT binary)",
+		      rel);
+	if (cs_db_copy_out_begin(db, sql.data, err) < 0) {
+		failed = 1;
+		goto cleanup;
+	}
+	while ((rc = cs_db_copy_out_next(db, &msg, &len, err)) == 1) {
+		cs_member m;
+		int32_t day;
+		const char *problem = NULL;
+		char idtext[32] = "NULL";
+
+		if (failed)
+			continue; /* drain the COPY */
+		rc = cs_copybin_parse(&rd, msg, len, f, &n, &why);
+		if (rc < 0) {
+			bad_row(err, cfg->source_members.table, why);
+			failed = 1;
+			continue;
+		}
+		if (rc == 0)
+			continue;
+		memset(&m, 0, sizeof(m));
+		if (n != 5 || (!f[0].is_null && cs_copybin_int8(&f[0], &m.id) < 0)) {
+			bad_row(err, cfg->source_members.table, "unexpected column types");
+			failed = 1;
+			continue;
+		}
+		if (!f[0].is_null)
+			snprintf(idtext, sizeof(idtext), "%lld", (long long)m.id);
+		if (f[0].is_null)
+			problem = "id is null";
+		else if (f[1].is_null)
+			problem = "class is null";
+		else if (f[1].len == 8 && memcmp(f[1].data, "producer", 8) == 0)
+			m.cls = CS_CLASS_PRODUCER;
+		else if (f[1].len == 8 && memcmp(f[1].data, "consumer", 8) == 0)
+			m.cls = CS_CLASS_CONSUMER;
+		else
+			problem = "class is neither 'producer' nor 'consumer'";
+		if (!problem && !f[2].is_null && cs_copybin_int4(&f[2], &day) == 0)
+			m.joined_day = (int64_t)day + PG_EPOCH_DAYS, m.has_joined = 1;
+		else if (!problem && need_dates)
+			problem = "joined_on is null";
+		if (!problem && !f[3].is_null && cs_copybin_int4(&f[3], &day) == 0)
+			m.left_day = (int64_t)day + PG_EPOCH_DAYS, m.has_left = 1;
+		if (!problem && !f[4].is_null && cs_copybin_int8(&f[4], &m.capital_minor) < 0)
+			problem = "paid_in_capital_minor is not a bigint";
+		if (!problem && cs_members_add(members, &m) < 0)
+			problem = "duplicate id";
+		if (problem) {
+			if (n_bad < CS_REJECTS_PRINTED_MAX)
+				cs_buf_printf(&bad, "%smember %s: %s", n_bad ? "\n" : "", idtext,
+					      problem);
+			n_bad++;
+		}
+	}
+	if (rc < 0)
+		failed = 1;
+	if (!failed && n_bad) {
+		cs_error_set(err, CS_EXIT_DATA, "%d invalid member row%s in '%s.%s'", n_bad,
+			     n_bad == 1 ? "" : "s", cfg->source_members.schema,
+			     cfg->source_members.table);
+		cs_error_detail(err, "%s", bad.data);
+		cs_error_hint(err, "Correct the members relation; nothing was written.");
+		failed = 1;
+	}
+cleanup:
+	cs_buf_free(&sql);
+	cs_buf_free(&bad);
+	free(rel);
+	return failed ? -1 : 0;
+}
+
+static void window_filter(cs_buf *b, const cs_window *w)
+{
+	cs_buf_printf(b,
+		      " WHERE (occurred_at >= '%s'::timestamptz AND occurred_at < '%s'::timestamptz)"
+		      " OR occurred_at IS NULL",
+		      w->from_utc, w->to_utc);
+}
+
+int cs_source_count(cs_db *db, const cs_config *cfg, const cs_window *w, int64_t *count,
+		    cs_error *err)
+{
+	char *rel = cs_source_relation_sql(db, &cfg->source_transactions, err);
+	cs_buf sql;
+	cs_db_rows rows;
+	int rc;
+
+	if (!rel)
+		return -1;
+	cs_buf_init(&sql);
+	cs_buf_printf(&sql, "SELECT count(*) FROM %s", rel);
+	window_filter(&sql, w);
+	rc = cs_db_query(db, sql.data, 0, NULL, &rows, err);
+	if (rc == 0) {
+		int64_t v = 0;
+		const char *c = cs_db_cell(&rows, 0, 0);
+
+		*count = 0;
+		for (; c && *c >= '0' && *c <= '9'; c++)
+			v = v * 10 + (*c - '0');
+		*count = v;
+		cs_db_rows_free(&rows);
+	}
+	cs_buf_free(&sql);
+	free(rel);
+	return rc;
+}
+
+int cs_source_transactions(cs_db *db, const cs_config *cfg, const cs_window *w, cs_row_fn fn,
+			   void *ctx, cs_error *err)
+{
+	char *rel = cs_source_relation_sql(db, &cfg->source_transactions, err);
+	cs_buf sql;
+	cs_copybin_reader rd = {0, 0};
+	cs_copybin_field f[CS_COPYBIN_FIELDS_MAX];
+	const char *msg, *why;
+	size_t len, n;
+	int rc, failed = 0;
+
+	if (!rel)
+		return -1;
+	cs_buf_init(&sql);
+	/* Every column in the sort, text in "C" collation: a total order that
+	 * is the same on every server (docs/reproducibility.md). */
+	cs_buf_printf(&sql,
+		      "COPY (SELECT id::bigint, occurred_at::timestamptz, producer_id::bigint,"
+		      " consumer_id::bigint, amount_minor::bigint, currency::text, category::text"
+		      " FROM %s",
+		      rel);
+	window_filter(&sql, w);
+	cs_buf_puts(&sql, " ORDER BY 1 NULLS FIRST, 2, 3, 4, 5, currency::text COLLATE \"C\","
+			  " category::text COLLATE \"C\")"
+			  " TO STDOUT (FORMAT binary)");
+	if (cs_db_copy_out_begin(db, sql.data, err) < 0) {
+		failed = 1;
+		goto cleanup;
+	}
+	while ((rc = cs_db_copy_out_next(db, &msg, &len, err)) == 1) {
+		cs_txn_row r;
+		int64_t ts;
+
+		if (failed)
+			break; /* the caller closes this connection */
+		rc = cs_copybin_parse(&rd, msg, len, f, &n, &why);
+		if (rc < 0 || (rc == 1 && n != 7)) {
+			bad_row(err, cfg->source_transactions.table,
+				rc < 0 ? why : "unexpected column count");
+			failed = 1;
+			continue;
+		}
+		if (rc == 0)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.has_id = !f[0].is_null && cs_copybin_int8(&f[0], &r.id) == 0;
+		if (!f[1].is_null && cs_copybin_int8(&f[1], &ts) == 0) {
+			r.has_occurred_at = 1;
+			r.occurred_at_us = ts + CS_PG_EPOCH_OFFSET_US;
+		}
+		r.has_producer = !f[2].is_null && cs_copybin_int8(&f[2], &r.producer_id) == 0;
+		r.has_consumer = !f[3].is_null && cs_copybin_int8(&f[3], &r.consumer_id) == 0;
+		r.has_amount = !f[4].is_null && cs_copybin_int8(&f[4], &r.amount_minor) == 0;
+		r.has_currency = !f[5].is_null;
+		r.currency = f[5].data;
+		r.currency_len = f[5].len;
+		r.has_category = !f[6].is_null;
+		r.category = f[6].data;
+		r.category_len = f[6].len;
+		if (fn(ctx, &r, err) < 0)
+			failed = 1;
+	}
+	if (rc < 0)
+		failed = 1;
+cleanup:
+	cs_buf_free(&sql);
+	free(rel);
+	return failed ? -1 : 0;
+}
