@@ -10,6 +10,7 @@
 
 #include "coopsettle/buf.h"
 #include "coopsettle/db.h"
+#include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
 #include "coopsettle/json.h"
 #include "coopsettle/members.h"
@@ -651,6 +652,7 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 	cs_sha256_final(hin, res->input_hash);
 	hin = NULL;
 
+	CS_FAILPOINT("distribute_after_read");
 	if (cs_surplus_compute(&in, &sres, err) < 0)
 		goto cleanup;
 	have_res = 1;
@@ -687,6 +689,7 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 		res->supersedes = old;
 		dist_statement(&res->statement, opts, &in, &sres, id, "committed", res->input_hash,
 			       res->output_hash);
+		CS_FAILPOINT("distribute_before_write");
 		if (write_dist(w, cfg, id, &o, &in, &sres, err) < 0 ||
 		    cs_run_finish_write(w, opts, "distribute", id, old, res->input_hash,
 					res->output_hash, o.lines, res->statement.data, err) < 0)

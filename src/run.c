@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "coopsettle/db.h"
+#include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
 #include "coopsettle/json.h"
 #include "coopsettle/members.h"
@@ -98,8 +99,10 @@ static int sink_flush(line_sink *k, cs_error *err)
 {
 	int rc = 0;
 
-	if (k->db && k->buf.len)
+	if (k->db && k->buf.len) {
 		rc = cs_db_copy_in_put(k->db, k->buf.data, k->buf.len, err);
+		CS_FAILPOINT("during_copy");
+	}
 	cs_buf_reset(&k->buf);
 	return rc;
 }
@@ -296,6 +299,7 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
 	snprintf(lines_text, sizeof(lines_text), "%lld", (long long)expected_lines);
 
+	CS_FAILPOINT("before_record");
 	if (old) {
 		params[0] = id_text;
 		params[1] = old_text;
@@ -383,8 +387,10 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 	cs_db_rows_free(&rows);
 	CS_ASSERT(count == expected_lines);
 
+	CS_FAILPOINT("before_commit");
 	if (cs_db_exec(w, "COMMIT", 0, NULL, err) < 0)
 		goto fail;
+	CS_FAILPOINT("after_commit");
 	cs_buf_free(&rec);
 	return 0;
 fail:
@@ -673,6 +679,7 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 			goto cleanup;
 		if (cs_run_begin_write(w, opts, "settle", &old, &old_ref, err) < 0)
 			goto cleanup;
+		CS_FAILPOINT("after_lock");
 		writing = 1;
 		if (cs_run_next_id(w, &id, err) < 0)
 			goto cleanup;
@@ -701,6 +708,7 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 		goto cleanup;
 	if (cs_source_transactions(r, cfg, &opts->window, on_row, &rc, err) < 0)
 		goto cleanup;
+	CS_FAILPOINT("after_read");
 	if (cs_settle_finish(s, err) < 0 || sink_flush(&sink, err) < 0)
 		goto cleanup;
 	if (opts->progress)
@@ -728,6 +736,7 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 		res->run_id = id;
 		res->supersedes = old;
 		settle_statement(&res->statement, opts, s, id, "committed");
+		CS_FAILPOINT("before_totals");
 		if (write_totals(w, cfg, s, id, err) < 0 ||
 		    cs_run_finish_write(w, opts, "settle", id, old, res->input_hash,
 					res->output_hash, res->lines_written, res->statement.data,
