@@ -2,6 +2,7 @@
 # test.sh -- build coopsettle and run every ctest against a private cluster.
 #
 # usage: scripts/test.sh [--sanitize] [ctest args...]
+# CS_BUILD_DIR overrides the build directory (default build/, build-asan/).
 #
 # Builds into build/ (or build-asan/ with AddressSanitizer and UBSan when
 # --sanitize is given), starts a throw-away PostgreSQL 15 cluster under
@@ -13,14 +14,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/common.sh
 cd "$CS_ROOT"
 
-build_dir=build
+build_dir=${CS_BUILD_DIR:-build}
 cmake_args=()
 sanitize=0
 case "${1:-}" in
 --sanitize)
 	shift
 	sanitize=1
-	build_dir=build-asan
+	build_dir=${CS_BUILD_DIR:-build-asan}
 	# shellcheck disable=SC2054 # one CMake value, commas and all
 	cmake_args+=(-DSANITIZE=address,undefined)
 	;;
