@@ -83,10 +83,10 @@ demo_load()
 	demo_section "sample cooperative: November 2026"
 	psql -X -q -v ON_ERROR_STOP=1 -f scripts/demo/generate.sql
 	psql -X -A -t -F ' ' -c "SELECT 'members:', count(*) FILTER (WHERE class = 'producer') || ' makers, '
-		|| count(*) FILTER (WHERE class = 'consumer') || ' buyers' FROM coopsettle.members"
+		|| count(*) FILTER (WHERE class = 'consumer') || ' buyers' FROM marktplatz.members"
 	psql -X -A -t -F ' ' -c "SELECT 'transactions:', count(*), 'of which refunds:',
 		count(*) FILTER (WHERE amount_minor < 0), 'guests:', count(*) FILTER (WHERE consumer_id IS NULL),
-		'in CHF:', count(*) FILTER (WHERE currency = 'CHF') FROM coopsettle.transactions"
+		'in CHF:', count(*) FILTER (WHERE currency = 'CHF') FROM marktplatz.sales"
 	DEMO_DONE+=("loaded 300 members and 40000 transactions of November 2026")
 }
 
@@ -99,14 +99,14 @@ demo_settle()
 		"$CS_BIN" settle --config "$CONFIG" --period "2026-11-$day" --no-progress 2>&1 |
 			awk -v d="2026-11-$day" 'NR == 1 { printf "%s  %s", d, $0 } /^  (EUR|CHF)/ { printf " |%s", substr($0, 3) } END { print "" }'
 	done
-	demo_section "the statement of one day (--json, first 600 bytes)"
-	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --dry-run --json | cut -c1-600
-	echo
+	demo_section "the statement of one day (--dry-run --json, first 30 lines)"
+	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --dry-run --json |
+		python3 -m json.tool | head -n 30
 	demo_section "re-running a day that is settled: refused (exit 4)"
 	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 || echo "(exit $?)"
 	demo_section "an accountant corrects a row and supersedes the day"
-	psql -X -q -c "UPDATE coopsettle.transactions SET amount_minor = amount_minor + 1000
-		WHERE id = (SELECT min(id) FROM coopsettle.transactions
+	psql -X -q -c "UPDATE marktplatz.sales SET amount_minor = amount_minor + 1000
+		WHERE id = (SELECT min(id) FROM marktplatz.sales
 		WHERE occurred_at >= '2026-11-02 00:00 Europe/Berlin' AND occurred_at < '2026-11-03 00:00 Europe/Berlin')"
 	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede --no-progress
 	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede --no-progress
@@ -121,7 +121,7 @@ demo_distribute()
 	psql -X -c "SELECT a.member_id, m.class, a.patronage_basis_minor AS basis,
 		a.capital_interest_minor AS interest, a.patronage_minor AS refund, a.cash_minor AS cash,
 		a.retained_minor AS retained
-		FROM coopsettle.member_allocations a JOIN coopsettle.members m ON m.id = a.member_id
+		FROM coopsettle.member_allocations a JOIN marktplatz.members m ON m.id = a.member_id
 		WHERE a.currency = 'EUR' AND a.run_id = (SELECT max(id) FROM coopsettle.runs WHERE kind = 'distribute')
 		ORDER BY a.capital_interest_minor + a.patronage_minor DESC, a.member_id LIMIT 10"
 	demo_section "the ledger balances per currency"

@@ -15,8 +15,11 @@ struct cs_db {
 	char *copy_buf; /* last buffer returned by PQgetCopyData */
 };
 
+/* First statement of every session: a secure search_path (every name is
+ * schema-qualified) and no NOTICE chatter on stderr. */
 static const char secure_search_path_sql[] =
-	"SELECT pg_catalog.set_config('search_path', '', false)";
+	"SELECT pg_catalog.set_config('search_path', '', false),"
+	" pg_catalog.set_config('client_min_messages', 'warning', false)";
 
 /* Fills err from a failed result or connection: a lost connection is
  * CONNECTION_BAD or SQLSTATE class 08, nothing else. */
@@ -57,7 +60,14 @@ cs_db *cs_db_connect(const char *conninfo, cs_error *err)
 		cs_error_set(err, CS_EXIT_RUNTIME, "out of memory");
 		return NULL;
 	}
-	db->conn = PQconnectdb(conninfo ? conninfo : "");
+	{
+		/* Like psql: a connection string, a URI, or a bare database name
+		 * (expand_dbname); NULL uses libpq's environment and defaults. */
+		const char *const keys[] = {"dbname", NULL};
+		const char *const values[] = {conninfo && conninfo[0] ? conninfo : NULL, NULL};
+
+		db->conn = PQconnectdbParams(keys, values, 1);
+	}
 	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
 		char clean[CS_ERROR_MSG_BYTES];
 		size_t len;

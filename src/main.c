@@ -41,9 +41,10 @@ static const char main_help[] =
 	"  statements       write member statements of a distribute run\n"
 	"\n"
 	"global options:\n"
-	"  --db CONNINFO    libpq connection string or URI; without it, libpq's\n"
-	"                   environment (PGHOST, PGPORT, PGUSER, PGDATABASE, ...) and\n"
-	"                   defaults. Never put a password here: use ~/.pgpass.\n"
+	"  --db CONNINFO    libpq connection string, URI or database name; without\n"
+	"                   it, libpq's environment (PGHOST, PGPORT, PGUSER,\n"
+	"                   PGDATABASE, ...) and defaults. Never put a password\n"
+	"                   here: use ~/.pgpass.\n"
 	"  --help           this help; 'coopsettle COMMAND --help' for a command\n"
 	"  --version        print the version\n"
 	"\n"
@@ -277,7 +278,7 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 	} else {
 		if (json)
 			fputs(res.statement.data, stdout);
-		if (!json || !isatty(STDOUT_FILENO))
+		else
 			fputs(res.summary.data ? res.summary.data : "", stderr);
 		if (fflush(stdout) != 0) {
 			fprintf(stderr, "coopsettle: cannot write the statement to stdout\n");
