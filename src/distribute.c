@@ -590,11 +590,12 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 		w = cs_db_connect(opts->conninfo, err);
 		if (!w || cs_run_begin_write(w, opts, "distribute", &old, &old_ref, err) < 0)
 			goto cleanup;
+		CS_FAILPOINT("distribute_after_lock");
 		writing = 1;
 		if (cs_run_next_id(w, &id, err) < 0)
 			goto cleanup;
 	}
-	if (cs_db_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err) < 0 ||
+	if (cs_run_begin_read(r, cfg, err) < 0 ||
 	    tiling(r, opts, &refs, &n_refs, err) < 0)
 		goto cleanup;
 	id_array(&ids, refs, n_refs);

@@ -175,6 +175,7 @@ static int on_row(void *ctx, const cs_txn_row *row, cs_error *err)
 	rc->rows++;
 	if (rc->progress && (rc->rows & 1023) == 0)
 		progress_print(rc, 0);
+	CS_FAILPOINT("during_read");
 	return cs_settle_row(rc->settle, row, err);
 }
 
@@ -265,6 +266,16 @@ fail:
 	return -1;
 }
 
+int cs_run_begin_read(cs_db *r, const cs_config *cfg, cs_error *err)
+{
+	const char *params[1] = {cfg->timezone};
+
+	if (cs_db_exec(r, "SELECT pg_catalog.set_config('TimeZone', $1, false)", 1, params,
+		       err) < 0)
+		return -1;
+	return cs_db_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
+}
+
 int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err)
 {
 	cs_db_rows rows;
@@ -316,6 +327,7 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 			       " WHERE id = $1::bigint AND status = 'committed'",
 			       1, params + 1, err) < 0)
 			goto fail;
+		CS_FAILPOINT("after_supersede");
 	}
 	if (cs_db_query(w,
 			"SELECT pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
@@ -689,7 +701,7 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 	sink.run_id = id;
 	/* The reader's snapshot is taken after the lock: it sees every
 	 * committed run and every row committed before us. */
-	if (cs_db_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err) < 0)
+	if (cs_run_begin_read(r, cfg, err) < 0)
 		goto cleanup;
 	if (cs_source_members(r, cfg, members, 0, err) < 0)
 		goto cleanup;

@@ -35,6 +35,12 @@ typedef struct cs_run_ref {
 int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t *old,
 		       cs_run_ref *old_ref, cs_error *err);
 
+/* On the reader connection: sets the session time zone to the config's (so a
+ * `timestamp without time zone` input column is read as local time of the
+ * cooperative, the same on every server) and begins a REPEATABLE READ, READ
+ * ONLY transaction. Returns 0 or -1. */
+int cs_run_begin_read(cs_db *r, const cs_config *cfg, cs_error *err);
+
 /* Next run id from the sequence. */
 int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err);
 

@@ -280,6 +280,29 @@ def run_behaviour(t):
     db.drop()
 
 
+def local_timestamps(t):
+    """A source relation with `timestamp without time zone` is read as local
+    time of the config's time zone, whatever the server's or client's zone."""
+    db = TestDB()
+    db.add_members(MEMBERS)
+    db.sql("CREATE TABLE public.tx_local (id bigint, occurred_at timestamp, producer_id bigint,"
+           " consumer_id bigint, amount_minor bigint, currency text, category text)")
+    db.sql("INSERT INTO public.tx_local VALUES"
+           " (1, '2026-11-02 00:30', 1, 10, 1000, 'EUR', 'x'),"
+           " (2, '2026-11-01 23:30', 1, 10, 2000, 'EUR', 'x'),"
+           " (3, '2026-11-02 23:59:59', 1, 10, 4000, 'EUR', 'x')")
+    db.sql("ALTER DATABASE \"%s\" SET timezone = 'Pacific/Auckland'" % db.name)
+    cfg = dict(BASE_CONFIG, source={"transactions": "public.tx_local"})
+    path = db.write_config(cfg)
+    for env in ({"PGTZ": "America/New_York"}, {"TZ": "Asia/Tokyo"}):
+        r = db.run("settle", "--config", path, "--period", "2026-11-02", "--dry-run", "--json",
+                   env=env)
+        t.eq(r.code, 0, "local timestamps: %r" % r)
+        t.eq(r.json()["currencies"]["EUR"]["gross_minor"], 5000,
+             "rows 1 and 3 are on 2026-11-02 in Europe/Berlin (%s)" % env)
+    db.drop()
+
+
 def property_random(t):
     """Random rules and rows; the ledger balances per currency and the
     totals equal the reference model."""
@@ -362,7 +385,7 @@ def property_random(t):
 def main():
     t = Runner()
     for case in (golden_basic, dst_and_midnight, refunds_zero_guests_nonmembers, invalid_abort,
-                 invalid_quarantine, run_behaviour, property_random):
+                 invalid_quarantine, run_behaviour, local_timestamps, property_random):
         t.case(case)
     t.finish()
 
