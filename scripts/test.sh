@@ -17,11 +17,15 @@ cd "$CS_ROOT"
 build_dir=${CS_BUILD_DIR:-build}
 cmake_args=()
 sanitize=0
+# Seconds ctest fuzzes each libFuzzer target (tests fuzz.run.*, scripts/fuzz.sh,
+# docs/fuzzing.md): only in the --sanitize run, so CI fuzzes once, not twice.
+fuzz_seconds=0
 case "${1:-}" in
 --sanitize)
 	shift
 	sanitize=1
 	build_dir=${CS_BUILD_DIR:-build-asan}
+	fuzz_seconds=${CS_FUZZ_SECONDS:-60}
 	# shellcheck disable=SC2054 # one CMake value, commas and all
 	cmake_args+=(-DSANITIZE=address,undefined)
 	;;
@@ -33,8 +37,14 @@ esac
 
 cs_install_deps
 cs_lock "$build_dir"
-cs_build "$build_dir" "${cmake_args[@]}"
+cs_build "$build_dir" "${cmake_args[@]}" -DCS_FUZZ_SECONDS="$fuzz_seconds"
+# A second build with the named fail points (include/coopsettle/failpoint.h)
+# for the crash and lost-connection tests; never installed.
+cs_build "${build_dir}-fp" "${cmake_args[@]}" -DCS_FAILPOINTS=ON
+CS_BINARY_FP="$(cd "${build_dir}-fp" && pwd -P)/coopsettle"
+export CS_BINARY_FP
 if ((sanitize)); then
+	export CS_SANITIZE=1 # slow tests run fewer trials
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi

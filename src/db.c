@@ -22,17 +22,26 @@ static const char secure_search_path_sql[] =
 	" pg_catalog.set_config('client_min_messages', 'warning', false)";
 
 /* Fills err from a failed result or connection: a lost connection is
- * CONNECTION_BAD or SQLSTATE class 08, nothing else. */
+ * CONNECTION_BAD, SQLSTATE class 08, or a FATAL error (the server ends the
+ * session and closes the connection right after it), nothing else. */
 static int fail(cs_db *db, const PGresult *res, const char *what, cs_error *err)
 {
 	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *severity = res ? PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *msg = primary ? primary : PQerrorMessage(db->conn);
+	const char *msg;
 	size_t len;
 	char clean[CS_ERROR_MSG_BYTES];
 
+	/* libpq can hand out the error of a closed connection before it marks
+	 * the connection bad (seen after an immediate shutdown): let it read
+	 * what is left, which marks a closed connection. */
+	if (PQstatus(db->conn) != CONNECTION_BAD)
+		PQconsumeInput(db->conn);
+	msg = primary ? primary : PQerrorMessage(db->conn);
 	if (PQstatus(db->conn) == CONNECTION_BAD ||
-	    (sqlstate && strncmp(sqlstate, "08", 2) == 0))
+	    (sqlstate && strncmp(sqlstate, "08", 2) == 0) ||
+	    (severity && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)))
 		db->lost = 1;
 	snprintf(clean, sizeof(clean), "%s", msg ? msg : "unknown error");
 	len = strlen(clean);
@@ -62,9 +71,17 @@ cs_db *cs_db_connect(const char *conninfo, cs_error *err)
 	}
 	{
 		/* Like psql: a connection string, a URI, or a bare database name
-		 * (expand_dbname); NULL uses libpq's environment and defaults. */
-		const char *const keys[] = {"dbname", NULL};
-		const char *const values[] = {conninfo && conninfo[0] ? conninfo : NULL, NULL};
+		 * (expand_dbname); NULL uses libpq's environment and defaults.
+		 * application_name is 'coopsettle' unless the conninfo or
+		 * PGAPPNAME names one (operators and tests find us by it).
+		 * client_encoding is UTF8 whatever the conninfo or
+		 * PGCLIENTENCODING say: categories are compared with the
+		 * config's UTF-8 bytes and the config text is stored as UTF-8
+		 * (given after dbname, it overrides the conninfo's). */
+		const char *const keys[] = {"dbname", "fallback_application_name",
+					    "client_encoding", NULL};
+		const char *const values[] = {conninfo && conninfo[0] ? conninfo : NULL,
+					      "coopsettle", "UTF8", NULL};
 
 		db->conn = PQconnectdbParams(keys, values, 1);
 	}
@@ -83,6 +100,19 @@ cs_db *cs_db_connect(const char *conninfo, cs_error *err)
 				   "PGDATABASE.");
 		cs_db_close(db);
 		return NULL;
+	}
+	/* A SQL_ASCII database stores bytes in no declared encoding, which the
+	 * server refuses to send as UTF8 when they are not UTF-8: read them as
+	 * they are (categories then match the config's bytes or nothing). */
+	{
+		const char *server = PQparameterStatus(db->conn, "server_encoding");
+
+		if (server && strcmp(server, "SQL_ASCII") == 0 &&
+		    PQsetClientEncoding(db->conn, "SQL_ASCII") != 0) {
+			fail(db, NULL, "connection set-up", err);
+			cs_db_close(db);
+			return NULL;
+		}
 	}
 	res = PQexec(db->conn, secure_search_path_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

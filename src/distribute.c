@@ -702,7 +702,8 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 	dist_summary(&res->summary, opts, &in, &sres, res, n_refs);
 	rcode = 0;
 cleanup:
-	if (rcode < 0 && ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r))) &&
+	if (rcode < 0 && err->exit_code == CS_EXIT_RUNTIME &&
+	    ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r))) &&
 	    !strstr(err->message, "connection lost")) {
 		char was[CS_ERROR_MSG_BYTES];
 

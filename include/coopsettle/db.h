@@ -5,8 +5,9 @@
  * through one checked wrapper, values are always parameters, identifiers
  * are quoted with PQescapeIdentifier, and the first statement of every
  * session makes the search_path secure (every name is schema-qualified).
- * A lost connection (CONNECTION_BAD or SQLSTATE class 08) is reported as
- * such, with exit code 1.
+ * A lost connection (CONNECTION_BAD, SQLSTATE class 08, or a FATAL error,
+ * after which the server closes the session) is reported as such, with
+ * exit code 1.
  */
 #ifndef COOPSETTLE_DB_H
 #define COOPSETTLE_DB_H

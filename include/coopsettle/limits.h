@@ -27,6 +27,10 @@
 #define CS_CLASSES_MAX 2
 /* Length of an id, account name, relation name, category or cooperative name. */
 #define CS_NAME_BYTES_MAX 200
+/* Bytes of the schema or table part of a relation name: PostgreSQL keeps
+ * NAMEDATALEN - 1 = 63 and silently cuts a longer name, which would then name
+ * another relation than the config says. */
+#define CS_PG_NAME_BYTES_MAX 63
 /* Digits in one number in the config: 30 decimal digits exceed any real amount
  * (int64 has 19) and keep every GMP value small, so GMP never aborts on OOM. */
 #define CS_NUMBER_DIGITS_MAX 30
@@ -36,5 +40,9 @@
 #define CS_REJECTS_PRINTED_MAX 20
 /* Bytes of one category value read from the database. */
 #define CS_CATEGORY_BYTES_MAX 4096
+/* How long to wait for the backend of a connection lost during COMMIT to end
+ * before asking whether its run landed: a terminated backend ends in
+ * milliseconds; past this the answer is "unknown" rather than a hang. */
+#define CS_LOST_COMMIT_WAIT_MS 10000
 
 #endif

@@ -21,7 +21,8 @@ CS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 # Debian 12 packages needed to build, test and demo coopsettle. Extend here.
 CS_DEPS="build-essential cmake pkg-config clang libclang-rt-14-dev libpq-dev
 	libgmp-dev libyaml-dev libssl-dev libcmocka-dev postgresql-15
-	postgresql-client-15 python3 python3-psycopg2 valgrind"
+	postgresql-client-15 python3 python3-psycopg2 valgrind time
+	hledger beancount"
 
 # We only use these binaries, never postgresql-common's clusters or wrappers.
 CS_PG_BIN="${CS_PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -440,4 +441,36 @@ cs_pg_stop()
 	wait "$CS__PG_PID" 2>/dev/null || true # reap it: no zombie either
 	cs__pg_rm_tmp "$CS__PG_STATE"
 	rm -f -- "$CS__PG_STATE"
+}
+
+# ---------------------------------------------------------------- crash-test servers
+
+# Tests that stop a server in immediate mode (tests/integration/
+# test_crash_server.py) run a cluster of their own: the shared one serves
+# other tests at the same time (ctest -j). They run the PostgreSQL binaries
+# through these, as the cluster user exactly as cs_pg_start does:
+#   bash -c 'source scripts/lib/common.sh && cs_pg_cmd initdb -D DIR ...'
+
+# cs_pg_cmd PROGRAM ARGS...: run $CS_PG_BIN/PROGRAM (initdb, pg_ctl, ...) as
+# the cluster user, from /.
+cs_pg_cmd()
+{
+	local prog=$1
+	shift
+	cs__as_pg "$CS_PG_BIN/$prog" "$@"
+}
+
+# cs_pg_exec_server DATA_DIR: replace this shell with a postmaster for
+# DATA_DIR, started as cs_pg_start starts it (cluster user, own session, from
+# /, no lock fd), so the caller is its parent and reaps it when it stops.
+cs_pg_exec_server()
+{
+	local data=$1
+
+	cd /
+	if ((EUID == 0)); then
+		exec setpriv --reuid="$CS_PG_OS_USER" --regid="$CS_PG_OS_USER" \
+			--init-groups -- setsid "$CS_PG_BIN/postgres" -D "$data" 200>&-
+	fi
+	exec setsid "$CS_PG_BIN/postgres" -D "$data" 200>&-
 }

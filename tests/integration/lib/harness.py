@@ -15,6 +15,20 @@ import uuid
 import psycopg2
 
 BINARY = os.environ.get("CS_BINARY", "coopsettle")
+# The build with fail points (scripts/test.sh builds it; docs/reliability.md).
+BINARY_FP = os.environ.get("CS_BINARY_FP")
+# CS_VALGRIND=1 runs every engine command under valgrind: any error, or a
+# definitely lost block, makes it exit 99 (tests/integration/test_valgrind.py).
+VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"]
+
+
+def command(binary, conninfo, args):
+    """The argv that runs binary (default CS_BINARY) with --db conninfo."""
+    cmd = [binary or BINARY, "--db", conninfo] + list(args)
+    if os.environ.get("CS_VALGRIND") == "1":
+        cmd = VALGRIND + cmd
+    return cmd
 SOURCE_DIR = os.environ.get("CS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
@@ -51,13 +65,22 @@ class TestDB:
     def conninfo(self):
         return "dbname=%s" % self.name
 
-    def run(self, *args, env=None):
+    def run(self, *args, env=None, binary=None):
         e = dict(os.environ)
         if env:
             e.update(env)
-        proc = subprocess.run([BINARY, "--db", self.conninfo()] + list(args),
+        proc = subprocess.run(command(binary, self.conninfo(), args),
                               capture_output=True, text=True, env=e, timeout=600)
         return Result(proc)
+
+    def spawn(self, *args, env=None, binary=None):
+        """Starts the engine without waiting: a subprocess.Popen with text
+        pipes for stdout and stderr (the caller waits or kills it)."""
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        return subprocess.Popen(command(binary, self.conninfo(), args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=e)
 
     def sql(self, query, params=None):
         with self.conn.cursor() as cur:
