@@ -13,7 +13,9 @@
 #include "coopsettle/db.h"
 #include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
+#include "coopsettle/inputs.h"
 #include "coopsettle/json.h"
+#include "coopsettle/limits.h"
 #include "coopsettle/members.h"
 #include "coopsettle/runcommon.h"
 #include "coopsettle/schema.h"
@@ -93,6 +95,7 @@ typedef struct line_sink {
 	const cs_config *cfg;
 	int64_t run_id;
 	cs_buf buf;
+	const cs_run_taps *taps; /* dry run: verify's view of the lines */
 } line_sink;
 
 static int sink_flush(line_sink *k, cs_error *err)
@@ -107,28 +110,77 @@ static int sink_flush(line_sink *k, cs_error *err)
 	return rc;
 }
 
+/* cs_copy_text of the NUL-terminated s into p (room for twice its
+ * length); returns the end. */
+static char *copy_text_at(char *p, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\':
+			*p++ = '\\';
+			*p++ = '\\';
+			break;
+		case '\t':
+			*p++ = '\\';
+			*p++ = 't';
+			break;
+		case '\n':
+			*p++ = '\\';
+			*p++ = 'n';
+			break;
+		case '\r':
+			*p++ = '\\';
+			*p++ = 'r';
+			break;
+		default:
+			*p++ = *s;
+		}
+	}
+	return p;
+}
+
+/* One line of COPY text, assembled on the stack and appended at once (this
+ * runs for every ledger line). */
 static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 {
 	line_sink *k = ctx;
 	cs_buf *b = &k->buf;
 	const char *rule = k->cfg->rules[l->rule_index].id;
 	const char *acct = k->cfg->accounts[l->account];
+	const char *code = k->cfg->currencies[l->currency].code;
+	char line[4 * CS_NAME_BYTES_MAX + sizeof(((cs_currency *)0)->code) + 200], *p = line;
 
 	if (!k->db)
-		return 0;
-	cs_buf_printf(b, "%lld\tpost\t%lld\t%d\t%lld\t", (long long)k->run_id,
-		      (long long)l->transaction_id, l->line_no, (long long)l->transaction_id);
-	cs_copy_text(b, rule, strlen(rule));
-	cs_buf_putc(b, '\t');
-	cs_copy_text(b, acct, strlen(acct));
-	cs_buf_putc(b, '\t');
-	if (l->has_party)
-		cs_buf_put_i128(b, l->party_id);
-	else
-		cs_buf_puts(b, "\\N");
-	cs_buf_printf(b, "\t%s\t", k->cfg->currencies[l->currency].code);
-	cs_buf_put_i128(b, l->amount_minor);
-	cs_buf_putc(b, '\n');
+		return k->taps && k->taps->line ? k->taps->line(k->taps->ctx, l, err) : 0;
+	/* names are bounded by the config loader; the integers by their types */
+	CS_ASSERT(strlen(rule) <= CS_NAME_BYTES_MAX && strlen(acct) <= CS_NAME_BYTES_MAX &&
+		  strlen(code) < sizeof(((cs_currency *)0)->code));
+	p += cs_i128_format(p, k->run_id);
+	memcpy(p, "\tpost\t", 6);
+	p += 6;
+	p += cs_i128_format(p, l->transaction_id);
+	*p++ = '\t';
+	p += cs_i128_format(p, l->line_no);
+	*p++ = '\t';
+	p += cs_i128_format(p, l->transaction_id);
+	*p++ = '\t';
+	p = copy_text_at(p, rule);
+	*p++ = '\t';
+	p = copy_text_at(p, acct);
+	*p++ = '\t';
+	if (l->has_party) {
+		p += cs_i128_format(p, l->party_id);
+	} else {
+		memcpy(p, "\\N", 2);
+		p += 2;
+	}
+	*p++ = '\t';
+	memcpy(p, code, strlen(code));
+	p += strlen(code);
+	*p++ = '\t';
+	p += cs_i128_format(p, l->amount_minor);
+	*p++ = '\n';
+	cs_buf_put(b, line, (size_t)(p - line));
 	if (b->len >= COPY_FLUSH_BYTES)
 		return sink_flush(k, err);
 	return 0;
@@ -138,6 +190,9 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 
 typedef struct reader_ctx {
 	cs_settle *settle;
+	const cs_members *members;
+	cs_input_spool *spool;   /* the input snapshot of a committing run */
+	const cs_run_taps *taps; /* dry run: verify's view of the rows */
 	int progress;
 	int64_t total;
 	int64_t rows;
@@ -175,6 +230,17 @@ static int on_row(void *ctx, const cs_txn_row *row, cs_error *err)
 	rc->rows++;
 	if (rc->progress && (rc->rows & 1023) == 0)
 		progress_print(rc, 0);
+	if (rc->spool || (rc->taps && rc->taps->input)) {
+		int pm = row->has_producer &&
+			 cs_members_is(rc->members, row->producer_id, CS_CLASS_PRODUCER);
+		int cm = row->has_consumer &&
+			 cs_members_is(rc->members, row->consumer_id, CS_CLASS_CONSUMER);
+
+		if (rc->spool)
+			cs_input_spool_row(rc->spool, row, pm, cm);
+		if (rc->taps && rc->taps->input)
+			rc->taps->input(rc->taps->ctx, row, pm, cm);
+	}
 	CS_FAILPOINT("during_read");
 	return cs_settle_row(rc->settle, row, err);
 }
@@ -291,6 +357,49 @@ int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err)
 	return 0;
 }
 
+/* The writer's connection w was lost during COMMIT, so the server may or
+ * may not have committed run id. Asks on a new connection, once w's backend
+ * has ended (its transaction is then decided either way). Returns 1 when the
+ * run is there, 0 when it certainly is not, -1 when we cannot tell. */
+static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id)
+{
+	cs_error ignored;
+	cs_db *db = cs_db_connect(opts->conninfo, &ignored);
+	cs_db_rows rows;
+	char pid_text[24], id_text[24];
+	const char *param;
+	const struct timespec step = {0, 50 * 1000000L};
+	int waited_ms, rc = -1;
+	size_t n = 1;
+
+	if (!db)
+		return -1;
+	snprintf(pid_text, sizeof(pid_text), "%d", cs_db_backend_pid(w));
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	param = pid_text;
+	for (waited_ms = 0; n && waited_ms <= CS_LOST_COMMIT_WAIT_MS; waited_ms += 50) {
+		if (cs_db_query(db,
+				"SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1::integer",
+				1, &param, &rows, &ignored) < 0)
+			goto cleanup;
+		n = rows.n_rows;
+		cs_db_rows_free(&rows);
+		if (n)
+			nanosleep(&step, NULL);
+	}
+	if (n)
+		goto cleanup; /* still running: its COMMIT is not decided yet */
+	param = id_text;
+	if (cs_db_query(db, "SELECT 1 FROM coopsettle.runs WHERE id = $1::bigint", 1, &param, &rows,
+			&ignored) < 0)
+		goto cleanup;
+	rc = rows.n_rows ? 1 : 0;
+	cs_db_rows_free(&rows);
+cleanup:
+	cs_db_close(db);
+	return rc;
+}
+
 int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
 			int64_t old, const char *input_sha256, const char *output_sha256,
 			int64_t expected_lines, const char *statement, cs_error *err)
@@ -400,8 +509,30 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 	CS_ASSERT(count == expected_lines);
 
 	CS_FAILPOINT("before_commit");
-	if (cs_db_exec(w, "COMMIT", 0, NULL, err) < 0)
+	if (cs_db_exec(w, "COMMIT", 0, NULL, err) < 0) {
+		int landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id) : 0;
+
+		if (landed == 1) {
+			cs_buf_free(&rec);
+			return 0; /* the server committed before the connection went */
+		}
+		if (landed < 0) {
+			char was[CS_ERROR_MSG_BYTES];
+
+			snprintf(was, sizeof(was), "%s", err->detail);
+			cs_error_set(err, CS_EXIT_RUNTIME,
+				     "database connection lost during COMMIT of %s run %lld; it may or "
+				     "may not have been committed",
+				     kind, (long long)id);
+			cs_error_detail(err, "%s", was);
+			cs_error_hint(err,
+				      "Re-run the same command when the server is back: it exits "
+				      "4 (or reports 'unchanged' with --supersede) if run %lld "
+				      "was committed.",
+				      (long long)id);
+		}
 		goto fail;
+	}
 	CS_FAILPOINT("after_commit");
 	cs_buf_free(&rec);
 	return 0;
@@ -699,6 +830,11 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 	}
 	sink.cfg = cfg;
 	sink.run_id = id;
+	if (opts->dry_run)
+		sink.taps = rc.taps = opts->taps;
+	else if (!(rc.spool = cs_input_spool_new(id, err)))
+		goto cleanup;
+	rc.members = members;
 	/* The reader's snapshot is taken after the lock: it sees every
 	 * committed run and every row committed before us. */
 	if (cs_run_begin_read(r, cfg, err) < 0)
@@ -749,7 +885,7 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 		res->supersedes = old;
 		settle_statement(&res->statement, opts, s, id, "committed");
 		CS_FAILPOINT("before_totals");
-		if (write_totals(w, cfg, s, id, err) < 0 ||
+		if (cs_input_spool_copy(rc.spool, w, err) < 0 || write_totals(w, cfg, s, id, err) < 0 ||
 		    cs_run_finish_write(w, opts, "settle", id, old, res->input_hash,
 					res->output_hash, res->lines_written, res->statement.data,
 					err) < 0)
@@ -760,7 +896,8 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 	settle_summary(&res->summary, opts, s, res);
 	rcode = 0;
 cleanup:
-	if (rcode < 0 && ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r)))) {
+	if (rcode < 0 && err->exit_code == CS_EXIT_RUNTIME &&
+	    ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r)))) {
 		/* name the loss plainly whichever connection saw it */
 		if (!strstr(err->message, "connection lost")) {
 			char was[CS_ERROR_MSG_BYTES];
@@ -778,5 +915,6 @@ cleanup:
 	cs_settle_free(s);
 	cs_members_free(members);
 	cs_buf_free(&sink.buf);
+	cs_input_spool_free(rc.spool);
 	return rcode;
 }

@@ -113,7 +113,21 @@ static const char *const schema_v1_sql[] = {
 	"  cash_minor numeric(40, 0) NOT NULL,"
 	"  retained_minor numeric(40, 0) NOT NULL,"
 	"  patronage_basis_minor numeric(40, 0) NOT NULL,"
-	"  PRIMARY KEY (run_id, member_id, currency));"
+	"  PRIMARY KEY (run_id, member_id, currency));",
+	/* version 2: the input snapshot of settle runs (docs/auditing.md) */
+	"CREATE TABLE IF NOT EXISTS coopsettle.run_inputs ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  ordinal bigint NOT NULL,"
+	"  transaction_id bigint,"
+	"  occurred_at_us bigint,"
+	"  producer_id bigint,"
+	"  consumer_id bigint,"
+	"  amount_minor bigint,"
+	"  currency text,"
+	"  category text,"
+	"  producer_member boolean NOT NULL,"
+	"  consumer_member boolean NOT NULL,"
+	"  PRIMARY KEY (run_id, ordinal));"
 	/* append-only: refuse UPDATE and DELETE but the supersede status change */,
 	"CREATE OR REPLACE FUNCTION coopsettle.refuse_change() RETURNS trigger"
 	"  LANGUAGE plpgsql SET search_path = '' AS $$"
@@ -142,7 +156,7 @@ static int cell_int(const char *text)
 
 static const char *const append_only_tables[] = {
 	"runs", "ledger_lines", "party_totals", "currency_totals", "settlement_rejects",
-	"distribution_steps", "member_allocations",
+	"distribution_steps", "member_allocations", "run_inputs",
 };
 
 int cs_schema_init(cs_db *db, int *version, cs_error *err)
@@ -191,9 +205,9 @@ int cs_schema_init(cs_db *db, int *version, cs_error *err)
 			      current);
 		goto fail;
 	}
-	if (current < CS_SCHEMA_VERSION &&
-	    cs_db_exec(db, "INSERT INTO coopsettle.schema_version (version) VALUES (1)", 0, NULL,
-		       err) < 0)
+	snprintf(sql, sizeof(sql), "INSERT INTO coopsettle.schema_version (version) VALUES (%d)",
+		 CS_SCHEMA_VERSION);
+	if (current < CS_SCHEMA_VERSION && cs_db_exec(db, sql, 0, NULL, err) < 0)
 		goto fail;
 	if (cs_db_exec(db, "COMMIT", 0, NULL, err) < 0)
 		return -1;

@@ -36,6 +36,23 @@ static int bad_row(cs_error *err, const char *rel, const char *why)
 	return cs_error_set(err, CS_EXIT_DATA, "cannot read '%s': %s", rel, why);
 }
 
+/* A value of relation rel that does not convert to the type the engine
+ * reads (an amount past bigint, a date that is text): the server stops the
+ * COPY with SQLSTATE class 22, data exception, which db.c reports as a
+ * database error. It is invalid input: exit 3, naming the relation. */
+static void data_exception(cs_error *err, const cs_relation *rel)
+{
+	char was[2 * CS_ERROR_MSG_BYTES + 8];
+
+	if (err->exit_code != CS_EXIT_RUNTIME || strncmp(err->detail, "SQLSTATE 22", 11) != 0)
+		return;
+	snprintf(was, sizeof(was), "%s (%s)", err->message, err->detail);
+	cs_error_set(err, CS_EXIT_DATA, "a value in '%s.%s' does not convert to the type read",
+		     rel->schema, rel->table);
+	cs_error_detail(err, "%s", was);
+	cs_error_hint(err, "Correct the value or the column's type; nothing was written.");
+}
+
 int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int need_dates,
 		      cs_error *err)
 {
@@ -56,6 +73,7 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 		      " paid_in_capital_minor::bigint FROM %s ORDER BY id) TO STDOUT (FORMAT binary)",
 		      rel);
 	if (cs_db_copy_out_begin(db, sql.data, err) < 0) {
+		data_exception(err, &cfg->source_members);
 		failed = 1;
 		goto cleanup;
 	}
@@ -110,8 +128,10 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 			n_bad++;
 		}
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		data_exception(err, &cfg->source_members);
 		failed = 1;
+	}
 	if (!failed && n_bad) {
 		cs_error_set(err, CS_EXIT_DATA, "%d invalid member row%s in '%s.%s'", n_bad,
 			     n_bad == 1 ? "" : "s", cfg->source_members.schema,
@@ -190,6 +210,7 @@ int cs_source_transactions(cs_db *db, const cs_config *cfg, const cs_window *w, 
 			  " category::text COLLATE \"C\")"
 			  " TO STDOUT (FORMAT binary)");
 	if (cs_db_copy_out_begin(db, sql.data, err) < 0) {
+		data_exception(err, &cfg->source_transactions);
 		failed = 1;
 		goto cleanup;
 	}
@@ -226,8 +247,10 @@ int cs_source_transactions(cs_db *db, const cs_config *cfg, const cs_window *w, 
 		if (fn(ctx, &r, err) < 0)
 			failed = 1;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		data_exception(err, &cfg->source_transactions);
 		failed = 1;
+	}
 cleanup:
 	cs_buf_free(&sql);
 	free(rel);

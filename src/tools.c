@@ -1,18 +1,234 @@
 /*
- * tools.c -- the audit commands (see tools.h). Not yet implemented: each
- * says so and exits 1, so scripts can tell it apart from a mismatch.
+ * tools.c -- the command line of the audit commands (see tools.h): verify,
+ * explain, export and statements. It parses each command's options, prints
+ * its help, calls the library (verify.c, audit.c) and maps errors to exit
+ * codes, as main.c does for the other commands.
  */
 #include "coopsettle/tools.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "coopsettle/audit.h"
+#include "coopsettle/buf.h"
 #include "coopsettle/error.h"
+#include "coopsettle/util.h"
+#include "coopsettle/verify.h"
+
+static const char verify_help[] =
+	"usage: coopsettle [--db CONNINFO] verify (--run N | --chain)\n"
+	"\n"
+	"  --run N     recompute run N from the current database with its stored\n"
+	"              config and window (a dry run), and check its stored config,\n"
+	"              record, ledger lines and totals against their hashes and\n"
+	"              against the recomputation; names the transactions added,\n"
+	"              removed or changed since the run, and the lines that differ\n"
+	"  --chain     check every run record's hash and its link to the record\n"
+	"              before it, each run's config hash and status, and that each\n"
+	"              run's ledger lines sum to zero and number its line_count\n"
+	"\n"
+	"Prints one line per check on stdout. docs/auditing.md explains each.\n"
+	"\n"
+	"exit codes: 0 everything verifies; 1 database/I/O; 2 usage or no such run;\n"
+	"5 verification mismatch (stderr names the first, stdout has the details)\n";
+
+static const char explain_help[] =
+	"usage: coopsettle [--db CONNINFO] explain --run N --member ID\n"
+	"\n"
+	"Explains member ID's figures in run N, step by step, for an accountant.\n"
+	"\n"
+	"  settle run      each of the member's transactions in the window (as\n"
+	"                  producer or consumer): the rule that matched and why the\n"
+	"                  rules before it did not, the exact fee before rounding\n"
+	"                  (fraction and decimal), the rounding, the split between\n"
+	"                  the sides by largest remainder, and the stored ledger lines\n"
+	"  distribute run  each waterfall step: the member's exact quota and its\n"
+	"                  floor, whether the largest-remainder pass gave the member\n"
+	"                  an extra unit, and the member's rank\n"
+	"\n"
+	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run or member\n";
+
+static const char export_help[] =
+	"usage: coopsettle [--db CONNINFO] export --run N\n"
+	"                  --format hledger|beancount|csv [--output FILE]\n"
+	"\n"
+	"Writes run N's ledger lines (posted and reversal) as a journal: one journal\n"
+	"transaction per ledger journal (settle: per transaction; distribute: per\n"
+	"currency), with the run id, rule or step id and the run's hashes as tags\n"
+	"or metadata, amounts exact at each currency's exponent. Party ids become\n"
+	"sub-accounts (assets:clearing:10). hledger and beancount files declare\n"
+	"their accounts and commodities (hledger check -s, bean-check pass).\n"
+	"\n"
+	"  --format F      hledger, beancount or csv\n"
+	"  --output FILE   write to FILE instead of stdout\n"
+	"\n"
+	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run, or an account\n"
+	"name the format cannot express\n";
+
+static const char statements_help[] =
+	"usage: coopsettle [--db CONNINFO] statements --run N --out DIR\n"
+	"\n"
+	"Writes one statement per member of distribute run N into DIR (created if\n"
+	"missing), as member-ID.txt and member-ID.html: the cooperative, the\n"
+	"period, the member's patronage basis, the refund split into cash and\n"
+	"retained parts, the capital interest, the run id and its record hash.\n"
+	"\n"
+	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run, not a\n"
+	"distribute run\n";
+
+static void print_error(const cs_error *err)
+{
+	fprintf(stderr, "coopsettle: %s\n", err->message);
+	if (err->detail[0])
+		fprintf(stderr, "detail: %s\n", err->detail);
+	if (err->hint[0])
+		fprintf(stderr, "hint: %s\n", err->hint);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *what)
+{
+	fprintf(stderr, "coopsettle: ");
+	fprintf(stderr, fmt, what);
+	fputc('\n', stderr);
+	fprintf(stderr, "usage: coopsettle %s --help\n", cmd);
+	return CS_EXIT_USAGE;
+}
+
+/* Parses a run id or member id: a decimal integer, > 0 for runs. */
+static int parse_id(const char *cmd, const char *opt, const char *text, int positive,
+		    int64_t *out)
+{
+	if (cs_parse_i64(text, out) < 0 || (positive && *out <= 0)) {
+		fprintf(stderr, "coopsettle: %s '%s' is not a%s integer\n", opt, text,
+			positive ? " positive" : "n");
+		fprintf(stderr, "usage: coopsettle %s --help\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+static int finish(int rc, const cs_error *err)
+{
+	if (rc < 0) {
+		print_error(err);
+		return err->exit_code ? err->exit_code : CS_EXIT_RUNTIME;
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "coopsettle: cannot write to stdout\n");
+		return CS_EXIT_RUNTIME;
+	}
+	return CS_EXIT_OK;
+}
+
+enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_HELP };
 
 int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
 {
-	(void)conninfo;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "coopsettle: '%s' is not implemented in this version\n", cmd);
-	return CS_EXIT_RUNTIME;
+	static const struct option opts[] = {
+		{"run", required_argument, NULL, OPT_RUN},
+		{"chain", no_argument, NULL, OPT_CHAIN},
+		{"member", required_argument, NULL, OPT_MEMBER},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"output", required_argument, NULL, OPT_OUTPUT},
+		{"out", required_argument, NULL, OPT_OUT},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	/* which options each command takes */
+	static const struct {
+		const char *cmd;
+		const char *help;
+		int allowed[OPT_HELP + 1];
+	} cmds[] = {
+		{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_HELP] = 1}},
+		{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1, [OPT_HELP] = 1}},
+		{"export", export_help,
+		 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
+		{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_HELP] = 1}},
+	};
+	const char *run_text = NULL, *member_text = NULL, *format = NULL, *output = NULL,
+		   *out_dir = NULL;
+	int64_t run = 0, member = 0;
+	int chain = 0, c, rc, k;
+	size_t which;
+	cs_error err;
+	cs_buf report;
+
+	for (which = 0; which < sizeof(cmds) / sizeof(cmds[0]); which++)
+		if (strcmp(cmds[which].cmd, cmd) == 0)
+			break;
+	CS_ASSERT(which < sizeof(cmds) / sizeof(cmds[0])); /* main.c routes only these */
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (c == ':')
+			return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (c <= 0 || c > OPT_HELP || !cmds[which].allowed[c])
+			return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		switch (c) {
+		case OPT_RUN:
+			run_text = optarg;
+			break;
+		case OPT_CHAIN:
+			chain = 1;
+			break;
+		case OPT_MEMBER:
+			member_text = optarg;
+			break;
+		case OPT_FORMAT:
+			format = optarg;
+			break;
+		case OPT_OUTPUT:
+			output = optarg;
+			break;
+		case OPT_OUT:
+			out_dir = optarg;
+			break;
+		case OPT_HELP:
+			fputs(cmds[which].help, stdout);
+			return CS_EXIT_OK;
+		}
+	}
+	if (optind < argc)
+		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (run_text && parse_id(cmd, "--run", run_text, 1, &run) < 0)
+		return CS_EXIT_USAGE;
+	if (member_text && parse_id(cmd, "--member", member_text, 0, &member) < 0)
+		return CS_EXIT_USAGE;
+	cs_error_clear(&err);
+	cs_buf_init(&report);
+	rc = 0;
+	k = CS_EXIT_OK;
+	if (strcmp(cmd, "verify") == 0) {
+		if (chain == (run_text != NULL))
+			return usage_error(cmd, "%s needs exactly one of --run N and --chain", cmd);
+		rc = chain ? cs_verify_chain(conninfo, &report, &err)
+			   : cs_verify_run(conninfo, run, &report, &err);
+		fputs(report.data ? report.data : "", stdout);
+	} else if (!run_text) {
+		cs_buf_free(&report);
+		return usage_error(cmd, "%s needs --run N", cmd);
+	} else if (strcmp(cmd, "explain") == 0) {
+		if (!member_text)
+			return usage_error(cmd, "%s needs --member ID", cmd);
+		rc = cs_audit_explain(conninfo, run, member, stdout, &err);
+	} else if (strcmp(cmd, "export") == 0) {
+		cs_export_format fmt;
+
+		if (!format)
+			return usage_error(cmd, "%s needs --format hledger|beancount|csv", cmd);
+		if (cs_export_format_parse(format, &fmt) < 0)
+			return usage_error(cmd, "unknown format '%s' (hledger, beancount or csv)",
+					   format);
+		rc = cs_audit_export(conninfo, run, fmt, output, &err);
+	} else {
+		if (!out_dir)
+			return usage_error(cmd, "%s needs --out DIR", cmd);
+		rc = cs_audit_statements(conninfo, run, out_dir, &report, &err);
+		fputs(report.data ? report.data : "", stderr);
+	}
+	cs_buf_free(&report);
+	k = finish(rc, &err);
+	return k;
 }

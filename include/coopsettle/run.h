@@ -16,7 +16,21 @@
 #include "coopsettle/buf.h"
 #include "coopsettle/config.h"
 #include "coopsettle/error.h"
+#include "coopsettle/settle.h"
 #include "coopsettle/window.h"
+
+/* Callbacks that watch a settle dry run's recomputation as it happens:
+ * `verify --run` compares a stored run with its recomputation through them
+ * without holding either in memory. Any member may be NULL. */
+typedef struct cs_run_taps {
+	void *ctx;
+	/* each input row read, in canonical order, with the member flags of its
+	 * producer and consumer (the row's strings are valid during the call) */
+	void (*input)(void *ctx, const cs_txn_row *row, int producer_member,
+		      int consumer_member);
+	/* each ledger line computed (lines of amount 0 are not computed) */
+	cs_line_sink_fn line;
+} cs_run_taps;
 
 typedef struct cs_run_opts {
 	const char *conninfo; /* NULL: libpq's environment */
@@ -25,6 +39,7 @@ typedef struct cs_run_opts {
 	int dry_run;
 	int supersede;
 	int progress; /* print a progress line on stderr */
+	const cs_run_taps *taps; /* settle dry runs only; NULL: none */
 } cs_run_opts;
 
 typedef struct cs_run_result {

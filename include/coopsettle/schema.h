@@ -8,8 +8,10 @@
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
 
-/* The schema version this engine writes and expects. */
-#define CS_SCHEMA_VERSION 1
+/* The schema version this engine writes and expects. 2 added
+ * coopsettle.run_inputs (the input snapshot of settle runs); init-db
+ * migrates a version 1 schema by creating it. */
+#define CS_SCHEMA_VERSION 2
 
 /* The advisory lock key that serialises all runs and migrations of the
  * schema ('coop' 'stle' in ASCII). */

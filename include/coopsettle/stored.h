@@ -1,0 +1,161 @@
+/*
+ * stored.h -- reading stored runs back, for the audit commands (verify,
+ * explain, export, statements): run records, their configs and windows,
+ * their rows through server-side cursors (memory bounded by one batch), and
+ * the inputs of a distribute run as they were when it ran.
+ *
+ * Everything here reads; nothing writes. The audit connection runs in one
+ * REPEATABLE READ, READ ONLY transaction, so every query of one command sees
+ * the same database state.
+ */
+#ifndef COOPSETTLE_STORED_H
+#define COOPSETTLE_STORED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coopsettle/config.h"
+#include "coopsettle/db.h"
+#include "coopsettle/error.h"
+#include "coopsettle/i128.h"
+#include "coopsettle/members.h"
+#include "coopsettle/surplus.h"
+#include "coopsettle/window.h"
+
+/* One row of coopsettle.runs. Owned by the caller: cs_stored_run_free. */
+typedef struct cs_stored_run {
+	int64_t id;
+	char kind[16];   /* "settle" or "distribute" */
+	char status[16]; /* "committed" or "superseded" */
+	int64_t from_us, to_us;
+	char from_text[64], to_text[64];
+	char *config_text;
+	size_t config_len;
+	char config_sha256[65], input_sha256[65], output_sha256[65];
+	char engine_version[64];
+	char created_at[64];
+	int64_t supersedes; /* 0: none */
+	int has_prev;
+	char prev_record_sha256[65];
+	char record_sha256[65];
+	int64_t line_count;
+	char *statement;       /* the JSON statement stored with the run */
+	int64_t superseded_by; /* the run whose `supersedes` is this one; 0: none */
+} cs_stored_run;
+
+/* Connects for an audit command and checks the schema. Returns the
+ * connection (the caller owns it: cs_db_close) or NULL with err filled. */
+cs_db *cs_stored_connect(const char *conninfo, cs_error *err);
+
+/* Begins the audit transaction (REPEATABLE READ, READ ONLY) in the time zone
+ * of cfg when given (so `timestamp without time zone` input columns read as
+ * the cooperative's local time, as the runs read them). */
+int cs_stored_begin(cs_db *db, const cs_config *cfg, cs_error *err);
+
+/* Loads run id into run. A run that does not exist is a usage error (exit
+ * 2). Returns 0 or -1. */
+int cs_stored_run_load(cs_db *db, int64_t id, cs_stored_run *run, cs_error *err);
+
+/* Fills run from the current row of a result with the columns of
+ * CS_STORED_RUN_COLUMNS, in that order. Returns 0, or -1 when a cell is
+ * malformed. */
+int cs_stored_run_from_row(const cs_db_rows *rows, size_t r, cs_stored_run *run);
+
+/* The columns cs_stored_run_from_row reads, for SELECTs from coopsettle.runs
+ * aliased `r`. */
+#define CS_STORED_RUN_COLUMNS                                                         \
+	"r.id, r.kind, r.status, r.window_from_us, r.window_to_us, r.window_from_text,"  \
+	" r.window_to_text, r.config_text, r.config_sha256, r.input_sha256,"            \
+	" r.output_sha256, r.engine_version, r.created_at, r.supersedes,"               \
+	" r.prev_record_sha256, r.record_sha256, r.line_count, r.statement,"            \
+	" (SELECT s.id FROM coopsettle.runs s WHERE s.supersedes = r.id ORDER BY s.id"  \
+	" LIMIT 1)"
+
+/* Frees what run owns. */
+void cs_stored_run_free(cs_stored_run *run);
+
+/* The canonical record of run (docs/reproducibility.md) hashed: writes the
+ * hex SHA-256 that its record_sha256 should hold. */
+void cs_stored_run_record_hash(const cs_stored_run *run, char hex[65]);
+
+/*
+ * Parses the run's stored config (exactly as stored: the same bytes the run
+ * hashed), makes the process use its time zone, and rebuilds the run's
+ * window. On success *cfg is the caller's (cs_config_free). A stored config
+ * this engine cannot load is a runtime error (exit 1) with the first
+ * config error in the detail.
+ */
+int cs_stored_run_config(const cs_stored_run *run, cs_config **cfg, cs_window *w,
+			 cs_error *err);
+
+/* A server-side cursor: rows arrive CS_CURSOR_BATCH_ROWS at a time, so a
+ * query over millions of rows uses the memory of one batch. Several cursors
+ * may be open at once on one connection (inside its transaction). */
+typedef struct cs_cursor {
+	cs_db *db;
+	char name[32];
+	cs_db_rows rows;
+	size_t row;  /* current row in rows, after cs_cursor_next returned 1 */
+	size_t next; /* next row to hand out */
+	int open, done;
+} cs_cursor;
+
+#define CS_CURSOR_BATCH_ROWS 10000
+
+/* Declares cursor name over sql with text parameters. Returns 0 or -1. */
+int cs_cursor_open(cs_cursor *c, cs_db *db, const char *name, const char *sql, int n_params,
+		   const char *const *params, cs_error *err);
+
+/* Moves to the next row: 1 (a row: cs_cursor_cell), 0 (no more rows) or -1
+ * (err filled). */
+int cs_cursor_next(cs_cursor *c, cs_error *err);
+
+/* Cell col of the current row, or NULL for SQL NULL. */
+const char *cs_cursor_cell(const cs_cursor *c, size_t col);
+
+/* Closes the cursor (ignoring errors) and frees its batch. */
+void cs_cursor_close(cs_cursor *c);
+
+/* A settle run that a distribute run's window is made of. */
+typedef struct cs_settle_ref {
+	int64_t id;
+	char output_sha256[65];
+	char from_text[64], to_text[64];
+} cs_settle_ref;
+
+/*
+ * The committed settle runs overlapping [from, to), ordered by window as
+ * distribute reads them. With as_of_run > 0, as they were when run
+ * as_of_run was made: runs with a smaller id that were not yet superseded
+ * by a run with a smaller id; with 0, as they are now. *refs is the
+ * caller's (free). Returns 0 or -1.
+ */
+int cs_stored_settle_runs(cs_db *db, int64_t from_us, int64_t to_us, int64_t as_of_run,
+			  cs_settle_ref **refs, size_t *n, cs_error *err);
+
+/* The inputs of a distribute run rebuilt from the database, for explain. */
+typedef struct cs_stored_dist {
+	cs_surplus_input in; /* points into the members and arrays below */
+	cs_members *members;
+	cs_i128 *fees_minor, *gross_minor;
+	cs_settle_ref *refs;
+	size_t n_refs;
+	char input_sha256[65]; /* of the canonical input rebuilt here */
+} cs_stored_dist;
+
+/*
+ * Rebuilds the inputs of distribute run `run` (config cfg, window w): its
+ * settle runs as they were when it ran, their fee income, the costs
+ * recorded in the run's statement, the current members and their patronage
+ * bases; and hashes the canonical distribute input over them
+ * (docs/reproducibility.md). When that hash equals the run's input_sha256,
+ * these are exactly the run's inputs. Returns 0 (free with
+ * cs_stored_dist_free) or -1.
+ */
+int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
+			const cs_window *w, cs_stored_dist *out, cs_error *err);
+
+/* Frees what d owns. */
+void cs_stored_dist_free(cs_stored_dist *d);
+
+#endif

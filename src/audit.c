@@ -1,0 +1,1018 @@
+/*
+ * audit.c -- the database edge of explain, export and statements (see
+ * audit.h): stored runs in, documents out.
+ */
+#include "coopsettle/audit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coopsettle/amount.h"
+#include "coopsettle/explain.h"
+#include "coopsettle/fee.h"
+#include "coopsettle/members.h"
+#include "coopsettle/runcommon.h"
+#include "coopsettle/source.h"
+#include "coopsettle/statements.h"
+#include "coopsettle/stored.h"
+#include "coopsettle/surplus.h"
+#include "coopsettle/util.h"
+
+/* Output is written out when the buffer holds this much. */
+#define OUT_FLUSH_BYTES (1024 * 1024)
+/* Amounts read back are below this magnitude (2^100): a run's lines are
+ * below 2^64 and its sums below 2^126; anything larger was not written by
+ * the engine, and keeping below it leaves room to add them up. */
+#define STORED_AMOUNT_MAX (((cs_i128)1) << 100)
+/* Stored lines of one journal kept for a comparison (a settle journal has
+ * at most 4). */
+#define JOURNAL_LINES_MAX 16
+
+/* ---- a stored run, opened ---- */
+
+typedef struct audit_run {
+	cs_db *db;
+	cs_stored_run run;
+	int loaded;
+	cs_config *cfg;
+	cs_window w;
+	char first_day[16], last_day[16];
+} audit_run;
+
+static void day_text(char *buf, size_t size, int64_t day)
+{
+	int64_t y;
+	unsigned m, d;
+
+	cs_civil_from_days(day, &y, &m, &d);
+	snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_error *err)
+{
+	int64_t first, end;
+
+	memset(a, 0, sizeof(*a));
+	a->db = cs_stored_connect(conninfo, err);
+	if (!a->db || cs_stored_run_load(a->db, run_id, &a->run, err) < 0)
+		return -1;
+	a->loaded = 1;
+	if (cs_stored_run_config(&a->run, &a->cfg, &a->w, err) < 0 ||
+	    cs_stored_begin(a->db, a->cfg, err) < 0)
+		return -1;
+	cs_window_local_days(&a->w, &first, &end);
+	day_text(a->first_day, sizeof(a->first_day), first);
+	day_text(a->last_day, sizeof(a->last_day), end > first ? end - 1 : first);
+	return 0;
+}
+
+static void audit_close(audit_run *a)
+{
+	if (a->loaded)
+		cs_stored_run_free(&a->run);
+	cs_config_free(a->cfg);
+	cs_db_close(a->db);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Parses a stored amount; a malformed or implausible one is a mismatch. */
+static int stored_amount(const char *text, cs_i128 *v, int64_t run_id, cs_error *err)
+{
+	if (cs_amount_parse(text, v) < 0 || *v >= STORED_AMOUNT_MAX || *v <= -STORED_AMOUNT_MAX)
+		return cs_error_set(err, CS_EXIT_VERIFY,
+				    "run %lld has a stored amount '%s' the engine cannot have "
+				    "written",
+				    (long long)run_id, text ? text : "NULL");
+	return 0;
+}
+
+/* Writes b to f and empties it. */
+static int put_out(FILE *f, cs_buf *b, cs_error *err)
+{
+	if (b->len && fwrite(b->data, 1, b->len, f) != b->len)
+		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot write the output: %s",
+				    strerror(errno));
+	cs_buf_reset(b);
+	return 0;
+}
+
+/* ---- explain: settle ---- */
+
+typedef struct stored_line {
+	int64_t line_no;
+	char account[CS_NAME_BYTES_MAX + 1];
+	int has_party;
+	int64_t party;
+	char currency[16];
+	cs_i128 amount;
+} stored_line;
+
+/* The lines the fee result makes (spec section 5), amount 0 left out. */
+static size_t computed_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
+			     const cs_fee_result *fee, stored_line *out)
+{
+	cs_i128 g = r->amount_minor;
+	const struct {
+		cs_account account;
+		int has_party;
+		int64_t party;
+		cs_i128 amount;
+	} l[4] = {
+		{CS_ACCOUNT_CLEARING, r->has_consumer, r->consumer_id, g + fee->fee_consumer_minor},
+		{CS_ACCOUNT_PRODUCER_PAYABLE, 1, r->producer_id, -(g - fee->fee_producer_minor)},
+		{CS_ACCOUNT_FEE_INCOME, 1, r->producer_id, -fee->fee_producer_minor},
+		{CS_ACCOUNT_FEE_INCOME, r->has_consumer, r->consumer_id, -fee->fee_consumer_minor},
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < 4; i++) {
+		if (l[i].amount == 0)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].line_no = (int64_t)i + 1;
+		snprintf(out[n].account, sizeof(out[n].account), "%s", cfg->accounts[l[i].account]);
+		out[n].has_party = l[i].has_party;
+		out[n].party = l[i].has_party ? l[i].party : 0;
+		snprintf(out[n].currency, sizeof(out[n].currency), "%s", cfg->currencies[cur].code);
+		out[n].amount = l[i].amount;
+		n++;
+	}
+	return n;
+}
+
+static void line_text(cs_buf *out, const stored_line *l, const cs_config *cfg)
+{
+	char num[48], major[CS_AMOUNT_TEXT_BYTES];
+	int c = cs_config_currency_index(cfg, l->currency, strlen(l->currency));
+
+	cs_i128_format(num, l->amount);
+	cs_buf_printf(out, "line %lld %s, party ", (long long)l->line_no, l->account);
+	if (l->has_party)
+		cs_buf_printf(out, "%lld", (long long)l->party);
+	else
+		cs_buf_puts(out, "none");
+	cs_buf_printf(out, ", %s %s", num, l->currency);
+	if (c >= 0)
+		cs_buf_printf(out, " (%s %s)",
+			      cs_amount_format(major, l->amount, cfg->currencies[c].exponent),
+			      l->currency);
+}
+
+static int lines_equal(const stored_line *a, const stored_line *b)
+{
+	return a->line_no == b->line_no && strcmp(a->account, b->account) == 0 &&
+	       a->has_party == b->has_party && (!a->has_party || a->party == b->party) &&
+	       strcmp(a->currency, b->currency) == 0 && a->amount == b->amount;
+}
+
+/* Reads the current row of the stored-lines cursor. */
+static int read_stored_line(const cs_cursor *c, stored_line *l, int64_t run_id, cs_error *err)
+{
+	const char *party = cs_cursor_cell(c, 3);
+
+	memset(l, 0, sizeof(*l));
+	if (cs_parse_i64(cs_cursor_cell(c, 1), &l->line_no) < 0)
+		return cs_error_set(err, CS_EXIT_VERIFY, "run %lld has a malformed stored line",
+				    (long long)run_id);
+	snprintf(l->account, sizeof(l->account), "%s", cs_cursor_cell(c, 2) ? cs_cursor_cell(c, 2) : "");
+	l->has_party = party && cs_parse_i64(party, &l->party) == 0;
+	snprintf(l->currency, sizeof(l->currency), "%s",
+		 cs_cursor_cell(c, 4) ? cs_cursor_cell(c, 4) : "");
+	return stored_amount(cs_cursor_cell(c, 5), &l->amount, run_id, err);
+}
+
+typedef struct member_sums {
+	int64_t transactions[2][CS_CURRENCIES_MAX];
+	cs_i128 gross[2][CS_CURRENCIES_MAX];
+	cs_i128 fees[2][CS_CURRENCIES_MAX];
+} member_sums;
+
+/* Why the run stored no lines for transaction id: its stored reject. */
+static int explain_reject(audit_run *a, int64_t id, cs_buf *out, cs_error *err)
+{
+	char run_text[24], id_text[24];
+	const char *params[2] = {run_text, id_text};
+	cs_db_rows rows;
+	size_t i;
+
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	if (cs_db_query(a->db,
+			"SELECT reason FROM coopsettle.settlement_rejects WHERE run_id = $1::bigint"
+			" AND transaction_id = $2::bigint ORDER BY ordinal",
+			2, params, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows; i++)
+		cs_buf_printf(out, "    run %lld rejected it: %s\n", (long long)a->run.id,
+			      cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "");
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* One transaction of the member, explained, then its stored lines. */
+static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *members,
+		       const cs_cursor *t, int64_t member, const stored_line *stored,
+		       size_t n_stored, member_sums *sums, cs_buf *out, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	cs_txn_row r;
+	cs_fee_result fee;
+	stored_line mine[4];
+	const char *why = NULL;
+	char when[64] = "NULL";
+	int cur = -1, pm = 0, cm = 0;
+	size_t n_mine = 0, i;
+	const char *cell;
+
+	memset(&r, 0, sizeof(r));
+	r.has_id = cs_parse_i64(cs_cursor_cell(t, 0), &r.id) == 0;
+	r.has_occurred_at = cs_parse_i64(cs_cursor_cell(t, 1), &r.occurred_at_us) == 0;
+	r.has_producer = cs_parse_i64(cs_cursor_cell(t, 2), &r.producer_id) == 0;
+	r.has_consumer = cs_parse_i64(cs_cursor_cell(t, 3), &r.consumer_id) == 0;
+	r.has_amount = cs_parse_i64(cs_cursor_cell(t, 4), &r.amount_minor) == 0;
+	if ((cell = cs_cursor_cell(t, 5)) != NULL) {
+		r.has_currency = 1;
+		r.currency = cell;
+		r.currency_len = strlen(cell);
+		cur = cs_config_currency_index(cfg, cell, r.currency_len);
+	}
+	if ((cell = cs_cursor_cell(t, 6)) != NULL) {
+		r.has_category = 1;
+		r.category = cell;
+		r.category_len = strlen(cell);
+	}
+	if (r.has_producer)
+		pm = cs_members_is(members, r.producer_id, CS_CLASS_PRODUCER);
+	if (r.has_consumer)
+		cm = cs_members_is(members, r.consumer_id, CS_CLASS_CONSUMER);
+	if (r.has_occurred_at)
+		cs_format_local(when, sizeof(when), r.occurred_at_us);
+	if (r.has_id)
+		cs_buf_printf(out, "\ntransaction %lld, %s", (long long)r.id, when);
+	else
+		cs_buf_printf(out, "\ntransaction with a NULL id, %s", when);
+	if (r.has_category)
+		cs_buf_printf(out, ", category '%.*s'", (int)(r.category_len > 80 ? 80 : r.category_len),
+			      r.category);
+	cs_buf_puts(out, "\n  producer ");
+	if (r.has_producer)
+		cs_buf_printf(out, "%lld (%s)", (long long)r.producer_id,
+			      pm ? "a member of class producer" : "not a member of class producer");
+	else
+		cs_buf_puts(out, "NULL");
+	if (r.has_consumer)
+		cs_buf_printf(out, ", consumer %lld (%s)", (long long)r.consumer_id,
+			      cm ? "a member of class consumer" : "not a member of class consumer");
+	else
+		cs_buf_puts(out, ", consumer: a guest");
+	cs_buf_printf(out, "; %lld is the %s\n", (long long)member,
+		      r.has_producer && r.producer_id == member
+			      ? (r.has_consumer && r.consumer_id == member ? "producer and the consumer"
+									    : "producer")
+			      : "consumer");
+	if (r.has_amount && cur >= 0) {
+		char major[CS_AMOUNT_TEXT_BYTES];
+
+		cs_buf_printf(out, "  amount g = %lld (%s %s)\n", (long long)r.amount_minor,
+			      cs_amount_format(major, r.amount_minor, cfg->currencies[cur].exponent),
+			      cfg->currencies[cur].code);
+	}
+	if (!r.has_id)
+		why = "id is null";
+	else if (!r.has_producer)
+		why = "producer_id is null";
+	else if (!r.has_amount)
+		why = "amount_minor is null";
+	else if (!r.has_currency)
+		why = "currency is null";
+	else if (cur < 0)
+		why = "its currency is not configured";
+	if (why) {
+		cs_buf_printf(out, "  invalid (spec section 4): %s; no fee, no ledger lines\n", why);
+	} else {
+		cs_explain_fee(out, calc, &r, (size_t)cur, pm, cm, &fee);
+		if (fee.rule_index >= 0) {
+			int side;
+
+			n_mine = computed_lines(cfg, &r, (size_t)cur, &fee, mine);
+			for (side = 0; side < 2; side++) {
+				int is = side == 0 ? r.producer_id == member
+						   : r.has_consumer && r.consumer_id == member;
+
+				if (!is)
+					continue;
+				sums->transactions[side][cur]++;
+				sums->gross[side][cur] += r.amount_minor;
+				sums->fees[side][cur] +=
+					side == 0 ? fee.fee_producer_minor : fee.fee_consumer_minor;
+			}
+		}
+	}
+	/* the run's stored lines of this journal */
+	if (n_stored == n_mine) {
+		int equal = 1;
+
+		for (i = 0; i < n_mine; i++)
+			equal = equal && lines_equal(&stored[i], &mine[i]);
+		if (equal && n_stored == 0)
+			cs_buf_printf(out, "  run %lld stored no ledger line for it, as computed\n",
+				      (long long)a->run.id);
+		else if (equal)
+			cs_buf_printf(out, "  the %zu ledger line%s stored by run %lld equal these\n",
+				      n_stored, n_stored == 1 ? "" : "s", (long long)a->run.id);
+		if (equal)
+			return 0;
+	}
+	cs_buf_printf(out, "  the ledger lines stored by run %lld DIFFER from this computation "
+			   "(coopsettle verify --run %lld says why):\n",
+		      (long long)a->run.id, (long long)a->run.id);
+	for (i = 0; i < n_stored; i++) {
+		cs_buf_puts(out, "    stored   ");
+		line_text(out, &stored[i], cfg);
+		cs_buf_putc(out, '\n');
+	}
+	if (n_stored == 0)
+		cs_buf_puts(out, "    stored   none\n");
+	if (!r.has_id || n_stored)
+		return 0;
+	return explain_reject(a, r.id, out, err);
+}
+
+/* The member's stored totals next to the recomputed ones. */
+static int explain_settle_totals(audit_run *a, int64_t member, const member_sums *sums,
+				 cs_buf *out, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	char run_text[24], member_text[24], major[CS_AMOUNT_TEXT_BYTES];
+	const char *params[2] = {run_text, member_text};
+	cs_db_rows rows;
+	size_t i, cur;
+	int side;
+
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
+	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
+	if (cs_db_query(a->db,
+			"SELECT side, currency, transactions, gross_minor::text, fees_minor::text"
+			" FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+			" AND party_id = $2::bigint ORDER BY side <> 'producer', currency COLLATE \"C\"",
+			2, params, &rows, err) < 0)
+		return -1;
+	cs_buf_printf(out, "\ntotals of party %lld in run %lld (stored), and recomputed now:\n",
+		      (long long)member, (long long)a->run.id);
+	for (i = 0; i < rows.n_rows; i++) {
+		const char *code = cs_db_cell(&rows, i, 1);
+		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+		cs_i128 gross = 0, fees = 0;
+
+		if (c < 0 || stored_amount(cs_db_cell(&rows, i, 3), &gross, a->run.id, err) < 0 ||
+		    stored_amount(cs_db_cell(&rows, i, 4), &fees, a->run.id, err) < 0) {
+			cs_db_rows_free(&rows);
+			return c < 0 ? cs_error_set(err, CS_EXIT_VERIFY,
+						    "run %lld has party totals in currency '%s', which "
+						    "its config does not list",
+						    (long long)a->run.id, code ? code : "NULL")
+				     : -1;
+		}
+		cs_buf_printf(out, "  stored     %-8s %s: %s transactions, gross %s",
+			      cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "NULL", code,
+			      cs_db_cell(&rows, i, 2) ? cs_db_cell(&rows, i, 2) : "NULL",
+			      cs_amount_format(major, gross, cfg->currencies[c].exponent));
+		cs_buf_printf(out, ", fees %s\n",
+			      cs_amount_format(major, fees, cfg->currencies[c].exponent));
+	}
+	if (rows.n_rows == 0)
+		cs_buf_puts(out, "  stored     none\n");
+	cs_db_rows_free(&rows);
+	for (side = 0; side < 2; side++) {
+		for (cur = 0; cur < cfg->n_currencies; cur++) {
+			if (!sums->transactions[side][cur])
+				continue;
+			cs_buf_printf(out, "  recomputed %-8s %s: %lld transactions, gross %s",
+				      side == 0 ? "producer" : "consumer", cfg->currencies[cur].code,
+				      (long long)sums->transactions[side][cur],
+				      cs_amount_format(major, sums->gross[side][cur],
+						       cfg->currencies[cur].exponent));
+			cs_buf_printf(out, ", fees %s\n",
+				      cs_amount_format(major, sums->fees[side][cur],
+						       cfg->currencies[cur].exponent));
+		}
+	}
+	return 0;
+}
+
+/* The stored lines of one journal, read ahead from a cursor ordered by
+ * journal and line number. */
+typedef struct line_group {
+	int has; /* 0: no more journals */
+	int64_t journal;
+	stored_line lines[JOURNAL_LINES_MAX];
+	size_t n;
+} line_group;
+
+/* Reads the next journal's lines into g; *live says the cursor's current row
+ * is read ahead and not yet consumed. Returns 0 or -1. */
+static int next_group(cs_cursor *c, int *live, line_group *g, int64_t run_id, cs_error *err)
+{
+	int step;
+
+	g->has = 0;
+	g->n = 0;
+	if (!*live) {
+		if ((step = cs_cursor_next(c, err)) < 0)
+			return -1;
+		*live = step;
+	}
+	if (!*live)
+		return 0;
+	if (cs_parse_i64(cs_cursor_cell(c, 0), &g->journal) < 0)
+		return cs_error_set(err, CS_EXIT_VERIFY, "run %lld has a malformed stored line",
+				    (long long)run_id);
+	g->has = 1;
+	for (;;) {
+		stored_line x;
+		int64_t j;
+
+		if (read_stored_line(c, &x, run_id, err) < 0)
+			return -1;
+		if (g->n < JOURNAL_LINES_MAX)
+			g->lines[g->n++] = x;
+		if ((step = cs_cursor_next(c, err)) < 0)
+			return -1;
+		*live = step;
+		if (!*live)
+			return 0;
+		if (cs_parse_i64(cs_cursor_cell(c, 0), &j) < 0 || j != g->journal)
+			return 0;
+	}
+}
+
+static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	cs_members *members = cs_members_new();
+	cs_fee_calc calc;
+	cs_cursor t, l;
+	cs_buf out, sql;
+	char *rel = NULL;
+	char run_text[24], member_text[24];
+	const char *params[3];
+	line_group *g = calloc(1, sizeof(line_group));
+	member_sums *sums = calloc(1, sizeof(member_sums));
+	int64_t explained = 0, gone = 0;
+	int rc = -1, t_live = 0, l_live = 0, g_loaded = 0, step;
+
+	CS_ASSERT(sums != NULL && g != NULL);
+	memset(&t, 0, sizeof(t));
+	memset(&l, 0, sizeof(l));
+	cs_buf_init(&out);
+	cs_buf_init(&sql);
+	cs_fee_calc_init(&calc, cfg);
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
+	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
+	if (cs_source_members(a->db, cfg, members, 0, err) < 0)
+		goto cleanup;
+	rel = cs_source_relation_sql(a->db, &cfg->source_transactions, err);
+	if (!rel)
+		goto cleanup;
+	/* the member's rows of the window, in the canonical order of
+	 * docs/reproducibility.md */
+	cs_buf_printf(&sql,
+		      "SELECT id::bigint, (extract(epoch FROM occurred_at::timestamptz)"
+		      " * 1000000)::bigint, producer_id::bigint, consumer_id::bigint,"
+		      " amount_minor::bigint, currency::text, category::text FROM %s"
+		      " WHERE occurred_at::timestamptz >= $1::timestamptz"
+		      " AND occurred_at::timestamptz < $2::timestamptz"
+		      " AND (producer_id::bigint = $3::bigint OR consumer_id::bigint = $3::bigint)"
+		      " ORDER BY 1 NULLS FIRST, 2, 3, 4, 5, currency::text COLLATE \"C\","
+		      " category::text COLLATE \"C\"",
+		      rel);
+	params[0] = a->w.from_utc;
+	params[1] = a->w.to_utc;
+	params[2] = member_text;
+	if (cs_cursor_open(&t, a->db, "cs_explain_t", sql.data, 3, params, err) < 0)
+		goto cleanup;
+	params[0] = run_text;
+	params[1] = member_text;
+	if (cs_cursor_open(&l, a->db, "cs_explain_l",
+			   "SELECT journal, line_no, account, party_id, currency, amount_minor::text"
+			   " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND entry = 'post'"
+			   " AND journal IN (SELECT journal FROM coopsettle.ledger_lines"
+			   " WHERE run_id = $1::bigint AND entry = 'post' AND party_id = $2::bigint)"
+			   " ORDER BY journal, line_no",
+			   2, params, err) < 0)
+		goto cleanup;
+	cs_buf_printf(&out, "explain settle run %lld [%s, %s), %s, for party %lld%s\n",
+		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
+		      (long long)member,
+		      cs_members_find(members, member) ? "" : " (not in the members relation now)");
+	cs_buf_printf(&out, "its transactions in the window as the database holds them now, "
+			    "computed with the run's stored config ('%s', rounding %s), next to "
+			    "the ledger lines the run stored\n",
+		      cfg->cooperative, cs_rounding_name(cfg->rounding));
+	for (;;) {
+		int64_t tid = 0;
+		int t_has_id = 0;
+
+		if (!t_live) {
+			if ((step = cs_cursor_next(&t, err)) < 0)
+				goto cleanup;
+			t_live = step;
+		}
+		if (!g_loaded) {
+			if (next_group(&l, &l_live, g, a->run.id, err) < 0)
+				goto cleanup;
+			g_loaded = 1;
+		}
+		if (!t_live && !g->has)
+			break;
+		if (t_live)
+			t_has_id = cs_parse_i64(cs_cursor_cell(&t, 0), &tid) == 0;
+		if (t_live && (!g->has || !t_has_id || tid <= g->journal)) {
+			int mine = g->has && t_has_id && tid == g->journal;
+
+			if (explain_txn(a, &calc, members, &t, member, g->lines, mine ? g->n : 0, sums,
+					&out, err) < 0)
+				goto cleanup;
+			explained++;
+			t_live = 0;
+			if (mine)
+				g_loaded = 0;
+		} else {
+			size_t i;
+
+			gone++;
+			cs_buf_printf(&out, "\ntransaction %lld: run %lld stored lines for it, but the "
+					    "database no longer holds it with party %lld in the "
+					    "window (verify --run %lld names what changed)\n",
+				      (long long)g->journal, (long long)a->run.id, (long long)member,
+				      (long long)a->run.id);
+			for (i = 0; i < g->n; i++) {
+				cs_buf_puts(&out, "    stored   ");
+				line_text(&out, &g->lines[i], cfg);
+				cs_buf_putc(&out, '\n');
+			}
+			g_loaded = 0;
+		}
+		if (out.len >= OUT_FLUSH_BYTES && put_out(f, &out, err) < 0)
+			goto cleanup;
+	}
+	if (explained == 0 && gone == 0)
+		cs_buf_printf(&out, "\nparty %lld has no transaction in the window of run %lld\n",
+			      (long long)member, (long long)a->run.id);
+	if (explain_settle_totals(a, member, sums, &out, err) < 0 || put_out(f, &out, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	cs_cursor_close(&t);
+	cs_cursor_close(&l);
+	cs_fee_calc_clear(&calc);
+	cs_members_free(members);
+	cs_buf_free(&out);
+	cs_buf_free(&sql);
+	free(rel);
+	free(sums);
+	free(g);
+	return rc;
+}
+
+/* ---- explain: distribute ---- */
+
+static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	cs_stored_dist d;
+	cs_surplus_result res;
+	cs_buf out;
+	cs_db_rows rows;
+	char run_text[24], member_text[24], day[16];
+	const char *params[2] = {run_text, member_text};
+	size_t m, i;
+	int rc = -1, have_d = 0, have_res = 0;
+
+	cs_buf_init(&out);
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
+	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
+	if (cs_stored_dist_load(a->db, cfg, &a->run, &a->w, &d, err) < 0)
+		goto cleanup;
+	have_d = 1;
+	for (m = 0; m < d.in.n_members && d.in.members[m].id != member; m++)
+		;
+	if (m == d.in.n_members) {
+		cs_error_set(err, CS_EXIT_USAGE, "member %lld is not in '%s.%s'", (long long)member,
+			     cfg->source_members.schema, cfg->source_members.table);
+		cs_error_hint(err, "A distribute run allocates to members only; explain a party of "
+				   "a settle run with that run's id.");
+		goto cleanup;
+	}
+	if (cs_surplus_compute(&d.in, &res, err) < 0)
+		goto cleanup;
+	have_res = 1;
+	cs_buf_printf(&out, "explain distribute run %lld [%s, %s), %s, for member %lld\n",
+		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
+		      (long long)member);
+	{
+		const cs_member *x = &d.in.members[m];
+
+		day_text(day, sizeof(day), x->joined_day);
+		cs_buf_printf(&out, "member %lld: class %s, joined %s", (long long)x->id,
+			      cs_class_name(x->cls), day);
+		if (x->has_left) {
+			day_text(day, sizeof(day), x->left_day);
+			cs_buf_printf(&out, ", left %s", day);
+		}
+		cs_buf_printf(&out, ", paid-in capital %lld minor units of %s; %lld day%s of "
+				    "membership among the window's local days %s to %s\n",
+			      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
+			      (long long)cs_membership_days(x, d.in.first_day, d.in.end_day),
+			      cs_membership_days(x, d.in.first_day, d.in.end_day) == 1 ? "" : "s",
+			      a->first_day, a->last_day);
+	}
+	cs_buf_printf(&out, "inputs: %zu settle run%s of the window as they were when run %lld was "
+			    "made:",
+		      d.n_refs, d.n_refs == 1 ? "" : "s", (long long)a->run.id);
+	for (i = 0; i < d.n_refs; i++)
+		cs_buf_printf(&out, " %lld", (long long)d.refs[i].id);
+	cs_buf_puts(&out, "; the costs the run recorded; the members relation now\n");
+	if (strcmp(d.input_sha256, a->run.input_sha256) == 0)
+		cs_buf_puts(&out, "these inputs hash to the run's input_sha256: they are exactly the "
+				  "run's\n");
+	else
+		cs_buf_printf(&out, "NOTE: these inputs hash to %s, not to the run's input_sha256 %s: "
+				    "the members or settle runs changed since the run, so figures may "
+				    "differ from the stored ones (coopsettle verify --run %lld)\n",
+			      d.input_sha256, a->run.input_sha256, (long long)a->run.id);
+	cs_explain_waterfall(&out, &d.in, &res, m);
+	if (cs_db_query(a->db,
+			"SELECT currency, capital_interest_minor::text, patronage_minor::text,"
+			" cash_minor::text, retained_minor::text FROM coopsettle.member_allocations"
+			" WHERE run_id = $1::bigint AND member_id = $2::bigint"
+			" ORDER BY currency COLLATE \"C\"",
+			2, params, &rows, err) < 0)
+		goto cleanup;
+	cs_buf_printf(&out, "\nstored allocation of member %lld in run %lld:\n", (long long)member,
+		      (long long)a->run.id);
+	for (i = 0; i < rows.n_rows; i++) {
+		const char *code = cs_db_cell(&rows, i, 0);
+		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+		cs_i128 v[4];
+		size_t k;
+		int same = c >= 0;
+
+		for (k = 0; k < 4; k++)
+			if (stored_amount(cs_db_cell(&rows, i, k + 1), &v[k], a->run.id, err) < 0) {
+				cs_db_rows_free(&rows);
+				goto cleanup;
+			}
+		if (c >= 0) {
+			const cs_surplus_alloc *x = &res.allocs[m * cfg->n_currencies + (size_t)c];
+
+			same = x->capital_interest_minor == v[0] && x->patronage_minor == v[1] &&
+			       x->cash_minor == v[2] && x->retained_minor == v[3];
+		}
+		cs_buf_printf(&out, "  %s: capital interest %s, patronage %s (cash %s, retained %s): %s\n",
+			      code ? code : "NULL", cs_db_cell(&rows, i, 1), cs_db_cell(&rows, i, 2),
+			      cs_db_cell(&rows, i, 3), cs_db_cell(&rows, i, 4),
+			      same ? "equal to the above" : "DIFFERENT from the above");
+	}
+	if (rows.n_rows == 0)
+		cs_buf_puts(&out, "  none (nothing was allocated to the member)\n");
+	cs_db_rows_free(&rows);
+	if (put_out(f, &out, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	if (have_res)
+		cs_surplus_result_free(&res);
+	if (have_d)
+		cs_stored_dist_free(&d);
+	cs_buf_free(&out);
+	return rc;
+}
+
+int cs_audit_explain(const char *conninfo, int64_t run_id, int64_t member, FILE *out,
+		     cs_error *err)
+{
+	audit_run a;
+	int rc = -1;
+
+	if (audit_open(&a, conninfo, run_id, err) == 0)
+		rc = strcmp(a.run.kind, "settle") == 0 ? explain_settle(&a, member, out, err)
+						       : explain_distribute(&a, member, out, err);
+	audit_close(&a);
+	return rc;
+}
+
+/* ---- export ---- */
+
+/* Writes the export to f; the caller opens and closes f. */
+static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	cs_export_run er;
+	cs_export *x = NULL;
+	cs_buf out;
+	cs_cursor c;
+	cs_db_rows rows;
+	char run_text[24];
+	const char *params[1] = {run_text};
+	size_t i;
+	int rc = -1, step;
+
+	memset(&c, 0, sizeof(c));
+	cs_buf_init(&out);
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
+	memset(&er, 0, sizeof(er));
+	er.id = a->run.id;
+	er.kind = a->run.kind;
+	er.status = a->run.status;
+	er.cooperative = cfg->cooperative;
+	er.from_text = a->w.from_text;
+	er.to_text = a->w.to_text;
+	er.date = a->last_day;
+	er.open_date = a->first_day;
+	er.config_sha256 = a->run.config_sha256;
+	er.input_sha256 = a->run.input_sha256;
+	er.output_sha256 = a->run.output_sha256;
+	er.record_sha256 = a->run.record_sha256;
+	er.supersedes = a->run.supersedes;
+	x = cs_export_new(fmt, &er, &out);
+	for (i = 0; i < cfg->n_currencies; i++)
+		cs_export_commodity(x, cfg->currencies[i].code, cfg->currencies[i].exponent);
+	if (cs_db_query(a->db,
+			"SELECT DISTINCT account, party_id FROM coopsettle.ledger_lines"
+			" WHERE run_id = $1::bigint ORDER BY 1, 2",
+			1, params, &rows, err) < 0)
+		goto cleanup;
+	for (i = 0; i < rows.n_rows; i++) {
+		int64_t party = 0;
+		const char *p = cs_db_cell(&rows, i, 1);
+		int has_party = p && cs_parse_i64(p, &party) == 0;
+
+		if (cs_export_declare(x, cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "",
+				      has_party, party, err) < 0) {
+			cs_db_rows_free(&rows);
+			goto cleanup;
+		}
+	}
+	cs_db_rows_free(&rows);
+	if (cs_export_begin(x, err) < 0)
+		goto cleanup;
+	if (cs_cursor_open(&c, a->db, "cs_export",
+			   "SELECT entry, journal, line_no, transaction_id, rule_id, account,"
+			   " party_id, currency, amount_minor::text FROM coopsettle.ledger_lines"
+			   " WHERE run_id = $1::bigint ORDER BY entry = 'post', journal, line_no",
+			   1, params, err) < 0)
+		goto cleanup;
+	while ((step = cs_cursor_next(&c, err)) == 1) {
+		cs_export_line l;
+		const char *code = cs_cursor_cell(&c, 7), *entry = cs_cursor_cell(&c, 0);
+		int cur = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+
+		memset(&l, 0, sizeof(l));
+		if (cur < 0 || !entry || cs_parse_i64(cs_cursor_cell(&c, 1), &l.journal) < 0 ||
+		    cs_parse_i64(cs_cursor_cell(&c, 2), &l.line_no) < 0 || !cs_cursor_cell(&c, 5)) {
+			cs_error_set(err, CS_EXIT_VERIFY,
+				     "run %lld has a stored line the engine cannot have written "
+				     "(journal %s, currency %s)",
+				     (long long)a->run.id, cs_cursor_cell(&c, 1) ? cs_cursor_cell(&c, 1) : "NULL",
+				     code ? code : "NULL");
+			goto cleanup;
+		}
+		if (stored_amount(cs_cursor_cell(&c, 8), &l.amount_minor, a->run.id, err) < 0)
+			goto cleanup;
+		l.reversal = strcmp(entry, "reversal") == 0;
+		l.has_transaction = cs_parse_i64(cs_cursor_cell(&c, 3), &l.transaction_id) == 0;
+		l.rule_id = cs_cursor_cell(&c, 4);
+		l.account = cs_cursor_cell(&c, 5);
+		l.has_party = cs_parse_i64(cs_cursor_cell(&c, 6), &l.party_id) == 0;
+		l.currency = code;
+		l.exponent = cfg->currencies[cur].exponent;
+		if (cs_export_line_put(x, &l, err) < 0)
+			goto cleanup;
+		if (out.len >= OUT_FLUSH_BYTES && put_out(f, &out, err) < 0)
+			goto cleanup;
+	}
+	if (step < 0 || cs_export_end(x, err) < 0 || put_out(f, &out, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	cs_cursor_close(&c);
+	cs_export_free(x);
+	cs_buf_free(&out);
+	return rc;
+}
+
+/* Opens path.tmp-PID for writing; the caller renames or removes it. */
+static FILE *open_temp(const char *path, cs_buf *tmp, cs_error *err)
+{
+	FILE *f;
+
+	cs_buf_reset(tmp);
+	cs_buf_printf(tmp, "%s.tmp-%ld", path, (long)getpid());
+	f = fopen(tmp->data, "wb");
+	if (!f)
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", tmp->data,
+			     strerror(errno));
+	return f;
+}
+
+/* Closes f and renames tmp to path; on failure (or when ok is 0) removes
+ * tmp. Returns 0 or -1 (err filled unless it already was). */
+static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_error *err)
+{
+	int closed = fclose(f) == 0;
+
+	if (ok && !closed)
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", tmp, strerror(errno));
+	if (ok && closed && rename(tmp, path) != 0) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", tmp, path,
+			     strerror(errno));
+		closed = 0;
+	}
+	if (!ok || !closed) {
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
+		    const char *path, cs_error *err)
+{
+	audit_run a;
+	cs_buf tmp;
+	FILE *f;
+	int rc = -1;
+
+	cs_buf_init(&tmp);
+	if (audit_open(&a, conninfo, run_id, err) < 0)
+		goto cleanup;
+	if (!path) {
+		rc = export_to(&a, fmt, stdout, err);
+		goto cleanup;
+	}
+	f = open_temp(path, &tmp, err);
+	if (!f)
+		goto cleanup;
+	rc = export_to(&a, fmt, f, err);
+	rc = close_temp(f, tmp.data, path, rc == 0, err);
+cleanup:
+	audit_close(&a);
+	cs_buf_free(&tmp);
+	return rc;
+}
+
+/* ---- statements ---- */
+
+static int write_file(const char *dir, int64_t member, const char *ext, const cs_buf *doc,
+		      cs_error *err)
+{
+	cs_buf path, tmp;
+	FILE *f;
+	int rc = -1, ok;
+
+	cs_buf_init(&path);
+	cs_buf_init(&tmp);
+	cs_buf_printf(&path, "%s/member-%lld.%s", dir, (long long)member, ext);
+	f = open_temp(path.data, &tmp, err);
+	if (f) {
+		ok = fwrite(doc->data, 1, doc->len, f) == doc->len;
+		if (!ok)
+			cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", tmp.data,
+				     strerror(errno));
+		rc = close_temp(f, tmp.data, path.data, ok, err);
+	}
+	cs_buf_free(&path);
+	cs_buf_free(&tmp);
+	return rc;
+}
+
+/* Writes the statements of one member (amounts of n currencies). */
+static int write_member(const char *dir, cs_statement_doc *doc, cs_buf *b, cs_error *err)
+{
+	cs_buf_reset(b);
+	cs_statement_text(b, doc);
+	if (write_file(dir, doc->member_id, "txt", b, err) < 0)
+		return -1;
+	cs_buf_reset(b);
+	cs_statement_html(b, doc);
+	return write_file(dir, doc->member_id, "html", b, err);
+}
+
+int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, cs_buf *report,
+			cs_error *err)
+{
+	audit_run a;
+	cs_members *members = cs_members_new();
+	cs_statement_doc doc;
+	cs_statement_amounts amounts[CS_CURRENCIES_MAX];
+	cs_cursor c;
+	cs_buf b;
+	char run_text[24];
+	const char *params[1] = {run_text};
+	int64_t n_members = 0, current = 0;
+	size_t s;
+	int rc = -1, step;
+
+	memset(&c, 0, sizeof(c));
+	cs_buf_init(&b);
+	if (audit_open(&a, conninfo, run_id, err) < 0)
+		goto cleanup;
+	if (strcmp(a.run.kind, "distribute") != 0) {
+		cs_error_set(err, CS_EXIT_USAGE, "run %lld is a %s run; statements are made of "
+						 "distribute runs",
+			     (long long)run_id, a.run.kind);
+		cs_error_hint(err, "Explain a party's fees with 'coopsettle explain --run %lld "
+				   "--member ID'.",
+			      (long long)run_id);
+		goto cleanup;
+	}
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s", dir,
+			     strerror(errno));
+		goto cleanup;
+	}
+	if (cs_source_members(a.db, a.cfg, members, 0, err) < 0)
+		goto cleanup;
+	memset(&doc, 0, sizeof(doc));
+	doc.cooperative = a.cfg->cooperative;
+	doc.first_day = a.first_day;
+	doc.last_day = a.last_day;
+	doc.timezone = a.cfg->timezone;
+	doc.from_text = a.w.from_text;
+	doc.to_text = a.w.to_text;
+	doc.run_id = a.run.id;
+	doc.status = a.run.status;
+	doc.superseded_by = a.run.superseded_by;
+	doc.record_sha256 = a.run.record_sha256;
+	doc.output_sha256 = a.run.output_sha256;
+	for (s = 0; s < a.cfg->n_steps; s++) {
+		if (a.cfg->steps[s].type == CS_STEP_PATRONAGE) {
+			doc.basis = a.cfg->steps[s].basis == CS_BASIS_VOLUME ? "volume" : "fees";
+			break;
+		}
+	}
+	doc.amounts = amounts;
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)run_id);
+	if (cs_cursor_open(&c, a.db, "cs_statements",
+			   "SELECT member_id, currency, patronage_basis_minor::text,"
+			   " patronage_minor::text, cash_minor::text, retained_minor::text,"
+			   " capital_interest_minor::text FROM coopsettle.member_allocations"
+			   " WHERE run_id = $1::bigint ORDER BY member_id, currency COLLATE \"C\"",
+			   1, params, err) < 0)
+		goto cleanup;
+	while ((step = cs_cursor_next(&c, err)) == 1) {
+		int64_t id;
+		const char *code = cs_cursor_cell(&c, 1);
+		int cur = code ? cs_config_currency_index(a.cfg, code, strlen(code)) : -1;
+		cs_statement_amounts *x;
+		const cs_member *m;
+
+		if (cs_parse_i64(cs_cursor_cell(&c, 0), &id) < 0 || cur < 0) {
+			cs_error_set(err, CS_EXIT_VERIFY,
+				     "run %lld has a stored allocation the engine cannot have written",
+				     (long long)run_id);
+			goto cleanup;
+		}
+		if (n_members && id != current) {
+			if (write_member(dir, &doc, &b, err) < 0)
+				goto cleanup;
+		}
+		if (!n_members || id != current) {
+			n_members++;
+			current = id;
+			doc.member_id = id;
+			doc.n_amounts = 0;
+			m = cs_members_find(members, id);
+			doc.member_class = m ? cs_class_name(m->cls) : NULL;
+		}
+		if (doc.n_amounts == CS_CURRENCIES_MAX)
+			continue; /* (member, currency) is the key: cannot happen untampered */
+		x = &amounts[doc.n_amounts++];
+		memset(x, 0, sizeof(*x));
+		x->currency = a.cfg->currencies[cur].code;
+		x->exponent = a.cfg->currencies[cur].exponent;
+		if (stored_amount(cs_cursor_cell(&c, 2), &x->basis_minor, run_id, err) < 0 ||
+		    stored_amount(cs_cursor_cell(&c, 3), &x->patronage_minor, run_id, err) < 0 ||
+		    stored_amount(cs_cursor_cell(&c, 4), &x->cash_minor, run_id, err) < 0 ||
+		    stored_amount(cs_cursor_cell(&c, 5), &x->retained_minor, run_id, err) < 0 ||
+		    stored_amount(cs_cursor_cell(&c, 6), &x->capital_interest_minor, run_id, err) < 0)
+			goto cleanup;
+	}
+	if (step < 0 || (n_members && write_member(dir, &doc, &b, err) < 0))
+		goto cleanup;
+	cs_buf_printf(report, "coopsettle: wrote statements of %lld member%s of run %lld to %s "
+			      "(member-ID.txt and member-ID.html)\n",
+		      (long long)n_members, n_members == 1 ? "" : "s", (long long)run_id, dir);
+	rc = 0;
+cleanup:
+	cs_cursor_close(&c);
+	audit_close(&a);
+	cs_members_free(members);
+	cs_buf_free(&b);
+	return rc;
+}

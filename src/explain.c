@@ -1,0 +1,846 @@
+/*
+ * explain.c -- step-by-step explanations of fees and waterfall shares (see
+ * explain.h). Every figure is checked against the core's own result.
+ */
+#include "coopsettle/explain.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/alloc.h"
+#include "coopsettle/amount.h"
+#include "coopsettle/error.h"
+#include "coopsettle/num.h"
+
+/* Decimals shown of a fraction whose decimal expansion does not end. */
+#define DECIMALS_SHOWN 6
+/* Longest exact decimal expansion written out in full. */
+#define DECIMALS_EXACT_MAX 30
+
+void cs_explain_q(char *buf, size_t size, const mpq_t q)
+{
+	mpz_t d, f;
+	unsigned long twos, fives, k;
+	char dec[2 * DECIMALS_EXACT_MAX + 80];
+	int terminates;
+
+	if (mpz_cmp_ui(mpq_denref(q), 1) == 0) {
+		gmp_snprintf(buf, size, "%Zd", mpq_numref(q));
+		return;
+	}
+	mpz_init_set(d, mpq_denref(q));
+	mpz_init_set_ui(f, 2);
+	twos = mpz_remove(d, d, f);
+	mpz_set_ui(f, 5);
+	fives = mpz_remove(d, d, f);
+	k = twos > fives ? twos : fives;
+	terminates = mpz_cmp_ui(d, 1) == 0 && k <= DECIMALS_EXACT_MAX;
+	cs_q_to_decimal(dec, sizeof(dec), q, terminates ? (unsigned)k : DECIMALS_SHOWN);
+	gmp_snprintf(buf, size, "%Qd = %s", q, dec);
+	mpz_clears(d, f, NULL);
+}
+
+/* A rate as a percentage: "7.5%", or "1/3 (33.333333...%)". */
+static void rate_text(char *buf, size_t size, const mpq_t rate)
+{
+	mpq_t p;
+	char t[120];
+
+	mpq_init(p);
+	mpq_set_ui(p, 100, 1);
+	mpq_mul(p, p, rate);
+	cs_explain_q(t, sizeof(t), p);
+	if (mpz_cmp_ui(mpq_denref(p), 1) == 0)
+		snprintf(buf, size, "%s%%", t);
+	else if (!strstr(t, "..."))
+		snprintf(buf, size, "%s%%", strstr(t, "= ") + 2);
+	else
+		gmp_snprintf(buf, size, "%Qd (%s%%)", rate, strstr(t, "= ") + 2);
+	mpq_clear(p);
+}
+
+/* An amount in minor units of currency c: "1234 (12.34 EUR)". */
+static void put_minor(cs_buf *out, cs_i128 v, const cs_currency *c)
+{
+	char num[48], major[CS_AMOUNT_TEXT_BYTES];
+
+	cs_i128_format(num, v);
+	cs_buf_printf(out, "%s (%s %s)", num, cs_amount_format(major, v, c->exponent), c->code);
+}
+
+static void put_minor_z(cs_buf *out, const mpz_t v, const cs_currency *c)
+{
+	put_minor(out, cs_i128_from_mpz(v), c);
+}
+
+/* A config money value in currency c: "0.50 EUR". */
+static void put_money(cs_buf *out, const cs_money *m, size_t cur, const cs_currency *c)
+{
+	char major[CS_AMOUNT_TEXT_BYTES];
+
+	cs_buf_printf(out, "%s %s",
+		      cs_amount_format(major, cs_i128_from_mpz(m->minor[cur]), c->exponent), c->code);
+}
+
+static void put_q(cs_buf *out, const mpq_t q)
+{
+	char t[200];
+
+	cs_explain_q(t, sizeof(t), q);
+	cs_buf_puts(out, t);
+}
+
+/* ---- largest remainder, one part explained ---- */
+
+/*
+ * Explains part k of LR(T, parts[0..n)) as computed (spec section 2): its
+ * exact quota, floor, rank by fractional part (ties by key), and whether it
+ * received one of the units left after the floors.
+ */
+static void lr_explain(cs_buf *out, const char *indent, const char *label,
+		       const cs_alloc_part *parts, size_t n, size_t k, const mpz_t T)
+{
+	mpq_t W, q;
+	mpz_t fl, left;
+	size_t i;
+
+	mpq_inits(W, q, NULL);
+	mpz_inits(fl, left, NULL);
+	for (i = 0; i < n; i++)
+		mpq_add(W, W, parts[i].weight);
+	mpz_set(left, T);
+	for (i = 0; i < n; i++) {
+		mpz_sub(left, left, parts[i].part);
+		if (parts[i].got_extra)
+			mpz_add_ui(left, left, 1);
+	}
+	mpq_set_z(q, T);
+	mpq_mul(q, q, parts[k].weight);
+	mpq_div(q, q, W);
+	mpz_fdiv_q(fl, mpq_numref(q), mpq_denref(q));
+	{
+		char t[400];
+
+		gmp_snprintf(t, sizeof(t), "%s%s: quota T x w / W = %Zd x %Qd / %Qd = ", indent, label,
+			     T, parts[k].weight, W);
+		cs_buf_puts(out, t);
+	}
+	put_q(out, q);
+	{
+		char t[64], l[64];
+
+		gmp_snprintf(t, sizeof(t), "%Zd", fl);
+		gmp_snprintf(l, sizeof(l), "%Zd", left);
+		cs_buf_printf(out, "\n%s  floor %s; %s unit%s left after the floors of all %zu part%s; "
+				   "rank %zu of %zu by fractional part (ties: smaller key first)",
+			      indent, t, l, mpz_cmp_ui(left, 1) == 0 ? "" : "s", n, n == 1 ? "" : "s",
+			      parts[k].rank + 1, n);
+	}
+	if (parts[k].got_extra)
+		cs_buf_puts(out, ": gets one extra unit");
+	else if (mpz_sgn(left) > 0)
+		cs_buf_puts(out, ": no extra unit");
+	else
+		cs_buf_puts(out, ": the floors already make the total");
+	{
+		char t[64];
+
+		gmp_snprintf(t, sizeof(t), "%Zd", parts[k].part);
+		cs_buf_printf(out, " -> %s\n", t);
+	}
+	mpq_clears(W, q, NULL);
+	mpz_clears(fl, left, NULL);
+}
+
+/* ---- fees ---- */
+
+/* Whether rule matches in; when it does not, why (into why). */
+static int rule_explain(const cs_config *cfg, const cs_rule *rule, const cs_fee_input *in,
+			const cs_txn_row *row, char *why, size_t size)
+{
+	const cs_currency *c = &cfg->currencies[in->currency];
+	char a[CS_AMOUNT_TEXT_BYTES], b[CS_AMOUNT_TEXT_BYTES];
+	cs_i128 mag = row->amount_minor < 0 ? -(cs_i128)row->amount_minor : row->amount_minor;
+	size_t i;
+
+	if (!rule->currency_allowed[in->currency]) {
+		snprintf(why, size, "its currencies do not include %s", c->code);
+		return 0;
+	}
+	if (rule->has_categories) {
+		int found = 0;
+
+		for (i = 0; in->category && i < rule->n_categories; i++)
+			if (strlen(rule->categories[i]) == in->category_len &&
+			    memcmp(rule->categories[i], in->category, in->category_len) == 0)
+				found = 1;
+		if (!found) {
+			if (in->category)
+				snprintf(why, size, "category '%.*s' is not in its list",
+					 (int)(in->category_len > 60 ? 60 : in->category_len),
+					 in->category);
+			else
+				snprintf(why, size, "the category is NULL and it lists categories");
+			return 0;
+		}
+	}
+	if (rule->producer_member != CS_TRI_ANY &&
+	    (rule->producer_member == CS_TRI_TRUE) != (in->producer_member != 0)) {
+		snprintf(why, size, "it wants producer_member %s; producer %lld is %sa member of class "
+			 "producer",
+			 rule->producer_member == CS_TRI_TRUE ? "true" : "false",
+			 (long long)row->producer_id, in->producer_member ? "" : "not ");
+		return 0;
+	}
+	if (rule->consumer_member != CS_TRI_ANY &&
+	    (rule->consumer_member == CS_TRI_TRUE) != (in->consumer_member != 0)) {
+		if (row->has_consumer)
+			snprintf(why, size, "it wants consumer_member %s; consumer %lld is %sa member "
+				 "of class consumer",
+				 rule->consumer_member == CS_TRI_TRUE ? "true" : "false",
+				 (long long)row->consumer_id, in->consumer_member ? "" : "not ");
+		else
+			snprintf(why, size, "it wants consumer_member true; the buyer is a guest");
+		return 0;
+	}
+	cs_amount_format(a, mag, c->exponent);
+	if (rule->min_amount.present &&
+	    mag < cs_i128_from_mpz(rule->min_amount.minor[in->currency])) {
+		snprintf(why, size, "|amount| %s %s is below its min_amount %s", a, c->code,
+			 cs_amount_format(b, cs_i128_from_mpz(rule->min_amount.minor[in->currency]),
+					  c->exponent));
+		return 0;
+	}
+	if (rule->max_amount.present &&
+	    mag > cs_i128_from_mpz(rule->max_amount.minor[in->currency])) {
+		snprintf(why, size, "|amount| %s %s is above its max_amount %s", a, c->code,
+			 cs_amount_format(b, cs_i128_from_mpz(rule->max_amount.minor[in->currency]),
+					  c->exponent));
+		return 0;
+	}
+	return 1;
+}
+
+/* The exact fee before rounding of in under rule, term by term; checked
+ * against cs_fee_raw. raw is the caller's. */
+static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
+			const cs_fee_input *in, const cs_currency *c, mpq_t raw)
+{
+	size_t cur = in->currency, i;
+	mpz_t a, lo, hi, t;
+	mpq_t q, check;
+	char r[160];
+	uint64_t mag = in->amount_minor < 0 ? (uint64_t)0 - (uint64_t)in->amount_minor
+					    : (uint64_t)in->amount_minor;
+
+	mpz_inits(a, lo, hi, t, NULL);
+	mpq_inits(q, check, NULL);
+	cs_i128_to_mpz(a, (cs_i128)mag);
+	cs_buf_puts(out, "  exact fee before rounding, in minor units of |amount| a = ");
+	put_minor_z(out, a, c);
+	cs_buf_putc(out, '\n');
+	mpq_set_ui(raw, 0, 1);
+	if (rule->fixed.present) {
+		mpq_set_z(raw, rule->fixed.minor[cur]);
+		cs_buf_puts(out, "    fixed ");
+		put_money(out, &rule->fixed, cur, c);
+		cs_buf_puts(out, " = ");
+		put_q(out, raw);
+		cs_buf_putc(out, '\n');
+	}
+	if (rule->has_rate) {
+		rate_text(r, sizeof(r), rule->rate);
+		mpq_set_z(q, a);
+		mpq_mul(q, q, rule->rate);
+		mpq_add(raw, raw, q);
+		cs_buf_printf(out, "    rate %s x a = ", r);
+		put_q(out, q);
+		cs_buf_putc(out, '\n');
+	} else {
+		mpz_set_ui(lo, 0);
+		for (i = 0; i < rule->n_tiers; i++) {
+			const cs_tier *tier = &rule->tiers[i];
+
+			if (tier->up_to.present && mpz_cmp(a, tier->up_to.minor[cur]) < 0)
+				mpz_set(hi, a);
+			else if (tier->up_to.present)
+				mpz_set(hi, tier->up_to.minor[cur]);
+			else
+				mpz_set(hi, a);
+			mpz_sub(t, hi, lo);
+			rate_text(r, sizeof(r), tier->rate);
+			{
+				char los[64], ups[64];
+
+				gmp_snprintf(los, sizeof(los), "%Zd", lo);
+				if (tier->up_to.present)
+					gmp_snprintf(ups, sizeof(ups), "%Zd", tier->up_to.minor[cur]);
+				cs_buf_printf(out, "    tier %zu (above %s%s%s), rate %s: ", i + 1, los,
+					      tier->up_to.present ? ", up to " : "",
+					      tier->up_to.present ? ups : "", r);
+			}
+			if (mpz_sgn(t) > 0) {
+				mpq_set_z(q, t);
+				mpq_mul(q, q, tier->rate);
+				mpq_add(raw, raw, q);
+				gmp_snprintf(r, sizeof(r), "%Zd", t);
+				cs_buf_printf(out, "%s of a in the tier x rate = ", r);
+				put_q(out, q);
+				cs_buf_putc(out, '\n');
+			} else {
+				cs_buf_puts(out, "a does not reach it\n");
+			}
+			if (!tier->up_to.present)
+				break;
+			mpz_set(lo, tier->up_to.minor[cur]);
+		}
+	}
+	cs_buf_puts(out, "    sum ");
+	put_q(out, raw);
+	cs_buf_putc(out, '\n');
+	if (rule->min.present) {
+		mpq_set_z(q, rule->min.minor[cur]);
+		cs_buf_puts(out, "    min ");
+		put_money(out, &rule->min, cur, c);
+		if (mpq_cmp(raw, q) < 0) {
+			mpq_set(raw, q);
+			cs_buf_puts(out, ": the sum is below it, the fee is raised to it\n");
+		} else {
+			cs_buf_puts(out, ": not binding\n");
+		}
+	}
+	if (rule->max.present) {
+		mpq_set_z(q, rule->max.minor[cur]);
+		cs_buf_puts(out, "    max ");
+		put_money(out, &rule->max, cur, c);
+		if (mpq_cmp(raw, q) > 0) {
+			mpq_set(raw, q);
+			cs_buf_puts(out, ": the sum is above it, the fee is lowered to it\n");
+		} else {
+			cs_buf_puts(out, ": not binding\n");
+		}
+	}
+	mpq_set_z(q, a);
+	if (mpq_cmp(raw, q) > 0) {
+		mpq_set(raw, q);
+		cs_buf_puts(out, "    a fee never exceeds its amount: lowered to a\n");
+	}
+	if (mpq_sgn(raw) < 0) {
+		mpq_set_ui(raw, 0, 1);
+		cs_buf_puts(out, "    a fee is never negative: raised to 0\n");
+	}
+	cs_buf_puts(out, "  exact fee = ");
+	put_q(out, raw);
+	cs_buf_puts(out, " minor units\n");
+	cs_fee_raw(calc, rule, in, check);
+	CS_ASSERT(mpq_equal(check, raw)); /* the explanation is the core's computation */
+	mpz_clears(a, lo, hi, t, NULL);
+	mpq_clears(q, check, NULL);
+}
+
+void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
+		    int cm, cs_fee_result *fee)
+{
+	const cs_config *cfg = calc->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	cs_fee_input in;
+	const cs_rule *rule;
+	cs_alloc_part parts[2];
+	mpq_t raw;
+	mpz_t f;
+	char why[400];
+	size_t r;
+	int matched = -1, neg = row->amount_minor < 0;
+	cs_i128 g = row->amount_minor, fp, fc;
+
+	memset(&in, 0, sizeof(in));
+	in.amount_minor = row->amount_minor;
+	in.currency = cur;
+	in.category = row->has_category ? row->category : NULL;
+	in.category_len = row->has_category ? row->category_len : 0;
+	in.producer_member = pm;
+	in.consumer_member = cm;
+	cs_fee_compute(calc, &in, fee);
+
+	cs_buf_puts(out, "  rules, in config order:\n");
+	for (r = 0; r < cfg->n_rules && matched < 0; r++) {
+		if (rule_explain(cfg, &cfg->rules[r], &in, row, why, sizeof(why))) {
+			matched = (int)r;
+			cs_buf_printf(out, "    '%s' (line %u): matches; the first that does, so it "
+					   "applies\n",
+				      cfg->rules[r].id, cfg->rules[r].line);
+		} else {
+			cs_buf_printf(out, "    '%s' (line %u): does not match: %s\n", cfg->rules[r].id,
+				      cfg->rules[r].line, why);
+		}
+	}
+	CS_ASSERT(matched == fee->rule_index); /* the explanation is the core's matching */
+	if (matched < 0) {
+		cs_buf_puts(out, "  no rule matches: the transaction is invalid (spec section 4)\n");
+		return;
+	}
+	if (row->amount_minor == 0) {
+		cs_buf_puts(out, "  the amount is 0: the fee is 0 and no ledger line is written\n");
+		return;
+	}
+	rule = &cfg->rules[matched];
+	mpq_init(raw);
+	mpz_init(f);
+	raw_explain(out, calc, rule, &in, c, raw);
+	cs_round(f, raw, cfg->rounding);
+	cs_buf_printf(out, "  rounded %s to whole minor units: fee ", cs_rounding_name(cfg->rounding));
+	put_minor_z(out, f, c);
+	cs_buf_puts(out, mpz_cmp_ui(mpq_denref(raw), 1) == 0 ? " (already whole)\n" : "\n");
+
+	cs_alloc_parts_init(parts, 2);
+	parts[0].key = 0;
+	parts[1].key = 1;
+	mpq_set(parts[0].weight, rule->share_producer);
+	mpq_set(parts[1].weight, rule->share_consumer);
+	CS_ASSERT(cs_alloc_largest_remainder(parts, 2, f) == 0);
+	{
+		char sp[160], sc[160];
+
+		rate_text(sp, sizeof(sp), rule->share_producer);
+		rate_text(sc, sizeof(sc), rule->share_consumer);
+		cs_buf_printf(out, "  split by largest remainder over borne_by (producer %s, consumer "
+				   "%s; the producer is first on a tie):\n",
+			      sp, sc);
+	}
+	lr_explain(out, "    ", "producer", parts, 2, 0, f);
+	lr_explain(out, "    ", "consumer", parts, 2, 1, f);
+	fp = cs_i128_from_mpz(parts[0].part);
+	fc = cs_i128_from_mpz(parts[1].part);
+	if (neg) {
+		fp = -fp;
+		fc = -fc;
+		cs_buf_puts(out, "  the amount is negative (a refund): the fee and its shares take "
+				 "its sign\n");
+	}
+	/* the explanation is the core's fee */
+	CS_ASSERT(fp == fee->fee_producer_minor && fc == fee->fee_consumer_minor);
+	cs_buf_puts(out, "  fee borne by the producer f_p = ");
+	put_minor(out, fp, c);
+	cs_buf_puts(out, ", by the consumer f_c = ");
+	put_minor(out, fc, c);
+	cs_buf_puts(out, "\n  ledger lines (spec section 5):\n");
+	{
+		const struct {
+			cs_account account;
+			cs_i128 amount;
+			const char *why;
+		} lines[4] = {
+			{CS_ACCOUNT_CLEARING, g + fc, "g + f_c"},
+			{CS_ACCOUNT_PRODUCER_PAYABLE, -(g - fp), "-(g - f_p)"},
+			{CS_ACCOUNT_FEE_INCOME, -fp, "-f_p, the producer's"},
+			{CS_ACCOUNT_FEE_INCOME, -fc, "-f_c, the consumer's"},
+		};
+
+		for (r = 0; r < 4; r++) {
+			cs_buf_printf(out, "    %zu %-32s ", r + 1, cfg->accounts[lines[r].account]);
+			put_minor(out, lines[r].amount, c);
+			cs_buf_printf(out, "  = %s%s\n", lines[r].why,
+				      lines[r].amount ? "" : " (0: not written)");
+		}
+	}
+	cs_alloc_parts_clear(parts, 2);
+	mpq_clear(raw);
+	mpz_clear(f);
+}
+
+/* ---- the waterfall ---- */
+
+/* amt = min(A, round(X * S)) for a fraction share, A for `remaining`
+ * (surplus.c), explained. */
+static void pool_explain(cs_buf *out, const cs_step *st, const mpz_t S, const mpz_t A,
+			 cs_rounding mode, mpz_t amt, const cs_currency *c)
+{
+	mpq_t t;
+	char r[160];
+
+	if (st->share_kind == CS_SHARE_REMAINING) {
+		mpz_set(amt, A);
+		cs_buf_puts(out, "    share: remaining, all that is available: ");
+		put_minor_z(out, amt, c);
+		cs_buf_putc(out, '\n');
+		return;
+	}
+	mpq_init(t);
+	mpq_set_z(t, S);
+	mpq_mul(t, t, st->share);
+	cs_round(amt, t, mode);
+	rate_text(r, sizeof(r), st->share);
+	cs_buf_printf(out, "    share %s of S = ", r);
+	put_q(out, t);
+	cs_buf_printf(out, ", rounded %s: ", cs_rounding_name(mode));
+	put_minor_z(out, amt, c);
+	if (mpz_cmp(amt, A) > 0) {
+		mpz_set(amt, A);
+		cs_buf_puts(out, "; more than is available, so ");
+		put_minor_z(out, amt, c);
+	}
+	cs_buf_putc(out, '\n');
+	mpq_clear(t);
+}
+
+static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+			    const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
+			    cs_i128 *member_ci)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	const cs_member *mem = &in->members[m];
+	size_t i, n = 0, k = 0, mine = (size_t)-1;
+	cs_alloc_part *parts;
+	mpz_t w, sum_w;
+	mpq_t q, lim;
+	char r[160];
+	int64_t d = cs_membership_days(mem, in->first_day, in->end_day);
+
+	mpz_set_ui(amt, 0);
+	if (cur != cfg->base_currency) {
+		cs_buf_printf(out, "    capital interest is paid in the base currency %s only: 0\n",
+			      cfg->currencies[cfg->base_currency].code);
+		return;
+	}
+	for (i = 0; i < in->n_members; i++)
+		if (in->members[i].capital_minor > 0 &&
+		    cs_membership_days(&in->members[i], in->first_day, in->end_day) > 0)
+			n++;
+	rate_text(r, sizeof(r), st->rate);
+	if (mem->capital_minor <= 0)
+		cs_buf_printf(out, "    member %lld has no paid-in capital: no interest\n",
+			      (long long)mem->id);
+	else if (d <= 0)
+		cs_buf_printf(out, "    member %lld has no day of membership in the window: no "
+				   "interest\n",
+			      (long long)mem->id);
+	else {
+		mpq_inits(q, lim, NULL);
+		mpq_set_si(q, mem->capital_minor, 1);
+		mpq_mul(q, q, st->rate);
+		mpq_set_si(lim, d, 365);
+		mpq_mul(q, q, lim);
+		cs_buf_printf(out, "    member %lld: capital ", (long long)mem->id);
+		put_minor(out, mem->capital_minor, c);
+		cs_buf_printf(out, ", %lld day%s of membership; i = %s x C x d / 365 = ",
+			      (long long)d, d == 1 ? "" : "s", r);
+		put_q(out, q);
+		cs_buf_putc(out, '\n');
+		mpq_clears(q, lim, NULL);
+	}
+	if (n == 0) {
+		cs_buf_puts(out, "    no member has capital and days of membership: the step takes 0\n");
+		return;
+	}
+	parts = calloc(n, sizeof(*parts));
+	CS_ASSERT(parts != NULL);
+	cs_alloc_parts_init(parts, n);
+	mpz_inits(w, sum_w, NULL);
+	mpq_inits(q, lim, NULL);
+	for (i = 0; i < in->n_members; i++) {
+		const cs_member *x = &in->members[i];
+		int64_t dx = cs_membership_days(x, in->first_day, in->end_day);
+
+		if (x->capital_minor <= 0 || dx <= 0)
+			continue;
+		mpz_set_si(w, x->capital_minor);
+		mpz_mul_si(w, w, (long)dx);
+		parts[k].key = x->id;
+		mpq_set_z(parts[k].weight, w);
+		mpz_add(sum_w, sum_w, w);
+		if (i == m)
+			mine = k;
+		k++;
+	}
+	mpq_set_z(q, sum_w);
+	mpq_mul(q, q, st->rate);
+	mpq_set_ui(lim, 365, 1);
+	mpq_div(q, q, lim);
+	cs_buf_printf(out, "    %zu member%s with capital: sum of i = ", n, n == 1 ? "" : "s");
+	put_q(out, q);
+	cs_buf_puts(out, "; available A = ");
+	put_minor_z(out, A, c);
+	mpq_set_z(lim, A);
+	if (mpq_cmp(lim, q) < 0)
+		mpq_set(q, lim);
+	if (st->has_cap_share) {
+		rate_text(r, sizeof(r), st->cap_share);
+		mpq_set_z(lim, S);
+		mpq_mul(lim, lim, st->cap_share);
+		cs_buf_printf(out, "; cap_share %s x S = ", r);
+		put_q(out, lim);
+		if (mpq_cmp(lim, q) < 0)
+			mpq_set(q, lim);
+	}
+	mpz_fdiv_q(amt, mpq_numref(q), mpq_denref(q));
+	cs_buf_puts(out, "\n    step amount = floor of the least of these = ");
+	put_minor_z(out, amt, c);
+	cs_buf_putc(out, '\n');
+	if (mpz_sgn(amt) > 0) {
+		CS_ASSERT(cs_alloc_largest_remainder(parts, n, amt) == 0);
+		if (mine != (size_t)-1) {
+			cs_buf_puts(out, "    largest remainder of the step amount T by weight C x d "
+					 "(proportional to i; keys: member ids):\n");
+			{
+				char label[48];
+
+				snprintf(label, sizeof(label), "member %lld", (long long)mem->id);
+				lr_explain(out, "      ", label, parts, n, mine, amt);
+			}
+			*member_ci += cs_i128_from_mpz(parts[mine].part);
+		}
+	}
+	cs_alloc_parts_clear(parts, n);
+	free(parts);
+	mpz_clears(w, sum_w, NULL);
+	mpq_clears(q, lim, NULL);
+}
+
+/* Patronage basis of member i in currency cur for step st. */
+static cs_i128 basis_of(const cs_surplus_input *in, const cs_step *st, size_t i, size_t cur)
+{
+	const cs_i128 *b = st->basis == CS_BASIS_VOLUME ? in->gross_minor : in->fees_minor;
+
+	return b[i * in->cfg->n_currencies + cur];
+}
+
+/* Whether member i is eligible in class cls of step st; why not into why. */
+static int eligible(const cs_surplus_input *in, const cs_step *st, size_t i, size_t cur,
+		    cs_class cls, const mpz_t min_pat, char *why, size_t size)
+{
+	const cs_member *x = &in->members[i];
+	cs_i128 p = basis_of(in, st, i, cur);
+	mpz_t t;
+	int ok;
+
+	if (x->cls != cls) {
+		snprintf(why, size, "is a %s", cs_class_name(x->cls));
+		return 0;
+	}
+	if (cs_membership_days(x, in->first_day, in->end_day) <= 0) {
+		snprintf(why, size, "has no day of membership in the window");
+		return 0;
+	}
+	if (p <= 0) {
+		snprintf(why, size, "has no positive patronage");
+		return 0;
+	}
+	mpz_init(t);
+	cs_i128_to_mpz(t, p);
+	ok = mpz_cmp(t, min_pat) >= 0;
+	mpz_clear(t);
+	if (!ok)
+		snprintf(why, size, "has patronage below min_patronage");
+	return ok;
+}
+
+static void patronage_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+			      const mpz_t P, mpz_t amt, size_t m, size_t cur, cs_surplus_alloc *mine)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	const cs_member *mem = &in->members[m];
+	cs_alloc_part classes[CS_CLASSES_MAX];
+	mpz_t min_pat, cash, t;
+	size_t i, k, cl;
+	char why[200], r[160];
+
+	mpz_set_ui(amt, 0);
+	mpz_inits(min_pat, cash, t, NULL);
+	if (st->min_patronage.present)
+		mpz_set(min_pat, st->min_patronage.minor[cur]);
+	cs_buf_printf(out, "    member %lld's patronage basis (%s on its own side, the %s side): ",
+		      (long long)mem->id, st->basis == CS_BASIS_VOLUME ? "gross volume" : "fees",
+		      cs_class_name(mem->cls));
+	put_minor(out, basis_of(in, st, m, cur), c);
+	cs_buf_puts(out, "; min_patronage ");
+	put_minor_z(out, min_pat, c);
+	cs_buf_putc(out, '\n');
+	if (mpz_sgn(P) <= 0) {
+		cs_buf_puts(out, "    the pool is 0: nothing is allocated\n");
+		goto cleanup;
+	}
+	cs_alloc_parts_init(classes, st->n_classes);
+	for (cl = 0; cl < st->n_classes; cl++) {
+		classes[cl].key = (int64_t)cl;
+		mpq_set(classes[cl].weight, st->class_shares[cl]);
+	}
+	CS_ASSERT(cs_alloc_largest_remainder(classes, st->n_classes, P) == 0);
+	for (cl = 0; cl < st->n_classes; cl++) {
+		size_t n = 0, me = (size_t)-1;
+		cs_alloc_part *parts;
+
+		rate_text(r, sizeof(r), st->class_shares[cl]);
+		for (i = 0; i < in->n_members; i++)
+			if (eligible(in, st, i, cur, st->classes[cl], min_pat, why, sizeof(why)))
+				n++;
+		if (st->classes[cl] == mem->cls) {
+			cs_buf_printf(out, "    class amounts: largest remainder of the pool T over "
+					   "the classes (keys: config order); class %s, share %s:\n",
+				      cs_class_name(st->classes[cl]), r);
+			lr_explain(out, "      ", cs_class_name(st->classes[cl]), classes,
+				   st->n_classes, cl, P);
+			if (eligible(in, st, m, cur, mem->cls, min_pat, why, sizeof(why)))
+				cs_buf_printf(out, "    member %lld is eligible (%zu eligible in the "
+						   "class)\n",
+					      (long long)mem->id, n);
+			else
+				cs_buf_printf(out, "    member %lld is not eligible: it %s\n",
+					      (long long)mem->id, why);
+		}
+		if (n == 0 || mpz_sgn(classes[cl].part) == 0) {
+			if (st->classes[cl] == mem->cls)
+				cs_buf_puts(out, "    the class allocates nothing: its amount stays "
+						 "available\n");
+			continue;
+		}
+		parts = calloc(n, sizeof(*parts));
+		CS_ASSERT(parts != NULL);
+		cs_alloc_parts_init(parts, n);
+		k = 0;
+		for (i = 0; i < in->n_members; i++) {
+			if (!eligible(in, st, i, cur, st->classes[cl], min_pat, why, sizeof(why)))
+				continue;
+			parts[k].key = (int64_t)i; /* index: members are sorted by id */
+			cs_i128_to_mpz(t, basis_of(in, st, i, cur));
+			mpq_set_z(parts[k].weight, t);
+			if (i == m)
+				me = k;
+			k++;
+		}
+		CS_ASSERT(cs_alloc_largest_remainder(parts, n, classes[cl].part) == 0);
+		mpz_add(amt, amt, classes[cl].part);
+		if (me != (size_t)-1) {
+			cs_i128 rr, cs;
+
+			cs_buf_puts(out, "    largest remainder of the class amount T by patronage "
+					 "(keys: member ids):\n");
+			{
+				char label[48];
+
+				snprintf(label, sizeof(label), "member %lld", (long long)mem->id);
+				lr_explain(out, "      ", label, parts, n, me, classes[cl].part);
+			}
+			rate_text(r, sizeof(r), st->cash_fraction);
+			mpz_mul(cash, parts[me].part, mpq_numref(st->cash_fraction));
+			mpz_cdiv_q(cash, cash, mpq_denref(st->cash_fraction));
+			rr = cs_i128_from_mpz(parts[me].part);
+			cs = cs_i128_from_mpz(cash);
+			cs_buf_printf(out, "    refund R = ");
+			put_minor(out, rr, c);
+			cs_buf_printf(out, "; cash = ceil(R x %s) = ", r);
+			put_minor(out, cs, c);
+			cs_buf_puts(out, "; retained = R - cash = ");
+			put_minor(out, rr - cs, c);
+			cs_buf_putc(out, '\n');
+			mine->patronage_minor += rr;
+			mine->cash_minor += cs;
+			mine->retained_minor += rr - cs;
+		}
+		cs_alloc_parts_clear(parts, n);
+		free(parts);
+	}
+	cs_alloc_parts_clear(classes, st->n_classes);
+cleanup:
+	mpz_clears(min_pat, cash, t, NULL);
+}
+
+static const char *step_type_name(cs_step_type t)
+{
+	switch (t) {
+	case CS_STEP_ACCOUNT:
+		return "account";
+	case CS_STEP_CAPITAL_INTEREST:
+		return "capital interest";
+	case CS_STEP_PATRONAGE:
+		return "patronage";
+	}
+	return "?";
+}
+
+void cs_explain_waterfall(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
+			  size_t m)
+{
+	const cs_config *cfg = in->cfg;
+	size_t n_cur = cfg->n_currencies, cur, s;
+	mpz_t S, A, amt;
+
+	CS_ASSERT(m < in->n_members);
+	mpz_inits(S, A, amt, NULL);
+	for (cur = 0; cur < n_cur; cur++) {
+		const cs_currency *c = &cfg->currencies[cur];
+		const cs_surplus_alloc *got = &res->allocs[m * n_cur + cur];
+		cs_surplus_alloc mine;
+		cs_i128 sv = in->fee_income_minor[cur] - in->costs_minor[cur];
+
+		memset(&mine, 0, sizeof(mine));
+		cs_buf_printf(out, "\n%s\n  fee income ", c->code);
+		put_minor(out, in->fee_income_minor[cur], c);
+		cs_buf_puts(out, " - costs ");
+		put_minor(out, in->costs_minor[cur], c);
+		cs_buf_puts(out, " = surplus S = ");
+		put_minor(out, sv, c);
+		cs_buf_putc(out, '\n');
+		CS_ASSERT(sv == res->surplus_minor[cur]);
+		if (sv <= 0) {
+			cs_buf_puts(out, "  S <= 0: nothing is distributed\n");
+			CS_ASSERT(!got->capital_interest_minor && !got->patronage_minor);
+			continue;
+		}
+		cs_i128_to_mpz(S, sv);
+		mpz_set(A, S);
+		for (s = 0; s < cfg->n_steps; s++) {
+			const cs_step *st = &cfg->steps[s];
+
+			cs_buf_printf(out, "  step %zu '%s' (%s), available A = ", s + 1, st->id,
+				      step_type_name(st->type));
+			put_minor_z(out, A, c);
+			cs_buf_putc(out, '\n');
+			switch (st->type) {
+			case CS_STEP_ACCOUNT:
+				pool_explain(out, st, S, A, cfg->rounding, amt, c);
+				cs_buf_printf(out, "    credited to %s, not to members\n", st->account);
+				break;
+			case CS_STEP_CAPITAL_INTEREST:
+				capital_explain(out, in, st, S, A, amt, m, cur,
+						&mine.capital_interest_minor);
+				break;
+			case CS_STEP_PATRONAGE: {
+				mpz_t P;
+
+				mpz_init(P);
+				pool_explain(out, st, S, A, cfg->rounding, P, c);
+				patronage_explain(out, in, st, P, amt, m, cur, &mine);
+				mpz_clear(P);
+				break;
+			}
+			}
+			CS_ASSERT(cs_i128_from_mpz(amt) == res->step_minor[cur][s]);
+			cs_buf_puts(out, "    the step takes ");
+			put_minor_z(out, amt, c);
+			cs_buf_putc(out, '\n');
+			mpz_sub(A, A, amt);
+		}
+		CS_ASSERT(cs_i128_from_mpz(A) == res->retained_surplus_minor[cur]);
+		cs_buf_puts(out, "  what is left is the retained surplus: ");
+		put_minor_z(out, A, c);
+		cs_buf_putc(out, '\n');
+		/* the explanation arrives at the core's allocation */
+		CS_ASSERT(mine.capital_interest_minor == got->capital_interest_minor &&
+			  mine.patronage_minor == got->patronage_minor &&
+			  mine.cash_minor == got->cash_minor && mine.retained_minor == got->retained_minor);
+		cs_buf_printf(out, "  member %lld in %s: capital interest ",
+			      (long long)in->members[m].id, c->code);
+		put_minor(out, mine.capital_interest_minor, c);
+		cs_buf_puts(out, ", patronage refund ");
+		put_minor(out, mine.patronage_minor, c);
+		cs_buf_puts(out, " (cash ");
+		put_minor(out, mine.cash_minor, c);
+		cs_buf_puts(out, ", retained ");
+		put_minor(out, mine.retained_minor, c);
+		cs_buf_puts(out, ")\n");
+	}
+	mpz_clears(S, A, amt, NULL);
+}

@@ -1,0 +1,455 @@
+/*
+ * stored.c -- reading stored runs back for the audit commands (see
+ * stored.h).
+ */
+#include "coopsettle/stored.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/amount.h"
+#include "coopsettle/buf.h"
+#include "coopsettle/hash.h"
+#include "coopsettle/run.h"
+#include "coopsettle/runcommon.h"
+#include "coopsettle/schema.h"
+#include "coopsettle/source.h"
+#include "coopsettle/util.h"
+
+cs_db *cs_stored_connect(const char *conninfo, cs_error *err)
+{
+	cs_db *db = cs_db_connect(conninfo, err);
+
+	if (db && cs_schema_check(db, err) < 0) {
+		cs_db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+int cs_stored_begin(cs_db *db, const cs_config *cfg, cs_error *err)
+{
+	if (cfg)
+		return cs_run_begin_read(db, cfg, err);
+	return cs_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
+}
+
+/* Copies cell text into a fixed buffer; "" for NULL. Returns -1 when it does
+ * not fit (a malformed stored value). */
+static int copy_cell(char *dst, size_t size, const char *cell)
+{
+	size_t n = cell ? strlen(cell) : 0;
+
+	if (n >= size)
+		return -1;
+	memcpy(dst, cell ? cell : "", n + 1);
+	return 0;
+}
+
+static char *dup_cell(const char *cell)
+{
+	size_t n = cell ? strlen(cell) : 0;
+	char *p = malloc(n + 1);
+
+	CS_ASSERT(p != NULL);
+	memcpy(p, cell ? cell : "", n + 1);
+	return p;
+}
+
+int cs_stored_run_from_row(const cs_db_rows *rows, size_t r, cs_stored_run *run)
+{
+	const char *prev = cs_db_cell(rows, r, 14), *sup = cs_db_cell(rows, r, 13);
+	const char *by = cs_db_cell(rows, r, 18);
+	int bad = 0;
+
+	memset(run, 0, sizeof(*run));
+	bad |= cs_cell_i64(rows, r, 0, &run->id);
+	bad |= copy_cell(run->kind, sizeof(run->kind), cs_db_cell(rows, r, 1));
+	bad |= copy_cell(run->status, sizeof(run->status), cs_db_cell(rows, r, 2));
+	bad |= cs_cell_i64(rows, r, 3, &run->from_us);
+	bad |= cs_cell_i64(rows, r, 4, &run->to_us);
+	bad |= copy_cell(run->from_text, sizeof(run->from_text), cs_db_cell(rows, r, 5));
+	bad |= copy_cell(run->to_text, sizeof(run->to_text), cs_db_cell(rows, r, 6));
+	run->config_text = dup_cell(cs_db_cell(rows, r, 7));
+	run->config_len = strlen(run->config_text);
+	bad |= copy_cell(run->config_sha256, sizeof(run->config_sha256), cs_db_cell(rows, r, 8));
+	bad |= copy_cell(run->input_sha256, sizeof(run->input_sha256), cs_db_cell(rows, r, 9));
+	bad |= copy_cell(run->output_sha256, sizeof(run->output_sha256), cs_db_cell(rows, r, 10));
+	bad |= copy_cell(run->engine_version, sizeof(run->engine_version), cs_db_cell(rows, r, 11));
+	bad |= copy_cell(run->created_at, sizeof(run->created_at), cs_db_cell(rows, r, 12));
+	if (sup)
+		bad |= cs_parse_i64(sup, &run->supersedes);
+	run->has_prev = prev != NULL;
+	bad |= copy_cell(run->prev_record_sha256, sizeof(run->prev_record_sha256), prev);
+	bad |= copy_cell(run->record_sha256, sizeof(run->record_sha256), cs_db_cell(rows, r, 15));
+	bad |= cs_cell_i64(rows, r, 16, &run->line_count);
+	run->statement = dup_cell(cs_db_cell(rows, r, 17));
+	if (by)
+		bad |= cs_parse_i64(by, &run->superseded_by);
+	return bad ? -1 : 0;
+}
+
+void cs_stored_run_free(cs_stored_run *run)
+{
+	free(run->config_text);
+	free(run->statement);
+	run->config_text = run->statement = NULL;
+}
+
+int cs_stored_run_load(cs_db *db, int64_t id, cs_stored_run *run, cs_error *err)
+{
+	cs_db_rows rows;
+	char id_text[24];
+	const char *param = id_text;
+	int rc;
+
+	memset(run, 0, sizeof(*run));
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	if (cs_db_query(db,
+			"SELECT " CS_STORED_RUN_COLUMNS " FROM coopsettle.runs r WHERE r.id = $1::bigint",
+			1, &param, &rows, err) < 0)
+		return -1;
+	if (rows.n_rows == 0) {
+		cs_db_rows_free(&rows);
+		cs_error_set(err, CS_EXIT_USAGE, "run %lld does not exist", (long long)id);
+		cs_error_hint(err, "List the runs with: SELECT id, kind, window_from_text, status "
+				   "FROM coopsettle.runs ORDER BY id; a deleted run breaks the chain "
+				   "(coopsettle verify --chain).");
+		return -1;
+	}
+	rc = cs_stored_run_from_row(&rows, 0, run);
+	cs_db_rows_free(&rows);
+	if (rc < 0) {
+		cs_stored_run_free(run);
+		return cs_error_set(err, CS_EXIT_VERIFY, "run record %lld has a malformed field",
+				    (long long)id);
+	}
+	return 0;
+}
+
+void cs_stored_run_record_hash(const cs_stored_run *run, char hex[65])
+{
+	cs_buf b;
+
+	cs_buf_init(&b);
+	cs_run_record_canonical(&b, run->id, run->kind, run->from_us, run->to_us,
+				run->config_sha256, run->input_sha256, run->output_sha256,
+				run->engine_version, run->created_at, run->supersedes,
+				run->has_prev ? run->prev_record_sha256 : NULL);
+	cs_sha256_hex(b.data, b.len, hex);
+	cs_buf_free(&b);
+}
+
+int cs_stored_run_config(const cs_stored_run *run, cs_config **cfg, cs_window *w,
+			 cs_error *err)
+{
+	cs_config_diag diag;
+	char name[64];
+
+	snprintf(name, sizeof(name), "config of run %lld", (long long)run->id);
+	if (cs_config_load_buffer(cfg, name, run->config_text, run->config_len, &diag) < 0) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "this engine cannot load the stored config of run %lld",
+			     (long long)run->id);
+		if (diag.n_errors)
+			cs_error_detail(err, "%s:%u:%u: %s", name, diag.errors[0].line,
+					diag.errors[0].col, diag.errors[0].message);
+		cs_error_hint(err, "Use the engine version the run was made with (%s).",
+			      run->engine_version);
+		return -1;
+	}
+	if (cs_tz_use((*cfg)->timezone, err) < 0) {
+		cs_config_free(*cfg);
+		*cfg = NULL;
+		return -1;
+	}
+	memset(w, 0, sizeof(*w));
+	w->from_us = run->from_us;
+	w->to_us = run->to_us;
+	cs_window_format(w);
+	return 0;
+}
+
+/* ---- cursors ---- */
+
+int cs_cursor_open(cs_cursor *c, cs_db *db, const char *name, const char *sql, int n_params,
+		   const char *const *params, cs_error *err)
+{
+	cs_buf b;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->db = db;
+	CS_ASSERT(strlen(name) < sizeof(c->name));
+	memcpy(c->name, name, strlen(name) + 1);
+	cs_buf_init(&b);
+	cs_buf_printf(&b, "DECLARE %s NO SCROLL CURSOR FOR %s", name, sql);
+	rc = cs_db_exec(db, b.data, n_params, params, err);
+	cs_buf_free(&b);
+	if (rc == 0)
+		c->open = 1;
+	return rc;
+}
+
+int cs_cursor_next(cs_cursor *c, cs_error *err)
+{
+	char sql[80];
+
+	if (c->next < c->rows.n_rows) {
+		c->row = c->next++;
+		return 1;
+	}
+	if (c->done || !c->open)
+		return 0;
+	if (c->rows.cells)
+		cs_db_rows_free(&c->rows);
+	memset(&c->rows, 0, sizeof(c->rows));
+	snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM %s", CS_CURSOR_BATCH_ROWS, c->name);
+	if (cs_db_query(c->db, sql, 0, NULL, &c->rows, err) < 0) {
+		c->done = 1;
+		return -1;
+	}
+	c->next = 0;
+	if (c->rows.n_rows < CS_CURSOR_BATCH_ROWS)
+		c->done = 1;
+	if (c->rows.n_rows == 0)
+		return 0;
+	c->row = c->next++;
+	return 1;
+}
+
+const char *cs_cursor_cell(const cs_cursor *c, size_t col)
+{
+	return cs_db_cell(&c->rows, c->row, col);
+}
+
+void cs_cursor_close(cs_cursor *c)
+{
+	if (c->open) {
+		char sql[64];
+		cs_error ignored;
+
+		snprintf(sql, sizeof(sql), "CLOSE %s", c->name);
+		cs_db_exec(c->db, sql, 0, NULL, &ignored);
+		c->open = 0;
+	}
+	if (c->rows.cells)
+		cs_db_rows_free(&c->rows);
+	memset(&c->rows, 0, sizeof(c->rows));
+}
+
+/* ---- the settle runs of a distribute window ---- */
+
+int cs_stored_settle_runs(cs_db *db, int64_t from_us, int64_t to_us, int64_t as_of_run,
+			  cs_settle_ref **refs, size_t *n, cs_error *err)
+{
+	cs_db_rows rows;
+	char from[24], to[24], as_of[24];
+	const char *params[3] = {from, to, as_of};
+	size_t i;
+	int bad = 0;
+
+	snprintf(from, sizeof(from), "%lld", (long long)from_us);
+	snprintf(to, sizeof(to), "%lld", (long long)to_us);
+	snprintf(as_of, sizeof(as_of), "%lld", (long long)as_of_run);
+	if (cs_db_query(db,
+			"SELECT r.id, r.output_sha256, r.window_from_text, r.window_to_text"
+			" FROM coopsettle.runs r WHERE r.kind = 'settle'"
+			" AND r.window_from_us < $2::bigint AND r.window_to_us > $1::bigint"
+			" AND (($3::bigint = 0 AND r.status = 'committed') OR ($3::bigint > 0"
+			" AND r.id < $3::bigint AND NOT EXISTS (SELECT 1 FROM coopsettle.runs s"
+			" WHERE s.supersedes = r.id AND s.id < $3::bigint)))"
+			" ORDER BY r.window_from_us, r.id",
+			3, params, &rows, err) < 0)
+		return -1;
+	*n = rows.n_rows;
+	*refs = calloc(rows.n_rows + 1, sizeof(cs_settle_ref));
+	CS_ASSERT(*refs != NULL);
+	for (i = 0; i < rows.n_rows; i++) {
+		cs_settle_ref *x = &(*refs)[i];
+
+		bad |= cs_cell_i64(&rows, i, 0, &x->id);
+		bad |= copy_cell(x->output_sha256, sizeof(x->output_sha256), cs_db_cell(&rows, i, 1));
+		bad |= copy_cell(x->from_text, sizeof(x->from_text), cs_db_cell(&rows, i, 2));
+		bad |= copy_cell(x->to_text, sizeof(x->to_text), cs_db_cell(&rows, i, 3));
+	}
+	cs_db_rows_free(&rows);
+	if (bad) {
+		free(*refs);
+		*refs = NULL;
+		return cs_error_set(err, CS_EXIT_VERIFY, "a settle run record has a malformed field");
+	}
+	return 0;
+}
+
+/* ---- the inputs of a distribute run ---- */
+
+void cs_stored_dist_free(cs_stored_dist *d)
+{
+	cs_members_free(d->members);
+	free(d->fees_minor);
+	free(d->gross_minor);
+	free(d->refs);
+	memset(d, 0, sizeof(*d));
+}
+
+static void id_array(cs_buf *b, const cs_settle_ref *refs, size_t n)
+{
+	size_t i;
+
+	cs_buf_putc(b, '{');
+	for (i = 0; i < n; i++)
+		cs_buf_printf(b, "%s%lld", i ? "," : "", (long long)refs[i].id);
+	cs_buf_putc(b, '}');
+}
+
+/* Reads (currency, amount) rows into per-currency amounts. */
+static int currency_amounts(cs_db *db, const cs_config *cfg, const char *sql, int n_params,
+			    const char *const *params, cs_i128 *out, cs_error *err)
+{
+	cs_db_rows rows;
+	size_t i;
+	int rc = 0;
+
+	if (cs_db_query(db, sql, n_params, params, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
+		const char *code = cs_db_cell(&rows, i, 0);
+		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+		cs_i128 v = 0;
+
+		if (c < 0 || (cs_db_cell(&rows, i, 1) && cs_amount_parse(cs_db_cell(&rows, i, 1), &v) < 0))
+			rc = cs_error_set(err, CS_EXIT_VERIFY,
+					  "a stored total has currency '%s' or an amount this run's "
+					  "config cannot account for",
+					  code ? code : "NULL");
+		else
+			out[c] = v;
+	}
+	cs_db_rows_free(&rows);
+	return rc;
+}
+
+int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
+			const cs_window *w, cs_stored_dist *out, cs_error *err)
+{
+	cs_buf ids, canon;
+	cs_db_rows rows;
+	cs_sha256 *h = NULL;
+	const cs_member *sorted;
+	char run_text[24];
+	const char *params[1];
+	size_t n_members = 0, n_cur = cfg->n_currencies, i, cur;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	cs_buf_init(&ids);
+	cs_buf_init(&canon);
+	out->members = cs_members_new();
+	if (cs_stored_settle_runs(db, run->from_us, run->to_us, run->id, &out->refs, &out->n_refs,
+				  err) < 0)
+		goto cleanup;
+	id_array(&ids, out->refs, out->n_refs);
+	out->in.cfg = cfg;
+	cs_window_local_days(w, &out->in.first_day, &out->in.end_day);
+	params[0] = ids.data;
+	if (currency_amounts(db, cfg,
+			     "SELECT currency, sum(fees_minor)::text FROM coopsettle.currency_totals"
+			     " WHERE run_id = ANY($1::bigint[]) GROUP BY currency",
+			     1, params, out->in.fee_income_minor, err) < 0)
+		goto cleanup;
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)run->id);
+	params[0] = run_text;
+	if (currency_amounts(db, cfg,
+			     "SELECT c.key, c.value->>'costs_minor' FROM coopsettle.runs r,"
+			     " pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
+			     " WHERE r.id = $1::bigint",
+			     1, params, out->in.costs_minor, err) < 0)
+		goto cleanup;
+	if (cs_source_members(db, cfg, out->members, 1, err) < 0)
+		goto cleanup;
+	sorted = cs_members_sorted(out->members, &n_members);
+	out->fees_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
+	out->gross_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
+	CS_ASSERT(out->fees_minor && out->gross_minor);
+	params[0] = ids.data;
+	if (cs_db_query(db,
+			"SELECT party_id, side, currency, sum(fees_minor)::text,"
+			" sum(gross_minor)::text FROM coopsettle.party_totals"
+			" WHERE run_id = ANY($1::bigint[]) GROUP BY 1, 2, 3",
+			1, params, &rows, err) < 0)
+		goto cleanup;
+	for (i = 0; i < rows.n_rows; i++) {
+		int64_t id;
+		const cs_member *m;
+		const char *side = cs_db_cell(&rows, i, 1), *code = cs_db_cell(&rows, i, 2);
+		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+		size_t k;
+
+		if (cs_cell_i64(&rows, i, 0, &id) < 0 || !side || c < 0)
+			continue;
+		m = cs_members_find(out->members, id);
+		if (!m || strcmp(side, cs_class_name(m->cls)) != 0)
+			continue; /* not a member, or not the member's own side */
+		k = (size_t)(m - sorted) * n_cur + (size_t)c;
+		if (cs_amount_parse(cs_db_cell(&rows, i, 3), &out->fees_minor[k]) < 0 ||
+		    cs_amount_parse(cs_db_cell(&rows, i, 4), &out->gross_minor[k]) < 0) {
+			cs_db_rows_free(&rows);
+			cs_error_set(err, CS_EXIT_VERIFY, "a stored party total is malformed");
+			goto cleanup;
+		}
+	}
+	cs_db_rows_free(&rows);
+	out->in.n_members = n_members;
+	out->in.members = sorted;
+	out->in.fees_minor = out->fees_minor;
+	out->in.gross_minor = out->gross_minor;
+
+	/* the canonical distribute input (docs/reproducibility.md) */
+	h = cs_sha256_new();
+	cs_buf_printf(&canon, "D\t%lld\t%lld\n", (long long)out->in.first_day,
+		      (long long)out->in.end_day);
+	for (i = 0; i < out->n_refs; i++)
+		cs_buf_printf(&canon, "R\t%lld\t%s\n", (long long)out->refs[i].id,
+			      out->refs[i].output_sha256);
+	for (cur = 0; cur < n_cur; cur++) {
+		cs_buf_printf(&canon, "C\t%s\t", cfg->currencies[cur].code);
+		cs_buf_put_i128(&canon, out->in.fee_income_minor[cur]);
+		cs_buf_putc(&canon, '\t');
+		cs_buf_put_i128(&canon, out->in.costs_minor[cur]);
+		cs_buf_putc(&canon, '\n');
+	}
+	for (i = 0; i < n_members; i++) {
+		const cs_member *m = &sorted[i];
+
+		cs_buf_printf(&canon, "M\t%lld\t%s\t%lld\t", (long long)m->id, cs_class_name(m->cls),
+			      (long long)m->joined_day);
+		if (m->has_left)
+			cs_buf_printf(&canon, "%lld", (long long)m->left_day);
+		else
+			cs_buf_puts(&canon, "\\N");
+		cs_buf_printf(&canon, "\t%lld", (long long)m->capital_minor);
+		for (cur = 0; cur < n_cur; cur++) {
+			cs_buf_putc(&canon, '\t');
+			cs_buf_put_i128(&canon, out->fees_minor[i * n_cur + cur]);
+			cs_buf_putc(&canon, '\t');
+			cs_buf_put_i128(&canon, out->gross_minor[i * n_cur + cur]);
+		}
+		cs_buf_putc(&canon, '\n');
+		if (canon.len > 65536) {
+			cs_sha256_update(h, canon.data, canon.len);
+			cs_buf_reset(&canon);
+		}
+	}
+	cs_sha256_update(h, canon.data, canon.len);
+	cs_sha256_final(h, out->input_sha256);
+	h = NULL;
+	rc = 0;
+cleanup:
+	cs_sha256_free(h);
+	cs_buf_free(&ids);
+	cs_buf_free(&canon);
+	if (rc < 0)
+		cs_stored_dist_free(out);
+	return rc;
+}

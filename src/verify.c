@@ -1,0 +1,1286 @@
+/*
+ * verify.c -- `verify --run N` and `verify --chain` (see verify.h and
+ * docs/auditing.md): stored runs checked against their own hashes, against
+ * the chain of run records, and against a recomputation from the current
+ * database.
+ */
+#include "coopsettle/verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/amount.h"
+#include "coopsettle/hash.h"
+#include "coopsettle/run.h"
+#include "coopsettle/runcommon.h"
+#include "coopsettle/stored.h"
+#include "coopsettle/util.h"
+
+#ifndef CS_VERSION
+#define CS_VERSION "0.0.0"
+#endif
+
+/* ---- the report ---- */
+
+typedef struct findings {
+	cs_buf *report;
+	int n_failed;
+	int64_t first_run; /* chain: the first bad run; 0 none */
+	char first[512];   /* the first failed check */
+	cs_buf failed;     /* one line per failed check, for the error detail */
+} findings;
+
+static void vcheck(findings *f, int ok, const char *fmt, va_list ap)
+{
+	char what[512];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	cs_buf_printf(f->report, "  %-9s %s\n", ok ? "ok" : "MISMATCH", what);
+	if (!ok) {
+		if (f->n_failed == 0)
+			snprintf(f->first, sizeof(f->first), "%s", what);
+		cs_buf_printf(&f->failed, "%s%s", f->failed.len ? "\n" : "", what);
+		f->n_failed++;
+	}
+}
+
+/* One check: "ok" or "MISMATCH", and what was checked. */
+static int check(findings *f, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int check(findings *f, int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vcheck(f, ok, fmt, ap);
+	va_end(ap);
+	return ok;
+}
+
+/* A detail line under the last check. */
+static void note(findings *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(findings *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	cs_buf_puts(f->report, "            ");
+	va_start(ap, fmt);
+	{
+		char line[1024];
+
+		vsnprintf(line, sizeof(line), fmt, ap);
+		cs_buf_puts(f->report, line);
+	}
+	va_end(ap);
+	cs_buf_putc(f->report, '\n');
+}
+
+/* A list of differences of one kind: the first CS_VERIFY_LISTED_MAX kept. */
+typedef struct diff_list {
+	int64_t count;
+	cs_buf text; /* one line each */
+} diff_list;
+
+static void diff_add(diff_list *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void diff_add(diff_list *d, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1024];
+
+	if (d->count++ >= CS_VERIFY_LISTED_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	cs_buf_puts(&d->text, line);
+	cs_buf_putc(&d->text, '\n');
+}
+
+/* Writes the kept lines of d as notes, and how many more there were. */
+static void diff_notes(findings *f, const diff_list *d, const char *title)
+{
+	const char *p = d->text.data, *nl;
+
+	if (!d->count)
+		return;
+	note(f, "%s (%lld):", title, (long long)d->count);
+	while (p && (nl = strchr(p, '\n')) != NULL) {
+		note(f, "  %.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+	if (d->count > CS_VERIFY_LISTED_MAX)
+		note(f, "  ... and %lld more", (long long)(d->count - CS_VERIFY_LISTED_MAX));
+}
+
+static void diff_init(diff_list *d)
+{
+	d->count = 0;
+	cs_buf_init(&d->text);
+}
+
+static const char *nz(const char *s)
+{
+	return s ? s : "NULL";
+}
+
+static int same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* ---- one query, its rows hashed as canonical records ---- */
+
+/* Streams sql (cursor name) and appends one canonical record per row: tag,
+ * then the columns separated by TAB, NULL as \N. */
+static int hash_rows(cs_db *db, cs_sha256 *h, const char *name, const char *tag, const char *sql,
+		     int n_params, const char *const *params, size_t n_cols, cs_error *err)
+{
+	cs_cursor c;
+	cs_buf b;
+	int rc;
+	size_t i;
+
+	if (cs_cursor_open(&c, db, name, sql, n_params, params, err) < 0)
+		return -1;
+	cs_buf_init(&b);
+	while ((rc = cs_cursor_next(&c, err)) == 1) {
+		cs_buf_puts(&b, tag);
+		for (i = 0; i < n_cols; i++) {
+			const char *v = cs_cursor_cell(&c, i);
+
+			cs_buf_putc(&b, '\t');
+			cs_buf_puts(&b, v ? v : "\\N");
+		}
+		cs_buf_putc(&b, '\n');
+		if (b.len > 65536) {
+			cs_sha256_update(h, b.data, b.len);
+			cs_buf_reset(&b);
+		}
+	}
+	cs_sha256_update(h, b.data ? b.data : "", b.len);
+	cs_buf_free(&b);
+	cs_cursor_close(&c);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The output hash of settle run id over its stored rows (the canonical
+ * settle output of docs/reproducibility.md). */
+static int stored_settle_output(cs_db *db, const char *id, char hex[65], cs_error *err)
+{
+	cs_sha256 *h = cs_sha256_new();
+	const char *params[1] = {id};
+
+	if (hash_rows(db, h, "cs_out_l", "L",
+		      "SELECT transaction_id, line_no, account, party_id, currency, amount_minor,"
+		      " rule_id FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
+		      " AND entry = 'post' ORDER BY journal, line_no",
+		      1, params, 7, err) < 0 ||
+	    hash_rows(db, h, "cs_out_p", "P",
+		      "SELECT side, party_id, currency, transactions, gross_minor, fees_minor"
+		      " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+		      " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\"",
+		      1, params, 6, err) < 0 ||
+	    hash_rows(db, h, "cs_out_c", "C",
+		      "SELECT currency, transactions, gross_minor, fees_minor, fees_producer_minor,"
+		      " fees_consumer_minor FROM coopsettle.currency_totals"
+		      " WHERE run_id = $1::bigint ORDER BY currency COLLATE \"C\"",
+		      1, params, 6, err) < 0 ||
+	    hash_rows(db, h, "cs_out_r", "R",
+		      "SELECT transaction_id, reason FROM coopsettle.settlement_rejects"
+		      " WHERE run_id = $1::bigint ORDER BY ordinal",
+		      1, params, 2, err) < 0) {
+		cs_sha256_free(h);
+		return -1;
+	}
+	cs_sha256_final(h, hex);
+	return 0;
+}
+
+/* The output hash of distribute run id over its stored rows: lines, then per
+ * currency the figures of its statement and its steps. */
+static int stored_dist_output(cs_db *db, const cs_config *cfg, const char *id, char hex[65],
+			      cs_error *err)
+{
+	cs_sha256 *h = cs_sha256_new();
+	const char *params[2] = {id, NULL};
+	cs_buf b;
+	size_t cur;
+	int rc = -1;
+
+	cs_buf_init(&b);
+	if (hash_rows(db, h, "cs_out_l", "L",
+		      "SELECT journal, line_no, account, party_id, currency, amount_minor, rule_id"
+		      " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND entry = 'post'"
+		      " ORDER BY journal, line_no",
+		      1, params, 7, err) < 0)
+		goto cleanup;
+	for (cur = 0; cur < cfg->n_currencies; cur++) {
+		params[1] = cfg->currencies[cur].code;
+		if (hash_rows(db, h, "cs_out_s", "S",
+			      "SELECT c.key, c.value->>'surplus_minor',"
+			      " c.value->>'retained_surplus_minor' FROM coopsettle.runs r,"
+			      " pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
+			      " WHERE r.id = $1::bigint AND c.key = $2",
+			      2, params, 3, err) < 0 ||
+		    hash_rows(db, h, "cs_out_k", "K",
+			      "SELECT currency, step_id, amount_minor FROM coopsettle.distribution_steps"
+			      " WHERE run_id = $1::bigint AND currency = $2 ORDER BY ordinal",
+			      2, params, 3, err) < 0)
+			goto cleanup;
+	}
+	cs_sha256_final(h, hex);
+	h = NULL;
+	rc = 0;
+cleanup:
+	cs_sha256_free(h);
+	cs_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Runs a comparison query whose rows are (what, field, stored, recomputed,
+ * total count) and adds each as a difference. Returns 0 or -1.
+ */
+static int diff_query(cs_db *db, diff_list *d, const char *sql, int n_params,
+		      const char *const *params, cs_error *err)
+{
+	cs_db_rows rows;
+	size_t i;
+	int64_t total = 0, before = d->count;
+
+	if (cs_db_query(db, sql, n_params, params, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows; i++)
+		diff_add(d, "%s %s: stored %s, recomputed %s", nz(cs_db_cell(&rows, i, 0)),
+			 nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)),
+			 nz(cs_db_cell(&rows, i, 3)));
+	if (rows.n_rows && cs_cell_i64(&rows, 0, 4, &total) == 0 && total > (int64_t)rows.n_rows)
+		d->count = before + total; /* the rows beyond the LIMIT, counted */
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* ---- settle: the stored rows against the recomputation, streaming ---- */
+
+typedef struct settle_cmp {
+	const cs_config *cfg;
+	cs_cursor inputs, lines;
+	int has_snapshot;
+	int inputs_live, lines_live; /* the cursor holds an unconsumed row */
+	int failed;                  /* a cursor failed: comparing stopped */
+	cs_error cursor_err;
+	diff_list added, removed, changed, line_diff;
+	int64_t rows;
+} settle_cmp;
+
+/* 1 when cursor c has a current row not yet consumed. */
+static int peek(settle_cmp *x, cs_cursor *c, int *live)
+{
+	int rc;
+
+	if (*live)
+		return 1;
+	if (x->failed)
+		return 0;
+	rc = cs_cursor_next(c, &x->cursor_err);
+	if (rc < 0) {
+		x->failed = 1;
+		return 0;
+	}
+	*live = rc;
+	return rc;
+}
+
+/* Orders nullable ids, NULL first (the canonical input order). */
+static int key_cmp(int has_a, int64_t a, int has_b, int64_t b)
+{
+	if (!has_a || !has_b)
+		return has_a - has_b;
+	return (a > b) - (a < b);
+}
+
+static void id_text(char *buf, size_t size, const char *cell)
+{
+	snprintf(buf, size, "%s", cell ? cell : "NULL");
+}
+
+/* A stored snapshot row, briefly: id, time, parties, amount. */
+static void describe_stored(char *buf, size_t size, const cs_cursor *c)
+{
+	char when[64] = "NULL";
+	int64_t us;
+
+	if (cs_parse_i64(cs_cursor_cell(c, 1), &us) == 0)
+		cs_format_local(when, sizeof(when), us);
+	snprintf(buf, size, "transaction %s (%s, producer %s, consumer %s, amount_minor %s %s)",
+		 nz(cs_cursor_cell(c, 0)), when, nz(cs_cursor_cell(c, 2)),
+		 nz(cs_cursor_cell(c, 3)), nz(cs_cursor_cell(c, 4)), nz(cs_cursor_cell(c, 5)));
+}
+
+static void describe_row(char *buf, size_t size, const cs_txn_row *r)
+{
+	char when[64] = "NULL";
+
+	if (r->has_occurred_at)
+		cs_format_local(when, sizeof(when), r->occurred_at_us);
+	snprintf(buf, size, "transaction %s%lld (%s, producer %s%lld, consumer %s%lld, amount_minor "
+		 "%s%lld %.*s)",
+		 r->has_id ? "" : "NULL ", (long long)(r->has_id ? r->id : 0), when,
+		 r->has_producer ? "" : "NULL ", (long long)(r->has_producer ? r->producer_id : 0),
+		 r->has_consumer ? "" : "NULL ", (long long)(r->has_consumer ? r->consumer_id : 0),
+		 r->has_amount ? "" : "NULL ", (long long)(r->has_amount ? r->amount_minor : 0),
+		 r->has_currency ? (int)(r->currency_len > 16 ? 16 : r->currency_len) : 4,
+		 r->has_currency ? r->currency : "NULL");
+}
+
+/* Appends " field stored -> recomputed;" to b when an integer field differs. */
+static void cmp_int(cs_buf *b, const char *field, const char *stored, int has, int64_t v)
+{
+	char now[24];
+
+	if (has)
+		snprintf(now, sizeof(now), "%lld", (long long)v);
+	if (same(stored, has ? now : NULL))
+		return;
+	cs_buf_printf(b, " %s %s -> %s;", field, nz(stored), has ? now : "NULL");
+}
+
+static void cmp_time(cs_buf *b, const char *stored, int has, int64_t v)
+{
+	char was[64] = "NULL", now[64] = "NULL", now_us[24];
+	int64_t us;
+
+	if (has)
+		snprintf(now_us, sizeof(now_us), "%lld", (long long)v);
+	if (same(stored, has ? now_us : NULL))
+		return;
+	if (cs_parse_i64(stored, &us) == 0)
+		cs_format_local(was, sizeof(was), us);
+	if (has)
+		cs_format_local(now, sizeof(now), v);
+	cs_buf_printf(b, " occurred_at %s -> %s;", was, now);
+}
+
+static void cmp_bytes(cs_buf *b, const char *field, const char *stored, int has, const char *p,
+		      size_t n)
+{
+	if ((!stored && !has) ||
+	    (stored && has && strlen(stored) == n && memcmp(stored, p, n) == 0))
+		return;
+	cs_buf_printf(b, " %s '%.40s' -> ", field, stored ? stored : "NULL");
+	if (has)
+		cs_buf_printf(b, "'%.*s';", (int)(n > 40 ? 40 : n), p);
+	else
+		cs_buf_puts(b, "NULL;");
+}
+
+static void cmp_flag(cs_buf *b, const char *field, const char *stored, int v)
+{
+	int was = stored && stored[0] == 't';
+
+	if (stored && was == (v != 0))
+		return;
+	cs_buf_printf(b, " %s %s -> %s;", field, stored ? (was ? "true" : "false") : "NULL",
+		      v ? "true" : "false");
+}
+
+static void on_input(void *ctx, const cs_txn_row *r, int pm, int cm)
+{
+	settle_cmp *x = ctx;
+	char what[512];
+	cs_buf b;
+
+	x->rows++;
+	if (!x->has_snapshot)
+		return;
+	while (peek(x, &x->inputs, &x->inputs_live)) {
+		const char *sid = cs_cursor_cell(&x->inputs, 0);
+		int64_t id = 0;
+		int has = sid && cs_parse_i64(sid, &id) == 0;
+		int c = key_cmp(has, id, r->has_id, r->id);
+
+		if (c > 0)
+			break;
+		x->inputs_live = 0;
+		if (c < 0) {
+			describe_stored(what, sizeof(what), &x->inputs);
+			diff_add(&x->removed, "%s", what);
+			continue;
+		}
+		cs_buf_init(&b);
+		cmp_time(&b, cs_cursor_cell(&x->inputs, 1), r->has_occurred_at, r->occurred_at_us);
+		cmp_int(&b, "producer_id", cs_cursor_cell(&x->inputs, 2), r->has_producer,
+			r->producer_id);
+		cmp_int(&b, "consumer_id", cs_cursor_cell(&x->inputs, 3), r->has_consumer,
+			r->consumer_id);
+		cmp_int(&b, "amount_minor", cs_cursor_cell(&x->inputs, 4), r->has_amount,
+			r->amount_minor);
+		cmp_bytes(&b, "currency", cs_cursor_cell(&x->inputs, 5), r->has_currency, r->currency,
+			  r->currency_len);
+		cmp_bytes(&b, "category", cs_cursor_cell(&x->inputs, 6), r->has_category,
+			  r->category, r->category_len);
+		cmp_flag(&b, "producer_member", cs_cursor_cell(&x->inputs, 7), pm);
+		cmp_flag(&b, "consumer_member", cs_cursor_cell(&x->inputs, 8), cm);
+		if (b.len) {
+			char idt[24];
+
+			id_text(idt, sizeof(idt), sid);
+			b.data[b.len - 1] = '\0'; /* the last ';' */
+			diff_add(&x->changed, "transaction %s:%s", idt, b.data);
+		}
+		cs_buf_free(&b);
+		return;
+	}
+	describe_row(what, sizeof(what), r);
+	diff_add(&x->added, "%s", what);
+}
+
+/* A stored ledger line, briefly. */
+static void describe_line(char *buf, size_t size, const cs_cursor *c)
+{
+	snprintf(buf, size, "journal %s line %s (%s, party %s, %s): %s", nz(cs_cursor_cell(c, 0)),
+		 nz(cs_cursor_cell(c, 1)), nz(cs_cursor_cell(c, 3)), nz(cs_cursor_cell(c, 4)),
+		 nz(cs_cursor_cell(c, 5)), nz(cs_cursor_cell(c, 6)));
+}
+
+static int on_line(void *ctx, const cs_ledger_line *l, cs_error *err)
+{
+	settle_cmp *x = ctx;
+	const cs_config *cfg = x->cfg;
+	const char *account = cfg->accounts[l->account];
+	const char *code = cfg->currencies[l->currency].code;
+	const char *rule = cfg->rules[l->rule_index].id;
+	char amount[48], party[24], what[512];
+
+	(void)err;
+	cs_i128_format(amount, l->amount_minor);
+	if (l->has_party)
+		snprintf(party, sizeof(party), "%lld", (long long)l->party_id);
+	while (peek(x, &x->lines, &x->lines_live)) {
+		int64_t journal = 0, line_no = 0;
+		int c;
+		cs_buf b;
+
+		if (cs_parse_i64(cs_cursor_cell(&x->lines, 0), &journal) < 0 ||
+		    cs_parse_i64(cs_cursor_cell(&x->lines, 1), &line_no) < 0) {
+			x->lines_live = 0;
+			describe_line(what, sizeof(what), &x->lines);
+			diff_add(&x->line_diff, "stored %s: malformed journal or line number", what);
+			continue;
+		}
+		c = key_cmp(1, journal, 1, l->transaction_id);
+		if (c == 0)
+			c = key_cmp(1, line_no, 1, l->line_no);
+		if (c > 0)
+			break;
+		x->lines_live = 0;
+		describe_line(what, sizeof(what), &x->lines);
+		if (c < 0) {
+			diff_add(&x->line_diff, "%s is stored but not in the recomputation", what);
+			continue;
+		}
+		cs_buf_init(&b);
+		{
+			char tid[24];
+
+			snprintf(tid, sizeof(tid), "%lld", (long long)l->transaction_id);
+			if (!same(cs_cursor_cell(&x->lines, 2), tid))
+				cs_buf_printf(&b, " transaction_id %s -> %s;",
+					      nz(cs_cursor_cell(&x->lines, 2)), tid);
+		}
+		if (!same(cs_cursor_cell(&x->lines, 3), account))
+			cs_buf_printf(&b, " account %s -> %s;", nz(cs_cursor_cell(&x->lines, 3)),
+				      account);
+		if (!same(cs_cursor_cell(&x->lines, 4), l->has_party ? party : NULL))
+			cs_buf_printf(&b, " party %s -> %s;", nz(cs_cursor_cell(&x->lines, 4)),
+				      l->has_party ? party : "NULL");
+		if (!same(cs_cursor_cell(&x->lines, 5), code))
+			cs_buf_printf(&b, " currency %s -> %s;", nz(cs_cursor_cell(&x->lines, 5)),
+				      code);
+		if (!same(cs_cursor_cell(&x->lines, 6), amount))
+			cs_buf_printf(&b, " amount_minor stored %s, recomputed %s;",
+				      nz(cs_cursor_cell(&x->lines, 6)), amount);
+		if (!same(cs_cursor_cell(&x->lines, 7), rule))
+			cs_buf_printf(&b, " rule %s -> %s;", nz(cs_cursor_cell(&x->lines, 7)), rule);
+		if (b.len) {
+			b.data[b.len - 1] = '\0';
+			diff_add(&x->line_diff, "journal %lld line %d (%s, party %s, %s):%s",
+				 (long long)l->transaction_id, l->line_no, account,
+				 l->has_party ? party : "NULL", code, b.data);
+		}
+		cs_buf_free(&b);
+		return 0;
+	}
+	diff_add(&x->line_diff, "journal %lld line %d (%s, party %s, %s): %s is recomputed but not stored",
+		 (long long)l->transaction_id, l->line_no, account, l->has_party ? party : "NULL",
+		 code, amount);
+	return 0;
+}
+
+/* After the recomputation: what is left in the stored streams was not
+ * recomputed. */
+static void drain(settle_cmp *x)
+{
+	char what[512];
+
+	while (x->has_snapshot && peek(x, &x->inputs, &x->inputs_live)) {
+		x->inputs_live = 0;
+		describe_stored(what, sizeof(what), &x->inputs);
+		diff_add(&x->removed, "%s", what);
+	}
+	while (peek(x, &x->lines, &x->lines_live)) {
+		x->lines_live = 0;
+		describe_line(what, sizeof(what), &x->lines);
+		diff_add(&x->line_diff, "%s is stored but not in the recomputation", what);
+	}
+}
+
+/* ---- checks shared by both kinds ---- */
+
+/* Config hash, record hash, link to the previous record. */
+static int check_record(cs_db *db, findings *f, const cs_stored_run *run, cs_error *err)
+{
+	char hex[65], id[24];
+	const char *param = id;
+	cs_db_rows rows;
+	int ok;
+
+	cs_sha256_hex(run->config_text, run->config_len, hex);
+	if (!check(f, strcmp(hex, run->config_sha256) == 0,
+		   "stored config text hashes to config_sha256"))
+		note(f, "config_sha256 %s, the stored text hashes to %s", run->config_sha256, hex);
+	cs_stored_run_record_hash(run, hex);
+	if (!check(f, strcmp(hex, run->record_sha256) == 0, "run record hashes to record_sha256"))
+		note(f, "record_sha256 %s, the stored fields hash to %s: a field of the record "
+			"was changed after the run",
+		     run->record_sha256, hex);
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (cs_db_query(db,
+			"SELECT id, record_sha256 FROM coopsettle.runs WHERE id < $1::bigint"
+			" ORDER BY id DESC LIMIT 1",
+			1, &param, &rows, err) < 0)
+		return -1;
+	if (rows.n_rows == 0) {
+		ok = !run->has_prev;
+		if (!check(f, ok, "run record is the first of the chain"))
+			note(f, "it links to a previous record %s that no longer exists",
+			     run->prev_record_sha256);
+	} else {
+		ok = run->has_prev && same(cs_db_cell(&rows, 0, 1), run->prev_record_sha256);
+		if (!check(f, ok, "run record links to run %s before it", cs_db_cell(&rows, 0, 0)))
+			note(f, "prev_record_sha256 %s, run %s has record_sha256 %s",
+			     run->has_prev ? run->prev_record_sha256 : "NULL",
+			     nz(cs_db_cell(&rows, 0, 0)), nz(cs_db_cell(&rows, 0, 1)));
+	}
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* Lines balance per entry and currency, number line_count, and reversals
+ * negate the superseded run's lines. */
+static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_error *err)
+{
+	char id[24], old[24];
+	const char *params[2] = {id, old};
+	cs_db_rows rows;
+	int64_t count = -1;
+	size_t i;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	snprintf(old, sizeof(old), "%lld", (long long)run->supersedes);
+	if (cs_db_query(db,
+			"SELECT entry, currency, sum(amount_minor)::text FROM coopsettle.ledger_lines"
+			" WHERE run_id = $1::bigint GROUP BY 1, 2 HAVING sum(amount_minor) <> 0"
+			" ORDER BY 1, 2",
+			1, params, &rows, err) < 0)
+		return -1;
+	if (!check(f, rows.n_rows == 0, "stored ledger lines sum to zero per currency"))
+		for (i = 0; i < rows.n_rows; i++)
+			note(f, "%s lines in %s sum to %s", nz(cs_db_cell(&rows, i, 0)),
+			     nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)));
+	cs_db_rows_free(&rows);
+	if (cs_db_query(db,
+			"SELECT count(*) FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
+			" AND entry = 'post'",
+			1, params, &rows, err) < 0)
+		return -1;
+	cs_cell_i64(&rows, 0, 0, &count);
+	cs_db_rows_free(&rows);
+	check(f, count == run->line_count, "%lld posted lines stored, as the run record says (%lld)",
+	      (long long)count, (long long)run->line_count);
+	if (!run->supersedes)
+		return 0;
+	/* each reversal line is the negation of a posted line of the old run */
+	if (cs_db_query(db,
+			"SELECT count(*) FROM ((SELECT journal, line_no, transaction_id, rule_id,"
+			" account, party_id, currency, -amount_minor FROM coopsettle.ledger_lines"
+			" WHERE run_id = $2::bigint AND entry = 'post'"
+			" EXCEPT ALL SELECT journal, line_no, transaction_id, rule_id, account,"
+			" party_id, currency, amount_minor FROM coopsettle.ledger_lines"
+			" WHERE run_id = $1::bigint AND entry = 'reversal')"
+			" UNION ALL (SELECT journal, line_no, transaction_id, rule_id, account,"
+			" party_id, currency, amount_minor FROM coopsettle.ledger_lines"
+			" WHERE run_id = $1::bigint AND entry = 'reversal'"
+			" EXCEPT ALL SELECT journal, line_no, transaction_id, rule_id, account,"
+			" party_id, currency, -amount_minor FROM coopsettle.ledger_lines"
+			" WHERE run_id = $2::bigint AND entry = 'post')) d",
+			2, params, &rows, err) < 0)
+		return -1;
+	cs_cell_i64(&rows, 0, 0, &count);
+	cs_db_rows_free(&rows);
+	if (!check(f, count == 0, "reversal lines negate the posted lines of superseded run %lld",
+		   (long long)run->supersedes))
+		note(f, "%lld lines are in one set but not the other", (long long)count);
+	return 0;
+}
+
+/* ---- settle ---- */
+
+static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
+			 const cs_config *cfg, const cs_window *w, const char *conninfo,
+			 cs_error *err)
+{
+	char id[24], hex[65];
+	const char *params[2] = {id, NULL};
+	settle_cmp x;
+	cs_run_taps taps;
+	cs_run_opts ro;
+	cs_run_result res;
+	cs_error run_err;
+	cs_db_rows rows;
+	diff_list totals;
+	int rc = -1, ran;
+
+	memset(&x, 0, sizeof(x));
+	x.cfg = cfg;
+	diff_init(&x.added);
+	diff_init(&x.removed);
+	diff_init(&x.changed);
+	diff_init(&x.line_diff);
+	diff_init(&totals);
+	cs_run_result_init(&res);
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+
+	if (stored_settle_output(db, id, hex, err) < 0)
+		goto cleanup;
+	if (!check(f, strcmp(hex, run->output_sha256) == 0,
+		   "stored ledger lines, totals and rejects hash to output_sha256"))
+		note(f, "output_sha256 %s, the stored rows hash to %s: they were changed after "
+			"the run",
+		     run->output_sha256, hex);
+	if (check_lines(db, f, run, err) < 0)
+		goto cleanup;
+
+	/* the input snapshot exists for runs made at schema version 2 or later */
+	params[1] = run->created_at;
+	if (cs_db_query(db,
+			"SELECT EXISTS (SELECT 1 FROM coopsettle.run_inputs WHERE run_id = $1::bigint)"
+			" OR $2::timestamptz >= (SELECT min(applied_at) FROM coopsettle.schema_version"
+			" WHERE version >= 2)",
+			2, params, &rows, err) < 0)
+		goto cleanup;
+	x.has_snapshot = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
+	cs_db_rows_free(&rows);
+	if (x.has_snapshot &&
+	    cs_cursor_open(&x.inputs, db, "cs_inputs",
+			   "SELECT transaction_id, occurred_at_us, producer_id, consumer_id,"
+			   " amount_minor, currency, category, producer_member, consumer_member"
+			   " FROM coopsettle.run_inputs WHERE run_id = $1::bigint ORDER BY ordinal",
+			   1, params, err) < 0)
+		goto cleanup;
+	if (cs_cursor_open(&x.lines, db, "cs_lines",
+			   "SELECT journal, line_no, transaction_id, account, party_id, currency,"
+			   " amount_minor, rule_id FROM coopsettle.ledger_lines"
+			   " WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no",
+			   1, params, err) < 0)
+		goto cleanup;
+
+	/* the recomputation: a dry run of the same window and config */
+	memset(&taps, 0, sizeof(taps));
+	taps.ctx = &x;
+	taps.input = on_input;
+	taps.line = on_line;
+	memset(&ro, 0, sizeof(ro));
+	ro.conninfo = conninfo;
+	ro.cfg = cfg;
+	ro.window = *w;
+	ro.dry_run = 1;
+	ro.taps = &taps;
+	cs_error_clear(&run_err);
+	ran = cs_run_settle(&ro, &res, &run_err) == 0;
+	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
+		*err = run_err; /* the recomputation could not run: not a mismatch */
+		goto cleanup;
+	}
+	drain(&x);
+	if (x.failed) {
+		*err = x.cursor_err;
+		goto cleanup;
+	}
+	if (!check(f, strcmp(res.input_hash, run->input_sha256) == 0,
+		   "recomputed input matches input_sha256 (%lld rows read now)", (long long)x.rows)) {
+		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res.input_hash);
+		if (!x.has_snapshot)
+			note(f, "no input snapshot is stored for this run (made before schema version "
+				"2): the changed transactions cannot be named");
+		else if (!x.added.count && !x.removed.count && !x.changed.count)
+			note(f, "every row equals the run's input snapshot: the snapshot itself was "
+				"changed, or the engine reads the rows differently");
+		diff_notes(f, &x.added, "transactions added since the run");
+		diff_notes(f, &x.removed, "transactions removed since the run");
+		diff_notes(f, &x.changed, "transactions changed since the run");
+	} else if (x.has_snapshot && (x.added.count || x.removed.count || x.changed.count)) {
+		check(f, 0, "the run's input snapshot equals the rows read now");
+		diff_notes(f, &x.added, "rows not in the snapshot");
+		diff_notes(f, &x.removed, "snapshot rows not read now");
+		diff_notes(f, &x.changed, "snapshot rows that differ");
+	}
+	if (!ran)
+		note(f, "the recomputation stops with exit 3: %s", run_err.message);
+	if (!check(f, strcmp(res.output_hash, run->output_sha256) == 0,
+		   "recomputed output matches output_sha256")) {
+		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res.output_hash);
+		if (strcmp(res.input_hash, run->input_sha256) == 0)
+			note(f, "the input is unchanged: the run record's output hash was changed, "
+				"or this engine (%s) computes differently from the run's (%s)",
+			     CS_VERSION, run->engine_version);
+	}
+	if (!check(f, x.line_diff.count == 0, "stored ledger lines equal the recomputation"))
+		diff_notes(f, &x.line_diff, "lines that differ");
+
+	/* totals and rejects against the recomputed statement */
+	if (ran) {
+		params[1] = res.statement.data;
+		if (diff_query(db, &totals,
+			       "SELECT 'party ' || coalesce(s.side, n.side) || ' ' ||"
+			       " coalesce(s.party_id::text, n.id) || ' ' || coalesce(s.currency, n.cur),"
+			       " f.k, f.s, f.n, count(*) OVER ()"
+			       " FROM (SELECT * FROM coopsettle.party_totals WHERE run_id = $1::bigint) s"
+			       " FULL JOIN (SELECT e->>'side' side, e->>'id' id, e->>'currency' cur,"
+			       " e->>'transactions' tx, e->>'gross_minor' gross, e->>'fees_minor' fees"
+			       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'parties') e) n"
+			       " ON n.side = s.side AND n.id = s.party_id::text AND n.cur = s.currency"
+			       " CROSS JOIN LATERAL (VALUES ('transactions', s.transactions::text, n.tx),"
+			       " ('gross_minor', s.gross_minor::text, n.gross),"
+			       " ('fees_minor', s.fees_minor::text, n.fees)) f(k, s, n)"
+			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+			       2, params, err) < 0 ||
+		    diff_query(db, &totals,
+			       "SELECT 'currency ' || coalesce(s.currency, n.key), f.k, f.s, f.n,"
+			       " count(*) OVER ()"
+			       " FROM (SELECT * FROM coopsettle.currency_totals WHERE run_id = $1::bigint) s"
+			       " FULL JOIN pg_catalog.jsonb_each($2::jsonb->'currencies') n"
+			       " ON n.key = s.currency"
+			       " CROSS JOIN LATERAL (VALUES"
+			       " ('transactions', s.transactions::text, n.value->>'transactions'),"
+			       " ('gross_minor', s.gross_minor::text, n.value->>'gross_minor'),"
+			       " ('fees_minor', s.fees_minor::text, n.value->>'fees_minor'),"
+			       " ('fees_producer_minor', s.fees_producer_minor::text,"
+			       " n.value->>'fees_producer_minor'),"
+			       " ('fees_consumer_minor', s.fees_consumer_minor::text,"
+			       " n.value->>'fees_consumer_minor')) f(k, s, n)"
+			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+			       2, params, err) < 0 ||
+		    diff_query(db, &totals,
+			       "SELECT 'reject ' || coalesce(s.ordinal, n.o)::text, f.k, f.s, f.n,"
+			       " count(*) OVER ()"
+			       " FROM (SELECT * FROM coopsettle.settlement_rejects"
+			       " WHERE run_id = $1::bigint) s"
+			       " FULL JOIN (SELECT o::integer o, e->>'id' id, e->>'reason' reason"
+			       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'rejected')"
+			       " WITH ORDINALITY j(e, o)) n ON n.o = s.ordinal"
+			       " CROSS JOIN LATERAL (VALUES ('transaction_id', s.transaction_id::text,"
+			       " n.id), ('reason', s.reason, n.reason)) f(k, s, n)"
+			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+			       2, params, err) < 0)
+			goto cleanup;
+		if (!check(f, totals.count == 0,
+			   "stored party totals, currency totals and rejects equal the recomputation"))
+			diff_notes(f, &totals, "totals that differ");
+	}
+	rc = 0;
+cleanup:
+	cs_cursor_close(&x.inputs);
+	cs_cursor_close(&x.lines);
+	cs_buf_free(&x.added.text);
+	cs_buf_free(&x.removed.text);
+	cs_buf_free(&x.changed.text);
+	cs_buf_free(&x.line_diff.text);
+	cs_buf_free(&totals.text);
+	cs_run_result_free(&res);
+	return rc;
+}
+
+/* ---- distribute ---- */
+
+/* The settle runs of the window when the run was made and now. */
+static int dist_settle_runs(cs_db *db, findings *f, const cs_stored_run *run, cs_error *err)
+{
+	cs_settle_ref *then = NULL, *now = NULL;
+	size_t n_then = 0, n_now = 0, i, j;
+	int rc = -1;
+
+	if (cs_stored_settle_runs(db, run->from_us, run->to_us, run->id, &then, &n_then, err) < 0 ||
+	    cs_stored_settle_runs(db, run->from_us, run->to_us, 0, &now, &n_now, err) < 0)
+		goto cleanup;
+	for (i = 0; i < n_then; i++) {
+		for (j = 0; j < n_now && now[j].id != then[i].id; j++)
+			;
+		if (j == n_now)
+			note(f, "settle run %lld [%s, %s), committed when the run was made, is no "
+				"longer committed",
+			     (long long)then[i].id, then[i].from_text, then[i].to_text);
+	}
+	for (j = 0; j < n_now; j++) {
+		for (i = 0; i < n_then && then[i].id != now[j].id; i++)
+			;
+		if (i == n_then)
+			note(f, "settle run %lld [%s, %s) was committed after the run", (long long)now[j].id,
+			     now[j].from_text, now[j].to_text);
+	}
+	rc = 0;
+cleanup:
+	free(then);
+	free(now);
+	return rc;
+}
+
+/* The stored lines against the lines the stored allocations, steps and
+ * figures imply, summed per (currency, party, account). */
+static int dist_lines_vs_allocations(cs_db *db, const cs_config *cfg, const char *id,
+				     diff_list *d, cs_error *err)
+{
+	cs_buf steps, accounts;
+	const char *params[8];
+	size_t s;
+	int rc;
+
+	cs_buf_init(&steps);
+	cs_buf_init(&accounts);
+	cs_buf_putc(&steps, '{');
+	cs_buf_putc(&accounts, '{');
+	for (s = 0; s < cfg->n_steps; s++) {
+		const cs_step *st = &cfg->steps[s];
+		const char *sep = steps.len > 1 ? "," : "";
+		const char *p;
+
+		if (st->type != CS_STEP_ACCOUNT)
+			continue;
+		/* array literal elements, quoted with \ and " escaped */
+		cs_buf_printf(&steps, "%s\"", sep);
+		for (p = st->id; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				cs_buf_putc(&steps, '\\');
+			cs_buf_putc(&steps, *p);
+		}
+		cs_buf_putc(&steps, '"');
+		cs_buf_printf(&accounts, "%s\"", sep);
+		for (p = st->account; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				cs_buf_putc(&accounts, '\\');
+			cs_buf_putc(&accounts, *p);
+		}
+		cs_buf_putc(&accounts, '"');
+	}
+	cs_buf_putc(&steps, '}');
+	cs_buf_putc(&accounts, '}');
+	params[0] = id;
+	params[1] = cfg->accounts[CS_ACCOUNT_CAPITAL_INTEREST];
+	params[2] = cfg->accounts[CS_ACCOUNT_PATRONAGE_CASH];
+	params[3] = cfg->accounts[CS_ACCOUNT_PATRONAGE_RETAINED];
+	params[4] = steps.data;
+	params[5] = accounts.data;
+	params[6] = cfg->accounts[CS_ACCOUNT_SURPLUS];
+	params[7] = cfg->accounts[CS_ACCOUNT_RETAINED_SURPLUS];
+	rc = diff_query(
+		db, d,
+		"WITH fig AS (SELECT c.key cur, (c.value->>'surplus_minor')::numeric s,"
+		" (c.value->>'retained_surplus_minor')::numeric a FROM coopsettle.runs r,"
+		" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c WHERE r.id = $1::bigint),"
+		" x(cur, party, account, amount) AS ("
+		" SELECT currency, member_id, $2, -capital_interest_minor"
+		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
+		" UNION ALL SELECT currency, member_id, $3, -cash_minor"
+		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
+		" UNION ALL SELECT currency, member_id, $4, -retained_minor"
+		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
+		" UNION ALL SELECT d.currency, NULL, m.account, -d.amount_minor"
+		" FROM coopsettle.distribution_steps d JOIN ROWS FROM (pg_catalog.unnest($5::text[]),"
+		" pg_catalog.unnest($6::text[])) m(step_id, account) ON m.step_id = d.step_id"
+		" WHERE d.run_id = $1::bigint"
+		" UNION ALL SELECT cur, NULL, $7, s FROM fig WHERE s > 0"
+		" UNION ALL SELECT cur, NULL, $8, -a FROM fig WHERE s > 0),"
+		" e AS (SELECT cur, coalesce(party::text, '') p, account, sum(amount) amount FROM x"
+		" GROUP BY 1, 2, 3 HAVING sum(amount) <> 0),"
+		" g AS (SELECT currency cur, coalesce(party_id::text, '') p, account,"
+		" sum(amount_minor) amount FROM coopsettle.ledger_lines"
+		" WHERE run_id = $1::bigint AND entry = 'post' GROUP BY 1, 2, 3)"
+		" SELECT 'lines of ' || coalesce(g.account, e.account) || ', party '"
+		" || coalesce(nullif(coalesce(g.p, e.p), ''), 'none') || ', '"
+		" || coalesce(g.cur, e.cur), 'sum', g.amount::text, e.amount::text,"
+		" count(*) OVER () FROM g FULL JOIN e ON e.cur = g.cur AND e.p = g.p"
+		" AND e.account = g.account WHERE g.amount IS DISTINCT FROM e.amount"
+		" ORDER BY 1 LIMIT 20",
+		8, params, err);
+	cs_buf_free(&steps);
+	cs_buf_free(&accounts);
+	return rc;
+}
+
+static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
+			     const cs_config *cfg, const cs_window *w, const char *conninfo,
+			     cs_error *err)
+{
+	char id[24], hex[65];
+	const char *params[2] = {id, NULL};
+	cs_run_opts ro;
+	cs_run_result res;
+	cs_error run_err;
+	diff_list lines, figures;
+	int rc = -1, ran;
+
+	diff_init(&lines);
+	diff_init(&figures);
+	cs_run_result_init(&res);
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+
+	if (stored_dist_output(db, cfg, id, hex, err) < 0)
+		goto cleanup;
+	if (!check(f, strcmp(hex, run->output_sha256) == 0,
+		   "stored ledger lines, steps and figures hash to output_sha256"))
+		note(f, "output_sha256 %s, the stored rows hash to %s: they were changed after "
+			"the run",
+		     run->output_sha256, hex);
+	if (check_lines(db, f, run, err) < 0 || dist_lines_vs_allocations(db, cfg, id, &lines, err) < 0)
+		goto cleanup;
+	if (!check(f, lines.count == 0,
+		   "stored ledger lines agree with the stored allocations, steps and figures"))
+		diff_notes(f, &lines, "lines that disagree (stored sum, sum the allocations imply)");
+
+	memset(&ro, 0, sizeof(ro));
+	ro.conninfo = conninfo;
+	ro.cfg = cfg;
+	ro.window = *w;
+	ro.dry_run = 1;
+	cs_error_clear(&run_err);
+	ran = cs_run_distribute(&ro, &res, &run_err) == 0;
+	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
+		*err = run_err;
+		goto cleanup;
+	}
+	if (!ran) {
+		check(f, 0, "the run can be recomputed from the current database");
+		note(f, "%s", run_err.message);
+		if (run_err.detail[0])
+			note(f, "%s", run_err.detail);
+		if (dist_settle_runs(db, f, run, err) < 0)
+			goto cleanup;
+		rc = 0;
+		goto cleanup;
+	}
+	if (!check(f, strcmp(res.input_hash, run->input_sha256) == 0,
+		   "recomputed input matches input_sha256")) {
+		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res.input_hash);
+		note(f, "the recomputation uses the settle runs committed now; the run used those "
+			"committed when it was made");
+		if (dist_settle_runs(db, f, run, err) < 0)
+			goto cleanup;
+	}
+	if (!check(f, strcmp(res.output_hash, run->output_sha256) == 0,
+		   "recomputed output matches output_sha256")) {
+		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res.output_hash);
+		if (strcmp(res.input_hash, run->input_sha256) == 0)
+			note(f, "the input is unchanged: the run record's output hash was changed, "
+				"or this engine (%s) computes differently from the run's (%s)",
+			     CS_VERSION, run->engine_version);
+	}
+	params[1] = res.statement.data;
+	if (diff_query(db, &figures,
+		       "SELECT 'currency ' || n.key, f.k, f.s, f.n, count(*) OVER ()"
+		       " FROM coopsettle.runs r CROSS JOIN LATERAL"
+		       " pg_catalog.jsonb_each($2::jsonb->'currencies') n"
+		       " CROSS JOIN LATERAL (VALUES"
+		       " ('fee_income_minor', r.statement::jsonb #>> ARRAY['currencies', n.key,"
+		       " 'fee_income_minor'], n.value->>'fee_income_minor'),"
+		       " ('costs_minor', r.statement::jsonb #>> ARRAY['currencies', n.key,"
+		       " 'costs_minor'], n.value->>'costs_minor'),"
+		       " ('surplus_minor', r.statement::jsonb #>> ARRAY['currencies', n.key,"
+		       " 'surplus_minor'], n.value->>'surplus_minor'),"
+		       " ('retained_surplus_minor', r.statement::jsonb #>> ARRAY['currencies', n.key,"
+		       " 'retained_surplus_minor'], n.value->>'retained_surplus_minor')) f(k, s, n)"
+		       " WHERE r.id = $1::bigint AND f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0 ||
+	    diff_query(db, &figures,
+		       "SELECT 'step ' || coalesce(s.currency, n.cur) || ' '"
+		       " || coalesce(s.step_id, n.id), 'amount_minor', s.amount_minor::text, n.amt,"
+		       " count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.distribution_steps WHERE run_id = $1::bigint) s"
+		       " FULL JOIN (SELECT c.key cur, e.o::integer o, e.v->>'id' id,"
+		       " e.v->>'amount_minor' amt FROM pg_catalog.jsonb_each($2::jsonb->'currencies') c"
+		       " CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(c.value->'steps')"
+		       " WITH ORDINALITY e(v, o)) n ON n.cur = s.currency AND n.o = s.ordinal"
+		       " WHERE s.amount_minor::text IS DISTINCT FROM n.amt"
+		       " OR s.step_id IS DISTINCT FROM n.id ORDER BY 1 LIMIT 20",
+		       2, params, err) < 0 ||
+	    diff_query(db, &figures,
+		       "SELECT 'member ' || coalesce(s.member_id::text, n.id) || ' '"
+		       " || coalesce(s.currency, n.cur), f.k, coalesce(f.s, '0'), coalesce(f.n, '0'),"
+		       " count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
+		       " AND (capital_interest_minor <> 0 OR patronage_minor <> 0 OR cash_minor <> 0"
+		       " OR retained_minor <> 0)) s"
+		       " FULL JOIN (SELECT e->>'id' id, e->>'currency' cur,"
+		       " e->>'capital_interest_minor' ci, e->>'patronage_minor' pat,"
+		       " e->>'cash_minor' cash, e->>'retained_minor' ret"
+		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'members') e) n"
+		       " ON n.id = s.member_id::text AND n.cur = s.currency"
+		       " CROSS JOIN LATERAL (VALUES"
+		       " ('capital_interest_minor', s.capital_interest_minor::text, n.ci),"
+		       " ('patronage_minor', s.patronage_minor::text, n.pat),"
+		       " ('cash_minor', s.cash_minor::text, n.cash),"
+		       " ('retained_minor', s.retained_minor::text, n.ret)) f(k, s, n)"
+		       " WHERE coalesce(f.s, '0') <> coalesce(f.n, '0')"
+		       " ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0)
+		goto cleanup;
+	if (!check(f, figures.count == 0,
+		   "stored figures, steps and member allocations equal the recomputation"))
+		diff_notes(f, &figures, "figures that differ");
+	rc = 0;
+cleanup:
+	cs_buf_free(&lines.text);
+	cs_buf_free(&figures.text);
+	cs_run_result_free(&res);
+	return rc;
+}
+
+/* ---- verify --run ---- */
+
+static void findings_init(findings *f, cs_buf *report)
+{
+	memset(f, 0, sizeof(*f));
+	f->report = report;
+	cs_buf_init(&f->failed);
+}
+
+int cs_verify_run(const char *conninfo, int64_t run_id, cs_buf *report, cs_error *err)
+{
+	cs_db *db = NULL;
+	cs_stored_run run;
+	cs_config *cfg = NULL;
+	cs_window w;
+	findings f;
+	int rc = -1, loaded = 0;
+
+	findings_init(&f, report);
+	db = cs_stored_connect(conninfo, err);
+	if (!db || cs_stored_run_load(db, run_id, &run, err) < 0)
+		goto cleanup;
+	loaded = 1;
+	if (cs_stored_run_config(&run, &cfg, &w, err) < 0) {
+		char hex[65];
+
+		/* a config that no longer loads may have been edited */
+		cs_sha256_hex(run.config_text, run.config_len, hex);
+		if (strcmp(hex, run.config_sha256) != 0) {
+			cs_error_set(err, CS_EXIT_VERIFY,
+				     "run %lld does not verify: its stored config text was changed",
+				     (long long)run_id);
+			cs_error_detail(err, "config_sha256 %s, the stored text hashes to %s",
+					run.config_sha256, hex);
+		}
+		goto cleanup;
+	}
+	cs_buf_printf(report, "verify %s run %lld [%s, %s), %s%s", run.kind, (long long)run.id,
+		      w.from_text, w.to_text, run.status,
+		      run.superseded_by ? " by run " : "");
+	if (run.superseded_by)
+		cs_buf_printf(report, "%lld", (long long)run.superseded_by);
+	cs_buf_printf(report, ", engine %s (this engine %s)\n", run.engine_version,
+		      CS_VERSION);
+	if (cs_stored_begin(db, cfg, err) < 0 || check_record(db, &f, &run, err) < 0)
+		goto cleanup;
+	if (strcmp(run.kind, "settle") == 0) {
+		if (verify_settle(db, &f, &run, cfg, &w, conninfo, err) < 0)
+			goto cleanup;
+	} else if (verify_distribute(db, &f, &run, cfg, &w, conninfo, err) < 0) {
+		goto cleanup;
+	}
+	if (f.n_failed) {
+		cs_buf_printf(report, "run %lld does NOT verify (%d check%s failed)\n",
+			      (long long)run_id, f.n_failed, f.n_failed == 1 ? "" : "s");
+		cs_error_set(err, CS_EXIT_VERIFY, "run %lld does not verify: %s", (long long)run_id,
+			     f.first);
+		cs_error_detail(err, "%s", f.failed.data);
+		cs_error_hint(err, "The report on stdout names what differs; docs/auditing.md says "
+				   "how to read it.");
+		goto cleanup;
+	}
+	cs_buf_printf(report, "run %lld verifies\n", (long long)run_id);
+	rc = 0;
+cleanup:
+	if (loaded)
+		cs_stored_run_free(&run);
+	cs_config_free(cfg);
+	cs_db_close(db);
+	cs_buf_free(&f.failed);
+	return rc;
+}
+
+/* ---- verify --chain ---- */
+
+static void chain_bad(findings *f, int64_t id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void chain_bad(findings *f, int64_t id, const char *fmt, ...)
+{
+	va_list ap;
+	char what[512];
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (!f->first_run || id < f->first_run)
+		f->first_run = id;
+	if (f->n_failed < 200)
+		cs_buf_printf(f->report, "  %-9s run %lld: %s\n", "MISMATCH", (long long)id, what);
+	if (f->n_failed < CS_VERIFY_LISTED_MAX)
+		cs_buf_printf(&f->failed, "%srun %lld: %s", f->failed.len ? "\n" : "", (long long)id,
+			      what);
+	f->n_failed++;
+}
+
+int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
+{
+	cs_db *db = NULL;
+	cs_cursor c;
+	cs_db_rows rows;
+	findings f;
+	char prev_hash[65] = "", hex[65];
+	int64_t prev_id = 0, n_runs = 0, id;
+	int rc = -1, step;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	findings_init(&f, report);
+	db = cs_stored_connect(conninfo, err);
+	if (!db || cs_stored_begin(db, NULL, err) < 0)
+		goto cleanup;
+	if (cs_cursor_open(&c, db, "cs_chain",
+			   "SELECT " CS_STORED_RUN_COLUMNS " FROM coopsettle.runs r ORDER BY r.id", 0,
+			   NULL, err) < 0)
+		goto cleanup;
+	cs_buf_puts(report, "verify the chain of run records\n");
+	while ((step = cs_cursor_next(&c, err)) == 1) {
+		cs_stored_run run;
+
+		n_runs++;
+		if (cs_stored_run_from_row(&c.rows, c.row, &run) < 0) {
+			if (cs_parse_i64(cs_cursor_cell(&c, 0), &id) < 0)
+				id = prev_id + 1;
+			chain_bad(&f, id, "the record has a malformed field");
+			cs_stored_run_free(&run);
+			continue;
+		}
+		cs_stored_run_record_hash(&run, hex);
+		if (strcmp(hex, run.record_sha256) != 0)
+			chain_bad(&f, run.id,
+				  "the record does not hash to its record_sha256 (a field was "
+				  "changed): stored %s, the fields hash to %s",
+				  run.record_sha256, hex);
+		if (n_runs == 1 && run.has_prev)
+			chain_bad(&f, run.id,
+				  "the first record links to a previous record %s that does not exist "
+				  "(a run before it was deleted)",
+				  run.prev_record_sha256);
+		else if (prev_id && (!run.has_prev || strcmp(run.prev_record_sha256, prev_hash) != 0))
+			chain_bad(&f, run.id,
+				  "prev_record_sha256 %s is not the record_sha256 of run %lld (%s): "
+				  "a run between them was deleted, or one of them was changed",
+				  run.has_prev ? run.prev_record_sha256 : "NULL", (long long)prev_id,
+				  prev_hash);
+		cs_sha256_hex(run.config_text, run.config_len, hex);
+		if (strcmp(hex, run.config_sha256) != 0)
+			chain_bad(&f, run.id, "the stored config text does not hash to config_sha256");
+		if ((strcmp(run.status, "superseded") == 0) != (run.superseded_by != 0))
+			chain_bad(&f, run.id, "status '%s' but %s", run.status,
+				  run.superseded_by ? "a later run supersedes it"
+						    : "no run supersedes it");
+		prev_id = run.id;
+		snprintf(prev_hash, sizeof(prev_hash), "%s", run.record_sha256);
+		cs_stored_run_free(&run);
+	}
+	if (step < 0)
+		goto cleanup;
+	cs_cursor_close(&c);
+
+	/* every run's lines balance and are as many as its record says */
+	if (cs_db_query(db,
+			"SELECT run_id, entry, currency, sum(amount_minor)::text"
+			" FROM coopsettle.ledger_lines GROUP BY 1, 2, 3"
+			" HAVING sum(amount_minor) <> 0 ORDER BY 1, 2, 3",
+			0, NULL, &rows, err) < 0)
+		goto cleanup;
+	for (i = 0; i < rows.n_rows; i++)
+		if (cs_cell_i64(&rows, i, 0, &id) == 0)
+			chain_bad(&f, id, "its %s ledger lines in %s sum to %s, not zero",
+				  nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)),
+				  nz(cs_db_cell(&rows, i, 3)));
+	cs_db_rows_free(&rows);
+	if (cs_db_query(db,
+			"SELECT r.id, r.line_count, coalesce(n.n, 0) FROM coopsettle.runs r"
+			" LEFT JOIN (SELECT run_id, count(*) n FROM coopsettle.ledger_lines"
+			" WHERE entry = 'post' GROUP BY run_id) n ON n.run_id = r.id"
+			" WHERE r.line_count <> coalesce(n.n, 0) ORDER BY r.id",
+			0, NULL, &rows, err) < 0)
+		goto cleanup;
+	for (i = 0; i < rows.n_rows; i++)
+		if (cs_cell_i64(&rows, i, 0, &id) == 0)
+			chain_bad(&f, id, "%s posted lines stored, the record says %s",
+				  nz(cs_db_cell(&rows, i, 2)), nz(cs_db_cell(&rows, i, 1)));
+	cs_db_rows_free(&rows);
+	if (cs_db_query(db,
+			"SELECT t.run_id, t.what FROM (SELECT DISTINCT run_id, 'ledger lines' what"
+			" FROM coopsettle.ledger_lines UNION SELECT DISTINCT run_id, 'input snapshot'"
+			" FROM coopsettle.run_inputs UNION SELECT DISTINCT run_id, 'party totals'"
+			" FROM coopsettle.party_totals UNION SELECT DISTINCT run_id, 'member allocations'"
+			" FROM coopsettle.member_allocations) t WHERE NOT EXISTS"
+			" (SELECT 1 FROM coopsettle.runs r WHERE r.id = t.run_id) ORDER BY 1, 2",
+			0, NULL, &rows, err) < 0)
+		goto cleanup;
+	for (i = 0; i < rows.n_rows; i++)
+		if (cs_cell_i64(&rows, i, 0, &id) == 0)
+			chain_bad(&f, id, "%s are stored for a run record that does not exist (deleted)",
+				  nz(cs_db_cell(&rows, i, 1)));
+	cs_db_rows_free(&rows);
+
+	if (f.n_failed) {
+		cs_buf_printf(report, "the chain of %lld run record%s does NOT verify (%d problem%s)\n",
+			      (long long)n_runs, n_runs == 1 ? "" : "s", f.n_failed,
+			      f.n_failed == 1 ? "" : "s");
+		cs_error_set(err, CS_EXIT_VERIFY, "the run chain does not verify: first bad run %lld",
+			     (long long)f.first_run);
+		cs_error_detail(err, "%s", f.failed.data);
+		cs_error_hint(err, "Run 'coopsettle verify --run %lld' for the details of that run; "
+				   "docs/auditing.md says what each problem means.",
+			      (long long)f.first_run);
+		goto cleanup;
+	}
+	cs_buf_printf(report,
+		      "  %-9s %lld run record%s hash to their record_sha256 and link in order\n"
+		      "  %-9s every run's ledger lines sum to zero and number its line_count\n",
+		      "ok", (long long)n_runs, n_runs == 1 ? "" : "s", "ok");
+	if (n_runs)
+		cs_buf_printf(report,
+			      "the chain verifies; its head is run %lld, record_sha256 %s\n"
+			      "(keep the head hash: a deleted last run shows only against it)\n",
+			      (long long)prev_id, prev_hash);
+	else
+		cs_buf_puts(report, "the chain verifies; there are no runs\n");
+	rc = 0;
+cleanup:
+	cs_cursor_close(&c);
+	cs_db_close(db);
+	cs_buf_free(&f.failed);
+	return rc;
+}
