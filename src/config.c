@@ -64,6 +64,7 @@ struct cfg_parse {
 	cs_config *cfg;
 	const char *text;
 	size_t len;
+	yaml_mark_t end; /* the end of the text, where a message may point last */
 	int pass;  /* 1: quiet, stores `currencies` only; 2: everything */
 	int fatal; /* stop walking: syntax error, too deep, too many errors */
 	size_t depth;
@@ -286,6 +287,10 @@ static void error_at(cfg_parse *p, const yaml_mark_t *m, const char *fmt, ...)
 
 	if (p->pass != 2)
 		return;
+	/* at the end of a text without a final line break libyaml counts a
+	 * line the text does not have: point at the end of the last line */
+	if (m && m->line > p->end.line)
+		m = &p->end;
 	if (p->n_errs == ERRORS_HELD_MAX) {
 		p->truncated = 1;
 		p->fatal = 1;
@@ -397,22 +402,44 @@ static const char *event_kind(const yaml_event_t *ev)
 	}
 }
 
+/* Bytes of the line break at text[i], or 0. Lines break where libyaml
+ * breaks them, so that its line numbers and the lines printed under a
+ * message agree: LF, CR LF, a lone CR, NEL (C2 85), LS and PS (E2 80 A8/A9). */
+static size_t break_len(const char *text, size_t len, size_t i)
+{
+	const unsigned char *t = (const unsigned char *)text;
+
+	if (t[i] == '\n')
+		return 1;
+	if (t[i] == '\r')
+		return i + 1 < len && t[i + 1] == '\n' ? 2 : 1;
+	if (t[i] == 0xC2 && i + 1 < len && t[i + 1] == 0x85)
+		return 2;
+	if (t[i] == 0xE2 && i + 2 < len && t[i + 1] == 0x80 && (t[i + 2] == 0xA8 || t[i + 2] == 0xA9))
+		return 3;
+	return 0;
+}
+
 /* Reader errors carry a byte offset, not a mark: count lines and
  * characters up to it. */
 static yaml_mark_t mark_of_offset(const cfg_parse *p, size_t offset)
 {
 	yaml_mark_t m;
-	size_t i;
+	size_t i = 0, n;
 
 	memset(&m, 0, sizeof(m));
 	m.index = offset;
-	for (i = 0; i < offset && i < p->len; i++) {
-		if (p->text[i] == '\n') {
+	while (i < offset && i < p->len) {
+		n = break_len(p->text, p->len, i);
+		if (n > 0) {
 			m.line++;
 			m.column = 0;
-		} else if (((unsigned char)p->text[i] & 0xC0) != 0x80) {
-			m.column++;
+			i += n;
+			continue;
 		}
+		if (((unsigned char)p->text[i] & 0xC0) != 0x80)
+			m.column++;
+		i++;
 	}
 	return m;
 }
@@ -434,7 +461,7 @@ static void syntax_error(cfg_parse *p)
 		error_at(p, &m, "invalid YAML: %s", problem);
 	} else if (y->context) {
 		error_at(p, &m, "invalid YAML: %s %s started at line %zu", problem, y->context,
-			 y->context_mark.line + 1);
+			 (y->context_mark.line > p->end.line ? p->end.line : y->context_mark.line) + 1);
 	} else {
 		error_at(p, &m, "invalid YAML: %s", problem);
 	}
@@ -619,6 +646,18 @@ static int get_relation(cfg_parse *p, const yaml_event_t *ev, cs_relation *out)
 		error_at(p, &ev->start_mark,
 			 "relation name '%s' of '%s' has an empty schema or table part",
 			 show(buf, sizeof(buf), scalar_text(ev), scalar_len(ev)), p->path);
+		return -1;
+	}
+	if (strlen(out->schema) > CS_PG_NAME_BYTES_MAX || strlen(out->table) > CS_PG_NAME_BYTES_MAX) {
+		int schema_long = strlen(out->schema) > CS_PG_NAME_BYTES_MAX;
+		const char *part = schema_long ? out->schema : out->table;
+
+		error_at(p, &ev->start_mark,
+			 "the %s part '%s' of '%s' is %zu bytes, more than PostgreSQL's %d "
+			 "(it would cut the name and read another relation)",
+			 schema_long ? "schema" : "table", show(buf, sizeof(buf), part, strlen(part)),
+			 p->path, strlen(part), CS_PG_NAME_BYTES_MAX);
+		relation_clear(out);
 		return -1;
 	}
 	return 0;
@@ -2157,6 +2196,7 @@ int cs_config_load_buffer(cs_config **out, const char *name, const char *text, s
 	p->cfg = cfg;
 	p->text = cfg->text;
 	p->len = len;
+	p->end = mark_of_offset(p, len);
 	mpq_init(p->share_sum);
 
 	run_pass(p, 1);
@@ -2253,24 +2293,23 @@ void cs_config_free(cs_config *cfg)
 	free(cfg);
 }
 
-/* Finds 1-based line number line in text: *start and *len (without the line
- * break). Returns 0 when the text has fewer lines. */
+/* Finds 1-based line number line in text (lines broken as libyaml breaks
+ * them, see break_len): *start and *len (without the line break). Returns 0
+ * when the text has fewer lines. */
 static int find_line(const char *text, size_t text_len, unsigned line, size_t *start, size_t *len)
 {
 	size_t i = 0, l = 1, e;
 
 	while (l < line) {
-		const char *nl = memchr(text + i, '\n', text_len - i);
-
-		if (nl == NULL)
+		while (i < text_len && break_len(text, text_len, i) == 0)
+			i++;
+		if (i == text_len)
 			return 0;
-		i = (size_t)(nl - text) + 1;
+		i += break_len(text, text_len, i);
 		l++;
 	}
-	for (e = i; e < text_len && text[e] != '\n'; e++)
+	for (e = i; e < text_len && break_len(text, text_len, e) == 0; e++)
 		;
-	if (e > i && text[e - 1] == '\r')
-		e--;
 	*start = i;
 	*len = e - i;
 	return 1;
