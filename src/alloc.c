@@ -1,8 +1,29 @@
 /*
- * alloc.c -- largest-remainder allocation (see alloc.h, spec section 2).
+ * alloc.c -- largest-remainder allocation LR(T, parts) (see alloc.h, spec
+ * section 2).
+ *
+ * Everything is exact and no comparison allocates. The weights w_i = n_i/d_i
+ * are brought to integers W_i = n_i (L / d_i), L = lcm(d_i), and divided by
+ * their gcd: same proportions, smaller numbers. With D = sum W_i the quota is
+ * q_i = T W_i / D, the base floor(T W_i / D), and the fractional part is
+ * rem_i / D with the integer rem_i = T W_i mod D (mpz_fdiv_qr). All fractional
+ * parts share the denominator D, so ordering them is ordering the rem_i:
+ *
+ *  - D < 2^64 (every realistic call: integer patronage, capital interest over
+ *    365 days, rates): rem_i < 2^64 is itself the sort key, and qsort
+ *    compares plain integers.
+ *  - otherwise the sort key is the first 64 bits of the fraction,
+ *    floor(rem_i 2^64 / D), which orders like rem_i / D except that distinct
+ *    remainders may share a key; equal keys then compare the exact rem_i with
+ *    mpz_cmp.
+ *
+ * Ties in the fraction go to the smaller key. Keys are distinct, so the
+ * comparison is a total order and qsort's instability cannot show: the result
+ * depends only on keys and weights, never on the order of the array.
  */
 #include "coopsettle/alloc.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "coopsettle/error.h"
@@ -30,90 +51,166 @@ void cs_alloc_parts_clear(cs_alloc_part *parts, size_t n)
 	}
 }
 
-/* Remainders are compared as rem_i / D with a common denominator D, so a
- * comparison is one mpz_cmp. */
+/* One part in the largest-remainder order. frac_key orders the fractional
+ * parts (see the file comment); rem is the exact remainder when frac_key may
+ * be shared by different fractions (D >= 2^64), else NULL. */
 typedef struct order_item {
-	size_t index;
+	uint64_t frac_key;
 	int64_t key;
-	mpz_t *rem;
+	size_t index;
+	mpz_srcptr rem;
 } order_item;
 
-static int by_remainder(const void *a, const void *b)
+/* Largest fractional part first, then the smaller key. */
+static int order_compare(const void *a, const void *b)
 {
 	const order_item *x = a, *y = b;
-	int c = mpz_cmp(*y->rem, *x->rem); /* larger remainder first */
+	int c;
 
-	if (c)
-		return c;
-	return (x->key > y->key) - (x->key < y->key);
+	if (x->frac_key != y->frac_key)
+		return x->frac_key < y->frac_key ? 1 : -1;
+	if (x->rem != NULL) {
+		c = mpz_cmp(y->rem, x->rem);
+		if (c != 0)
+			return c;
+	}
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	/* Two parts with one key and equal fractions would make the result
+	 * depend on the input order: keys must be distinct (alloc.h). */
+	CS_ASSERT(x->index == y->index);
+	return 0;
+}
+
+/* z < 2^64 as a uint64_t, without assuming the width of unsigned long. */
+static uint64_t mpz_get_u64(const mpz_t z)
+{
+	CS_ASSERT(mpz_sgn(z) >= 0 && mpz_sizeinbase(z, 2) <= 64);
+#if ULONG_MAX >= UINT64_MAX
+	return (uint64_t)mpz_get_ui(z);
+#else
+	uint64_t v = 0;
+	size_t count = 0;
+
+	mpz_export(&v, &count, -1, sizeof(v), 0, 0, z);
+	CS_ASSERT(count <= 1);
+	return v;
+#endif
 }
 
 int cs_alloc_largest_remainder(cs_alloc_part *parts, size_t n, const mpz_t total)
 {
-	mpz_t T, L, D, num, r, sum;
+	mpz_t T, L, D, tmp, sum;
 	mpz_t *rem = NULL;
 	order_item *order = NULL;
-	size_t i;
-	int neg = mpz_sgn(total) < 0;
+	size_t i, extra_count, rem_count = 0;
+	int neg = mpz_sgn(total) < 0, small, rc = -1;
 
 	CS_ASSERT(n > 0);
-	mpz_inits(T, L, D, num, r, sum, NULL);
+	mpz_inits(T, L, D, tmp, sum, NULL);
 	mpz_abs(T, total);
-	/* weights w_i = a_i / b_i; with L = lcm(b_i), w_i = (a_i L / b_i) / L and
-	 * the integer weights W_i = a_i L / b_i have the same proportions. */
+
+	/* L = lcm of the denominators (skipping the common case where a
+	 * denominator already divides L, which costs no gcd). */
 	mpz_set_ui(L, 1);
 	for (i = 0; i < n; i++) {
+		mpz_srcptr den = mpq_denref(parts[i].weight);
+
 		CS_ASSERT(mpq_sgn(parts[i].weight) >= 0);
-		mpz_lcm(L, L, mpq_denref(parts[i].weight));
+		if (mpz_cmp_ui(den, 1) != 0 && !mpz_divisible_p(L, den))
+			mpz_lcm(L, L, den);
 	}
-	rem = calloc(n, sizeof(mpz_t));
-	order = calloc(n, sizeof(order_item));
-	if (!rem || !order) {
-		free(rem);
-		free(order);
-		mpz_clears(T, L, D, num, r, sum, NULL);
-		return -1;
-	}
-	mpz_set_ui(D, 0);
+	/* Integer weights W_i, kept for now in the output part_i; D = sum. */
 	for (i = 0; i < n; i++) {
-		mpz_init(rem[i]);
-		mpz_divexact(num, L, mpq_denref(parts[i].weight));
-		mpz_mul(rem[i], num, mpq_numref(parts[i].weight)); /* integer weight */
-		mpz_add(D, D, rem[i]);
+		mpz_ptr w = parts[i].part;
+
+		if (mpz_cmp_ui(L, 1) == 0) {
+			mpz_set(w, mpq_numref(parts[i].weight));
+		} else {
+			mpz_divexact(w, L, mpq_denref(parts[i].weight));
+			mpz_mul(w, w, mpq_numref(parts[i].weight));
+		}
+		mpz_add(D, D, w);
 	}
-	CS_ASSERT(mpz_sgn(D) > 0);
-	/* q_i = T W_i / D; b_i = floor; remainder numerator T W_i mod D */
+	CS_ASSERT(mpz_sgn(D) > 0); /* W > 0: callers decide what W = 0 means */
+	/* Divide out the common factor G of the W_i (same proportions): smaller
+	 * numbers, and D fits in 64 bits more often. Stops at G = 1, which
+	 * mixed weights reach within a few parts. */
+	mpz_set_ui(tmp, 0);
+	for (i = 0; i < n && mpz_cmp_ui(tmp, 1) != 0; i++)
+		mpz_gcd(tmp, tmp, parts[i].part);
+	if (mpz_cmp_ui(tmp, 1) > 0) {
+		for (i = 0; i < n; i++)
+			mpz_divexact(parts[i].part, parts[i].part, tmp);
+		mpz_divexact(D, D, tmp);
+	}
+
+	small = mpz_sizeinbase(D, 2) <= 64;
+	order = malloc(n * sizeof(*order));
+	if (!small)
+		rem = malloc(n * sizeof(*rem));
+	if (order == NULL || (!small && rem == NULL))
+		goto cleanup;
+	if (!small) {
+		for (i = 0; i < n; i++)
+			mpz_init(rem[i]);
+		rem_count = n;
+	}
+
+	/* base_i = floor(T W_i / D), rem_i = T W_i mod D, both >= 0 */
 	for (i = 0; i < n; i++) {
-		mpz_mul(num, T, rem[i]);
-		mpz_fdiv_qr(parts[i].part, rem[i], num, D);
-		mpz_add(sum, sum, parts[i].part);
-		order[i].index = i;
+		mpz_ptr p = parts[i].part;
+		mpz_ptr r = small ? tmp : rem[i];
+
+		mpz_mul(p, p, T);
+		mpz_fdiv_qr(p, r, p, D);
+		mpz_add(sum, sum, p);
+		if (small) {
+			order[i].frac_key = mpz_get_u64(r);
+			order[i].rem = NULL;
+		} else {
+			mpz_mul_2exp(tmp, r, 64);
+			mpz_fdiv_q(tmp, tmp, D); /* < 2^64 because rem_i < D */
+			order[i].frac_key = mpz_get_u64(tmp);
+			order[i].rem = rem[i];
+		}
 		order[i].key = parts[i].key;
-		order[i].rem = &rem[i];
-		parts[i].got_extra = 0;
+		order[i].index = i;
 	}
-	mpz_sub(r, T, sum);
-	CS_ASSERT(mpz_sgn(r) >= 0 && mpz_cmp_ui(r, n) <= 0);
-	qsort(order, n, sizeof(order_item), by_remainder);
+
+	/* r = T - sum of bases = sum of the fractional parts, so 0 <= r < n */
+	mpz_sub(tmp, T, sum);
+	CS_ASSERT(mpz_sgn(tmp) >= 0 && mpz_fits_ulong_p(tmp));
+	extra_count = (size_t)mpz_get_ui(tmp);
+	CS_ASSERT(extra_count < n);
+
+	qsort(order, n, sizeof(*order), order_compare);
 	for (i = 0; i < n; i++) {
 		cs_alloc_part *p = &parts[order[i].index];
 
 		p->rank = i;
-		if (mpz_cmp_ui(r, i) > 0) {
+		p->got_extra = i < extra_count;
+		if (p->got_extra)
 			mpz_add_ui(p->part, p->part, 1);
-			p->got_extra = 1;
-		}
 	}
+
 	mpz_set_ui(sum, 0);
 	for (i = 0; i < n; i++) {
 		if (neg)
 			mpz_neg(parts[i].part, parts[i].part);
 		mpz_add(sum, sum, parts[i].part);
-		mpz_clear(rem[i]);
 	}
 	CS_ASSERT(mpz_cmp(sum, total) == 0); /* every allocation sums to its total */
+	rc = 0;
+
+cleanup:
+	if (rc != 0) /* out of memory: leave no half-done parts behind */
+		for (i = 0; i < n; i++)
+			mpz_set_ui(parts[i].part, 0);
+	for (i = 0; i < rem_count; i++)
+		mpz_clear(rem[i]);
 	free(rem);
 	free(order);
-	mpz_clears(T, L, D, num, r, sum, NULL);
-	return 0;
+	mpz_clears(T, L, D, tmp, sum, NULL);
+	return rc;
 }

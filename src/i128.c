@@ -3,6 +3,8 @@
  */
 #include "coopsettle/i128.h"
 
+#include <stdint.h>
+
 #include "coopsettle/error.h"
 
 void cs_i128_add(cs_i128 *sum, cs_i128 v)
@@ -17,10 +19,19 @@ size_t cs_i128_format(char *buf, cs_i128 v)
 	size_t n = 0, len = 0;
 	cs_u128 m = v < 0 ? (cs_u128)0 - (cs_u128)v : (cs_u128)v;
 
-	do {
-		tmp[n++] = (char)('0' + (int)(m % 10));
-		m /= 10;
-	} while (m);
+	if (m <= UINT64_MAX) {
+		uint64_t m64 = (uint64_t)m; /* 64-bit division: no __udivti3 call per digit */
+
+		do {
+			tmp[n++] = (char)('0' + (int)(m64 % 10));
+			m64 /= 10;
+		} while (m64);
+	} else {
+		do {
+			tmp[n++] = (char)('0' + (int)(m % 10));
+			m /= 10;
+		} while (m);
+	}
 	if (v < 0)
 		buf[len++] = '-';
 	while (n)

@@ -11,12 +11,6 @@
 #include "coopsettle/buf.h"
 #include "coopsettle/hash.h"
 
-/* A party-totals slot of the open-addressing table. */
-typedef struct party_slot {
-	int used;
-	cs_party_total t;
-} party_slot;
-
 struct cs_settle {
 	const cs_config *cfg;
 	const cs_members *members;
@@ -30,9 +24,12 @@ struct cs_settle {
 	cs_txn_row pending;
 	cs_buf pending_currency, pending_category;
 
-	party_slot *slots;
-	size_t n_slots, n_parties;
-	cs_party_total *sorted;
+	/* party totals: a dense array in first-seen order, found through an
+	 * open-addressing table of indexes (small, so it stays in cache) */
+	uint32_t *slots; /* index + 1 into parties, 0 empty; n_slots a power of two */
+	size_t n_slots, n_parties, cap_parties;
+	cs_party_total *parties;
+	cs_party_total *sorted; /* after finish: parties, sorted */
 
 	cs_currency_total cur[CS_CURRENCIES_MAX];
 	cs_i128 line_sum[CS_CURRENCIES_MAX];
@@ -75,7 +72,7 @@ cs_settle *cs_settle_new(const cs_config *cfg, const cs_members *members,
 	cs_buf_init(&s->in_buf);
 	cs_buf_init(&s->out_buf);
 	s->n_slots = 1024;
-	s->slots = calloc(s->n_slots, sizeof(party_slot));
+	s->slots = calloc(s->n_slots, sizeof(uint32_t));
 	CS_ASSERT(s->slots != NULL);
 	s->in_hash = cs_sha256_new();
 	s->out_hash = cs_sha256_new();
@@ -92,7 +89,7 @@ void cs_settle_free(cs_settle *s)
 	cs_buf_free(&s->in_buf);
 	cs_buf_free(&s->out_buf);
 	free(s->slots);
-	free(s->sorted);
+	free(s->parties);
 	free(s->rejects);
 	cs_sha256_free(s->in_hash);
 	cs_sha256_free(s->out_hash);
@@ -116,6 +113,34 @@ static void put_opt_i64(cs_buf *b, int has, int64_t v)
 		cs_buf_puts(b, "\\N");
 }
 
+/*
+ * The hot records (one T per row, up to four L per row) are assembled in a
+ * stack buffer and appended to the hash buffer at once; the text is the
+ * same as cs_buf_put_i128 and friends write (docs/reproducibility.md).
+ */
+
+/* Writes v in decimal at p; returns the end. */
+static char *fmt_i128(char *p, cs_i128 v)
+{
+	return p + cs_i128_format(p, v);
+}
+
+/* Writes a nullable integer field at p; returns the end. */
+static char *fmt_opt_i64(char *p, int has, int64_t v)
+{
+	if (has)
+		return fmt_i128(p, v);
+	memcpy(p, "\\N", 2);
+	return p + 2;
+}
+
+/* Writes n bytes of s at p; returns the end. */
+static char *fmt_put(char *p, const char *str, size_t n)
+{
+	memcpy(p, str, n);
+	return p + n;
+}
+
 /* Canonical text of a nullable byte string: LENGTH ':' BYTES. */
 static void put_opt_bytes(cs_buf *b, int has, const char *p, size_t n)
 {
@@ -131,22 +156,31 @@ static void put_opt_bytes(cs_buf *b, int has, const char *p, size_t n)
 static void hash_input_row(cs_settle *s, const cs_txn_row *r, int pm, int cm)
 {
 	cs_buf *b = &s->in_buf;
+	char rec[160], *p = rec; /* 2 + 5 * (20 + 1) + 20 + 1: the integer fields */
 
-	cs_buf_puts(b, "T\t");
-	put_opt_i64(b, r->has_id, r->id);
-	cs_buf_putc(b, '\t');
-	put_opt_i64(b, r->has_occurred_at, r->occurred_at_us);
-	cs_buf_putc(b, '\t');
-	put_opt_i64(b, r->has_producer, r->producer_id);
-	cs_buf_putc(b, '\t');
-	put_opt_i64(b, r->has_consumer, r->consumer_id);
-	cs_buf_putc(b, '\t');
-	put_opt_i64(b, r->has_amount, r->amount_minor);
-	cs_buf_putc(b, '\t');
+	p = fmt_put(p, "T\t", 2);
+	p = fmt_opt_i64(p, r->has_id, r->id);
+	*p++ = '\t';
+	p = fmt_opt_i64(p, r->has_occurred_at, r->occurred_at_us);
+	*p++ = '\t';
+	p = fmt_opt_i64(p, r->has_producer, r->producer_id);
+	*p++ = '\t';
+	p = fmt_opt_i64(p, r->has_consumer, r->consumer_id);
+	*p++ = '\t';
+	p = fmt_opt_i64(p, r->has_amount, r->amount_minor);
+	*p++ = '\t';
+	cs_buf_put(b, rec, (size_t)(p - rec));
+	/* byte strings of any length go straight to the buffer */
 	put_opt_bytes(b, r->has_currency, r->currency, r->currency_len);
 	cs_buf_putc(b, '\t');
 	put_opt_bytes(b, r->has_category, r->category, r->category_len);
-	cs_buf_printf(b, "\t%d\t%d\n", pm, cm);
+	p = rec;
+	*p++ = '\t';
+	*p++ = pm ? '1' : '0';
+	*p++ = '\t';
+	*p++ = cm ? '1' : '0';
+	*p++ = '\n';
+	cs_buf_put(b, rec, (size_t)(p - rec));
 	flush_hash(s->in_hash, b, 0);
 }
 
@@ -168,63 +202,118 @@ static void add_reject(cs_settle *s, const cs_txn_row *r, const char *reason)
 	snprintf(x->reason, sizeof(x->reason), "%s", reason);
 }
 
-static party_slot *party_find(cs_settle *s, int64_t id, cs_class side, size_t cur)
+static size_t party_hash(int64_t id, cs_class side, size_t cur)
+{
+	return (size_t)mix((uint64_t)id * 4 + side + ((uint64_t)cur << 56));
+}
+
+static cs_party_total *party_find(cs_settle *s, int64_t id, cs_class side, size_t cur)
 {
 	size_t mask, h;
+	cs_party_total *t;
 
 	if ((s->n_parties + 1) * 2 > s->n_slots) {
 		size_t n = s->n_slots * 2, i;
-		party_slot *old = s->slots, *p = calloc(n, sizeof(party_slot));
+		uint32_t *p = calloc(n, sizeof(uint32_t));
 
 		CS_ASSERT(p != NULL);
-		for (i = 0; i < s->n_slots; i++) {
-			if (!old[i].used)
-				continue;
-			h = (size_t)mix((uint64_t)old[i].t.party_id * 4 + old[i].t.side +
-					((uint64_t)old[i].t.currency << 56)) &
-			    (n - 1);
-			while (p[h].used)
+		for (i = 0; i < s->n_parties; i++) {
+			t = &s->parties[i];
+			h = party_hash(t->party_id, t->side, t->currency) & (n - 1);
+			while (p[h])
 				h = (h + 1) & (n - 1);
-			p[h] = old[i];
+			p[h] = (uint32_t)(i + 1);
 		}
-		free(old);
+		free(s->slots);
 		s->slots = p;
 		s->n_slots = n;
 	}
 	mask = s->n_slots - 1;
-	h = (size_t)mix((uint64_t)id * 4 + side + ((uint64_t)cur << 56)) & mask;
-	while (s->slots[h].used) {
-		cs_party_total *t = &s->slots[h].t;
-
+	h = party_hash(id, side, cur) & mask;
+	while (s->slots[h]) {
+		t = &s->parties[s->slots[h] - 1];
 		if (t->party_id == id && t->side == side && t->currency == cur)
-			return &s->slots[h];
+			return t;
 		h = (h + 1) & mask;
 	}
-	s->slots[h].used = 1;
-	s->slots[h].t.party_id = id;
-	s->slots[h].t.side = side;
-	s->slots[h].t.currency = cur;
-	s->n_parties++;
-	return &s->slots[h];
+	if (s->n_parties == s->cap_parties) {
+		size_t cap = s->cap_parties ? s->cap_parties * 2 : 1024;
+
+		CS_ASSERT(cap < UINT32_MAX);
+		t = realloc(s->parties, cap * sizeof(cs_party_total));
+		CS_ASSERT(t != NULL);
+		s->parties = t;
+		s->cap_parties = cap;
+	}
+	t = &s->parties[s->n_parties++];
+	memset(t, 0, sizeof(*t));
+	t->party_id = id;
+	t->side = side;
+	t->currency = cur;
+	s->slots[h] = (uint32_t)s->n_parties;
+	return t;
 }
 
 static int emit(cs_settle *s, const cs_ledger_line *l, cs_error *err)
 {
 	cs_buf *b = &s->out_buf;
+	const char *account = s->cfg->accounts[l->account];
+	const char *code = s->cfg->currencies[l->currency].code;
+	const char *rule = s->cfg->rules[l->rule_index].id;
+	size_t n_account = strlen(account), n_code = strlen(code), n_rule = strlen(rule);
+	char rec[3 * CS_NAME_BYTES_MAX + 160], *p = rec;
 
 	if (l->amount_minor == 0)
 		return 0; /* lines of amount 0 are not written (spec section 5) */
 	s->lines_count++;
 	cs_i128_add(&s->line_sum[l->currency], l->amount_minor);
-	cs_buf_puts(b, "L\t");
-	cs_buf_put_i128(b, l->transaction_id);
-	cs_buf_printf(b, "\t%d\t%s\t", l->line_no, s->cfg->accounts[l->account]);
-	put_opt_i64(b, l->has_party, l->party_id);
-	cs_buf_printf(b, "\t%s\t", s->cfg->currencies[l->currency].code);
-	cs_buf_put_i128(b, l->amount_minor);
-	cs_buf_printf(b, "\t%s\n", s->cfg->rules[l->rule_index].id);
+	/* names are bounded by the config loader; the integers by their types */
+	CS_ASSERT(n_account <= CS_NAME_BYTES_MAX && n_code <= CS_NAME_BYTES_MAX &&
+		  n_rule <= CS_NAME_BYTES_MAX);
+	p = fmt_put(p, "L\t", 2);
+	p = fmt_i128(p, l->transaction_id);
+	*p++ = '\t';
+	p = fmt_i128(p, l->line_no);
+	*p++ = '\t';
+	p = fmt_put(p, account, n_account);
+	*p++ = '\t';
+	p = fmt_opt_i64(p, l->has_party, l->party_id);
+	*p++ = '\t';
+	p = fmt_put(p, code, n_code);
+	*p++ = '\t';
+	p = fmt_i128(p, l->amount_minor);
+	*p++ = '\t';
+	p = fmt_put(p, rule, n_rule);
+	*p++ = '\n';
+	cs_buf_put(b, rec, (size_t)(p - rec));
 	flush_hash(s->out_hash, b, 0);
 	return s->sink ? s->sink(s->sink_ctx, l, err) : 0;
+}
+
+/* Bytes of a currency value quoted in a reject reason. */
+#define CURRENCY_SHOWN_BYTES 16
+
+/* Copies the currency value s (len bytes, from the database) into buf
+ * (CURRENCY_SHOWN_BYTES + 4 bytes) for a reject reason: cut at a character
+ * boundary, so a UTF-8 database accepts the reason, and ending in "..." when
+ * cut; control bytes become '?', so the reason stays on one line. */
+static const char *show_currency(char *buf, const char *s, size_t len)
+{
+	size_t n = len, i;
+
+	if (n > CURRENCY_SHOWN_BYTES) {
+		n = CURRENCY_SHOWN_BYTES;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	if (n < len) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 /* Settles one row whose id is known not to repeat. */
@@ -235,7 +324,7 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 	cs_fee_result fee;
 	cs_ledger_line l;
 	cs_i128 g;
-	party_slot *ps;
+	cs_party_total *ps;
 	cs_currency_total *ct;
 	const char *why = NULL;
 	char reason[64];
@@ -259,8 +348,10 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 	else if (!r->has_currency)
 		why = "currency is null";
 	else if (cur < 0) {
-		snprintf(reason, sizeof(reason), "currency '%.*s' is not configured",
-			 (int)(r->currency_len < 16 ? r->currency_len : 16), r->currency);
+		char shown[CURRENCY_SHOWN_BYTES + 4];
+
+		snprintf(reason, sizeof(reason), "currency '%s' is not configured",
+			 show_currency(shown, r->currency, r->currency_len));
 		why = reason;
 	} else if (dup)
 		why = "duplicate id";
@@ -314,14 +405,14 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 		return -1;
 
 	ps = party_find(s, r->producer_id, CS_CLASS_PRODUCER, (size_t)cur);
-	ps->t.transactions++;
-	cs_i128_add(&ps->t.gross_minor, g);
-	cs_i128_add(&ps->t.fees_minor, fee.fee_producer_minor);
+	ps->transactions++;
+	cs_i128_add(&ps->gross_minor, g);
+	cs_i128_add(&ps->fees_minor, fee.fee_producer_minor);
 	if (r->has_consumer) {
 		ps = party_find(s, r->consumer_id, CS_CLASS_CONSUMER, (size_t)cur);
-		ps->t.transactions++;
-		cs_i128_add(&ps->t.gross_minor, g);
-		cs_i128_add(&ps->t.fees_minor, fee.fee_consumer_minor);
+		ps->transactions++;
+		cs_i128_add(&ps->gross_minor, g);
+		cs_i128_add(&ps->fees_minor, fee.fee_consumer_minor);
 	}
 	ct = &s->cur[cur];
 	ct->transactions++;
@@ -390,14 +481,15 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 		s->has_pending = 0;
 	}
 	s->finished = 1;
-	s->sorted = calloc(s->n_parties + 1, sizeof(cs_party_total));
-	CS_ASSERT(s->sorted != NULL);
-	for (i = 0; i < s->n_slots; i++)
-		if (s->slots[i].used)
-			s->sorted[k++] = s->slots[i].t;
-	CS_ASSERT(k == s->n_parties);
+	/* sorted in place: the table of indexes is not used after this */
+	free(s->slots);
+	s->slots = NULL;
+	s->n_slots = 0;
+	s->sorted = s->parties;
+	k = s->n_parties;
 	/* currencies are sorted by code in the config, so index order is code order */
-	qsort(s->sorted, k, sizeof(cs_party_total), party_cmp);
+	if (k)
+		qsort(s->sorted, k, sizeof(cs_party_total), party_cmp);
 
 	for (i = 0; i < s->cfg->n_currencies; i++)
 		CS_ASSERT(s->line_sum[i] == 0); /* every journal sums to zero */

@@ -2,7 +2,11 @@
  * fee.h -- the fee of one transaction (spec section 5), pure and exact.
  *
  * A cs_fee_calc holds GMP scratch variables reused across rows, so the hot
- * path allocates nothing per transaction.
+ * path allocates nothing per transaction. It also holds, per rule and
+ * currency, the rule's numbers as 128-bit integers when they are small
+ * enough (rate denominators up to 2^40, money below 2^62 minor units): the
+ * fee is then computed exactly without GMP, with the same result bit for
+ * bit (tests/unit/test_fee_fastpath.c checks that on random rules).
  */
 #ifndef COOPSETTLE_FEE_H
 #define COOPSETTLE_FEE_H
@@ -35,11 +39,14 @@ typedef struct cs_fee_result {
 	cs_i128 fee_consumer_minor;
 } cs_fee_result;
 
+typedef struct cs_fee_fast cs_fee_fast; /* private to fee.c */
+
 typedef struct cs_fee_calc {
 	const cs_config *cfg;
 	mpz_t a, f, t, lo, hi;
 	mpq_t raw, q;
 	cs_alloc_part split[2];
+	cs_fee_fast *fast; /* n_rules * n_currencies entries, owned */
 } cs_fee_calc;
 
 /* Initialises calc for cfg (which must outlive it). */
@@ -56,6 +63,14 @@ int cs_fee_match(const cs_config *cfg, const cs_fee_input *in);
  * (-1 when none matches, other fields then 0). |f| <= |g| <= 2^63.
  */
 void cs_fee_compute(cs_fee_calc *calc, const cs_fee_input *in, cs_fee_result *out);
+
+/* The same as cs_fee_compute, always with GMP: the reference the 128-bit
+ * path is tested against. */
+void cs_fee_compute_exact(cs_fee_calc *calc, const cs_fee_input *in, cs_fee_result *out);
+
+/* 1 when cs_fee_compute takes the 128-bit path for rule index r in
+ * currency index cur, else 0 (for tests). */
+int cs_fee_fast_applies(const cs_fee_calc *calc, size_t r, size_t cur);
 
 /*
  * The exact fee before rounding of in under rule (a non-negative rational,
