@@ -1,0 +1,446 @@
+#!/usr/bin/env bash
+# bench.sh -- how fast coopsettle settles and distributes, against the floor
+# of what the database must do anyway and against plain SQL.
+#
+# usage: scripts/bench.sh [--rows N] [--members N] [--dist-members N]
+#                         [--reps N] [--no-distribute] [--no-diagnostics]
+#                         [--no-doc]
+#
+#   --rows N           transactions in the settled window (default 1000000)
+#   --members N        members of the settle data set (default 100000)
+#   --dist-members N   members of the distribute data set (default 1000000)
+#   --reps N           repetitions of every timing; medians are quoted (3)
+#   --no-distribute    skip the distribute benchmark
+#   --no-diagnostics   skip the diagnostic settle without foreign keys
+#   --no-doc           print the results only; leave docs/performance.md
+#
+# Builds build-bench/ (RelWithDebInfo), starts a private cluster with the
+# settings initdb gives (fsync on, logged tables), generates the data with
+# generate_series (scripts/bench/generate.sql), then times, each rep in a
+# fresh copy of the data (CREATE DATABASE ... TEMPLATE, outside the timing):
+#   (a) floor: a minimal libpq client reading the window with binary COPY,
+#       plus COPY FROM STDIN of the run's ledger lines into an empty copy of
+#       the ledger table (same indexes, no foreign key)
+#   (b) coopsettle settle of the window, committed
+#   (c) the same fee rules in plain SQL (scripts/bench/baseline.sql)
+# checks once that (c) gives exactly (b)'s ledger lines and totals, and
+# times coopsettle distribute with --dist-members members. Writes the table
+# into docs/performance.md between the markers for this --rows value.
+# Nothing here is a test: the timings assert nothing.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
+cd "$CS_ROOT"
+
+ROWS=1000000
+MEMBERS=100000
+DIST_MEMBERS=1000000
+REPS=3
+DO_DIST=1
+DO_DIAG=1
+DO_DOC=1
+while (($#)); do
+	case "$1" in
+	--rows) ROWS=${2:?--rows needs a value}; shift 2 ;;
+	--members) MEMBERS=${2:?--members needs a value}; shift 2 ;;
+	--dist-members) DIST_MEMBERS=${2:?--dist-members needs a value}; shift 2 ;;
+	--reps) REPS=${2:?--reps needs a value}; shift 2 ;;
+	--no-distribute) DO_DIST=0; shift ;;
+	--no-diagnostics) DO_DIAG=0; shift ;;
+	--no-doc) DO_DOC=0; shift ;;
+	-h | --help) sed -n '2,31s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	*) cs_die "unknown option '$1' (see --help)" ;;
+	esac
+done
+for v in "$ROWS" "$MEMBERS" "$DIST_MEMBERS" "$REPS"; do
+	[[ "$v" =~ ^[1-9][0-9]*$ ]] || cs_die "not a positive integer: '$v'"
+done
+((MEMBERS >= 5 && DIST_MEMBERS >= 5)) || cs_die "at least 5 members"
+
+BUILD_DIR=build-bench
+OUT="$BUILD_DIR/bench"
+CS="$BUILD_DIR/coopsettle"
+FLOOR="$BUILD_DIR/copy_floor"
+CFG=scripts/bench/bench.yaml
+PERIOD=2026-11
+# The window of --period 2026-11 in the config's time zone (Europe/Berlin).
+FROM='2026-11-01 00:00:00+01'
+TO='2026-12-01 00:00:00+01'
+DOC=docs/performance.md
+
+# ---------------------------------------------------------------- helpers
+
+now_ns() { date +%s%N; }
+
+# median N...: the middle value (the lower middle for an even count).
+median()
+{
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# secs NS: nanoseconds as seconds with two decimals.
+secs() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e9 }'; }
+
+# group N: N with thousands separators (1,000,000), whatever the locale.
+group() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+
+# ratio X Y: X / Y with two decimals.
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", x / y }'; }
+
+# psqlq DB ARGS...: psql without psqlrc, stopping at the first error.
+psqlq() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+# fresh_db NAME TEMPLATE: NAME as a file copy of TEMPLATE (checkpoints).
+fresh_db()
+{
+	psqlq postgres -c "DROP DATABASE IF EXISTS $1" \
+		-c "CREATE DATABASE $1 TEMPLATE $2 STRATEGY FILE_COPY"
+}
+
+drop_db() { psqlq postgres -c "DROP DATABASE IF EXISTS $1"; }
+
+checkpoint() { psqlq postgres -c CHECKPOINT; }
+
+# log_db DB: log every statement's duration in DB (for the phase table).
+log_db() { psqlq postgres -c "ALTER DATABASE $1 SET log_min_duration_statement = 0"; }
+
+# phases_since LINE FILE: the phases of the run logged after line LINE.
+phases_since()
+{
+	tail -n "+$(($1 + 1))" "$CS_PG_LOG" | awk -f scripts/bench/phases.awk >"$2"
+}
+
+log_lines() { wc -l <"$CS_PG_LOG"; }
+
+# drop_fks DB: drop the foreign keys of the output tables (diagnostic only).
+drop_fks()
+{
+	psqlq "$1" -c "DO \$\$ DECLARE c record; BEGIN
+		FOR c IN SELECT conrelid::regclass AS t, conname FROM pg_catalog.pg_constraint
+			 WHERE contype = 'f' AND connamespace = 'coopsettle'::regnamespace
+			   AND confrelid = 'coopsettle.runs'::regclass
+		LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.t, c.conname); END LOOP;
+	END \$\$"
+}
+
+# timed_settle DB TAG: coopsettle settle of the window in DB, committed.
+# Appends the wall time (ns) to T_<TAG>, peak RSS (KiB) to RSS_<TAG>, and
+# writes the phase table to $OUT/phases_<TAG>_<k>.
+timed_settle()
+{
+	local db=$1 tag=$2 k=$3 l0 t0 t1
+
+	log_db "$db"
+	checkpoint
+	l0=$(log_lines)
+	t0=$(now_ns)
+	/usr/bin/time -f '%M %U %S' -o "$OUT/time_${tag}_$k" \
+		"$CS" --db "dbname=$db" settle --config "$CFG" --period "$PERIOD" --no-progress \
+		>"$OUT/settle_${tag}_$k.txt" 2>&1
+	t1=$(now_ns)
+	phases_since "$l0" "$OUT/phases_${tag}_$k"
+	eval "T_$tag+=($((t1 - t0)))"
+	eval "RSS_$tag+=($(cut -d' ' -f1 "$OUT/time_${tag}_$k"))"
+	eval "CPU_$tag+=($(awk '{ printf "%.0f", ($2 + $3) * 1e9 }' "$OUT/time_${tag}_$k"))"
+}
+
+# phase_median TAG PHASE: median over the reps of one phase (ns), 0 if none.
+phase_median()
+{
+	local tag=$1 phase=$2 k v=()
+
+	for ((k = 1; k <= REPS; k++)); do
+		v+=("$(awk -v p="$phase" '$1 == p { ms = $2 } END { printf "%.0f", ms * 1e6 }' \
+			"$OUT/phases_${tag}_$k")")
+	done
+	median "${v[@]}"
+}
+
+# ---------------------------------------------------------------- set-up
+
+cs_install_deps
+cs_lock "$BUILD_DIR"
+cs_build "$BUILD_DIR" >&2
+mkdir -p "$OUT"
+rm -f "$OUT"/phases_* "$OUT"/time_* "$OUT"/settle_*
+cs_log "compiling scripts/bench/copy_floor.c"
+gcc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" scripts/bench/copy_floor.c \
+	-L"$(pg_config --libdir)" -lpq -o "$FLOOR"
+cs_pg_start "$BUILD_DIR"
+cs_at_exit "rm -f '$OUT/ledger.copy'"
+
+pg_setting() { psql -X -A -t -d postgres -c "SHOW $1"; }
+MACHINE_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+MACHINE_NPROC="$(nproc)"
+MACHINE_MEM="$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+PG_VERSION="$(psql -X -A -t -d postgres -c 'SHOW server_version')"
+PG_SETTINGS=""
+for s in shared_buffers fsync synchronous_commit wal_level full_page_writes max_wal_size \
+	work_mem jit max_parallel_workers_per_gather; do
+	PG_SETTINGS+="$s=$(pg_setting "$s") "
+done
+
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+cs_log "generating $ROWS transactions, $MEMBERS members (database benchdata)"
+psqlq postgres -c "CREATE DATABASE benchdata"
+"$CS" --db dbname=benchdata init-db >/dev/null
+psqlq benchdata -v rows="$ROWS" -v members="$MEMBERS" -v cover=0 \
+	-f scripts/bench/generate.sql >/dev/null
+psqlq benchdata -f scripts/bench/baseline_setup.sql
+# warm the OS cache the same way for every measurement that follows
+export PGDATABASE=benchdata
+"$FLOOR" out "COPY coopsettle.transactions TO STDOUT (FORMAT binary)" >/dev/null
+
+READ_SQL="COPY (SELECT id, occurred_at, producer_id, consumer_id, amount_minor, currency, category
+	FROM coopsettle.transactions
+	WHERE occurred_at >= '$FROM'::timestamptz AND occurred_at < '$TO'::timestamptz)
+	TO STDOUT (FORMAT binary)"
+
+# ---------------------------------------------------------------- settle
+
+T_b=() RSS_b=() CPU_b=() T_nofk=() RSS_nofk=() CPU_nofk=()
+T_read=() T_write=() T_floor=() T_sql=()
+for ((k = 1; k <= REPS; k++)); do
+	cs_log "rep $k/$REPS: (b) coopsettle settle"
+	fresh_db "b_$k" benchdata
+	timed_settle "b_$k" b "$k"
+	LINES="$(psqlq "b_$k" -A -t -c "SELECT line_count FROM coopsettle.runs WHERE id = 1")"
+	if ((k == 1)); then
+		cs_log "writing the run's $LINES ledger lines to $OUT/ledger.copy (for the floor)"
+		psqlq b_1 -c "\\copy (SELECT * FROM coopsettle.ledger_lines WHERE run_id = 1
+			ORDER BY journal, line_no) TO '$OUT/ledger.copy'"
+	else
+		drop_db "b_$k" # b_1 stays for the check of the baseline
+	fi
+
+	cs_log "rep $k/$REPS: (a) floor"
+	checkpoint
+	t0=$(now_ns)
+	"$FLOOR" out "$READ_SQL" >"$OUT/floor_read_$k.txt"
+	t1=$(now_ns)
+	fresh_db "floor_$k" benchdata
+	psqlq "floor_$k" -c "CREATE TABLE public.ledger_floor (LIKE coopsettle.ledger_lines INCLUDING ALL)"
+	checkpoint
+	t2=$(now_ns)
+	PGDATABASE="floor_$k" "$FLOOR" in "COPY public.ledger_floor FROM STDIN" "$OUT/ledger.copy" \
+		>"$OUT/floor_write_$k.txt"
+	t3=$(now_ns)
+	drop_db "floor_$k"
+	T_read+=($((t1 - t0)))
+	T_write+=($((t3 - t2)))
+	T_floor+=($((t1 - t0 + t3 - t2)))
+
+	cs_log "rep $k/$REPS: (c) plain SQL"
+	fresh_db "c_$k" benchdata
+	checkpoint
+	t0=$(now_ns)
+	psqlq "c_$k" -v from="$FROM" -v to="$TO" -v run_id=1 -f scripts/bench/baseline.sql
+	t1=$(now_ns)
+	drop_db "c_$k"
+	T_sql+=($((t1 - t0)))
+
+	if ((DO_DIAG)); then
+		cs_log "rep $k/$REPS: (b') coopsettle settle, output tables without foreign keys"
+		fresh_db "nofk_$k" benchdata
+		drop_fks "nofk_$k"
+		timed_settle "nofk_$k" nofk "$k"
+		drop_db "nofk_$k"
+	fi
+done
+
+cs_log "checking that the plain SQL gives coopsettle's lines and totals"
+psqlq b_1 -v from="$FROM" -v to="$TO" -v run_id=1 -f scripts/bench/baseline.sql
+check_lines=false
+((ROWS > 2000000)) || check_lines=true
+CHECK="$(psqlq b_1 -A -t -F ' ' -v cs_run=1 -v sql_run=1 -v check_lines="$check_lines" \
+	-f scripts/bench/compare.sql)"
+read -r D_LINES D_PARTIES D_CURRENCIES N_CS N_SQL <<<"$CHECK"
+if [[ "$D_PARTIES" == 0 && "$D_CURRENCIES" == 0 && "$D_LINES" =~ ^(0|-)$ && "$N_CS" == "$N_SQL" ]]; then
+	MATCH="yes"
+else
+	MATCH="NO"
+fi
+if [[ "$D_LINES" == "-" ]]; then
+	MATCH_WHAT="party and currency totals and line counts (line by line only up to 2,000,000 rows)"
+else
+	MATCH_WHAT="every ledger line, party total and currency total"
+fi
+cs_log "baseline equals coopsettle: $MATCH (differing: lines $D_LINES, party totals $D_PARTIES, currency totals $D_CURRENCIES; lines $N_CS vs $N_SQL)"
+drop_db b_1
+rm -f "$OUT/ledger.copy"
+
+# ---------------------------------------------------------------- distribute
+
+T_dist=() RSS_dist=() CPU_dist=()
+if ((DO_DIST)); then
+	cs_log "generating $DIST_MEMBERS members and $DIST_MEMBERS transactions touching all of them"
+	psqlq postgres -c "CREATE DATABASE distdata"
+	"$CS" --db dbname=distdata init-db >/dev/null
+	psqlq distdata -v rows="$DIST_MEMBERS" -v members="$DIST_MEMBERS" -v cover=1 \
+		-f scripts/bench/generate.sql >/dev/null
+	cs_log "settling them (not timed)"
+	"$CS" --db dbname=distdata settle --config "$CFG" --period "$PERIOD" --no-progress >/dev/null
+	DIST_PARTIES="$(psqlq distdata -A -t -c "SELECT count(DISTINCT party_id) FROM coopsettle.party_totals")"
+	for ((k = 1; k <= REPS; k++)); do
+		cs_log "rep $k/$REPS: coopsettle distribute"
+		fresh_db "d_$k" distdata
+		log_db "d_$k"
+		checkpoint
+		l0=$(log_lines)
+		t0=$(now_ns)
+		/usr/bin/time -f '%M %U %S' -o "$OUT/time_dist_$k" \
+			"$CS" --db "dbname=d_$k" distribute --config "$CFG" --period "$PERIOD" \
+			>"$OUT/distribute_$k.txt" 2>&1
+		t1=$(now_ns)
+		phases_since "$l0" "$OUT/phases_dist_$k"
+		DIST_LINES="$(psqlq "d_$k" -A -t -c "SELECT line_count FROM coopsettle.runs WHERE kind = 'distribute'")"
+		DIST_ALLOCS="$(psqlq "d_$k" -A -t -c "SELECT count(*) FROM coopsettle.member_allocations")"
+		drop_db "d_$k"
+		T_dist+=($((t1 - t0)))
+		RSS_dist+=("$(cut -d' ' -f1 "$OUT/time_dist_$k")")
+		CPU_dist+=("$(awk '{ printf "%.0f", ($2 + $3) * 1e9 }' "$OUT/time_dist_$k")")
+	done
+	drop_db distdata
+fi
+
+# ---------------------------------------------------------------- report
+
+m_b=$(median "${T_b[@]}")
+m_read=$(median "${T_read[@]}")
+m_write=$(median "${T_write[@]}")
+m_floor=$(median "${T_floor[@]}")
+m_sql=$(median "${T_sql[@]}")
+rss_b=$(printf '%s\n' "${RSS_b[@]}" | sort -n | tail -n 1)
+ba=$(ratio "$m_b" "$m_floor")
+cb=$(ratio "$m_sql" "$m_b")
+verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
+	ok = (op == "<=") ? (v <= t) : (op == ">=") ? (v >= t) : (v < t)
+	print ok ? "met" : "missed" }'; }
+rss_mib=$(awk -v k="$rss_b" 'BEGIN { printf "%.1f", k / 1024 }')
+
+{
+	printf '%s\n' "$ROWS" "$rss_b" >"$OUT/results-$ROWS.txt"
+}
+RSS_LINE="peak RSS of coopsettle settle: $rss_mib MiB (target <= 256 MiB: $(verdict "$rss_mib" '<=' 256))"
+if ((ROWS != 1000000)) && [[ -f "$OUT/results-1000000.txt" ]]; then
+	rss_1m=$(sed -n 2p "$OUT/results-1000000.txt")
+	RSS_LINE+="; $(ratio "$rss_b" "$rss_1m") x the 1,000,000-row figure of $(awk -v k="$rss_1m" 'BEGIN { printf "%.1f", k / 1024 }') MiB (target <= 1.1: $(verdict "$(ratio "$rss_b" "$rss_1m")" '<=' 1.1))"
+fi
+
+phase_rows()
+{
+	local tag=$1 p label
+
+	for p in read_members read_transactions copy_ledger_lines copy_party_totals \
+		insert_run_record sql_check_balance sql_check_count commit \
+		read_patronage_bases copy_member_allocations copy_other other; do
+		case $p in
+		read_members) label="read members (binary COPY)" ;;
+		read_transactions) label="read transactions (binary COPY, sorted; overlaps the next)" ;;
+		copy_ledger_lines) label="write ledger lines (COPY FROM STDIN)" ;;
+		copy_party_totals) label="write party totals (COPY)" ;;
+		insert_run_record) label="insert the run record (with the statement)" ;;
+		sql_check_balance) label="SQL check: lines sum to zero per currency" ;;
+		sql_check_count) label="SQL check: line count" ;;
+		commit) label="COMMIT (deferred foreign-key checks)" ;;
+		read_patronage_bases) label="read patronage bases (party totals)" ;;
+		copy_member_allocations) label="write member allocations (COPY)" ;;
+		copy_other) label="other COPY" ;;
+		other) label="other statements" ;;
+		esac
+		v=$(phase_median "$tag" "$p")
+		((v > 0)) && printf '| %s | %s |\n' "$label" "$(secs "$v")"
+	done
+	return 0
+}
+
+LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
+# every raw timing (ns) and RSS (KiB), for the record
+declare -p T_read T_write T_floor T_b RSS_b CPU_b T_nofk RSS_nofk CPU_nofk T_sql \
+	T_dist RSS_dist CPU_dist >"$OUT/raw-$ROWS.txt"
+REPORT="$OUT/report-$ROWS.md"
+{
+	printf '### %s transactions, %s members\n\n' "$(group "$ROWS")" "$(group "$MEMBERS")"
+	printf 'Run of %s: medians of %s repetitions, wall-clock seconds.\n\n' "$(date -u +%Y-%m-%d)" "$REPS"
+	printf 'Machine: %s CPUs (%s), %s RAM; PostgreSQL %s; %s.\n\n' \
+		"$MACHINE_NPROC" "$MACHINE_CPU" "$MACHINE_MEM" "$PG_VERSION" "$(gcc -dumpfullversion | sed 's/^/gcc /')"
+	printf 'Server settings (as initdb made them): `%s`\n\n' "${PG_SETTINGS% }"
+	printf 'Load average (1, 5, 15 min) at the start %s, at the end %s: the machine is shared.\n\n' \
+		"$LOAD_START" "$LOAD_END"
+	printf '| measurement | median s | all runs s |\n|---|---:|---|\n'
+	row() {
+		local all="" v
+
+		for v in "${@:3}"; do all+="$(secs "$v") "; done
+		printf '| %s | %s | %s |\n' "$1" "$(secs "$2")" "${all% }"
+	}
+	row "(a) floor: read the window (binary COPY, minimal client)" "$m_read" "${T_read[@]}"
+	row "(a) floor: COPY $(group "$LINES") ledger lines into an empty copy of the table" "$m_write" "${T_write[@]}"
+	row "**(a) floor, total**" "$m_floor" "${T_floor[@]}"
+	row "**(b) coopsettle settle, committed**" "$m_b" "${T_b[@]}"
+	if ((DO_DIAG)); then
+		row "(b') coopsettle settle, output tables without foreign keys (diagnostic)" \
+			"$(median "${T_nofk[@]}")" "${T_nofk[@]}"
+	fi
+	row "**(c) plain SQL (baseline.sql), committed**" "$m_sql" "${T_sql[@]}"
+	printf '\n'
+	printf -- '- **b/a = %s** (target <= 1.25: %s)\n' "$ba" "$(verdict "$ba" '<=' 1.25)"
+	if ((DO_DIAG)); then
+		bpa=$(ratio "$(median "${T_nofk[@]}")" "$m_floor")
+		printf -- "- b'/a = %s (coopsettle without the output tables' foreign keys)\n" "$bpa"
+	fi
+	printf -- '- **c/b = %s** (target >= 1.5: %s)\n' "$cb" "$(verdict "$cb" '>=' 1.5)"
+	printf -- '- %s\n' "$RSS_LINE"
+	printf -- '- CPU time of the coopsettle process (user + system): %s s\n' "$(secs "$(median "${CPU_b[@]}")")"
+	printf -- '- baseline equals coopsettle (%s): **%s**\n' "$MATCH_WHAT" "$MATCH"
+	printf '\nWhere (b) spends its time, server side (median per phase, from the server log):\n\n'
+	printf '| phase of `coopsettle settle` | s |\n|---|---:|\n'
+	phase_rows b
+	if ((DO_DIAG)); then
+		printf "\nThe same for (b'), without foreign keys:\n\n"
+		printf '| phase | s |\n|---|---:|\n'
+		phase_rows nofk
+	fi
+	if ((DO_DIST)); then
+		m_dist=$(median "${T_dist[@]}")
+		printf '\n#### distribute, %s members\n\n' "$(group "$DIST_MEMBERS")"
+		printf 'One settle run of %s transactions touching every member (%s parties with totals); ' \
+			"$(group "$DIST_MEMBERS")" "$(group "$DIST_PARTIES")"
+		printf 'the distribute run writes %s ledger lines and %s member allocations.\n\n' \
+			"$(group "$DIST_LINES")" "$(group "$DIST_ALLOCS")"
+		printf -- '- **coopsettle distribute: %s s** median (runs: %s) (target < 5 s: %s)\n' \
+			"$(secs "$m_dist")" "$(for v in "${T_dist[@]}"; do secs "$v"; printf ' '; done | sed 's/ $//')" \
+			"$(verdict "$(secs "$m_dist")" '<' 5)"
+		printf -- '- peak RSS %s MiB; CPU time of the process %s s\n\n' \
+			"$(awk -v k="$(printf '%s\n' "${RSS_dist[@]}" | sort -n | tail -n 1)" 'BEGIN { printf "%.1f", k / 1024 }')" \
+			"$(secs "$(median "${CPU_dist[@]}")")"
+		printf '| phase of `coopsettle distribute` | s |\n|---|---:|\n'
+		phase_rows dist
+	fi
+} >"$REPORT"
+
+printf '\n'
+cat "$REPORT"
+printf '\n'
+
+if ((DO_DOC)); then
+	python3 - "$DOC" "$ROWS" "$REPORT" <<'EOF'
+import sys
+doc, rows, report = sys.argv[1], sys.argv[2], sys.argv[3]
+begin, end = f"<!-- bench:rows={rows}:begin -->", f"<!-- bench:rows={rows}:end -->"
+block = begin + "\n" + open(report).read().rstrip("\n") + "\n" + end
+try:
+    text = open(doc).read()
+except FileNotFoundError:
+    text = "# Performance\n\n## Results\n"
+if begin in text and end in text:
+    head, rest = text.split(begin, 1)
+    text = head + block + rest.split(end, 1)[1]
+else:
+    text = text.rstrip("\n") + "\n\n" + block + "\n"
+open(doc, "w").write(text)
+EOF
+	cs_log "results written to $DOC"
+fi
