@@ -334,7 +334,7 @@ phase_rows()
 	local tag=$1 p label
 
 	for p in read_members read_transactions copy_ledger_lines copy_party_totals \
-		insert_run_record sql_check_balance sql_check_count commit \
+		insert_run_record sql_check commit copy_run_inputs \
 		read_patronage_bases copy_member_allocations copy_other other; do
 		case $p in
 		read_members) label="read members (binary COPY)" ;;
@@ -342,9 +342,9 @@ phase_rows()
 		copy_ledger_lines) label="write ledger lines (COPY FROM STDIN)" ;;
 		copy_party_totals) label="write party totals (COPY)" ;;
 		insert_run_record) label="insert the run record (with the statement)" ;;
-		sql_check_balance) label="SQL check: lines sum to zero per currency" ;;
-		sql_check_count) label="SQL check: line count" ;;
-		commit) label="COMMIT (deferred foreign-key checks)" ;;
+		sql_check) label="SQL check: lines sum to zero per currency, line count" ;;
+		copy_run_inputs) label="write the input snapshot (run_inputs, COPY)" ;;
+		commit) label="COMMIT (deferred foreign-key checks of the small tables)" ;;
 		read_patronage_bases) label="read patronage bases (party totals)" ;;
 		copy_member_allocations) label="write member allocations (COPY)" ;;
 		copy_other) label="other COPY" ;;

@@ -5,6 +5,9 @@
 
 #include <string.h>
 
+#include "coopsettle/error.h"
+
+
 static const char signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
 
 static uint32_t be32(const char *p)
@@ -101,4 +104,79 @@ int cs_copybin_int4(const cs_copybin_field *f, int32_t *out)
 		return -1;
 	*out = (int32_t)be32(f->data);
 	return 0;
+}
+
+/* ---- writing ---- */
+
+static void put_be(cs_buf *b, uint64_t v, int bytes)
+{
+	char out[8];
+	int i;
+
+	for (i = 0; i < bytes; i++)
+		out[i] = (char)(unsigned char)(v >> (8 * (bytes - 1 - i)));
+	cs_buf_put(b, out, (size_t)bytes);
+}
+
+void cs_copybin_put_header(cs_buf *b)
+{
+	cs_buf_put(b, signature, sizeof(signature));
+	put_be(b, 0, 4); /* flags: no OIDs */
+	put_be(b, 0, 4); /* no header extension */
+}
+
+void cs_copybin_put_nfields(cs_buf *b, int16_t n)
+{
+	put_be(b, (uint16_t)n, 2);
+}
+
+void cs_copybin_put_null(cs_buf *b)
+{
+	put_be(b, UINT32_MAX, 4); /* length -1 */
+}
+
+void cs_copybin_put_int8(cs_buf *b, int64_t v)
+{
+	put_be(b, 8, 4);
+	put_be(b, (uint64_t)v, 8);
+}
+
+void cs_copybin_put_int4(cs_buf *b, int32_t v)
+{
+	put_be(b, 4, 4);
+	put_be(b, (uint32_t)v, 4);
+}
+
+void cs_copybin_put_text(cs_buf *b, const char *s, size_t n)
+{
+	CS_ASSERT(n <= INT32_MAX);
+	put_be(b, (uint32_t)n, 4);
+	cs_buf_put(b, s, n);
+}
+
+/* numeric_send: ndigits, weight, sign, dscale (int16 each), then ndigits
+ * base-10000 digits, most significant first; weight is the power of 10000
+ * of the first digit. |v| < 2^127 < 10000^10. */
+void cs_copybin_put_numeric(cs_buf *b, cs_i128 v)
+{
+	cs_u128 m = v < 0 ? (cs_u128)0 - (cs_u128)v : (cs_u128)v;
+	uint16_t digits[10];
+	int n = 0, i;
+
+	while (m) {
+		digits[n++] = (uint16_t)(m % 10000);
+		m /= 10000;
+	}
+	put_be(b, (uint32_t)(8 + 2 * n), 4);
+	put_be(b, (uint16_t)n, 2);
+	put_be(b, (uint16_t)(n ? n - 1 : 0), 2);
+	put_be(b, v < 0 ? 0x4000 : 0x0000, 2);
+	put_be(b, 0, 2);
+	for (i = n - 1; i >= 0; i--)
+		put_be(b, digits[i], 2);
+}
+
+void cs_copybin_put_trailer(cs_buf *b)
+{
+	put_be(b, 0xFFFF, 2); /* field count -1 */
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coopsettle/copybin.h"
 #include "coopsettle/db.h"
 #include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
@@ -95,6 +96,7 @@ typedef struct line_sink {
 	const cs_config *cfg;
 	int64_t run_id;
 	cs_buf buf;
+	int header_sent;
 	const cs_run_taps *taps; /* dry run: verify's view of the lines */
 } line_sink;
 
@@ -110,37 +112,9 @@ static int sink_flush(line_sink *k, cs_error *err)
 	return rc;
 }
 
-/* cs_copy_text of the NUL-terminated s into p (room for twice its
- * length); returns the end. */
-static char *copy_text_at(char *p, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\':
-			*p++ = '\\';
-			*p++ = '\\';
-			break;
-		case '\t':
-			*p++ = '\\';
-			*p++ = 't';
-			break;
-		case '\n':
-			*p++ = '\\';
-			*p++ = 'n';
-			break;
-		case '\r':
-			*p++ = '\\';
-			*p++ = 'r';
-			break;
-		default:
-			*p++ = *s;
-		}
-	}
-	return p;
-}
-
-/* One line of COPY text, assembled on the stack and appended at once (this
- * runs for every ledger line). */
+/* One ledger line as a binary COPY tuple: the server parses no text (spec
+ * section 7 writes lines with COPY; docs/performance.md has the figures).
+ * This runs for every ledger line. */
 static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 {
 	line_sink *k = ctx;
@@ -148,42 +122,43 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 	const char *rule = k->cfg->rules[l->rule_index].id;
 	const char *acct = k->cfg->accounts[l->account];
 	const char *code = k->cfg->currencies[l->currency].code;
-	char line[4 * CS_NAME_BYTES_MAX + sizeof(((cs_currency *)0)->code) + 200], *p = line;
 
 	if (!k->db)
 		return k->taps && k->taps->line ? k->taps->line(k->taps->ctx, l, err) : 0;
-	/* names are bounded by the config loader; the integers by their types */
-	CS_ASSERT(strlen(rule) <= CS_NAME_BYTES_MAX && strlen(acct) <= CS_NAME_BYTES_MAX &&
-		  strlen(code) < sizeof(((cs_currency *)0)->code));
-	p += cs_i128_format(p, k->run_id);
-	memcpy(p, "\tpost\t", 6);
-	p += 6;
-	p += cs_i128_format(p, l->transaction_id);
-	*p++ = '\t';
-	p += cs_i128_format(p, l->line_no);
-	*p++ = '\t';
-	p += cs_i128_format(p, l->transaction_id);
-	*p++ = '\t';
-	p = copy_text_at(p, rule);
-	*p++ = '\t';
-	p = copy_text_at(p, acct);
-	*p++ = '\t';
-	if (l->has_party) {
-		p += cs_i128_format(p, l->party_id);
-	} else {
-		memcpy(p, "\\N", 2);
-		p += 2;
+	if (!k->header_sent) {
+		cs_copybin_put_header(b);
+		k->header_sent = 1;
 	}
-	*p++ = '\t';
-	memcpy(p, code, strlen(code));
-	p += strlen(code);
-	*p++ = '\t';
-	p += cs_i128_format(p, l->amount_minor);
-	*p++ = '\n';
-	cs_buf_put(b, line, (size_t)(p - line));
+	CS_ASSERT(l->line_no > 0 && l->line_no <= INT32_MAX);
+	cs_copybin_put_nfields(b, 10);
+	cs_copybin_put_int8(b, k->run_id);
+	cs_copybin_put_text(b, "post", 4);
+	cs_copybin_put_int8(b, l->transaction_id);
+	cs_copybin_put_int4(b, (int32_t)l->line_no);
+	cs_copybin_put_int8(b, l->transaction_id);
+	cs_copybin_put_text(b, rule, strlen(rule));
+	cs_copybin_put_text(b, acct, strlen(acct));
+	if (l->has_party)
+		cs_copybin_put_int8(b, l->party_id);
+	else
+		cs_copybin_put_null(b);
+	cs_copybin_put_text(b, code, strlen(code));
+	cs_copybin_put_numeric(b, l->amount_minor);
 	if (b->len >= COPY_FLUSH_BYTES)
 		return sink_flush(k, err);
 	return 0;
+}
+
+/* Ends the binary COPY stream (header first if no line was written). */
+static void sink_trailer(line_sink *k)
+{
+	if (!k->db)
+		return;
+	if (!k->header_sent) {
+		cs_copybin_put_header(&k->buf);
+		k->header_sent = 1;
+	}
+	cs_copybin_put_trailer(&k->buf);
 }
 
 /* ---- reading: rows into the settle core, with a progress line ---- */
@@ -410,7 +385,7 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 	int has_prev = 0;
 	cs_buf rec;
 	const char *params[20];
-	int64_t count = -1;
+	int64_t count = -1, unbalanced = -1;
 
 	cs_buf_init(&rec);
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
@@ -486,26 +461,22 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 		goto fail;
 
 	/* The same invariants the core asserted, checked again by the database
-	 * inside the transaction: every currency balances, no line is lost. */
+	 * inside the transaction, in one scan of the run's lines: every
+	 * currency balances (posted and reversal lines each sum to zero, so
+	 * their union does), no posted line is lost. */
 	params[0] = id_text;
 	if (cs_db_query(w,
-			"SELECT currency FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
-			" GROUP BY currency HAVING sum(amount_minor) <> 0",
-			1, params, &rows, err) < 0)
-		goto fail;
-	if (rows.n_rows) {
-		cs_db_rows_free(&rows);
-		cs_assert_fail("ledger lines of the run sum to zero per currency (SQL)", __FILE__,
-			       __LINE__);
-	}
-	cs_db_rows_free(&rows);
-	if (cs_db_query(w,
-			"SELECT count(*) FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
-			" AND entry = 'post'",
+			"SELECT coalesce(sum(n), 0), count(*) FILTER (WHERE s <> 0) FROM"
+			" (SELECT currency, sum(amount_minor) s, count(*) FILTER (WHERE entry = 'post') n"
+			" FROM coopsettle.ledger_lines WHERE run_id = $1::bigint GROUP BY currency) c",
 			1, params, &rows, err) < 0)
 		goto fail;
 	cs_cell_i64(&rows, 0, 0, &count);
+	cs_cell_i64(&rows, 0, 1, &unbalanced);
 	cs_db_rows_free(&rows);
+	if (unbalanced != 0)
+		cs_assert_fail("ledger lines of the run sum to zero per currency (SQL)", __FILE__,
+			       __LINE__);
 	CS_ASSERT(count == expected_lines);
 
 	CS_FAILPOINT("before_commit");
@@ -851,13 +822,16 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 	if (w && cs_db_copy_in_begin(w,
 				     "COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
 				     " transaction_id, rule_id, account, party_id, currency,"
-				     " amount_minor) FROM STDIN",
+				     " amount_minor) FROM STDIN (FORMAT binary)",
 				     err) < 0)
 		goto cleanup;
 	if (cs_source_transactions(r, cfg, &opts->window, on_row, &rc, err) < 0)
 		goto cleanup;
 	CS_FAILPOINT("after_read");
-	if (cs_settle_finish(s, err) < 0 || sink_flush(&sink, err) < 0)
+	if (cs_settle_finish(s, err) < 0)
+		goto cleanup;
+	sink_trailer(&sink);
+	if (sink_flush(&sink, err) < 0)
 		goto cleanup;
 	if (opts->progress)
 		progress_print(&rc, 1);

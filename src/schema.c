@@ -7,6 +7,17 @@
  * reports, so the tables must be able to hold them. Output tables are
  * append-only: a trigger refuses UPDATE and DELETE, except the one status
  * change of a run to 'superseded' that the engine makes.
+ *
+ * The small output tables reference runs(id) with a deferred foreign key.
+ * The bulk ones (ledger_lines, party_totals, member_allocations,
+ * run_inputs: one row per line, party, member or input row) have none since
+ * schema version 3: a deferred key fires one check per row at COMMIT, which
+ * took 18 of the 41 seconds of a 1,000,000-row settle (docs/performance.md).
+ * Their rows cannot point at a missing run all the same: the engine writes
+ * them in the transaction that inserts the run, checks in SQL before COMMIT
+ * that the run's lines are as many as its record says, runs are never
+ * deleted (the append-only trigger), and verify --chain names any row whose
+ * run does not exist.
  */
 #include "coopsettle/schema.h"
 
@@ -61,7 +72,7 @@ static const char *const schema_v1_sql[] = {
 	"CREATE INDEX IF NOT EXISTS runs_kind_window_idx"
 	"  ON coopsettle.runs (kind, window_from, window_to);",
 	"CREATE TABLE IF NOT EXISTS coopsettle.ledger_lines ("
-	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
 	"  entry text NOT NULL CHECK (entry IN ('post', 'reversal')),"
 	"  journal bigint NOT NULL,"
 	"  line_no integer NOT NULL,"
@@ -74,7 +85,7 @@ static const char *const schema_v1_sql[] = {
 	"CREATE INDEX IF NOT EXISTS ledger_lines_run_idx"
 	"  ON coopsettle.ledger_lines (run_id, journal, line_no);",
 	"CREATE TABLE IF NOT EXISTS coopsettle.party_totals ("
-	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
 	"  party_id bigint NOT NULL,"
 	"  side text NOT NULL,"
 	"  currency text NOT NULL,"
@@ -105,7 +116,7 @@ static const char *const schema_v1_sql[] = {
 	"  amount_minor numeric(40, 0) NOT NULL,"
 	"  PRIMARY KEY (run_id, currency, ordinal));",
 	"CREATE TABLE IF NOT EXISTS coopsettle.member_allocations ("
-	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
 	"  member_id bigint NOT NULL,"
 	"  currency text NOT NULL,"
 	"  capital_interest_minor numeric(40, 0) NOT NULL,"
@@ -116,7 +127,7 @@ static const char *const schema_v1_sql[] = {
 	"  PRIMARY KEY (run_id, member_id, currency));",
 	/* version 2: the input snapshot of settle runs (docs/auditing.md) */
 	"CREATE TABLE IF NOT EXISTS coopsettle.run_inputs ("
-	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
 	"  ordinal bigint NOT NULL,"
 	"  transaction_id bigint,"
 	"  occurred_at_us bigint,"
@@ -127,8 +138,14 @@ static const char *const schema_v1_sql[] = {
 	"  category text,"
 	"  producer_member boolean NOT NULL,"
 	"  consumer_member boolean NOT NULL,"
-	"  PRIMARY KEY (run_id, ordinal));"
-	/* append-only: refuse UPDATE and DELETE but the supersede status change */,
+	"  PRIMARY KEY (run_id, ordinal));",
+	/* version 3: the bulk tables lose their foreign keys (file comment) */
+	"ALTER TABLE coopsettle.ledger_lines DROP CONSTRAINT IF EXISTS ledger_lines_run_id_fkey;",
+	"ALTER TABLE coopsettle.party_totals DROP CONSTRAINT IF EXISTS party_totals_run_id_fkey;",
+	"ALTER TABLE coopsettle.member_allocations"
+	"  DROP CONSTRAINT IF EXISTS member_allocations_run_id_fkey;",
+	"ALTER TABLE coopsettle.run_inputs DROP CONSTRAINT IF EXISTS run_inputs_run_id_fkey;",
+	/* append-only: refuse UPDATE and DELETE but the supersede status change */
 	"CREATE OR REPLACE FUNCTION coopsettle.refuse_change() RETURNS trigger"
 	"  LANGUAGE plpgsql SET search_path = '' AS $$"
 	"BEGIN"

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "coopsettle/buf.h"
+#include "coopsettle/i128.h"
 
 #define CS_COPYBIN_FIELDS_MAX 16
 
@@ -40,5 +41,20 @@ int cs_copybin_int8(const cs_copybin_field *f, int64_t *out);
 
 /* Decodes a big-endian int32 field (4 bytes; a date is days since 2000-01-01). */
 int cs_copybin_int4(const cs_copybin_field *f, int32_t *out);
+
+/*
+ * Writing binary COPY (COPY ... FROM STDIN (FORMAT binary)): the header once,
+ * then per tuple its field count and fields, then the trailer. Integers are
+ * big-endian; a numeric is PostgreSQL's base-10000 form (numeric_send).
+ */
+void cs_copybin_put_header(cs_buf *b);
+void cs_copybin_put_nfields(cs_buf *b, int16_t n);
+void cs_copybin_put_null(cs_buf *b);
+void cs_copybin_put_int8(cs_buf *b, int64_t v);
+void cs_copybin_put_int4(cs_buf *b, int32_t v);
+void cs_copybin_put_text(cs_buf *b, const char *s, size_t n);
+/* v as a numeric with scale 0. */
+void cs_copybin_put_numeric(cs_buf *b, cs_i128 v);
+void cs_copybin_put_trailer(cs_buf *b);
 
 #endif

@@ -11,7 +11,7 @@
 /* The schema version this engine writes and expects. 2 added
  * coopsettle.run_inputs (the input snapshot of settle runs); init-db
  * migrates a version 1 schema by creating it. */
-#define CS_SCHEMA_VERSION 2
+#define CS_SCHEMA_VERSION 3
 
 /* The advisory lock key that serialises all runs and migrations of the
  * schema ('coop' 'stle' in ASCII). */

@@ -19,8 +19,8 @@
 	else if (sql ~ /^COPY coopsettle\./) p = "copy_other"
 	else if (sql ~ /^SELECT party_id, side, currency, sum/) p = "read_patronage_bases"
 	else if (sql ~ /^INSERT INTO coopsettle\.runs/) p = "insert_run_record"
-	else if (sql ~ /^SELECT currency FROM coopsettle\.ledger_lines/) p = "sql_check_balance"
-	else if (sql ~ /^SELECT count\(\*\) FROM coopsettle\.ledger_lines/) p = "sql_check_count"
+	else if (sql ~ /^SELECT coalesce\(sum\(n\), 0\), count\(\*\) FILTER/) p = "sql_check"
+	else if (sql ~ /^COPY coopsettle\.run_inputs/) p = "copy_run_inputs"
 	else if (sql ~ /^COMMIT/) p = "commit"
 	else p = "other"
 	t[p] += ms
