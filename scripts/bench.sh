@@ -339,7 +339,7 @@ phase_rows()
 		case $p in
 		read_members) label="read members (binary COPY)" ;;
 		read_transactions) label="read transactions (binary COPY, sorted; overlaps the next)" ;;
-		copy_ledger_lines) label="write ledger lines (COPY FROM STDIN)" ;;
+		copy_ledger_lines) label="write ledger lines (COPY FROM STDIN; settle: binary, fed by a sender thread)" ;;
 		copy_party_totals) label="write party totals (COPY)" ;;
 		insert_run_record) label="insert the run record (with the statement)" ;;
 		sql_check) label="SQL check: lines sum to zero per currency, line count" ;;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "coopsettle/copybin.h"
+#include "coopsettle/copypipe.h"
 #include "coopsettle/db.h"
 #include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
@@ -96,6 +97,7 @@ typedef struct line_sink {
 	const cs_config *cfg;
 	int64_t run_id;
 	cs_buf buf;
+	cs_copypipe *pipe; /* sends buf's chunks from a second thread */
 	int header_sent;
 	const cs_run_taps *taps; /* dry run: verify's view of the lines */
 } line_sink;
@@ -105,7 +107,8 @@ static int sink_flush(line_sink *k, cs_error *err)
 	int rc = 0;
 
 	if (k->db && k->buf.len) {
-		rc = cs_db_copy_in_put(k->db, k->buf.data, k->buf.len, err);
+		rc = k->pipe ? cs_copypipe_put(k->pipe, &k->buf, err)
+			     : cs_db_copy_in_put(k->db, k->buf.data, k->buf.len, err);
 		CS_FAILPOINT("during_copy");
 	}
 	cs_buf_reset(&k->buf);
@@ -825,6 +828,8 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 				     " amount_minor) FROM STDIN (FORMAT binary)",
 				     err) < 0)
 		goto cleanup;
+	if (w && !(sink.pipe = cs_copypipe_start(w, err)))
+		goto cleanup;
 	if (cs_source_transactions(r, cfg, &opts->window, on_row, &rc, err) < 0)
 		goto cleanup;
 	CS_FAILPOINT("after_read");
@@ -833,6 +838,13 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 	sink_trailer(&sink);
 	if (sink_flush(&sink, err) < 0)
 		goto cleanup;
+	{
+		cs_copypipe *pipe = sink.pipe;
+
+		sink.pipe = NULL;
+		if (cs_copypipe_finish(pipe, err) < 0)
+			goto cleanup;
+	}
 	if (opts->progress)
 		progress_print(&rc, 1);
 	if (w && cs_db_copy_in_end(w, err) < 0)
@@ -870,6 +882,11 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 	settle_summary(&res->summary, opts, s, res);
 	rcode = 0;
 cleanup:
+	if (sink.pipe) { /* stop the sender before the connection goes */
+		cs_error ignored;
+
+		cs_copypipe_finish(sink.pipe, &ignored);
+	}
 	if (rcode < 0 && err->exit_code == CS_EXIT_RUNTIME &&
 	    ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r)))) {
 		/* name the loss plainly whichever connection saw it */

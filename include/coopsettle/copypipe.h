@@ -1,0 +1,43 @@
+/*
+ * copypipe.h -- a COPY FROM STDIN fed from a second thread, so that the
+ * engine computes the next chunk while the server consumes the last one.
+ *
+ * Blocking libpq waits in PQputCopyData until the server has taken a chunk;
+ * while the engine then computes the next one the server has only the
+ * socket's buffer to work on and idles. Measured on 1,000,000 rows
+ * (docs/performance.md) that idling cost a third of the COPY. Here the
+ * calling thread hands full buffers to a sender thread through a queue of
+ * CS_COPYPIPE_DEPTH buffers: memory stays bounded (depth times the chunk
+ * size) and the connection is used by one thread at a time -- the sender
+ * between begin and finish, the caller before and after.
+ */
+#ifndef COOPSETTLE_COPYPIPE_H
+#define COOPSETTLE_COPYPIPE_H
+
+#include "coopsettle/buf.h"
+#include "coopsettle/db.h"
+#include "coopsettle/error.h"
+
+/* Buffers in flight (queued or being sent) besides the one being filled. */
+#define CS_COPYPIPE_DEPTH 4
+
+typedef struct cs_copypipe cs_copypipe;
+
+/* Starts the sender thread for db, on which COPY ... FROM STDIN has begun.
+ * Returns NULL with err filled if the thread cannot start. */
+cs_copypipe *cs_copypipe_start(cs_db *db, cs_error *err);
+
+/*
+ * Hands the bytes of *b to the sender and leaves *b empty (its storage is
+ * swapped with a sent buffer, so nothing is allocated per chunk). Waits while
+ * the queue is full. Returns 0, or -1 with err filled when an earlier send
+ * failed (the COPY is then dead: the caller gives up and cleans up).
+ */
+int cs_copypipe_put(cs_copypipe *p, cs_buf *b, cs_error *err);
+
+/* Waits until everything is sent and stops the thread; frees p. Returns 0,
+ * or -1 with err filled with the first send error. The caller then ends the
+ * COPY on db itself (cs_db_copy_in_end). NULL p is a no-op returning 0. */
+int cs_copypipe_finish(cs_copypipe *p, cs_error *err);
+
+#endif
