@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # demo.sh -- build coopsettle, start a throw-away cluster and walk through
-# the command line on the example configuration.
+# the command line on the example configuration: load a month of a sample
+# marketplace, settle it day by day, supersede a corrected day, distribute
+# the month, verify the run chain and the distribution, and write the
+# members' statements (build/demo-statements/).
 #
 # usage: scripts/demo.sh
 #
-# Each step is one function below; add new steps (settle, distribute, ...)
-# as functions and list them in main. The cluster is stopped at exit.
+# Each step is one function below, listed in main. The cluster is stopped
+# at exit.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -100,8 +103,10 @@ demo_settle()
 			awk -v d="2026-11-$day" 'NR == 1 { printf "%s  %s", d, $0 } /^  (EUR|CHF)/ { printf " |%s", substr($0, 3) } END { print "" }'
 	done
 	demo_section "the statement of one day (--dry-run --json, first 30 lines)"
+	# sed reads to the end: head would close the pipe early and, with
+	# pipefail, fail the demo on the writer's SIGPIPE/EPIPE
 	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --dry-run --json |
-		python3 -m json.tool | head -n 30
+		python3 -m json.tool | sed -n '1,30p'
 	demo_section "re-running a day that is settled: refused (exit 4)"
 	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 || echo "(exit $?)"
 	demo_section "an accountant corrects a row and supersedes the day"
@@ -130,6 +135,26 @@ demo_distribute()
 	DEMO_DONE+=("distributed the November surplus")
 }
 
+demo_audit()
+{
+	local run member out="$CS_ROOT/build/demo-statements"
+
+	run=$(psql -X -A -t -c "SELECT max(id) FROM coopsettle.runs WHERE kind = 'distribute'")
+	member=$(psql -X -A -t -c "SELECT member_id FROM coopsettle.member_allocations
+		WHERE run_id = $run AND currency = 'EUR'
+		ORDER BY capital_interest_minor + patronage_minor DESC, member_id LIMIT 1")
+	demo_section "an auditor checks the chain of runs and reproduces the distribution"
+	demo_run "$CS_BIN" verify --chain
+	demo_run "$CS_BIN" verify --run "$run"
+	demo_section "the members' statements (notices of allocation)"
+	rm -rf -- "$out"
+	demo_run "$CS_BIN" statements --run "$run" --out "$out"
+	printf '%s statements written to %s (text and HTML); member %s:\n\n' \
+		"$(find "$out" -name '*.txt' | wc -l)" "$out" "$member"
+	cat "$out/member-$member.txt"
+	DEMO_DONE+=("verified the run chain and run $run, wrote the members' statements to $out")
+}
+
 demo_summary()
 {
 	local line
@@ -150,6 +175,7 @@ main()
 	demo_load
 	demo_settle
 	demo_distribute
+	demo_audit
 	demo_summary
 }
 
