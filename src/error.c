@@ -45,6 +45,27 @@ void cs_error_hint(cs_error *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cs_error_print(const cs_error *err)
+{
+	fprintf(stderr, "coopsettle: %s\n", err->message);
+	if (err->detail[0])
+		fprintf(stderr, "detail: %s\n", err->detail);
+	if (err->hint[0])
+		fprintf(stderr, "hint: %s\n", err->hint);
+}
+
+int cs_usage_error(const char *cmd, const char *fmt, const char *what)
+{
+	fputs("coopsettle: ", stderr);
+	fprintf(stderr, fmt, what);
+	fputc('\n', stderr);
+	if (cmd)
+		fprintf(stderr, "usage: coopsettle %s --help\n", cmd);
+	else
+		fputs("usage: coopsettle [--db CONNINFO] COMMAND [OPTIONS]\n", stderr);
+	return CS_EXIT_USAGE;
+}
+
 void cs_assert_fail(const char *what, const char *file, int line)
 {
 	fprintf(stderr, "coopsettle: internal error: assertion '%s' failed at %s:%d\n",

@@ -101,27 +101,6 @@ static const char distribute_help[] =
 	"exit codes: 0 done or unchanged; 1 database/I/O; 2 usage or config;\n"
 	"3 settle runs do not tile the window or invalid members; 4 conflict\n";
 
-static void print_error(const cs_error *err)
-{
-	fprintf(stderr, "coopsettle: %s\n", err->message);
-	if (err->detail[0])
-		fprintf(stderr, "detail: %s\n", err->detail);
-	if (err->hint[0])
-		fprintf(stderr, "hint: %s\n", err->hint);
-}
-
-static int usage_error(const char *fmt, const char *what, const char *cmd)
-{
-	fprintf(stderr, "coopsettle: ");
-	fprintf(stderr, fmt, what);
-	fputc('\n', stderr);
-	if (cmd)
-		fprintf(stderr, "usage: coopsettle %s --help\n", cmd);
-	else
-		fputs(usage_line, stderr);
-	return CS_EXIT_USAGE;
-}
-
 static int cmd_init_db(const char *conninfo)
 {
 	cs_error err;
@@ -131,7 +110,7 @@ static int cmd_init_db(const char *conninfo)
 	cs_error_clear(&err);
 	db = cs_db_connect(conninfo, &err);
 	if (!db || cs_schema_init(db, &version, &err) < 0) {
-		print_error(&err);
+		cs_error_print(&err);
 		cs_db_close(db);
 		return err.exit_code ? err.exit_code : CS_EXIT_RUNTIME;
 	}
@@ -246,18 +225,17 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 			fputs(is_settle ? settle_help : distribute_help, stdout);
 			return CS_EXIT_OK;
 		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1], cmd);
+			return cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s'", argv[optind - 1], cmd);
+			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind], cmd);
+		return cs_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (!config)
-		return usage_error("%s needs --config FILE", cmd, cmd);
+		return cs_usage_error(cmd, "%s needs --config FILE", cmd);
 	if ((period != NULL) == (from != NULL || to != NULL) || (!period && (!from || !to)))
-		return usage_error("%s needs either --period P or both --from X and --to Y", cmd,
-				   cmd);
+		return cs_usage_error(cmd, "%s needs either --period P or both --from X and --to Y", cmd);
 	cfg = load_config(config);
 	if (!cfg)
 		return CS_EXIT_USAGE;
@@ -265,7 +243,7 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 	if (cs_tz_use(cfg->timezone, &err) < 0 ||
 	    (period ? cs_window_from_period(&ro.window, period, &err)
 		    : cs_window_from_bounds(&ro.window, from, to, &err)) < 0) {
-		print_error(&err);
+		cs_error_print(&err);
 		cs_config_free(cfg);
 		return err.exit_code;
 	}
@@ -275,7 +253,7 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 	cs_run_result_init(&res);
 	rc = is_settle ? cs_run_settle(&ro, &res, &err) : cs_run_distribute(&ro, &res, &err);
 	if (rc < 0) {
-		print_error(&err);
+		cs_error_print(&err);
 		rc = err.exit_code ? err.exit_code : CS_EXIT_RUNTIME;
 	} else {
 		if (json)
@@ -310,7 +288,7 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--db") == 0) {
 			if (i + 1 >= argc)
-				return usage_error("option '%s' needs a value", "--db", NULL);
+				return cs_usage_error(NULL, "option '%s' needs a value", "--db");
 			conninfo = argv[i + 1];
 			i += 2;
 			continue;
@@ -320,7 +298,7 @@ int main(int argc, char **argv)
 			i++;
 			continue;
 		}
-		return usage_error("unknown option '%s'", argv[i], NULL);
+		return cs_usage_error(NULL, "unknown option '%s'", argv[i]);
 	}
 	if (i >= argc) {
 		fputs(usage_line, stderr);
@@ -336,7 +314,7 @@ int main(int argc, char **argv)
 			return CS_EXIT_OK;
 		}
 		if (argc > 1)
-			return usage_error("unexpected argument '%s'", argv[1], cmd);
+			return cs_usage_error(cmd, "unexpected argument '%s'", argv[1]);
 		return cmd_init_db(conninfo);
 	}
 	if (strcmp(cmd, "check-config") == 0) {
@@ -345,7 +323,7 @@ int main(int argc, char **argv)
 			return CS_EXIT_OK;
 		}
 		if (argc != 2 || argv[1][0] == '-')
-			return usage_error("%s needs exactly one FILE", cmd, cmd);
+			return cs_usage_error(cmd, "%s needs exactly one FILE", cmd);
 		return cmd_check_config(argv[1]);
 	}
 	if (strcmp(cmd, "settle") == 0 || strcmp(cmd, "distribute") == 0)
@@ -353,5 +331,5 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "verify") == 0 || strcmp(cmd, "explain") == 0 ||
 	    strcmp(cmd, "export") == 0 || strcmp(cmd, "statements") == 0)
 		return cs_tool_main(conninfo, cmd, argc, argv);
-	return usage_error("unknown command '%s'", cmd, NULL);
+	return cs_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -77,24 +77,6 @@ static const char statements_help[] =
 	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run, not a\n"
 	"distribute run\n";
 
-static void print_error(const cs_error *err)
-{
-	fprintf(stderr, "coopsettle: %s\n", err->message);
-	if (err->detail[0])
-		fprintf(stderr, "detail: %s\n", err->detail);
-	if (err->hint[0])
-		fprintf(stderr, "hint: %s\n", err->hint);
-}
-
-static int usage_error(const char *cmd, const char *fmt, const char *what)
-{
-	fprintf(stderr, "coopsettle: ");
-	fprintf(stderr, fmt, what);
-	fputc('\n', stderr);
-	fprintf(stderr, "usage: coopsettle %s --help\n", cmd);
-	return CS_EXIT_USAGE;
-}
-
 /* Parses a run id or member id: a decimal integer, > 0 for runs. */
 static int parse_id(const char *cmd, const char *opt, const char *text, int positive,
 		    int64_t *out)
@@ -111,7 +93,7 @@ static int parse_id(const char *cmd, const char *opt, const char *text, int posi
 static int finish(int rc, const cs_error *err)
 {
 	if (rc < 0) {
-		print_error(err);
+		cs_error_print(err);
 		return err->exit_code ? err->exit_code : CS_EXIT_RUNTIME;
 	}
 	if (fflush(stdout) != 0) {
@@ -163,9 +145,9 @@ int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (c == ':')
-			return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+			return cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		if (c <= 0 || c > OPT_HELP || !cmds[which].allowed[c])
-			return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 		switch (c) {
 		case OPT_RUN:
 			run_text = optarg;
@@ -191,7 +173,7 @@ int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		return cs_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (run_text && parse_id(cmd, "--run", run_text, 1, &run) < 0)
 		return CS_EXIT_USAGE;
 	if (member_text && parse_id(cmd, "--member", member_text, 0, &member) < 0)
@@ -202,29 +184,29 @@ int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
 	k = CS_EXIT_OK;
 	if (strcmp(cmd, "verify") == 0) {
 		if (chain == (run_text != NULL))
-			return usage_error(cmd, "%s needs exactly one of --run N and --chain", cmd);
+			return cs_usage_error(cmd, "%s needs exactly one of --run N and --chain", cmd);
 		rc = chain ? cs_verify_chain(conninfo, &report, &err)
 			   : cs_verify_run(conninfo, run, &report, &err);
 		fputs(report.data ? report.data : "", stdout);
 	} else if (!run_text) {
 		cs_buf_free(&report);
-		return usage_error(cmd, "%s needs --run N", cmd);
+		return cs_usage_error(cmd, "%s needs --run N", cmd);
 	} else if (strcmp(cmd, "explain") == 0) {
 		if (!member_text)
-			return usage_error(cmd, "%s needs --member ID", cmd);
+			return cs_usage_error(cmd, "%s needs --member ID", cmd);
 		rc = cs_audit_explain(conninfo, run, member, stdout, &err);
 	} else if (strcmp(cmd, "export") == 0) {
 		cs_export_format fmt;
 
 		if (!format)
-			return usage_error(cmd, "%s needs --format hledger|beancount|csv", cmd);
+			return cs_usage_error(cmd, "%s needs --format hledger|beancount|csv", cmd);
 		if (cs_export_format_parse(format, &fmt) < 0)
-			return usage_error(cmd, "unknown format '%s' (hledger, beancount or csv)",
+			return cs_usage_error(cmd, "unknown format '%s' (hledger, beancount or csv)",
 					   format);
 		rc = cs_audit_export(conninfo, run, fmt, output, &err);
 	} else {
 		if (!out_dir)
-			return usage_error(cmd, "%s needs --out DIR", cmd);
+			return cs_usage_error(cmd, "%s needs --out DIR", cmd);
 		rc = cs_audit_statements(conninfo, run, out_dir, &report, &err);
 		fputs(report.data ? report.data : "", stderr);
 	}

@@ -52,6 +52,15 @@ void cs_error_hint(cs_error *err, const char *fmt, ...)
 	} while (0)
 
 /* Prints the failed assertion and aborts. Never returns. */
+/* Prints err on stderr as the command line shows every error:
+ * "coopsettle: MESSAGE", then "detail: ..." and "hint: ..." when set. */
+void cs_error_print(const cs_error *err);
+
+/* Prints "coopsettle: " fmt (with what) and a usage line pointing at
+ * "coopsettle CMD --help" (cmd NULL: at "coopsettle --help") on stderr;
+ * returns CS_EXIT_USAGE. */
+int cs_usage_error(const char *cmd, const char *fmt, const char *what);
+
 void cs_assert_fail(const char *what, const char *file, int line)
 	__attribute__((noreturn));
 
