@@ -19,8 +19,9 @@ struct cs_copypipe {
 	pthread_mutex_t mu;
 	pthread_cond_t changed;
 	cs_buf slot[CS_COPYPIPE_DEPTH];
-	size_t head, count; /* queued slots: head .. head + count - 1 (mod depth) */
-	int sending;        /* the sender holds slot head outside the lock */
+	size_t head, count; /* queued slots: head .. head + count - 1 (mod depth); the
+			    * sender sends slot head outside the lock and only then
+			    * counts it out, so a put never reuses it early */
 	int closing;        /* no more puts: the sender stops when the queue is empty */
 	int failed;
 	cs_error err; /* the first send error, when failed */
@@ -37,7 +38,6 @@ static void *sender(void *arg)
 			pthread_cond_wait(&p->changed, &p->mu);
 		if (p->count == 0)
 			break; /* closing and drained */
-		p->sending = 1;
 		pthread_mutex_unlock(&p->mu);
 
 		cs_error_clear(&e);
@@ -53,7 +53,6 @@ static void *sender(void *arg)
 		cs_buf_reset(&p->slot[p->head]);
 		p->head = (p->head + 1) % CS_COPYPIPE_DEPTH;
 		p->count--;
-		p->sending = 0;
 		pthread_cond_broadcast(&p->changed);
 	}
 	pthread_mutex_unlock(&p->mu);

@@ -165,9 +165,34 @@ static int money_cmp(const mpz_t a, const cs_money *m, size_t cur)
 	return mpz_cmp(a, m->minor[cur]);
 }
 
+/* The conditions of a rule's `when` that do not involve the amount:
+ * currency, category and the member flags of both sides. */
+static int rule_matches_row(const cs_rule *rule, const cs_fee_input *in)
+{
+	size_t i;
+
+	if (!rule->currency_allowed[in->currency])
+		return 0;
+	if (rule->has_categories) {
+		for (i = 0; in->category && i < rule->n_categories; i++)
+			if (strlen(rule->categories[i]) == in->category_len &&
+			    memcmp(rule->categories[i], in->category, in->category_len) == 0)
+				break;
+		if (!in->category || i == rule->n_categories)
+			return 0;
+	}
+	if (rule->producer_member != CS_TRI_ANY &&
+	    (rule->producer_member == CS_TRI_TRUE) != (in->producer_member != 0))
+		return 0;
+	if (rule->consumer_member != CS_TRI_ANY &&
+	    (rule->consumer_member == CS_TRI_TRUE) != (in->consumer_member != 0))
+		return 0;
+	return 1;
+}
+
 int cs_fee_match(const cs_config *cfg, const cs_fee_input *in)
 {
-	size_t r, i;
+	size_t r;
 	uint64_t a = magnitude(in->amount_minor);
 	mpz_t az;
 	int found = -1;
@@ -176,23 +201,8 @@ int cs_fee_match(const cs_config *cfg, const cs_fee_input *in)
 	mpz_set_u64(az, a);
 	for (r = 0; r < cfg->n_rules && found < 0; r++) {
 		const cs_rule *rule = &cfg->rules[r];
-		int ok = rule->currency_allowed[in->currency];
+		int ok = rule_matches_row(rule, in);
 
-		if (ok && rule->has_categories) {
-			ok = 0;
-			for (i = 0; in->category && i < rule->n_categories; i++) {
-				if (strlen(rule->categories[i]) == in->category_len &&
-				    memcmp(rule->categories[i], in->category,
-					   in->category_len) == 0) {
-					ok = 1;
-					break;
-				}
-			}
-		}
-		if (ok && rule->producer_member != CS_TRI_ANY)
-			ok = (rule->producer_member == CS_TRI_TRUE) == (in->producer_member != 0);
-		if (ok && rule->consumer_member != CS_TRI_ANY)
-			ok = (rule->consumer_member == CS_TRI_TRUE) == (in->consumer_member != 0);
 		if (ok && rule->min_amount.present)
 			ok = money_cmp(az, &rule->min_amount, in->currency) >= 0;
 		if (ok && rule->max_amount.present)
@@ -355,28 +365,13 @@ static int match_fast(const cs_fee_calc *calc, const cs_fee_input *in)
 {
 	const cs_config *cfg = calc->cfg;
 	cs_i128 a = (cs_i128)magnitude(in->amount_minor);
-	size_t r, i;
+	size_t r;
 
 	for (r = 0; r < cfg->n_rules; r++) {
 		const cs_rule *rule = &cfg->rules[r];
 		const cs_fee_fast *x = &calc->fast[r * cfg->n_currencies + in->currency];
-		int ok = rule->currency_allowed[in->currency];
+		int ok = rule_matches_row(rule, in);
 
-		if (ok && rule->has_categories) {
-			ok = 0;
-			for (i = 0; in->category && i < rule->n_categories; i++) {
-				if (strlen(rule->categories[i]) == in->category_len &&
-				    memcmp(rule->categories[i], in->category,
-					   in->category_len) == 0) {
-					ok = 1;
-					break;
-				}
-			}
-		}
-		if (ok && rule->producer_member != CS_TRI_ANY)
-			ok = (rule->producer_member == CS_TRI_TRUE) == (in->producer_member != 0);
-		if (ok && rule->consumer_member != CS_TRI_ANY)
-			ok = (rule->consumer_member == CS_TRI_TRUE) == (in->consumer_member != 0);
 		if (ok && !x->match_ok && (x->has_min_amount || x->has_max_amount))
 			return cs_fee_match(cfg, in); /* a bound beyond 2^62: GMP */
 		if (ok && x->has_min_amount)

@@ -98,7 +98,6 @@ typedef struct line_sink {
 	int64_t run_id;
 	cs_buf buf;
 	cs_copypipe *pipe; /* sends buf's chunks from a second thread */
-	int header_sent;
 	const cs_run_taps *taps; /* dry run: verify's view of the lines */
 } line_sink;
 
@@ -128,10 +127,6 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 
 	if (!k->db)
 		return k->taps && k->taps->line ? k->taps->line(k->taps->ctx, l, err) : 0;
-	if (!k->header_sent) {
-		cs_copybin_put_header(b);
-		k->header_sent = 1;
-	}
 	CS_ASSERT(l->line_no > 0 && l->line_no <= INT32_MAX);
 	cs_copybin_put_nfields(b, 10);
 	cs_copybin_put_int8(b, k->run_id);
@@ -152,16 +147,11 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 	return 0;
 }
 
-/* Ends the binary COPY stream (header first if no line was written). */
+/* Ends the binary COPY stream. */
 static void sink_trailer(line_sink *k)
 {
-	if (!k->db)
-		return;
-	if (!k->header_sent) {
-		cs_copybin_put_header(&k->buf);
-		k->header_sent = 1;
-	}
-	cs_copybin_put_trailer(&k->buf);
+	if (k->db)
+		cs_copybin_put_trailer(&k->buf);
 }
 
 /* ---- reading: rows into the settle core, with a progress line ---- */
@@ -828,8 +818,11 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 				     " amount_minor) FROM STDIN (FORMAT binary)",
 				     err) < 0)
 		goto cleanup;
-	if (w && !(sink.pipe = cs_copypipe_start(w, err)))
-		goto cleanup;
+	if (w) {
+		cs_copybin_put_header(&sink.buf); /* goes out with the first chunk */
+		if (!(sink.pipe = cs_copypipe_start(w, err)))
+			goto cleanup;
+	}
 	if (cs_source_transactions(r, cfg, &opts->window, on_row, &rc, err) < 0)
 		goto cleanup;
 	CS_FAILPOINT("after_read");
