@@ -24,8 +24,11 @@
 #   (b) coopsettle settle of the window, committed
 #   (c) the same fee rules in plain SQL (scripts/bench/baseline.sql)
 # checks once that (c) gives exactly (b)'s ledger lines and totals, and
-# times coopsettle distribute with --dist-members members. Writes the table
-# into docs/performance.md between the markers for this --rows value.
+# times coopsettle distribute with --dist-members members against its own
+# floor (the minimal client reading the members and party totals and
+# copying the run's ledger lines and allocations into empty copies of the
+# tables). Writes the table into docs/performance.md between the markers for
+# this --rows value.
 # Nothing here is a test: the timings assert nothing.
 set -euo pipefail
 
@@ -50,7 +53,7 @@ while (($#)); do
 	--no-distribute) DO_DIST=0; shift ;;
 	--no-diagnostics) DO_DIAG=0; shift ;;
 	--no-doc) DO_DOC=0; shift ;;
-	-h | --help) sed -n '2,31s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '2,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) cs_die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -273,7 +276,7 @@ rm -f "$OUT/ledger.copy"
 
 # ---------------------------------------------------------------- distribute
 
-T_dist=() RSS_dist=() CPU_dist=()
+T_dist=() RSS_dist=() CPU_dist=() T_dfread=() T_dflines=() T_dfallocs=() T_dfloor=()
 if ((DO_DIST)); then
 	cs_log "generating $DIST_MEMBERS members and $DIST_MEMBERS transactions touching all of them"
 	psqlq postgres -c "CREATE DATABASE distdata"
@@ -297,11 +300,44 @@ if ((DO_DIST)); then
 		phases_since "$l0" "$OUT/phases_dist_$k"
 		DIST_LINES="$(psqlq "d_$k" -A -t -c "SELECT line_count FROM coopsettle.runs WHERE kind = 'distribute'")"
 		DIST_ALLOCS="$(psqlq "d_$k" -A -t -c "SELECT count(*) FROM coopsettle.member_allocations")"
+		if ((k == 1)); then
+			cs_log "writing the run's lines and allocations to $OUT (for the distribute floor)"
+			psqlq d_1 -c "\\copy (SELECT * FROM coopsettle.ledger_lines WHERE run_id = 2
+				ORDER BY journal, line_no) TO '$OUT/dist-lines.copy'" \
+				-c "\\copy (SELECT * FROM coopsettle.member_allocations WHERE run_id = 2
+				ORDER BY member_id, currency) TO '$OUT/dist-allocs.copy'"
+		fi
 		drop_db "d_$k"
 		T_dist+=($((t1 - t0)))
 		RSS_dist+=("$(cut -d' ' -f1 "$OUT/time_dist_$k")")
 		CPU_dist+=("$(awk '{ printf "%.0f", ($2 + $3) * 1e9 }' "$OUT/time_dist_$k")")
+
+		# The floor of a distribute run: read what it must read (members,
+		# the settle run's party totals) and write what it must write (its
+		# ledger lines and member allocations, into empty copies of the
+		# tables with the same indexes), with the minimal client.
+		cs_log "rep $k/$REPS: distribute floor"
+		fresh_db "df_$k" distdata
+		psqlq "df_$k" -c "CREATE TABLE public.lines_floor (LIKE coopsettle.ledger_lines INCLUDING ALL)" \
+			-c "CREATE TABLE public.allocs_floor (LIKE coopsettle.member_allocations INCLUDING ALL)"
+		checkpoint
+		t0=$(now_ns)
+		PGDATABASE="df_$k" "$FLOOR" out "COPY (SELECT id, class, joined_on, left_on,
+			paid_in_capital_minor FROM coopsettle.members ORDER BY id) TO STDOUT (FORMAT binary)" >/dev/null
+		PGDATABASE="df_$k" "$FLOOR" out "COPY (SELECT party_id, side, currency, fees_minor,
+			gross_minor FROM coopsettle.party_totals WHERE run_id = 1) TO STDOUT (FORMAT binary)" >/dev/null
+		t1=$(now_ns)
+		PGDATABASE="df_$k" "$FLOOR" in "COPY public.lines_floor FROM STDIN" "$OUT/dist-lines.copy" >/dev/null
+		t2=$(now_ns)
+		PGDATABASE="df_$k" "$FLOOR" in "COPY public.allocs_floor FROM STDIN" "$OUT/dist-allocs.copy" >/dev/null
+		t3=$(now_ns)
+		drop_db "df_$k"
+		T_dfread+=($((t1 - t0)))
+		T_dflines+=($((t2 - t1)))
+		T_dfallocs+=($((t3 - t2)))
+		T_dfloor+=($((t3 - t0)))
 	done
+	rm -f "$OUT/dist-lines.copy" "$OUT/dist-allocs.copy"
 	drop_db distdata
 fi
 
@@ -339,14 +375,14 @@ phase_rows()
 		case $p in
 		read_members) label="read members (binary COPY)" ;;
 		read_transactions) label="read transactions (binary COPY, sorted; overlaps the next)" ;;
-		copy_ledger_lines) label="write ledger lines (COPY FROM STDIN; settle: binary, fed by a sender thread)" ;;
+		copy_ledger_lines) label="write ledger lines (binary COPY FROM STDIN, fed by a sender thread)" ;;
 		copy_party_totals) label="write party totals (COPY)" ;;
 		insert_run_record) label="insert the run record (with the statement)" ;;
 		sql_check) label="SQL check: lines sum to zero per currency, line count" ;;
 		copy_run_inputs) label="write the input snapshot (run_inputs, COPY)" ;;
 		commit) label="COMMIT (deferred foreign-key checks of the small tables)" ;;
-		read_patronage_bases) label="read patronage bases (party totals)" ;;
-		copy_member_allocations) label="write member allocations (COPY)" ;;
+		read_patronage_bases) label="read patronage bases (party totals, binary COPY)" ;;
+		copy_member_allocations) label="write member allocations (binary COPY, fed by a sender thread)" ;;
 		copy_other) label="other COPY" ;;
 		other) label="other statements" ;;
 		esac
@@ -359,7 +395,7 @@ phase_rows()
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 # every raw timing (ns) and RSS (KiB), for the record
 declare -p T_read T_write T_floor T_b RSS_b CPU_b T_nofk RSS_nofk CPU_nofk T_sql \
-	T_dist RSS_dist CPU_dist >"$OUT/raw-$ROWS.txt"
+	T_dist RSS_dist CPU_dist T_dfread T_dflines T_dfallocs T_dfloor >"$OUT/raw-$ROWS.txt"
 REPORT="$OUT/report-$ROWS.md"
 {
 	printf '### %s transactions, %s members\n\n' "$(group "$ROWS")" "$(group "$MEMBERS")"
@@ -410,9 +446,20 @@ REPORT="$OUT/report-$ROWS.md"
 			"$(group "$DIST_MEMBERS")" "$(group "$DIST_PARTIES")"
 		printf 'the distribute run writes %s ledger lines and %s member allocations.\n\n' \
 			"$(group "$DIST_LINES")" "$(group "$DIST_ALLOCS")"
-		printf -- '- **coopsettle distribute: %s s** median (runs: %s) (target < 5 s: %s)\n' \
-			"$(secs "$m_dist")" "$(for v in "${T_dist[@]}"; do secs "$v"; printf ' '; done | sed 's/ $//')" \
-			"$(verdict "$(secs "$m_dist")" '<' 5)"
+		m_dfloor=$(median "${T_dfloor[@]}")
+		printf '| measurement | median s | all runs s |\n|---|---:|---|\n'
+		row "floor: read members and party totals (binary COPY, minimal client)" \
+			"$(median "${T_dfread[@]}")" "${T_dfread[@]}"
+		row "floor: COPY $(group "$DIST_LINES") ledger lines into an empty copy of the table" \
+			"$(median "${T_dflines[@]}")" "${T_dflines[@]}"
+		row "floor: COPY $(group "$DIST_ALLOCS") member allocations into an empty copy of the table" \
+			"$(median "${T_dfallocs[@]}")" "${T_dfallocs[@]}"
+		row "**distribute floor, total**" "$m_dfloor" "${T_dfloor[@]}"
+		row "**coopsettle distribute, committed**" "$m_dist" "${T_dist[@]}"
+		printf '\n'
+		printf -- '- **coopsettle distribute: %s s** median (target < 5 s: %s); %s x its floor of %s s\n' \
+			"$(secs "$m_dist")" "$(verdict "$(secs "$m_dist")" '<' 5)" \
+			"$(ratio "$m_dist" "$m_dfloor")" "$(secs "$m_dfloor")"
 		printf -- '- peak RSS %s MiB; CPU time of the process %s s\n\n' \
 			"$(awk -v k="$(printf '%s\n' "${RSS_dist[@]}" | sort -n | tail -n 1)" 'BEGIN { printf "%.1f", k / 1024 }')" \
 			"$(secs "$(median "${CPU_dist[@]}")")"

@@ -106,6 +106,37 @@ int cs_copybin_int4(const cs_copybin_field *f, int32_t *out)
 	return 0;
 }
 
+/* numeric_send's form (see cs_copybin_put_numeric): a value with a fraction,
+ * a NaN or an infinity, or a magnitude of 2^126 or more, is refused. */
+int cs_copybin_numeric(const cs_copybin_field *f, cs_i128 *out)
+{
+	const unsigned char *p = (const unsigned char *)f->data;
+	int ndigits, weight, sign, i, k;
+	cs_u128 m = 0;
+
+	if (f->len < 8)
+		return -1;
+	ndigits = p[0] << 8 | p[1];
+	weight = (int16_t)(p[2] << 8 | p[3]);
+	sign = p[4] << 8 | p[5];
+	if (f->len != 8 + 2 * (size_t)ndigits || (sign != 0x0000 && sign != 0x4000))
+		return -1;
+	if (ndigits && weight < ndigits - 1)
+		return -1; /* digits after the decimal point */
+	if (ndigits && weight > 9)
+		return -1; /* 10000^10 > 2^126 */
+	for (i = 0; i <= (ndigits ? weight : -1); i++) {
+		k = i < ndigits ? (p[8 + 2 * i] << 8 | p[9 + 2 * i]) : 0;
+		if (k > 9999)
+			return -1;
+		m = m * 10000 + (cs_u128)(unsigned)k;
+	}
+	if (m >= (cs_u128)CS_I128_SUM_MAX)
+		return -1;
+	*out = sign == 0x4000 ? -(cs_i128)m : (cs_i128)m;
+	return 0;
+}
+
 /* ---- writing ---- */
 
 static void put_be(cs_buf *b, uint64_t v, int bytes)

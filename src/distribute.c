@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "coopsettle/buf.h"
+#include "coopsettle/copybin.h"
+#include "coopsettle/copypipe.h"
 #include "coopsettle/db.h"
 #include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
@@ -239,46 +241,94 @@ cleanup:
 	return rc;
 }
 
-/* Patronage bases: the member's own side in the tiling settle runs. */
+/*
+ * Patronage bases: the member's own side in the tiling settle runs, summed
+ * here per member and currency. The rows stream in as binary COPY: a GROUP BY
+ * in the server hashed 1.2M groups past work_mem and spilled to disk (5.4 s
+ * of a 1M-member run, docs/performance.md); memory here is the members'
+ * arrays, sized before.
+ */
 static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *members,
-		 const cs_member *sorted, cs_i128 *fees, cs_i128 *gross, cs_error *err)
+		 const cs_member *sorted, size_t n_members, cs_i128 *fees, cs_i128 *gross,
+		 cs_error *err)
 {
-	cs_db_rows rows;
-	const char *params[1] = {ids};
-	size_t i, n_cur = cfg->n_currencies;
+	size_t hint = 0;
+	cs_buf sql;
+	cs_copybin_reader rd = {0, 0};
+	cs_copybin_field f[CS_COPYBIN_FIELDS_MAX];
+	const char *msg, *why, *problem = NULL;
+	size_t len, n, n_cur = cfg->n_currencies;
+	int rc;
 
-	if (cs_db_query(r,
-			"SELECT party_id, side, currency, sum(fees_minor)::text,"
-			" sum(gross_minor)::text FROM coopsettle.party_totals"
-			" WHERE run_id = ANY($1::bigint[]) GROUP BY 1, 2, 3",
-			1, params, &rows, err) < 0)
+	/* ids is "{1,2,3}", made of integers by id_array: safe as a literal */
+	cs_buf_init(&sql);
+	cs_buf_printf(&sql,
+		      "COPY (SELECT party_id, side, currency, fees_minor, gross_minor"
+		      " FROM coopsettle.party_totals WHERE run_id = ANY('%s'::bigint[]))"
+		      " TO STDOUT (FORMAT binary)",
+		      ids);
+	rc = cs_db_copy_out_begin(r, sql.data, err);
+	cs_buf_free(&sql);
+	if (rc < 0)
 		return -1;
-	for (i = 0; i < rows.n_rows; i++) {
+	while ((rc = cs_db_copy_out_next(r, &msg, &len, err)) == 1) {
 		int64_t id;
 		const cs_member *m;
-		const char *side = cs_db_cell(&rows, i, 1);
+		const char *side;
 		int c;
 		size_t k;
+		cs_i128 fv, gv;
 
-		if (cs_cell_i64(&rows, i, 0, &id) < 0)
+		if (problem)
+			continue; /* drain the COPY */
+		rc = cs_copybin_parse(&rd, msg, len, f, &n, &why);
+		if (rc <= 0) {
+			problem = rc < 0 ? why : NULL;
 			continue;
-		m = cs_members_find(members, id);
-		if (!m || strcmp(side, cs_class_name(m->cls)) != 0)
+		}
+		if (n != 5 || f[0].is_null || f[1].is_null || f[2].is_null ||
+		    cs_copybin_int8(&f[0], &id) < 0) {
+			problem = "unexpected party total row";
+			continue;
+		}
+		/* party totals come in id order within a run (a row per
+		 * currency): try the last member found and the next one before
+		 * the hash table */
+		if (hint < n_members && sorted[hint].id == id)
+			m = &sorted[hint];
+		else if (hint + 1 < n_members && sorted[hint + 1].id == id)
+			m = &sorted[hint + 1];
+		else
+			m = cs_members_find(members, id);
+		if (m)
+			hint = (size_t)(m - sorted);
+		side = cs_class_name(m ? m->cls : CS_CLASS_PRODUCER);
+		if (!m || f[1].len != strlen(side) || memcmp(f[1].data, side, f[1].len) != 0)
 			continue; /* not a member, or not the member's own side */
-		c = currency_of(cfg, cs_db_cell(&rows, i, 2), "a settle run", err);
+		c = cs_config_currency_index(cfg, f[2].data, f[2].len);
 		if (c < 0) {
-			cs_db_rows_free(&rows);
-			return -1;
+			char code[32];
+
+			snprintf(code, sizeof(code), "%.*s", (int)(f[2].len < 16 ? f[2].len : 16),
+				 f[2].data);
+			currency_of(cfg, code, "a settle run", err);
+			problem = "";
+			continue;
+		}
+		if (f[3].is_null || f[4].is_null || cs_copybin_numeric(&f[3], &fv) < 0 ||
+		    cs_copybin_numeric(&f[4], &gv) < 0) {
+			problem = "bad party total";
+			continue;
 		}
 		k = (size_t)(m - sorted) * n_cur + (size_t)c;
-		if (parse_i128(cs_db_cell(&rows, i, 3), &fees[k]) < 0 ||
-		    parse_i128(cs_db_cell(&rows, i, 4), &gross[k]) < 0) {
-			cs_db_rows_free(&rows);
-			return cs_error_set(err, CS_EXIT_RUNTIME, "bad party total");
-		}
+		cs_i128_add(&fees[k], fv);
+		cs_i128_add(&gross[k], gv);
 	}
-	cs_db_rows_free(&rows);
-	return 0;
+	if (rc < 0)
+		return -1;
+	if (problem && *problem)
+		return cs_error_set(err, CS_EXIT_RUNTIME, "reading party totals: %s", problem);
+	return problem ? -1 : 0;
 }
 
 /* ---- output: lines, canonical forms, statement ---- */
@@ -286,95 +336,148 @@ static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *me
 typedef struct dist_out {
 	const cs_config *cfg;
 	int64_t run_id;
-	cs_buf copy;  /* COPY text of ledger lines */
+	cs_copypipe *pipe; /* NULL in a dry run: no COPY, only the hash */
+	cs_buf copy;       /* binary COPY tuples of ledger lines, sent per chunk */
 	cs_sha256 *hash;
 	cs_buf canon;
 	int64_t lines;
 } dist_out;
 
-static void out_line(dist_out *o, size_t cur, int line_no, const char *account, int has_party,
-		     int64_t party, cs_i128 amount, const char *step)
+/* Hands a full chunk to the sender thread; the server inserts it while the
+ * next one is built. */
+static int out_flush(dist_out *o, cs_error *err)
 {
-	if (amount == 0)
-		return;
-	o->lines++;
-	cs_buf_printf(&o->copy, "%lld\tpost\t%zu\t%d\t\\N\t", (long long)o->run_id, cur + 1, line_no);
-	if (step)
-		cs_copy_text(&o->copy, step, strlen(step));
-	else
-		cs_buf_puts(&o->copy, "\\N");
-	cs_buf_putc(&o->copy, '\t');
-	cs_copy_text(&o->copy, account, strlen(account));
-	cs_buf_putc(&o->copy, '\t');
-	if (has_party)
-		cs_buf_put_i128(&o->copy, party);
-	else
-		cs_buf_puts(&o->copy, "\\N");
-	cs_buf_printf(&o->copy, "\t%s\t", o->cfg->currencies[cur].code);
-	cs_buf_put_i128(&o->copy, amount);
-	cs_buf_putc(&o->copy, '\n');
+	int rc = o->pipe ? cs_copypipe_put(o->pipe, &o->copy, err) : 0;
 
-	cs_buf_printf(&o->canon, "L\t%zu\t%d\t%s\t", cur + 1, line_no, account);
-	if (has_party)
-		cs_buf_put_i128(&o->canon, party);
+	cs_buf_reset(&o->copy);
+	return rc;
+}
+
+static void put_text_or_null(cs_buf *b, const char *s)
+{
+	if (s)
+		cs_copybin_put_text(b, s, strlen(s));
 	else
-		cs_buf_puts(&o->canon, "\\N");
-	cs_buf_printf(&o->canon, "\t%s\t", o->cfg->currencies[cur].code);
-	cs_buf_put_i128(&o->canon, amount);
-	cs_buf_printf(&o->canon, "\t%s\n", step ? step : "\\N");
+		cs_copybin_put_null(b);
+}
+
+/* One ledger line: a binary COPY tuple, and its canonical record for the
+ * output hash (docs/reproducibility.md). Runs for every line. */
+static int out_line(dist_out *o, size_t cur, int64_t line_no, const char *account,
+		    int has_party, int64_t party, cs_i128 amount, const char *step, cs_error *err)
+{
+	const char *code = o->cfg->currencies[cur].code;
+	cs_buf *c = &o->canon;
+
+	if (amount == 0)
+		return 0;
+	CS_ASSERT(line_no > 0 && line_no <= INT32_MAX);
+	o->lines++;
+	if (o->pipe) {
+		cs_buf *b = &o->copy;
+
+		cs_copybin_put_nfields(b, 10);
+		cs_copybin_put_int8(b, o->run_id);
+		cs_copybin_put_text(b, "post", 4);
+		cs_copybin_put_int8(b, (int64_t)cur + 1);
+		cs_copybin_put_int4(b, (int32_t)line_no);
+		cs_copybin_put_null(b);
+		put_text_or_null(b, step);
+		put_text_or_null(b, account);
+		if (has_party)
+			cs_copybin_put_int8(b, party);
+		else
+			cs_copybin_put_null(b);
+		cs_copybin_put_text(b, code, strlen(code));
+		cs_copybin_put_numeric(b, amount);
+		if (b->len >= CS_COPY_CHUNK_BYTES && out_flush(o, err) < 0)
+			return -1;
+	}
+	cs_buf_puts(c, "L\t");
+	cs_buf_put_i128(c, (cs_i128)cur + 1);
+	cs_buf_putc(c, '\t');
+	cs_buf_put_i128(c, line_no);
+	cs_buf_putc(c, '\t');
+	cs_buf_puts(c, account);
+	cs_buf_putc(c, '\t');
+	if (has_party)
+		cs_buf_put_i128(c, party);
+	else
+		cs_buf_puts(c, "\\N");
+	cs_buf_putc(c, '\t');
+	cs_buf_puts(c, code);
+	cs_buf_putc(c, '\t');
+	cs_buf_put_i128(c, amount);
+	cs_buf_putc(c, '\t');
+	cs_buf_puts(c, step ? step : "\\N");
+	cs_buf_putc(c, '\n');
+	if (c->len > 65536) {
+		cs_sha256_update(o->hash, c->data, c->len);
+		cs_buf_reset(c);
+	}
+	return 0;
 }
 
 /* Builds the ledger lines of every currency from the waterfall result. */
-static void build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus_result *res)
+static int build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus_result *res,
+		       cs_error *err)
 {
 	const cs_config *cfg = o->cfg;
 	size_t n_cur = cfg->n_currencies, cur, s, i;
+	const char *ci = cfg->accounts[CS_ACCOUNT_CAPITAL_INTEREST];
+	const char *cash = cfg->accounts[CS_ACCOUNT_PATRONAGE_CASH];
+	const char *ret = cfg->accounts[CS_ACCOUNT_PATRONAGE_RETAINED];
 
 	for (cur = 0; cur < n_cur; cur++) {
-		int line_no = 1;
+		int64_t line_no = 1;
 		cs_i128 sum = 0;
 
 		if (res->surplus_minor[cur] <= 0)
 			continue; /* S <= 0: no ledger lines */
-		out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_SURPLUS], 0, 0,
-			 res->surplus_minor[cur], NULL);
+		if (out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_SURPLUS], 0, 0,
+			     res->surplus_minor[cur], NULL, err) < 0)
+			return -1;
 		sum += res->surplus_minor[cur];
 		for (s = 0; s < cfg->n_steps; s++) {
 			const cs_step *st = &cfg->steps[s];
 
-			if (st->type == CS_STEP_ACCOUNT) {
-				out_line(o, cur, line_no++, st->account, 0, 0,
-					 -res->step_minor[cur][s], st->id);
-				sum -= res->step_minor[cur][s];
-			}
+			if (st->type != CS_STEP_ACCOUNT)
+				continue;
+			if (out_line(o, cur, line_no++, st->account, 0, 0, -res->step_minor[cur][s],
+				     st->id, err) < 0)
+				return -1;
+			sum -= res->step_minor[cur][s];
 		}
 		/* per-member credits, members by id, capital interest first */
 		for (i = 0; i < in->n_members; i++) {
 			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
 			int64_t id = in->members[i].id;
 
-			out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_CAPITAL_INTEREST], 1, id,
-				 -a->capital_interest_minor, NULL);
-			out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_PATRONAGE_CASH], 1, id,
-				 -a->cash_minor, NULL);
-			out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_PATRONAGE_RETAINED], 1,
-				 id, -a->retained_minor, NULL);
+			if (out_line(o, cur, line_no++, ci, 1, id, -a->capital_interest_minor, NULL,
+				     err) < 0 ||
+			    out_line(o, cur, line_no++, cash, 1, id, -a->cash_minor, NULL, err) < 0 ||
+			    out_line(o, cur, line_no++, ret, 1, id, -a->retained_minor, NULL, err) < 0)
+				return -1;
 			sum -= a->capital_interest_minor + a->cash_minor + a->retained_minor;
 		}
-		out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_RETAINED_SURPLUS], 0, 0,
-			 -res->retained_surplus_minor[cur], NULL);
+		if (out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_RETAINED_SURPLUS], 0, 0,
+			     -res->retained_surplus_minor[cur], NULL, err) < 0)
+			return -1;
 		sum -= res->retained_surplus_minor[cur];
 		CS_ASSERT(sum == 0); /* the run's lines sum to zero per currency */
-		if (o->canon.len > 65536) {
-			cs_sha256_update(o->hash, o->canon.data, o->canon.len);
-			cs_buf_reset(&o->canon);
-		}
 	}
+	return 0;
 }
 
+/*
+ * The statement of spec section 8. The copy stored in coopsettle.runs leaves
+ * out the members (with_members 0): their figures are the run's rows of
+ * coopsettle.member_allocations, and a million of them made the run record
+ * 118 MB and cost 3 s to insert (docs/auditing.md, docs/performance.md).
+ */
 static void dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplus_input *in,
 			   const cs_surplus_result *res, int64_t run_id, const char *status,
-			   const char *input_hex, const char *output_hex)
+			   const char *input_hex, const char *output_hex, int with_members)
 {
 	const cs_config *cfg = opts->cfg;
 	size_t n_cur = cfg->n_currencies, cur, s, i;
@@ -412,6 +515,8 @@ static void dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplu
 		cs_json_object_end(&j);
 	}
 	cs_json_object_end(&j);
+	if (!with_members)
+		goto done;
 	cs_json_key(&j, "members");
 	cs_json_array_begin(&j);
 	for (i = 0; i < in->n_members; i++) {
@@ -438,6 +543,7 @@ static void dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplu
 		}
 	}
 	cs_json_array_end(&j);
+done:
 	cs_json_object_end(&j);
 	cs_buf_putc(out, '\n');
 }
@@ -478,23 +584,17 @@ static void dist_summary(cs_buf *out, const cs_run_opts *opts, const cs_surplus_
 		      cfg->sha256_hex, rr->input_hash, rr->output_hash);
 }
 
-static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, dist_out *o,
-		      const cs_surplus_input *in, const cs_surplus_result *res, cs_error *err)
+/* The steps (a few rows) and the member allocations (one row per member and
+ * currency with a figure, binary COPY sent from the pipe's thread). */
+static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surplus_input *in,
+		      const cs_surplus_result *res, cs_error *err)
 {
 	cs_buf b;
 	size_t n_cur = cfg->n_currencies, cur, s, i;
+	cs_copypipe *pipe = NULL;
 	int rc = -1;
 
 	cs_buf_init(&b);
-	if (o->copy.len &&
-	    (cs_db_copy_in_begin(w,
-				 "COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
-				 " transaction_id, rule_id, account, party_id, currency, amount_minor)"
-				 " FROM STDIN",
-				 err) < 0 ||
-	     cs_db_copy_in_put(w, o->copy.data, o->copy.len, err) < 0 ||
-	     cs_db_copy_in_end(w, err) < 0))
-		goto cleanup;
 	for (cur = 0; cur < n_cur; cur++) {
 		for (s = 0; s < cfg->n_steps; s++) {
 			cs_buf_printf(&b, "%lld\t%s\t%zu\t", (long long)id, cfg->currencies[cur].code,
@@ -515,38 +615,44 @@ static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, dist_out *o,
 	if (cs_db_copy_in_begin(w,
 				"COPY coopsettle.member_allocations (run_id, member_id, currency,"
 				" capital_interest_minor, patronage_minor, cash_minor, retained_minor,"
-				" patronage_basis_minor) FROM STDIN",
-				err) < 0)
+				" patronage_basis_minor) FROM STDIN (FORMAT binary)",
+				err) < 0 ||
+	    !(pipe = cs_copypipe_start(w, err)))
 		goto cleanup;
+	cs_copybin_put_header(&b);
 	for (i = 0; i < in->n_members; i++) {
 		for (cur = 0; cur < n_cur; cur++) {
 			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
+			const char *code = cfg->currencies[cur].code;
 
 			if (!a->capital_interest_minor && !a->patronage_minor && !a->basis_minor)
 				continue;
-			cs_buf_printf(&b, "%lld\t%lld\t%s\t", (long long)id,
-				      (long long)in->members[i].id, cfg->currencies[cur].code);
-			cs_buf_put_i128(&b, a->capital_interest_minor);
-			cs_buf_putc(&b, '\t');
-			cs_buf_put_i128(&b, a->patronage_minor);
-			cs_buf_putc(&b, '\t');
-			cs_buf_put_i128(&b, a->cash_minor);
-			cs_buf_putc(&b, '\t');
-			cs_buf_put_i128(&b, a->retained_minor);
-			cs_buf_putc(&b, '\t');
-			cs_buf_put_i128(&b, a->basis_minor);
-			cs_buf_putc(&b, '\n');
-			if (b.len > 1024 * 1024) {
-				if (cs_db_copy_in_put(w, b.data, b.len, err) < 0)
-					goto cleanup;
-				cs_buf_reset(&b);
-			}
+			cs_copybin_put_nfields(&b, 8);
+			cs_copybin_put_int8(&b, id);
+			cs_copybin_put_int8(&b, in->members[i].id);
+			cs_copybin_put_text(&b, code, strlen(code));
+			cs_copybin_put_numeric(&b, a->capital_interest_minor);
+			cs_copybin_put_numeric(&b, a->patronage_minor);
+			cs_copybin_put_numeric(&b, a->cash_minor);
+			cs_copybin_put_numeric(&b, a->retained_minor);
+			cs_copybin_put_numeric(&b, a->basis_minor);
+			if (b.len >= CS_COPY_CHUNK_BYTES && cs_copypipe_put(pipe, &b, err) < 0)
+				goto cleanup;
 		}
 	}
-	if ((b.len && cs_db_copy_in_put(w, b.data, b.len, err) < 0) || cs_db_copy_in_end(w, err) < 0)
+	cs_copybin_put_trailer(&b);
+	if (cs_copypipe_put(pipe, &b, err) < 0)
 		goto cleanup;
-	rc = 0;
+	rc = cs_copypipe_finish(pipe, err);
+	pipe = NULL;
+	if (rc == 0)
+		rc = cs_db_copy_in_end(w, err);
 cleanup:
+	if (pipe) { /* stop the sender before the caller rolls back */
+		cs_error ignored;
+
+		cs_copypipe_finish(pipe, &ignored);
+	}
 	cs_buf_free(&b);
 	return rc;
 }
@@ -608,7 +714,7 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 	fees = calloc(n_members * cfg->n_currencies + 1, sizeof(cs_i128));
 	gross = calloc(n_members * cfg->n_currencies + 1, sizeof(cs_i128));
 	CS_ASSERT(fees && gross);
-	if (bases(r, cfg, ids.data, members, sorted, fees, gross, err) < 0)
+	if (bases(r, cfg, ids.data, members, sorted, n_members, fees, gross, err) < 0)
 		goto cleanup;
 	cs_db_exec(r, "COMMIT", 0, NULL, err);
 	in.n_members = n_members;
@@ -630,13 +736,19 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 	for (i = 0; i < n_members; i++) {
 		const cs_member *m = &sorted[i];
 
-		cs_buf_printf(&canon_in, "M\t%lld\t%s\t%lld\t", (long long)m->id,
-			      cs_class_name(m->cls), (long long)m->joined_day);
+		cs_buf_puts(&canon_in, "M\t");
+		cs_buf_put_i128(&canon_in, m->id);
+		cs_buf_putc(&canon_in, '\t');
+		cs_buf_puts(&canon_in, cs_class_name(m->cls));
+		cs_buf_putc(&canon_in, '\t');
+		cs_buf_put_i128(&canon_in, m->joined_day);
+		cs_buf_putc(&canon_in, '\t');
 		if (m->has_left)
-			cs_buf_printf(&canon_in, "%lld", (long long)m->left_day);
+			cs_buf_put_i128(&canon_in, m->left_day);
 		else
 			cs_buf_puts(&canon_in, "\\N");
-		cs_buf_printf(&canon_in, "\t%lld", (long long)m->capital_minor);
+		cs_buf_putc(&canon_in, '\t');
+		cs_buf_put_i128(&canon_in, m->capital_minor);
 		for (cur = 0; cur < cfg->n_currencies; cur++) {
 			cs_buf_putc(&canon_in, '\t');
 			cs_buf_put_i128(&canon_in, fees[i * cfg->n_currencies + cur]);
@@ -659,7 +771,31 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 	have_res = 1;
 	o.cfg = cfg;
 	o.run_id = id;
-	build_lines(&o, &in, &sres);
+	/* The lines stream to the server while they are built; an unchanged
+	 * run rolls them back, as settle does. */
+	if (w) {
+		if (cs_db_copy_in_begin(w,
+					"COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
+					" transaction_id, rule_id, account, party_id, currency,"
+					" amount_minor) FROM STDIN (FORMAT binary)",
+					err) < 0 ||
+		    !(o.pipe = cs_copypipe_start(w, err)))
+			goto cleanup;
+		cs_copybin_put_header(&o.copy);
+	}
+	if (build_lines(&o, &in, &sres, err) < 0)
+		goto cleanup;
+	if (o.pipe) {
+		int sent;
+
+		cs_copybin_put_trailer(&o.copy);
+		if (cs_copypipe_put(o.pipe, &o.copy, err) < 0)
+			goto cleanup; /* the sender stops there */
+		sent = cs_copypipe_finish(o.pipe, err);
+		o.pipe = NULL;
+		if (sent < 0 || cs_db_copy_in_end(w, err) < 0)
+			goto cleanup;
+	}
 	for (cur = 0; cur < cfg->n_currencies; cur++) {
 		size_t s;
 
@@ -689,19 +825,24 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 		res->run_id = id;
 		res->supersedes = old;
 		dist_statement(&res->statement, opts, &in, &sres, id, "committed", res->input_hash,
-			       res->output_hash);
+			       res->output_hash, 0);
 		CS_FAILPOINT("distribute_before_write");
-		if (write_dist(w, cfg, id, &o, &in, &sres, err) < 0 ||
+		if (write_dist(w, cfg, id, &in, &sres, err) < 0 ||
 		    cs_run_finish_write(w, opts, "distribute", id, old, res->input_hash,
 					res->output_hash, o.lines, res->statement.data, err) < 0)
 			goto cleanup;
 		writing = 0;
 	}
 	dist_statement(&res->statement, opts, &in, &sres, res->run_id, res->status,
-		       res->input_hash, res->output_hash);
+		       res->input_hash, res->output_hash, !opts->summary_only);
 	dist_summary(&res->summary, opts, &in, &sres, res, n_refs);
 	rcode = 0;
 cleanup:
+	if (o.pipe) { /* stop the sender before the connection goes */
+		cs_error ignored;
+
+		cs_copypipe_finish(o.pipe, &ignored);
+	}
 	if (rcode < 0 && err->exit_code == CS_EXIT_RUNTIME &&
 	    ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r))) &&
 	    !strstr(err->message, "connection lost")) {

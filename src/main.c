@@ -250,6 +250,7 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 	ro.conninfo = conninfo;
 	ro.cfg = cfg;
 	ro.progress = !no_progress && isatty(STDERR_FILENO);
+	ro.summary_only = !json;
 	cs_run_result_init(&res);
 	rc = is_settle ? cs_run_settle(&ro, &res, &err) : cs_run_distribute(&ro, &res, &err);
 	if (rc < 0) {

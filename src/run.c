@@ -29,8 +29,6 @@
 #define CS_VERSION "0.0.0"
 #endif
 
-#define COPY_FLUSH_BYTES (1024 * 1024)
-
 void cs_run_result_init(cs_run_result *res)
 {
 	memset(res, 0, sizeof(*res));
@@ -142,7 +140,7 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 		cs_copybin_put_null(b);
 	cs_copybin_put_text(b, code, strlen(code));
 	cs_copybin_put_numeric(b, l->amount_minor);
-	if (b->len >= COPY_FLUSH_BYTES)
+	if (b->len >= CS_COPY_CHUNK_BYTES)
 		return sink_flush(k, err);
 	return 0;
 }
@@ -673,7 +671,7 @@ static int write_totals(cs_db *w, const cs_config *cfg, const cs_settle *s, int6
 		cs_buf_putc(&b, '\t');
 		cs_buf_put_i128(&b, p[i].fees_minor);
 		cs_buf_putc(&b, '\n');
-		if (b.len >= COPY_FLUSH_BYTES || i + 1 == n) {
+		if (b.len >= CS_COPY_CHUNK_BYTES || i + 1 == n) {
 			if (cs_db_copy_in_put(w, b.data, b.len, err) < 0)
 				goto cleanup;
 			cs_buf_reset(&b);

@@ -42,6 +42,11 @@ int cs_copybin_int8(const cs_copybin_field *f, int64_t *out);
 /* Decodes a big-endian int32 field (4 bytes; a date is days since 2000-01-01). */
 int cs_copybin_int4(const cs_copybin_field *f, int32_t *out);
 
+/* Decodes a numeric field of scale 0 (numeric_send's form) whose magnitude
+ * is below 2^126; returns -1 for anything else (a fraction, NaN, infinity,
+ * a larger value, a malformed field). */
+int cs_copybin_numeric(const cs_copybin_field *f, cs_i128 *out);
+
 /*
  * Writing binary COPY (COPY ... FROM STDIN (FORMAT binary)): the header once,
  * then per tuple its field count and fields, then the trailer. Integers are

@@ -18,6 +18,9 @@
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
 
+/* Size at which a COPY buffer is handed over (run.c, distribute.c). */
+#define CS_COPY_CHUNK_BYTES (1024 * 1024)
+
 /* Buffers in flight (queued or being sent) besides the one being filled. */
 #define CS_COPYPIPE_DEPTH 4
 

@@ -18,7 +18,7 @@
 	else if (sql ~ /^COPY coopsettle\.member_allocations/) p = "copy_member_allocations"
 	else if (sql ~ /^COPY coopsettle\.run_inputs/) p = "copy_run_inputs"
 	else if (sql ~ /^COPY coopsettle\./) p = "copy_other"
-	else if (sql ~ /^SELECT party_id, side, currency, sum/) p = "read_patronage_bases"
+	else if (sql ~ /^COPY \(SELECT party_id, side, currency/) p = "read_patronage_bases"
 	else if (sql ~ /^INSERT INTO coopsettle\.runs/) p = "insert_run_record"
 	else if (sql ~ /^SELECT coalesce\(sum\(n\), 0\), count\(\*\) FILTER/) p = "sql_check"
 	else if (sql ~ /^COMMIT/) p = "commit"

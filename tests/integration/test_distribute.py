@@ -4,6 +4,7 @@ The golden case is worked by hand in docs/surplus.md; the others are
 compared with the independent reference model in lib/reference.py.
 """
 import datetime
+import json
 import os
 import random
 import sys
@@ -89,6 +90,20 @@ def golden(t):
     alloc = db.sql("SELECT count(*) FROM coopsettle.member_allocations WHERE run_id = %s",
                    (st["run_id"],))[0][0]
     t.check(alloc >= 3, "member allocations stored")
+    # the run record stores the statement without its member list; the
+    # members' figures are the run's member_allocations rows
+    stored = json.loads(db.sql("SELECT statement FROM coopsettle.runs WHERE id = %s",
+                               (st["run_id"],))[0][0])
+    t.eq(stored, {k: v for k, v in st.items() if k != "members"},
+         "stored statement is the --json statement without members")
+    rows = db.sql("SELECT member_id, currency, capital_interest_minor::bigint,"
+                  " patronage_minor::bigint, cash_minor::bigint, retained_minor::bigint"
+                  " FROM coopsettle.member_allocations WHERE run_id = %s"
+                  " AND (capital_interest_minor, patronage_minor, cash_minor, retained_minor)"
+                  " <> (0, 0, 0, 0) ORDER BY member_id, currency", (st["run_id"],))
+    t.eq([{"id": m, "currency": c, "capital_interest_minor": ci, "patronage_minor": p,
+           "cash_minor": ca, "retained_minor": re} for m, c, ci, p, ca, re in rows],
+         st["members"], "member_allocations hold the statement's members")
     # unchanged, dry run, conflicts
     r = db.run("distribute", "--config", path, "--period", "2026-11", "--supersede", "--json")
     t.eq((r.code, r.json()["status"]), (0, "unchanged"), "unchanged distribute")

@@ -93,11 +93,92 @@ static void test_copybin__tuple_reads_back(void **state)
 	cs_buf_free(&b);
 }
 
+/* Reads a numeric field given as its bytes without the length word. */
+static int read_numeric(const unsigned char *bytes, size_t len, cs_i128 *out)
+{
+	cs_copybin_field f = {0, (const char *)bytes, len};
+
+	return cs_copybin_numeric(&f, out);
+}
+
+/* Decoding: PostgreSQL's own forms (trailing zero digits stripped, weight
+ * beyond the digits), worked by hand, and what must be refused. */
+static void test_copybin__numeric_reads_by_hand(void **state)
+{
+	/* 10000 as numeric_send writes it: one digit 1, weight 1 */
+	static const unsigned char n10000[] = {0, 1, 0, 1, 0, 0, 0, 0, 0, 1};
+	/* -5 0000 0000 0000: one digit 5, weight 3 */
+	static const unsigned char m5e12[] = {0, 1, 0, 3, 0x40, 0, 0, 0, 0, 5};
+	/* 0 */
+	static const unsigned char zero[] = {0, 0, 0, 0, 0, 0, 0, 0};
+	/* 1.5: digits 1, 5000, weight 0, dscale 1 -- a fraction */
+	static const unsigned char frac[] = {0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88};
+	/* NaN */
+	static const unsigned char nan[] = {0, 0, 0, 0, 0xc0, 0, 0, 0};
+	/* 10000^10 = 10^40: one digit 1, weight 10 -- too large */
+	static const unsigned char big[] = {0, 1, 0, 10, 0, 0, 0, 0, 0, 1};
+	/* a digit of 10000 */
+	static const unsigned char bad_digit[] = {0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10};
+	/* ndigits says 2, one digit present */
+	static const unsigned char short_f[] = {0, 2, 0, 1, 0, 0, 0, 0, 0, 1};
+	cs_i128 v = 7;
+
+	(void)state;
+	assert_int_equal(read_numeric(n10000, sizeof(n10000), &v), 0);
+	assert_true(v == 10000);
+	assert_int_equal(read_numeric(m5e12, sizeof(m5e12), &v), 0);
+	assert_true(v == -(cs_i128)5000000000000);
+	assert_int_equal(read_numeric(zero, sizeof(zero), &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(read_numeric(frac, sizeof(frac), &v), -1);
+	assert_int_equal(read_numeric(nan, sizeof(nan), &v), -1);
+	assert_int_equal(read_numeric(big, sizeof(big), &v), -1);
+	assert_int_equal(read_numeric(bad_digit, sizeof(bad_digit), &v), -1);
+	assert_int_equal(read_numeric(short_f, sizeof(short_f), &v), -1);
+	assert_int_equal(read_numeric(zero, 4, &v), -1);
+}
+
+/* Every value written reads back (seeded; a second, simpler path). */
+static void test_copybin__numeric_round_trip(void **state)
+{
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+	cs_i128 edge[] = {0, 1, -1, 9999, 10000, -10001, INT64_MAX, INT64_MIN,
+			  ((cs_i128)1 << 126) - 1, -(((cs_i128)1 << 126) - 1)};
+	size_t i;
+	cs_buf b;
+
+	(void)state;
+	cs_buf_init(&b);
+	for (i = 0; i < 100000 + sizeof(edge) / sizeof(edge[0]); i++) {
+		cs_i128 v, got = 0;
+		cs_copybin_field f;
+
+		if (i < sizeof(edge) / sizeof(edge[0])) {
+			v = edge[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			v = (cs_i128)(x >> (x % 64));
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			v = v * (cs_i128)(x >> (3 + x % 61)) * (x & 1 ? -1 : 1); /* < 2^125 */
+		}
+		cs_buf_reset(&b);
+		cs_copybin_put_numeric(&b, v);
+		f.is_null = 0;
+		f.data = b.data + 4;
+		f.len = b.len - 4;
+		assert_int_equal(cs_copybin_numeric(&f, &got), 0);
+		assert_true(got == v);
+	}
+	cs_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copybin__numeric_by_hand),
 		cmocka_unit_test(test_copybin__int64_limits_as_numeric),
+		cmocka_unit_test(test_copybin__numeric_reads_by_hand),
+		cmocka_unit_test(test_copybin__numeric_round_trip),
 		cmocka_unit_test(test_copybin__tuple_reads_back),
 	};
 
