@@ -789,6 +789,7 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 		int sent;
 
 		cs_copybin_put_trailer(&o.copy);
+		CS_FAILPOINT("distribute_during_copy"); /* the sender may be mid-COPY */
 		if (cs_copypipe_put(o.pipe, &o.copy, err) < 0)
 			goto cleanup; /* the sender stops there */
 		sent = cs_copypipe_finish(o.pipe, err);

@@ -134,15 +134,15 @@ def timers(c):
 
 
 def distribute_points(c):
-    for p in ("distribute_after_lock", "distribute_after_read", "distribute_before_write",
-              "before_record", "before_commit"):
+    for p in ("distribute_after_lock", "distribute_after_read", "distribute_during_copy",
+              "distribute_before_write", "before_record", "before_commit"):
         c.kill_at(p, c.distribute())
     c.kill_at("after_commit", c.distribute(), "run")
     c.mutate(SMALL_DAY)
     r = c.db.run(*c.settle(SMALL_DAY, "--supersede"))
     c.t.eq(r.code, 0, "settle small day again: %r" % r)
-    for p in ("distribute_after_lock", "distribute_after_read", "distribute_before_write",
-              "before_record", "after_supersede", "before_commit"):
+    for p in ("distribute_after_lock", "distribute_after_read", "distribute_during_copy",
+              "distribute_before_write", "before_record", "after_supersede", "before_commit"):
         c.kill_at(p, c.distribute("--supersede"))
     t0 = time.time()
     r = c.db.run(*c.distribute("--dry-run"))

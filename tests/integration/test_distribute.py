@@ -197,6 +197,25 @@ def tiling(t):
     db.drop()
 
 
+def currency_dropped(t):
+    """Settle runs in a currency the distribute config no longer lists: exit
+    3 naming it, nothing written (the fee income and the patronage bases are
+    both read per currency)."""
+    db = TestDB()
+    db.add_members(MEMBERS)
+    db.add_transactions(ROWS + [(5, "2026-11-21 10:00:00+01", 1, 10, 50000, "CHF", "crafts")])
+    cfg2 = dict(CONFIG, currencies={"EUR": 2, "CHF": 2},
+                surplus=dict(CONFIG["surplus"], costs={"amount": {"EUR": "100.00", "CHF": "0"}}))
+    r = db.run("settle", "--config", db.write_config(cfg2, "two.yaml"), "--period", "2026-11")
+    t.eq(r.code, 0, "settle in EUR and CHF %r" % r)
+    r = db.run("distribute", "--config", db.write_config(CONFIG), "--period", "2026-11")
+    t.eq(r.code, 3, "distribute without CHF: exit 3 %r" % r)
+    t.check("'CHF', which the config does not list" in r.stderr, "names CHF: " + r.stderr)
+    t.eq(db.sql("SELECT count(*) FROM coopsettle.runs WHERE kind = 'distribute'")[0][0], 0,
+         "nothing written")
+    db.drop()
+
+
 def random_config(rng):
     cfg = dict(CONFIG)
     cfg["currencies"] = {"EUR": 2, "CHF": 2}
@@ -289,7 +308,8 @@ def property_random(t):
 
 def main():
     t = Runner()
-    for case in (golden, s_not_positive_and_empty_class, tiling, property_random):
+    for case in (golden, s_not_positive_and_empty_class, tiling, currency_dropped,
+                 property_random):
         t.case(case)
     t.finish()
 

@@ -428,6 +428,30 @@ def member_classes(t):
     db.drop()
 
 
+def member_duplicates(t):
+    """A members relation without a key that repeats ids (read in id order,
+    so a repeat follows its first row; the engine then needs no probe for the
+    others): exit 3 naming each repeated id once per repeat, nothing
+    written."""
+    db = TestDB()
+    db.add_transactions([(1, AT, 1, 10, 1000, "EUR", "x")])
+    with db.conn.cursor() as cur:
+        cur.execute("CREATE TABLE public.dup_members (LIKE coopsettle.members)")
+        for m in [(11, "consumer"), (2, "producer"), (1, "producer"), (10, "consumer"),
+                  (2, "producer"), (11, "consumer"), (11, "consumer")]:
+            cur.execute("INSERT INTO public.dup_members VALUES (%s, %s, '2020-01-01', NULL, 0)", m)
+    path = write_config(db, cfg_with(source={"members": "public.dup_members"}))
+    r = db.run("settle", "--config", path, "--period", DAY)
+    t.eq(r.code, 3, "duplicate members: exit 3: %r" % r)
+    t.check("3 invalid member rows" in r.stderr, "duplicate members: count: %s" % r.stderr)
+    t.eq(r.stderr.count("member 2: duplicate id"), 1, "member 2 named once: " + r.stderr)
+    t.eq(r.stderr.count("member 11: duplicate id"), 2, "member 11 named twice: " + r.stderr)
+    t.check("member 1: duplicate" not in r.stderr and "member 10: duplicate" not in r.stderr,
+            "members 1 and 10 are not repeats: " + r.stderr)
+    nothing_written(t, db, "duplicate members")
+    db.drop()
+
+
 # ---------------------------------------------------------------- invalid UTF-8
 
 class AsciiDB(TestDB):
@@ -623,7 +647,8 @@ def huge_and_hostile_configs(t):
 def main():
     t = Runner()
     for case in (relation_names, relation_limits, int64_limits, nulls_everywhere, member_classes,
-                 invalid_utf8, long_texts, client_encoding, huge_and_hostile_configs):
+                 member_duplicates, invalid_utf8, long_texts, client_encoding,
+                 huge_and_hostile_configs):
         t.case(case)
     t.finish()
 

@@ -54,6 +54,7 @@ DISTRIBUTE_CASES = [
     ("distribute", "distribute_after_lock", "reader"),
     ("distribute", "distribute_after_lock", "writer"),
     ("distribute", "distribute_after_read", "writer"),
+    ("distribute", "distribute_during_copy", "writer"),
     ("distribute", "distribute_before_write", "writer"),
     ("distribute", "before_record", "writer"),
     ("distribute", "before_commit", "writer"),
