@@ -9,6 +9,8 @@
  */
 #include "coopsettle/copypipe.h"
 
+#include "coopsettle/copybin.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,7 @@ static void *sender(void *arg)
 	return NULL;
 }
 
-cs_copypipe *cs_copypipe_start(cs_db *db, cs_error *err)
+static cs_copypipe *start(cs_db *db, cs_error *err)
 {
 	cs_copypipe *p = calloc(1, sizeof(*p));
 	size_t i;
@@ -105,6 +107,32 @@ int cs_copypipe_put(cs_copypipe *p, cs_buf *b, cs_error *err)
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
+}
+
+cs_copypipe *cs_copypipe_open(cs_db *db, const char *sql, cs_buf *b, cs_error *err)
+{
+	cs_copypipe *p;
+
+	if (cs_db_copy_in_begin(db, sql, err) < 0 || !(p = start(db, err)))
+		return NULL;
+	cs_copybin_put_header(b);
+	return p;
+}
+
+int cs_copypipe_close(cs_copypipe *p, cs_buf *b, cs_error *err)
+{
+	cs_db *db = p->db;
+
+	cs_copybin_put_trailer(b);
+	if (cs_copypipe_put(p, b, err) < 0) {
+		cs_error ignored;
+
+		cs_copypipe_finish(p, &ignored);
+		return -1;
+	}
+	if (cs_copypipe_finish(p, err) < 0)
+		return -1;
+	return cs_db_copy_in_end(db, err);
 }
 
 int cs_copypipe_finish(cs_copypipe *p, cs_error *err)

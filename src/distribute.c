@@ -300,11 +300,12 @@ static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *me
 			m = &sorted[hint + 1];
 		else
 			m = cs_members_find(members, id);
-		if (m)
-			hint = (size_t)(m - sorted);
-		side = cs_class_name(m ? m->cls : CS_CLASS_PRODUCER);
-		if (!m || f[1].len != strlen(side) || memcmp(f[1].data, side, f[1].len) != 0)
-			continue; /* not a member, or not the member's own side */
+		if (!m)
+			continue; /* not a member */
+		hint = (size_t)(m - sorted);
+		side = cs_class_name(m->cls);
+		if (f[1].len != strlen(side) || memcmp(f[1].data, side, f[1].len) != 0)
+			continue; /* not the member's own side */
 		c = cs_config_currency_index(cfg, f[2].data, f[2].len);
 		if (c < 0) {
 			char code[32];
@@ -353,14 +354,6 @@ static int out_flush(dist_out *o, cs_error *err)
 	return rc;
 }
 
-static void put_text_or_null(cs_buf *b, const char *s)
-{
-	if (s)
-		cs_copybin_put_text(b, s, strlen(s));
-	else
-		cs_copybin_put_null(b);
-}
-
 /* One ledger line: a binary COPY tuple, and its canonical record for the
  * output hash (docs/reproducibility.md). Runs for every line. */
 static int out_line(dist_out *o, size_t cur, int64_t line_no, const char *account,
@@ -371,26 +364,11 @@ static int out_line(dist_out *o, size_t cur, int64_t line_no, const char *accoun
 
 	if (amount == 0)
 		return 0;
-	CS_ASSERT(line_no > 0 && line_no <= INT32_MAX);
 	o->lines++;
-	if (o->pipe) {
-		cs_buf *b = &o->copy;
-
-		cs_copybin_put_nfields(b, 10);
-		cs_copybin_put_int8(b, o->run_id);
-		cs_copybin_put_text(b, "post", 4);
-		cs_copybin_put_int8(b, (int64_t)cur + 1);
-		cs_copybin_put_int4(b, (int32_t)line_no);
-		cs_copybin_put_null(b);
-		put_text_or_null(b, step);
-		put_text_or_null(b, account);
-		if (has_party)
-			cs_copybin_put_int8(b, party);
-		else
-			cs_copybin_put_null(b);
-		cs_copybin_put_text(b, code, strlen(code));
-		cs_copybin_put_numeric(b, amount);
-		if (b->len >= CS_COPY_CHUNK_BYTES && out_flush(o, err) < 0)
+	if (o->pipe) { /* journal: the currency's position in the config */
+		cs_ledger_tuple(&o->copy, o->run_id, (int64_t)cur + 1, line_no, NULL, step, account,
+				has_party ? &party : NULL, code, amount);
+		if (o->copy.len >= CS_COPY_CHUNK_BYTES && out_flush(o, err) < 0)
 			return -1;
 	}
 	cs_buf_puts(c, "L\t");
@@ -612,14 +590,13 @@ static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surpl
 		      cs_db_copy_in_put(w, b.data, b.len, err) < 0 || cs_db_copy_in_end(w, err) < 0))
 		goto cleanup;
 	cs_buf_reset(&b);
-	if (cs_db_copy_in_begin(w,
+	pipe = cs_copypipe_open(w,
 				"COPY coopsettle.member_allocations (run_id, member_id, currency,"
 				" capital_interest_minor, patronage_minor, cash_minor, retained_minor,"
 				" patronage_basis_minor) FROM STDIN (FORMAT binary)",
-				err) < 0 ||
-	    !(pipe = cs_copypipe_start(w, err)))
+				&b, err);
+	if (!pipe)
 		goto cleanup;
-	cs_copybin_put_header(&b);
 	for (i = 0; i < in->n_members; i++) {
 		for (cur = 0; cur < n_cur; cur++) {
 			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
@@ -640,13 +617,8 @@ static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surpl
 				goto cleanup;
 		}
 	}
-	cs_copybin_put_trailer(&b);
-	if (cs_copypipe_put(pipe, &b, err) < 0)
-		goto cleanup;
-	rc = cs_copypipe_finish(pipe, err);
+	rc = cs_copypipe_close(pipe, &b, err);
 	pipe = NULL;
-	if (rc == 0)
-		rc = cs_db_copy_in_end(w, err);
 cleanup:
 	if (pipe) { /* stop the sender before the caller rolls back */
 		cs_error ignored;
@@ -773,28 +745,16 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 	o.run_id = id;
 	/* The lines stream to the server while they are built; an unchanged
 	 * run rolls them back, as settle does. */
-	if (w) {
-		if (cs_db_copy_in_begin(w,
-					"COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
-					" transaction_id, rule_id, account, party_id, currency,"
-					" amount_minor) FROM STDIN (FORMAT binary)",
-					err) < 0 ||
-		    !(o.pipe = cs_copypipe_start(w, err)))
-			goto cleanup;
-		cs_copybin_put_header(&o.copy);
-	}
+	if (w && !(o.pipe = cs_ledger_copy_open(w, &o.copy, err)))
+		goto cleanup;
 	if (build_lines(&o, &in, &sres, err) < 0)
 		goto cleanup;
 	if (o.pipe) {
-		int sent;
+		cs_copypipe *pipe = o.pipe;
 
-		cs_copybin_put_trailer(&o.copy);
 		CS_FAILPOINT("distribute_during_copy"); /* the sender may be mid-COPY */
-		if (cs_copypipe_put(o.pipe, &o.copy, err) < 0)
-			goto cleanup; /* the sender stops there */
-		sent = cs_copypipe_finish(o.pipe, err);
-		o.pipe = NULL;
-		if (sent < 0 || cs_db_copy_in_end(w, err) < 0)
+		o.pipe = NULL; /* closed whatever happens */
+		if (cs_copypipe_close(pipe, &o.copy, err) < 0)
 			goto cleanup;
 	}
 	for (cur = 0; cur < cfg->n_currencies; cur++) {

@@ -103,53 +103,71 @@ static int sink_flush(line_sink *k, cs_error *err)
 {
 	int rc = 0;
 
-	if (k->db && k->buf.len) {
-		rc = k->pipe ? cs_copypipe_put(k->pipe, &k->buf, err)
-			     : cs_db_copy_in_put(k->db, k->buf.data, k->buf.len, err);
+	if (k->pipe && k->buf.len) {
+		rc = cs_copypipe_put(k->pipe, &k->buf, err);
 		CS_FAILPOINT("during_copy");
 	}
 	cs_buf_reset(&k->buf);
 	return rc;
 }
 
-/* One ledger line as a binary COPY tuple: the server parses no text (spec
- * section 7 writes lines with COPY; docs/performance.md has the figures).
- * This runs for every ledger line. */
+cs_copypipe *cs_ledger_copy_open(cs_db *w, cs_buf *b, cs_error *err)
+{
+	return cs_copypipe_open(w,
+				"COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
+				" transaction_id, rule_id, account, party_id, currency,"
+				" amount_minor) FROM STDIN (FORMAT binary)",
+				b, err);
+}
+
+static void put_text_or_null(cs_buf *b, const char *s)
+{
+	if (s)
+		cs_copybin_put_text(b, s, strlen(s));
+	else
+		cs_copybin_put_null(b);
+}
+
+/* A posted line as a binary COPY tuple (the server parses no text;
+ * docs/performance.md has the figures). Runs for every ledger line. */
+void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no,
+		     const int64_t *transaction_id, const char *rule_id, const char *account,
+		     const int64_t *party_id, const char *currency, cs_i128 amount)
+{
+	CS_ASSERT(line_no > 0 && line_no <= INT32_MAX);
+	cs_copybin_put_nfields(b, 10);
+	cs_copybin_put_int8(b, run_id);
+	cs_copybin_put_text(b, "post", 4);
+	cs_copybin_put_int8(b, journal);
+	cs_copybin_put_int4(b, (int32_t)line_no);
+	if (transaction_id)
+		cs_copybin_put_int8(b, *transaction_id);
+	else
+		cs_copybin_put_null(b);
+	put_text_or_null(b, rule_id);
+	put_text_or_null(b, account);
+	if (party_id)
+		cs_copybin_put_int8(b, *party_id);
+	else
+		cs_copybin_put_null(b);
+	put_text_or_null(b, currency);
+	cs_copybin_put_numeric(b, amount);
+}
+
+/* One settled ledger line: journal = its transaction (spec section 5). */
 static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 {
 	line_sink *k = ctx;
-	cs_buf *b = &k->buf;
-	const char *rule = k->cfg->rules[l->rule_index].id;
-	const char *acct = k->cfg->accounts[l->account];
-	const char *code = k->cfg->currencies[l->currency].code;
 
 	if (!k->db)
 		return k->taps && k->taps->line ? k->taps->line(k->taps->ctx, l, err) : 0;
-	CS_ASSERT(l->line_no > 0 && l->line_no <= INT32_MAX);
-	cs_copybin_put_nfields(b, 10);
-	cs_copybin_put_int8(b, k->run_id);
-	cs_copybin_put_text(b, "post", 4);
-	cs_copybin_put_int8(b, l->transaction_id);
-	cs_copybin_put_int4(b, (int32_t)l->line_no);
-	cs_copybin_put_int8(b, l->transaction_id);
-	cs_copybin_put_text(b, rule, strlen(rule));
-	cs_copybin_put_text(b, acct, strlen(acct));
-	if (l->has_party)
-		cs_copybin_put_int8(b, l->party_id);
-	else
-		cs_copybin_put_null(b);
-	cs_copybin_put_text(b, code, strlen(code));
-	cs_copybin_put_numeric(b, l->amount_minor);
-	if (b->len >= CS_COPY_CHUNK_BYTES)
+	cs_ledger_tuple(&k->buf, k->run_id, l->transaction_id, l->line_no, &l->transaction_id,
+			k->cfg->rules[l->rule_index].id, k->cfg->accounts[l->account],
+			l->has_party ? &l->party_id : NULL, k->cfg->currencies[l->currency].code,
+			l->amount_minor);
+	if (k->buf.len >= CS_COPY_CHUNK_BYTES)
 		return sink_flush(k, err);
 	return 0;
-}
-
-/* Ends the binary COPY stream. */
-static void sink_trailer(line_sink *k)
-{
-	if (k->db)
-		cs_copybin_put_trailer(&k->buf);
 }
 
 /* ---- reading: rows into the settle core, with a progress line ---- */
@@ -810,36 +828,24 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 		goto cleanup;
 	clock_gettime(CLOCK_MONOTONIC, &rc.start);
 	rc.last = rc.start;
-	if (w && cs_db_copy_in_begin(w,
-				     "COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
-				     " transaction_id, rule_id, account, party_id, currency,"
-				     " amount_minor) FROM STDIN (FORMAT binary)",
-				     err) < 0)
+	if (w && !(sink.pipe = cs_ledger_copy_open(w, &sink.buf, err)))
 		goto cleanup;
-	if (w) {
-		cs_copybin_put_header(&sink.buf); /* goes out with the first chunk */
-		if (!(sink.pipe = cs_copypipe_start(w, err)))
-			goto cleanup;
-	}
 	if (cs_source_transactions(r, cfg, &opts->window, on_row, &rc, err) < 0)
 		goto cleanup;
 	CS_FAILPOINT("after_read");
 	if (cs_settle_finish(s, err) < 0)
 		goto cleanup;
-	sink_trailer(&sink);
 	if (sink_flush(&sink, err) < 0)
 		goto cleanup;
-	{
+	if (sink.pipe) {
 		cs_copypipe *pipe = sink.pipe;
 
-		sink.pipe = NULL;
-		if (cs_copypipe_finish(pipe, err) < 0)
+		sink.pipe = NULL; /* closed whatever happens */
+		if (cs_copypipe_close(pipe, &sink.buf, err) < 0)
 			goto cleanup;
 	}
 	if (opts->progress)
 		progress_print(&rc, 1);
-	if (w && cs_db_copy_in_end(w, err) < 0)
-		goto cleanup;
 	cs_db_exec(r, "COMMIT", 0, NULL, err);
 
 	snprintf(res->input_hash, sizeof(res->input_hash), "%s", cs_settle_input_hash(s));

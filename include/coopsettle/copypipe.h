@@ -9,7 +9,7 @@
  * calling thread hands full buffers to a sender thread through a queue of
  * CS_COPYPIPE_DEPTH buffers: memory stays bounded (depth times the chunk
  * size) and the connection is used by one thread at a time -- the sender
- * between begin and finish, the caller before and after.
+ * between open and close (or finish), the caller before and after.
  */
 #ifndef COOPSETTLE_COPYPIPE_H
 #define COOPSETTLE_COPYPIPE_H
@@ -26,9 +26,17 @@
 
 typedef struct cs_copypipe cs_copypipe;
 
-/* Starts the sender thread for db, on which COPY ... FROM STDIN has begun.
- * Returns NULL with err filled if the thread cannot start. */
-cs_copypipe *cs_copypipe_start(cs_db *db, cs_error *err);
+/*
+ * Begins sql (a COPY ... FROM STDIN (FORMAT binary)) on db, appends the
+ * binary header to *b (it goes out with the first chunk) and starts the
+ * sender thread. Returns NULL with err filled when either fails; the caller's
+ * transaction is then to be rolled back.
+ */
+cs_copypipe *cs_copypipe_open(cs_db *db, const char *sql, cs_buf *b, cs_error *err);
+
+/* Appends the binary trailer to *b, hands it over, waits for the sender and
+ * ends the COPY. Frees p whatever happens. Returns 0, or -1 with err filled. */
+int cs_copypipe_close(cs_copypipe *p, cs_buf *b, cs_error *err);
 
 /*
  * Hands the bytes of *b to the sender and leaves *b empty (its storage is
@@ -38,9 +46,9 @@ cs_copypipe *cs_copypipe_start(cs_db *db, cs_error *err);
  */
 int cs_copypipe_put(cs_copypipe *p, cs_buf *b, cs_error *err);
 
-/* Waits until everything is sent and stops the thread; frees p. Returns 0,
- * or -1 with err filled with the first send error. The caller then ends the
- * COPY on db itself (cs_db_copy_in_end). NULL p is a no-op returning 0. */
+/* Waits until everything is sent and stops the thread; frees p, leaving the
+ * COPY unended (for a caller giving up: it rolls back). Returns 0, or -1 with
+ * err filled with the first send error. NULL p is a no-op returning 0. */
 int cs_copypipe_finish(cs_copypipe *p, cs_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "coopsettle/buf.h"
+#include "coopsettle/copypipe.h"
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
 #include "coopsettle/json.h"
@@ -16,6 +17,17 @@
 
 /* Appends n bytes of s to b escaped for COPY's text format. */
 void cs_copy_text(cs_buf *b, const char *s, size_t n);
+
+/*
+ * The ledger lines leave both runs as binary COPY through a sender thread
+ * (copypipe.h). cs_ledger_copy_open begins that COPY on w (the header goes
+ * into *b); cs_ledger_tuple appends one line to *b in the column order the
+ * COPY names. NULL transaction_id, rule_id or party_id is SQL NULL.
+ */
+cs_copypipe *cs_ledger_copy_open(cs_db *w, cs_buf *b, cs_error *err);
+void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no,
+		     const int64_t *transaction_id, const char *rule_id, const char *account,
+		     const int64_t *party_id, const char *currency, cs_i128 amount);
 
 /* A committed run found by a conflict check. */
 typedef struct cs_run_ref {
