@@ -120,6 +120,14 @@ cs_copypipe *cs_ledger_copy_open(cs_db *w, cs_buf *b, cs_error *err)
 				b, err);
 }
 
+static void put_int8_or_null(cs_buf *b, const int64_t *v)
+{
+	if (v)
+		cs_copybin_put_int8(b, *v);
+	else
+		cs_copybin_put_null(b);
+}
+
 static void put_text_or_null(cs_buf *b, const char *s)
 {
 	if (s)
@@ -140,16 +148,10 @@ void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no
 	cs_copybin_put_text(b, "post", 4);
 	cs_copybin_put_int8(b, journal);
 	cs_copybin_put_int4(b, (int32_t)line_no);
-	if (transaction_id)
-		cs_copybin_put_int8(b, *transaction_id);
-	else
-		cs_copybin_put_null(b);
+	put_int8_or_null(b, transaction_id);
 	put_text_or_null(b, rule_id);
 	put_text_or_null(b, account);
-	if (party_id)
-		cs_copybin_put_int8(b, *party_id);
-	else
-		cs_copybin_put_null(b);
+	put_int8_or_null(b, party_id);
 	put_text_or_null(b, currency);
 	cs_copybin_put_numeric(b, amount);
 }
