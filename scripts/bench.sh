@@ -379,7 +379,7 @@ phase_rows()
 		copy_party_totals) label="write party totals (COPY)" ;;
 		insert_run_record) label="insert the run record (with the statement)" ;;
 		sql_check) label="SQL check: lines sum to zero per currency, line count" ;;
-		copy_run_inputs) label="write the input snapshot (run_inputs, COPY)" ;;
+		copy_run_inputs) label="write the input snapshot (run_input_chunks, binary COPY)" ;;
 		commit) label="COMMIT (deferred foreign-key checks of the small tables)" ;;
 		read_patronage_bases) label="read patronage bases (party totals, binary COPY)" ;;
 		copy_member_allocations) label="write member allocations (binary COPY, fed by a sender thread)" ;;

@@ -207,6 +207,26 @@ void cs_copybin_put_numeric(cs_buf *b, cs_i128 v)
 		put_be(b, digits[i], 2);
 }
 
+void cs_copybin_put_bool(cs_buf *b, int v)
+{
+	put_be(b, 1, 4);
+	put_be(b, v ? 1 : 0, 1);
+}
+
+/* array_send: ndim, has-null flag, element type, then per dimension its
+ * length and lower bound; the elements follow as fields. */
+void cs_copybin_put_array_head(cs_buf *b, uint32_t elem_oid, int32_t n, int has_null,
+			       size_t elem_bytes)
+{
+	CS_ASSERT(n >= 0 && elem_bytes <= (size_t)INT32_MAX - 20);
+	put_be(b, 20 + elem_bytes, 4);
+	put_be(b, 1, 4);
+	put_be(b, has_null ? 1 : 0, 4);
+	put_be(b, elem_oid, 4);
+	put_be(b, (uint32_t)n, 4);
+	put_be(b, 1, 4);
+}
+
 void cs_copybin_put_trailer(cs_buf *b)
 {
 	put_be(b, 0xFFFF, 2); /* field count -1 */

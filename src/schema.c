@@ -10,7 +10,7 @@
  *
  * The small output tables reference runs(id) with a deferred foreign key.
  * The bulk ones (ledger_lines, party_totals, member_allocations,
- * run_inputs: one row per line, party, member or input row) have none since
+ * run_input_chunks: rows per line, party, member or input chunk) have none since
  * schema version 3: a deferred key fires one check per row at COMMIT, which
  * took 18 of the 41 seconds of a 1,000,000-row settle (docs/performance.md).
  * Their rows cannot point at a missing run all the same: the engine writes
@@ -125,26 +125,77 @@ static const char *const schema_v1_sql[] = {
 	"  retained_minor numeric(40, 0) NOT NULL,"
 	"  patronage_basis_minor numeric(40, 0) NOT NULL,"
 	"  PRIMARY KEY (run_id, member_id, currency));",
-	/* version 2: the input snapshot of settle runs (docs/auditing.md) */
-	"CREATE TABLE IF NOT EXISTS coopsettle.run_inputs ("
-	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
-	"  ordinal bigint NOT NULL,"
-	"  transaction_id bigint,"
-	"  occurred_at_us bigint,"
-	"  producer_id bigint,"
-	"  consumer_id bigint,"
-	"  amount_minor bigint,"
-	"  currency text,"
-	"  category text,"
-	"  producer_member boolean NOT NULL,"
-	"  consumer_member boolean NOT NULL,"
-	"  PRIMARY KEY (run_id, ordinal));",
 	/* version 3: the bulk tables lose their foreign keys (file comment) */
 	"ALTER TABLE coopsettle.ledger_lines DROP CONSTRAINT IF EXISTS ledger_lines_run_id_fkey;",
 	"ALTER TABLE coopsettle.party_totals DROP CONSTRAINT IF EXISTS party_totals_run_id_fkey;",
 	"ALTER TABLE coopsettle.member_allocations"
 	"  DROP CONSTRAINT IF EXISTS member_allocations_run_id_fkey;",
-	"ALTER TABLE coopsettle.run_inputs DROP CONSTRAINT IF EXISTS run_inputs_run_id_fkey;",
+	/* version 4: the input snapshot in chunks of CS_INPUT_CHUNK_ROWS rows, one
+	 * array per column (docs/auditing.md, "Input snapshots"); the view
+	 * run_inputs shows it a row per transaction, as versions 2 and 3 stored it */
+	"CREATE TABLE IF NOT EXISTS coopsettle.run_input_chunks ("
+	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
+	"  first_ordinal bigint NOT NULL,"
+	"  transaction_id bigint[] NOT NULL,"
+	"  occurred_at_us bigint[] NOT NULL,"
+	"  producer_id bigint[] NOT NULL,"
+	"  consumer_id bigint[] NOT NULL,"
+	"  amount_minor bigint[] NOT NULL,"
+	"  currency text[] NOT NULL,"
+	"  category text[] NOT NULL,"
+	"  producer_member boolean[] NOT NULL,"
+	"  consumer_member boolean[] NOT NULL,"
+	"  PRIMARY KEY (run_id, first_ordinal));",
+	/* lz4 compresses a chunk three times faster than the default pglz; a
+	 * server built without lz4 stores the chunks uncompressed instead */
+	"DO $$ BEGIN"
+	"  ALTER TABLE coopsettle.run_input_chunks ALTER transaction_id SET COMPRESSION lz4,"
+	"    ALTER occurred_at_us SET COMPRESSION lz4, ALTER producer_id SET COMPRESSION lz4,"
+	"    ALTER consumer_id SET COMPRESSION lz4, ALTER amount_minor SET COMPRESSION lz4,"
+	"    ALTER currency SET COMPRESSION lz4, ALTER category SET COMPRESSION lz4,"
+	"    ALTER producer_member SET COMPRESSION lz4, ALTER consumer_member SET COMPRESSION lz4;"
+	"EXCEPTION WHEN feature_not_supported THEN"
+	"  ALTER TABLE coopsettle.run_input_chunks ALTER transaction_id SET STORAGE EXTERNAL,"
+	"    ALTER occurred_at_us SET STORAGE EXTERNAL, ALTER producer_id SET STORAGE EXTERNAL,"
+	"    ALTER consumer_id SET STORAGE EXTERNAL, ALTER amount_minor SET STORAGE EXTERNAL,"
+	"    ALTER currency SET STORAGE EXTERNAL, ALTER category SET STORAGE EXTERNAL,"
+	"    ALTER producer_member SET STORAGE EXTERNAL, ALTER consumer_member SET STORAGE EXTERNAL;"
+	"END $$;",
+	/* a version 2 or 3 table run_inputs (one row per transaction) moves into
+	 * chunks; the rows keep their order, numbered 1..n per run again (they
+	 * are unless the table was edited, and verify still names such an edit) */
+	"DO $$ BEGIN"
+	"  IF (SELECT c.relkind FROM pg_catalog.pg_class c"
+	"      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	"      WHERE n.nspname = 'coopsettle' AND c.relname = 'run_inputs') = 'r' THEN"
+	"    INSERT INTO coopsettle.run_input_chunks SELECT run_id, min(n),"
+	"      pg_catalog.array_agg(transaction_id ORDER BY n),"
+	"      pg_catalog.array_agg(occurred_at_us ORDER BY n),"
+	"      pg_catalog.array_agg(producer_id ORDER BY n),"
+	"      pg_catalog.array_agg(consumer_id ORDER BY n),"
+	"      pg_catalog.array_agg(amount_minor ORDER BY n),"
+	"      pg_catalog.array_agg(currency ORDER BY n),"
+	"      pg_catalog.array_agg(category ORDER BY n),"
+	"      pg_catalog.array_agg(producer_member ORDER BY n),"
+	"      pg_catalog.array_agg(consumer_member ORDER BY n)"
+	"      FROM (SELECT r.*, pg_catalog.row_number() OVER (PARTITION BY r.run_id"
+	"            ORDER BY r.ordinal) AS n FROM coopsettle.run_inputs r) s"
+	"      GROUP BY run_id, (n - 1) / " CS_INPUT_CHUNK_ROWS_SQL ";"
+	"    DROP TABLE coopsettle.run_inputs;"
+	"  END IF;"
+	"END $$;",
+	"CREATE OR REPLACE VIEW coopsettle.run_inputs AS"
+	"  SELECT c.run_id, c.first_ordinal + u.i - 1 AS ordinal, u.transaction_id,"
+	"    u.occurred_at_us, u.producer_id, u.consumer_id, u.amount_minor, u.currency,"
+	"    u.category, u.producer_member, u.consumer_member"
+	"  FROM coopsettle.run_input_chunks c CROSS JOIN LATERAL ROWS FROM ("
+	"    pg_catalog.unnest(c.transaction_id), pg_catalog.unnest(c.occurred_at_us),"
+	"    pg_catalog.unnest(c.producer_id), pg_catalog.unnest(c.consumer_id),"
+	"    pg_catalog.unnest(c.amount_minor), pg_catalog.unnest(c.currency),"
+	"    pg_catalog.unnest(c.category), pg_catalog.unnest(c.producer_member),"
+	"    pg_catalog.unnest(c.consumer_member)) WITH ORDINALITY AS u(transaction_id,"
+	"    occurred_at_us, producer_id, consumer_id, amount_minor, currency, category,"
+	"    producer_member, consumer_member, i);",
 	/* append-only: refuse UPDATE and DELETE but the supersede status change */
 	"CREATE OR REPLACE FUNCTION coopsettle.refuse_change() RETURNS trigger"
 	"  LANGUAGE plpgsql SET search_path = '' AS $$"
@@ -173,7 +224,7 @@ static int cell_int(const char *text)
 
 static const char *const append_only_tables[] = {
 	"runs", "ledger_lines", "party_totals", "currency_totals", "settlement_rejects",
-	"distribution_steps", "member_allocations", "run_inputs",
+	"distribution_steps", "member_allocations", "run_input_chunks",
 };
 
 int cs_schema_init(cs_db *db, int *version, cs_error *err)

@@ -675,7 +675,7 @@ static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
 	/* the input snapshot exists for runs made at schema version 2 or later */
 	params[1] = run->created_at;
 	if (cs_db_query(db,
-			"SELECT EXISTS (SELECT 1 FROM coopsettle.run_inputs WHERE run_id = $1::bigint)"
+			"SELECT EXISTS (SELECT 1 FROM coopsettle.run_input_chunks WHERE run_id = $1::bigint)"
 			" OR $2::timestamptz >= (SELECT min(applied_at) FROM coopsettle.schema_version"
 			" WHERE version >= 2)",
 			2, params, &rows, err) < 0)
@@ -1242,7 +1242,7 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 	if (cs_db_query(db,
 			"SELECT t.run_id, t.what FROM (SELECT DISTINCT run_id, 'ledger lines' what"
 			" FROM coopsettle.ledger_lines UNION SELECT DISTINCT run_id, 'input snapshot'"
-			" FROM coopsettle.run_inputs UNION SELECT DISTINCT run_id, 'party totals'"
+			" FROM coopsettle.run_input_chunks UNION SELECT DISTINCT run_id, 'party totals'"
 			" FROM coopsettle.party_totals UNION SELECT DISTINCT run_id, 'member allocations'"
 			" FROM coopsettle.member_allocations) t WHERE NOT EXISTS"
 			" (SELECT 1 FROM coopsettle.runs r WHERE r.id = t.run_id) ORDER BY 1, 2",

@@ -60,6 +60,16 @@ void cs_copybin_put_int4(cs_buf *b, int32_t v);
 void cs_copybin_put_text(cs_buf *b, const char *s, size_t n);
 /* v as a numeric with scale 0. */
 void cs_copybin_put_numeric(cs_buf *b, cs_i128 v);
+void cs_copybin_put_bool(cs_buf *b, int v);
+/* The head of a one-dimensional array field of n elements (lower bound 1)
+ * of type elem_oid, whose elements, written next as fields (the put
+ * functions above, NULL included), take elem_bytes in all. */
+void cs_copybin_put_array_head(cs_buf *b, uint32_t elem_oid, int32_t n, int has_null,
+			       size_t elem_bytes);
+/* Type OIDs of array elements (pg_type.h). */
+#define CS_OID_BOOL 16
+#define CS_OID_INT8 20
+#define CS_OID_TEXT 25
 void cs_copybin_put_trailer(cs_buf *b);
 
 #endif

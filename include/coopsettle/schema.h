@@ -9,9 +9,17 @@
 #include "coopsettle/error.h"
 
 /* The schema version this engine writes and expects. 2 added
- * coopsettle.run_inputs (the input snapshot of settle runs); init-db
- * migrates a version 1 schema by creating it. */
-#define CS_SCHEMA_VERSION 3
+ * coopsettle.run_inputs (the input snapshot of settle runs), 3 dropped the
+ * bulk tables' foreign keys, 4 stores the snapshot in chunks of
+ * CS_INPUT_CHUNK_ROWS rows (coopsettle.run_input_chunks, one array per
+ * column) with the view coopsettle.run_inputs over them. init-db migrates
+ * any older schema in place. */
+#define CS_SCHEMA_VERSION 4
+
+/* Rows of the input snapshot per coopsettle.run_input_chunks row, and the
+ * same as SQL text. */
+#define CS_INPUT_CHUNK_ROWS 1000
+#define CS_INPUT_CHUNK_ROWS_SQL "1000"
 
 /* The advisory lock key that serialises all runs and migrations of the
  * schema ('coop' 'stle' in ASCII). */

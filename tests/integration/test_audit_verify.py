@@ -104,11 +104,17 @@ def clean(t):
     t.eq(snap, [(1, 100000, True, True), (2, 60000, True, True), (3, 40000, True, False),
                 (4, -8000, True, True), (5, 12345, True, True), (6, 777, True, True)],
          "input snapshot of run 1")
-    try:
-        db.sql("UPDATE coopsettle.run_inputs SET amount_minor = 1 WHERE run_id = 1")
-        t.check(False, "run_inputs is append-only")
-    except Exception as e:  # noqa: BLE001
-        t.check("append-only" in str(e), "run_inputs refuses UPDATE: %s" % e)
+    chunks = db.sql("SELECT run_id, first_ordinal, cardinality(transaction_id)"
+                    " FROM coopsettle.run_input_chunks ORDER BY 1, 2")
+    t.eq(chunks, [(1, 1, 6), (2, 1, 1)], "one chunk per small settle run")
+    for stmt in ("UPDATE coopsettle.run_input_chunks SET amount_minor[1] = 1 WHERE run_id = 1",
+                 "DELETE FROM coopsettle.run_input_chunks WHERE run_id = 1",
+                 "TRUNCATE coopsettle.run_input_chunks"):
+        try:
+            db.sql(stmt)
+            t.check(False, "run_input_chunks is append-only: %s" % stmt)
+        except Exception as e:  # noqa: BLE001
+            t.check("append-only" in str(e), "run_input_chunks refuses %s: %s" % (stmt, e))
 
     # an auditor's role that can only read (docs/auditing.md, step 3)
     role = "aud_" + db.name
@@ -221,7 +227,7 @@ def tamper_run_record(t):
     # a run record deleted (with its rows): the next record's link breaks
     db, _ = setup()
     for table in ("ledger_lines", "party_totals", "currency_totals", "settlement_rejects",
-                  "run_inputs", "runs"):
+                  "run_input_chunks", "runs"):
         tampered(db, "DELETE FROM coopsettle.%s WHERE %s = 2"
                  % (table, "id" if table == "runs" else "run_id"))
     r = db.run("verify", "--chain")
@@ -282,7 +288,15 @@ def distribute_runs(t):
 
 def snapshot_tampered(t):
     db, _ = setup()
-    tampered(db, "DELETE FROM coopsettle.run_inputs WHERE run_id = 1 AND transaction_id = 4")
+    # transaction 4 taken out of the snapshot: its element removed from every array
+    cols = ("transaction_id", "occurred_at_us", "producer_id", "consumer_id", "amount_minor",
+            "currency", "category", "producer_member", "consumer_member")
+    k = db.sql("SELECT array_position(transaction_id, 4::bigint)"
+               " FROM coopsettle.run_input_chunks WHERE run_id = 1")[0][0]
+    tampered(db, "UPDATE coopsettle.run_input_chunks SET %s WHERE run_id = 1"
+             % ", ".join("%s = %s[:%d] || %s[%d:]" % (c, c, k - 1, c, k + 1) for c in cols))
+    t.eq(db.sql("SELECT transaction_id FROM coopsettle.run_inputs WHERE run_id = 1"
+                " ORDER BY ordinal"), [(1,), (2,), (3,), (5,), (6,)], "the view lost row 4")
     r = db.run("verify", "--run", "1")
     t.eq(r.code, 5, "an edited input snapshot is a mismatch %r" % r)
     t.check(mismatch_line(r.stdout, "the run's input snapshot equals the rows read now"),
@@ -304,6 +318,22 @@ def larger_run(t):
     t.eq(r.code, 0, "settle 20000 rows %r" % r)
     r = db.run("verify", "--run", "1")
     t.eq(r.code, 0, "20000 rows verify %r" % r)
+    # the snapshot in chunks of 1000 rows, shown a row per transaction by the view
+    t.eq(db.sql("SELECT count(*), min(first_ordinal), max(first_ordinal),"
+                " sum(cardinality(consumer_id)) FROM coopsettle.run_input_chunks"),
+         [(20, 1, 19001, 20000)], "20 chunks of 1000 rows")
+    t.eq(db.sql("SELECT count(*) FROM coopsettle.run_inputs r FULL JOIN"
+                " coopsettle.transactions x ON x.id = r.transaction_id"
+                " WHERE r.ordinal IS DISTINCT FROM x.id"
+                " OR r.occurred_at_us IS DISTINCT FROM"
+                "    (extract(epoch FROM x.occurred_at) * 1000000)::bigint"
+                " OR r.producer_id IS DISTINCT FROM x.producer_id"
+                " OR r.consumer_id IS DISTINCT FROM x.consumer_id"
+                " OR r.amount_minor IS DISTINCT FROM x.amount_minor"
+                " OR r.currency IS DISTINCT FROM x.currency"
+                " OR r.category IS DISTINCT FROM x.category"
+                " OR r.consumer_member IS DISTINCT FROM (x.consumer_id IS NOT NULL)"),
+         [(0,)], "the view equals the transactions, NULL consumers included")
     db.sql("UPDATE coopsettle.transactions SET category = 'food' WHERE id IN (17, 19000)")
     r = db.run("verify", "--run", "1")
     t.eq(r.code, 5, "two changed rows of 20000")
@@ -311,6 +341,41 @@ def larger_run(t):
             and "transaction 17: category 'crafts' -> 'food'" in r.stdout
             and "transaction 19000: category 'crafts' -> 'food'" in r.stdout,
             "both named: %s" % r.stdout[:3000])
+    db.drop()
+
+
+def migrate_v3(t):
+    """A version 3 schema (one run_inputs row per transaction) migrates to
+    chunks in place; an edited snapshot stays detectable."""
+    db, _ = setup()
+    before = db.sql("SELECT * FROM coopsettle.run_inputs ORDER BY run_id, ordinal")
+    # rebuild the version 3 table from the view, as a version 3 engine wrote it
+    db.sql("CREATE TABLE coopsettle.v3_inputs AS SELECT * FROM coopsettle.run_inputs")
+    db.sql("DROP VIEW coopsettle.run_inputs")
+    db.sql("DROP TABLE coopsettle.run_input_chunks")
+    db.sql("ALTER TABLE coopsettle.v3_inputs RENAME TO run_inputs")
+    db.sql("ALTER TABLE coopsettle.run_inputs ADD PRIMARY KEY (run_id, ordinal)")
+    db.sql("DELETE FROM coopsettle.schema_version WHERE version = 4")
+    db.sql("DELETE FROM coopsettle.run_inputs WHERE run_id = 1 AND transaction_id = 2")
+    r = db.run("init-db")
+    t.eq(r.code, 0, "init-db migrates version 3: %r" % r)
+    t.check("at version 4" in r.stdout, "reports version 4: %s" % r.stdout)
+    after = db.sql("SELECT * FROM coopsettle.run_inputs ORDER BY run_id, ordinal")
+    expect = [b for b in before if not (b[0] == 1 and b[2] == 2)]
+    expect = [(x[0], x[1] - (1 if x[0] == 1 and x[1] > 2 else 0)) + tuple(x[2:]) for x in expect]
+    t.eq(after, expect, "the rows moved into chunks, in order, renumbered 1..n")
+    t.eq(db.sql("SELECT to_regclass('coopsettle.run_inputs') IS NOT NULL,"
+                " (SELECT relkind FROM pg_class WHERE oid = 'coopsettle.run_inputs'::regclass)"),
+         [(True, "v")], "run_inputs is now the view")
+    t.eq(db.run("verify", "--run", "2").code, 0, "an intact migrated run verifies")
+    r = db.run("verify", "--run", "1")
+    t.eq(r.code, 5, "the row removed before the migration is a mismatch: %r" % r)
+    t.check("transaction 2 (" in r.stdout, "and it is named: %s" % r.stdout)
+    t.eq(db.run("verify", "--chain").code, 0, "the chain is intact")
+    r = db.run("init-db")
+    t.eq(r.code, 0, "init-db again is harmless: %r" % r)
+    t.eq(db.sql("SELECT * FROM coopsettle.run_inputs ORDER BY run_id, ordinal"), after,
+         "and changes nothing")
     db.drop()
 
 
@@ -340,7 +405,7 @@ def usage(t):
 def main():
     t = Runner()
     for case in (clean, tamper_transaction, tamper_ledger_line, tamper_run_record,
-                 distribute_runs, snapshot_tampered, larger_run, usage):
+                 distribute_runs, snapshot_tampered, larger_run, migrate_v3, usage):
         t.case(case)
     t.finish()
 
