@@ -40,8 +40,9 @@ typedef struct cs_run_opts {
 	int supersede;
 	int progress; /* print a progress line on stderr */
 	const cs_run_taps *taps; /* settle dry runs only; NULL: none */
-	/* The caller prints only the summary: a distribute run's res->statement
-	 * may then leave out its per-member list (the stored statement's form). */
+	/* The caller prints only the summary: res->statement may then leave out
+	 * its per-party (settle) or per-member (distribute) list, the stored
+	 * statement's form. */
 	int summary_only;
 } cs_run_opts;
 

@@ -3,6 +3,7 @@
 Expected figures come from tests/integration/lib/reference.py, an
 independent model of the spec, or are worked by hand in the comments.
 """
+import json
 import os
 import random
 import sys
@@ -95,6 +96,23 @@ def golden_basic(t):
                  " GROUP BY currency ORDER BY 1")
     t.eq(bal, [("CHF", "0"), ("EUR", "0")], "ledger balances per currency")
     t.eq(st["rejected"], [], "nothing rejected")
+    # the run record stores the statement without its party list; the
+    # parties' figures are the run's party_totals rows, in the spec's order
+    stored = json.loads(db.sql("SELECT statement FROM coopsettle.runs WHERE id = %s",
+                               (st["run_id"],))[0][0])
+    t.eq(stored, {k: v for k, v in st.items() if k != "parties"},
+         "stored statement is the --json statement without parties")
+    parties = db.sql("SELECT party_id, side, currency, transactions::bigint,"
+                     " gross_minor::bigint, fees_minor::bigint FROM coopsettle.party_totals"
+                     " WHERE run_id = %s ORDER BY side <> 'producer', party_id, currency",
+                     (st["run_id"],))
+    t.eq([{"id": i, "side": s, "currency": c, "transactions": n, "gross_minor": g,
+           "fees_minor": f} for i, s, c, n, g, f in parties], st["parties"],
+         "party_totals hold the statement's parties")
+    t.check(len(st["parties"]) == 4, "four parties: %r" % st["parties"])
+    # without --json the summary is the same run's
+    r = db.run("settle", "--config", path, "--period", "2026-11-02", "--dry-run")
+    t.eq(r.code, 0, "dry run without --json: %r" % r)
     db.drop()
 
 
