@@ -89,6 +89,15 @@ class TestDB:
                 return cur.fetchall()
             return None
 
+    def stored_statement(self, run_id, without):
+        """The statement stored in run run_id's record, and the --json
+        statement dict `without` minus the list the record leaves out
+        (settle: parties, distribute: members; docs/auditing.md)."""
+        stored = json.loads(self.sql("SELECT statement FROM coopsettle.runs WHERE id = %s",
+                                     (run_id,))[0][0])
+        key = "parties" if without["kind"] == "settle" else "members"
+        return stored, {k: v for k, v in without.items() if k != key}
+
     def write_config(self, cfg, name="config.yaml"):
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:
