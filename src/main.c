@@ -60,8 +60,9 @@ static const char init_db_help[] =
 	"Creates the schema 'coopsettle' (input tables transactions, members,\n"
 	"operating_costs; output tables runs, ledger_lines, party_totals,\n"
 	"currency_totals, settlement_rejects, distribution_steps,\n"
-	"member_allocations) or migrates it to the current version. Running it\n"
-	"twice is harmless.\n";
+	"member_allocations, run_input_chunks and the view run_inputs, the input\n"
+	"snapshot of settle runs) or migrates an older version to the current\n"
+	"one in place, in one transaction. Running it twice is harmless.\n";
 
 static const char check_config_help[] =
 	"usage: coopsettle check-config FILE\n"
