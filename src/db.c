@@ -175,18 +175,12 @@ int cs_db_query(cs_db *db, const char *sql, int n_params, const char *const *par
 	}
 	out->n_rows = nr;
 	out->n_cols = nc;
-	for (r = 0; r < nr; r++) {
-		for (c = 0; c < nc; c++) {
-			if (PQgetisnull(res, (int)r, (int)c))
-				continue;
-			out->cells[r * nc + c] = strdup(PQgetvalue(res, (int)r, (int)c));
-			if (!out->cells[r * nc + c]) {
-				cs_db_rows_free(out);
-				rc = cs_error_set(err, CS_EXIT_RUNTIME, "out of memory");
-				goto cleanup;
-			}
-		}
-	}
+	for (r = 0; r < nr; r++)
+		for (c = 0; c < nc; c++)
+			if (!PQgetisnull(res, (int)r, (int)c))
+				out->cells[r * nc + c] = PQgetvalue(res, (int)r, (int)c);
+	out->result = res; /* the cells point into it: freed by cs_db_rows_free */
+	return 0;
 cleanup:
 	PQclear(res);
 	return rc;
@@ -200,13 +194,8 @@ const char *cs_db_cell(const cs_db_rows *rows, size_t row, size_t col)
 
 void cs_db_rows_free(cs_db_rows *rows)
 {
-	size_t i;
-
-	if (rows->cells) {
-		for (i = 0; i < rows->n_rows * rows->n_cols; i++)
-			free(rows->cells[i]);
-		free(rows->cells);
-	}
+	free(rows->cells);
+	PQclear(rows->result);
 	memset(rows, 0, sizeof(*rows));
 }
 

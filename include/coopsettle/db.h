@@ -19,12 +19,15 @@
 
 typedef struct cs_db cs_db;
 
-/* A small query result copied out of libpq: rows x cols strings (NULL for
- * SQL NULL). Owned by the caller; free with cs_db_rows_free. */
+/* A query result: rows x cols strings (NULL for SQL NULL). Owned by the
+ * caller; free with cs_db_rows_free. The strings live in the libpq result
+ * kept in `result` (one block, not a malloc per cell: a verify of 1M rows
+ * fetched 40M cells). */
 typedef struct cs_db_rows {
 	size_t n_rows;
 	size_t n_cols;
-	char **cells; /* row-major */
+	const char **cells; /* row-major */
+	void *result;       /* the PGresult the cells point into */
 } cs_db_rows;
 
 /* Connects with conninfo (NULL or "" means libpq's environment and
