@@ -46,6 +46,76 @@ static void test_copybin__numeric_by_hand(void **state)
 	check_numeric(123456789, n123456789, sizeof(n123456789));
 }
 
+/* array_send's form, worked by hand: field length, ndim 1, has-null flag,
+ * element type OID, dimension length, lower bound 1, then the elements as
+ * fields (length -1 for NULL). */
+static void test_copybin__arrays_by_hand(void **state)
+{
+	static const unsigned char int8s[] = {
+		0, 0, 0, 48,             /* field length: 20 + (4 + 8) + 4 + (4 + 8) */
+		0, 0, 0, 1,              /* ndim */
+		0, 0, 0, 1,              /* has NULL */
+		0, 0, 0, 20,             /* element type: int8 */
+		0, 0, 0, 3,              /* 3 elements */
+		0, 0, 0, 1,              /* lower bound */
+		0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, /* -2 */
+		0xff, 0xff, 0xff, 0xff,  /* NULL */
+		0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, /* 0 */
+	};
+	static const unsigned char texts[] = {
+		0, 0, 0, 31,             /* 20 + (4 + 3) + (4 + 0) */
+		0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, 0, 0, 0, 2, 0, 0, 0, 1,
+		0, 0, 0, 3, 'E', 'U', 'R',
+		0, 0, 0, 0,              /* the empty string, not NULL */
+	};
+	static const unsigned char bools[] = {
+		0, 0, 0, 30,             /* 20 + 2 * (4 + 1) */
+		0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 2, 0, 0, 0, 1,
+		0, 0, 0, 1, 1,
+		0, 0, 0, 1, 0,
+	};
+	static const unsigned char empty[] = {
+		0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 1,
+	};
+	cs_buf b, e;
+
+	(void)state;
+	cs_buf_init(&b);
+	cs_buf_init(&e);
+	cs_copybin_put_int8(&e, -2);
+	cs_copybin_put_null(&e);
+	cs_copybin_put_int8(&e, 0);
+	cs_copybin_put_array_head(&b, CS_OID_INT8, 3, 1, e.len);
+	cs_buf_put(&b, e.data, e.len);
+	assert_int_equal(b.len, sizeof(int8s));
+	assert_memory_equal(b.data, int8s, sizeof(int8s));
+
+	cs_buf_reset(&b);
+	cs_buf_reset(&e);
+	cs_copybin_put_text(&e, "EUR", 3);
+	cs_copybin_put_text(&e, "", 0);
+	cs_copybin_put_array_head(&b, CS_OID_TEXT, 2, 0, e.len);
+	cs_buf_put(&b, e.data, e.len);
+	assert_int_equal(b.len, sizeof(texts));
+	assert_memory_equal(b.data, texts, sizeof(texts));
+
+	cs_buf_reset(&b);
+	cs_buf_reset(&e);
+	cs_copybin_put_bool(&e, 1);
+	cs_copybin_put_bool(&e, 0);
+	cs_copybin_put_array_head(&b, CS_OID_BOOL, 2, 0, e.len);
+	cs_buf_put(&b, e.data, e.len);
+	assert_int_equal(b.len, sizeof(bools));
+	assert_memory_equal(b.data, bools, sizeof(bools));
+
+	cs_buf_reset(&b);
+	cs_copybin_put_array_head(&b, CS_OID_INT8, 0, 0, 0);
+	assert_int_equal(b.len, sizeof(empty));
+	assert_memory_equal(b.data, empty, sizeof(empty));
+	cs_buf_free(&b);
+	cs_buf_free(&e);
+}
+
 static void test_copybin__int64_limits_as_numeric(void **state)
 {
 	/* -2^64 = -1844 6744 0737 0955 1616: 5 digits, weight 4 */
@@ -176,6 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copybin__numeric_by_hand),
+		cmocka_unit_test(test_copybin__arrays_by_hand),
 		cmocka_unit_test(test_copybin__int64_limits_as_numeric),
 		cmocka_unit_test(test_copybin__numeric_reads_by_hand),
 		cmocka_unit_test(test_copybin__numeric_round_trip),
