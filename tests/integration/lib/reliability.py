@@ -276,8 +276,11 @@ def backends(db, which):
     return [p for p, w in rows if w == (which == "writer")]
 
 
-def terminate(db, pids, timeout=30):
-    """Terminates the backends pids and waits until they are gone."""
+def terminate(db, pids, timeout=90):
+    """Terminates the backends pids and waits until they are gone. A backend
+    normally goes in well under a second; the generous timeout is for a
+    machine loaded by the parallel crash, valgrind and concurrency tests,
+    where one case once took over 30 s (the call returns when they are gone)."""
     for p in pids:
         db.sql("SELECT pg_catalog.pg_terminate_backend(%s)", (p,))
     end = time.time() + timeout
