@@ -370,7 +370,7 @@ phase_rows()
 	local tag=$1 p label
 
 	for p in read_members read_transactions copy_ledger_lines copy_party_totals \
-		insert_run_record sql_check commit copy_run_inputs \
+		insert_run_record commit copy_run_inputs \
 		read_patronage_bases copy_member_allocations copy_other other; do
 		case $p in
 		read_members) label="read members (binary COPY)" ;;
@@ -378,7 +378,6 @@ phase_rows()
 		copy_ledger_lines) label="write ledger lines (binary COPY FROM STDIN, fed by a sender thread)" ;;
 		copy_party_totals) label="write party totals (COPY)" ;;
 		insert_run_record) label="insert the run record (with the statement)" ;;
-		sql_check) label="SQL check: lines sum to zero per currency, line count" ;;
 		copy_run_inputs) label="write the input snapshot (run_input_chunks, binary COPY)" ;;
 		commit) label="COMMIT (deferred foreign-key checks of the small tables)" ;;
 		read_patronage_bases) label="read patronage bases (party totals, binary COPY)" ;;

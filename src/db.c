@@ -4,6 +4,7 @@
  */
 #include "coopsettle/db.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@
 struct cs_db {
 	PGconn *conn;
 	int lost;
-	char *copy_buf; /* last buffer returned by PQgetCopyData */
+	char *copy_buf;	  /* last buffer returned by PQgetCopyData */
+	int64_t affected; /* rows the last command stored (its tag), -1 if none */
 };
 
 /* First statement of every session: a secure search_path (every name is
@@ -69,6 +71,7 @@ cs_db *cs_db_connect(const char *conninfo, cs_error *err)
 		cs_error_set(err, CS_EXIT_RUNTIME, "out of memory");
 		return NULL;
 	}
+	db->affected = -1;
 	{
 		/* Like psql: a connection string, a URI, or a bare database name
 		 * (expand_dbname); NULL uses libpq's environment and defaults.
@@ -136,6 +139,24 @@ void cs_db_close(cs_db *db)
 	free(db);
 }
 
+/* Remembers how many rows a finished command stored: the number in its
+ * command tag ("COPY n", "INSERT 0 n"), which counts the rows the server
+ * actually wrote (a BEFORE trigger returning NULL is not counted). */
+static void note_affected(cs_db *db, PGresult *res)
+{
+	const char *n = res ? PQcmdTuples(res) : "";
+	char *end;
+	long long v;
+
+	db->affected = -1;
+	if (!n || !*n)
+		return;
+	errno = 0;
+	v = strtoll(n, &end, 10);
+	if (errno == 0 && *end == '\0' && v >= 0)
+		db->affected = (int64_t)v;
+}
+
 static PGresult *run(cs_db *db, const char *sql, int n_params, const char *const *params)
 {
 	return PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, 0);
@@ -148,8 +169,11 @@ int cs_db_exec(cs_db *db, const char *sql, int n_params, const char *const *para
 	ExecStatusType st = PQresultStatus(res);
 	int rc = 0;
 
+	note_affected(db, NULL);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		rc = fail(db, res, "a statement", err);
+	else
+		note_affected(db, res);
 	PQclear(res);
 	return rc;
 }
@@ -282,16 +306,47 @@ int cs_db_copy_in_end(cs_db *db, cs_error *err)
 	PGresult *res;
 	int rc = 0;
 
+	note_affected(db, NULL);
 	if (PQputCopyEnd(db->conn, NULL) != 1)
 		rc = fail(db, NULL, "writing (COPY)", err);
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
 			rc = fail(db, res, "writing (COPY)", err);
+		else if (rc == 0)
+			note_affected(db, res);
 		PQclear(res);
 	}
 	if (rc == 0 && PQstatus(db->conn) == CONNECTION_BAD)
 		rc = fail(db, NULL, "writing (COPY)", err);
 	return rc;
+}
+
+int cs_db_in_transaction(const cs_db *db)
+{
+	return PQtransactionStatus(db->conn) != PQTRANS_IDLE;
+}
+
+int64_t cs_db_rows_stored(const cs_db *db)
+{
+	return db->affected;
+}
+
+int cs_db_expect_stored(cs_db *db, const char *table, int64_t expected, cs_error *err)
+{
+	if (db->affected == expected)
+		return 0;
+	cs_error_set(err, CS_EXIT_RUNTIME,
+		     "the database stored %lld rows of %s where %lld were sent; nothing was "
+		     "committed",
+		     (long long)db->affected, table, (long long)expected);
+	cs_error_detail(err, "The server's command tag counts the rows it wrote; the engine "
+			     "counted the rows it sent.");
+	cs_error_hint(err,
+		      "A trigger or rule on %s changes what is stored (a BEFORE trigger "
+		      "returning NULL drops rows): remove it. coopsettle's tables are written "
+		      "only by coopsettle.",
+		      table);
+	return -1;
 }
 
 int cs_db_connection_lost(const cs_db *db)

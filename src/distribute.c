@@ -570,6 +570,7 @@ static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surpl
 	cs_buf b;
 	size_t n_cur = cfg->n_currencies, cur, s, i;
 	cs_copypipe *pipe = NULL;
+	int64_t n_allocs = 0;
 	int rc = -1;
 
 	cs_buf_init(&b);
@@ -587,7 +588,9 @@ static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surpl
 					  "COPY coopsettle.distribution_steps (run_id, currency,"
 					  " ordinal, step_id, amount_minor) FROM STDIN",
 					  err) < 0 ||
-		      cs_db_copy_in_put(w, b.data, b.len, err) < 0 || cs_db_copy_in_end(w, err) < 0))
+		      cs_db_copy_in_put(w, b.data, b.len, err) < 0 || cs_db_copy_in_end(w, err) < 0 ||
+		      cs_db_expect_stored(w, "coopsettle.distribution_steps",
+					  (int64_t)(n_cur * cfg->n_steps), err) < 0))
 		goto cleanup;
 	cs_buf_reset(&b);
 	pipe = cs_copypipe_open(w,
@@ -613,12 +616,15 @@ static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surpl
 			cs_copybin_put_numeric(&b, a->cash_minor);
 			cs_copybin_put_numeric(&b, a->retained_minor);
 			cs_copybin_put_numeric(&b, a->basis_minor);
+			n_allocs++;
 			if (b.len >= CS_COPY_CHUNK_BYTES && cs_copypipe_put(pipe, &b, err) < 0)
 				goto cleanup;
 		}
 	}
 	rc = cs_copypipe_close(pipe, &b, err);
 	pipe = NULL;
+	if (rc == 0)
+		rc = cs_db_expect_stored(w, "coopsettle.member_allocations", n_allocs, err);
 cleanup:
 	if (pipe) { /* stop the sender before the caller rolls back */
 		cs_error ignored;
@@ -754,7 +760,8 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 
 		CS_FAILPOINT("distribute_during_copy"); /* the sender may be mid-COPY */
 		o.pipe = NULL; /* closed whatever happens */
-		if (cs_copypipe_close(pipe, &o.copy, err) < 0)
+		if (cs_copypipe_close(pipe, &o.copy, err) < 0 ||
+		    cs_db_expect_stored(w, "coopsettle.ledger_lines", o.lines, err) < 0)
 			goto cleanup;
 	}
 	for (cur = 0; cur < cfg->n_currencies; cur++) {

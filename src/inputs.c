@@ -197,7 +197,10 @@ int cs_input_spool_copy(cs_input_spool *sp, cs_db *w, cs_error *err)
 		sp->write_errno = errno ? errno : EIO;
 		return spool_failed(sp, err);
 	}
-	return cs_db_copy_in_end(w, err);
+	if (cs_db_copy_in_end(w, err) < 0)
+		return -1;
+	return cs_db_expect_stored(w, "coopsettle.run_input_chunks",
+				   (sp->rows + CS_INPUT_CHUNK_ROWS - 1) / CS_INPUT_CHUNK_ROWS, err);
 }
 
 void cs_input_spool_free(cs_input_spool *sp)

@@ -14,8 +14,8 @@
  * schema version 3: a deferred key fires one check per row at COMMIT, which
  * took 18 of the 41 seconds of a 1,000,000-row settle (docs/performance.md).
  * Their rows cannot point at a missing run all the same: the engine writes
- * them in the transaction that inserts the run, checks in SQL before COMMIT
- * that the run's lines are as many as its record says, runs are never
+ * them in the transaction that inserts the run, checks before COMMIT that the
+ * server stored as many rows as were sent (the COPY command tags), runs are never
  * deleted (the append-only trigger), and verify --chain names any row whose
  * run does not exist.
  */

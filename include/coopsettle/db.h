@@ -78,6 +78,18 @@ int cs_db_copy_in_put(cs_db *db, const char *buf, size_t len, cs_error *err);
  * Returns 0 or -1 with err filled. */
 int cs_db_copy_in_end(cs_db *db, cs_error *err);
 
+/* Nonzero while a transaction block is open (or its state is unknown). */
+int cs_db_in_transaction(const cs_db *db);
+
+/* The number of rows the last cs_db_exec or COPY FROM STDIN stored, from
+ * the server's command tag; -1 when it has none (a SELECT, a failure). */
+int64_t cs_db_rows_stored(const cs_db *db);
+
+/* Returns 0 when the last command stored exactly expected rows, else -1 with
+ * err filled (exit 1, naming table): the server wrote something other than
+ * what was sent, so the caller must not commit. */
+int cs_db_expect_stored(cs_db *db, const char *table, int64_t expected, cs_error *err);
+
 /* Returns nonzero when the last failure on db was a lost connection. */
 int cs_db_connection_lost(const cs_db *db);
 

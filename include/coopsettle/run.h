@@ -5,8 +5,10 @@
  * A run reads through one connection (a REPEATABLE READ snapshot) and writes
  * through another, in ONE transaction under the schema's advisory lock: the
  * ledger lines stream into COPY as they are computed, then the totals, the
- * rejects and the run record, then SQL checks that the lines balance, then
- * COMMIT. Anything that fails before COMMIT leaves nothing.
+ * rejects and the run record, then COMMIT. After each COPY the rows the
+ * server stored (its command tag) are compared with the rows sent; the core
+ * asserts that the lines balance. Anything that fails before COMMIT leaves
+ * nothing.
  */
 #ifndef COOPSETTLE_RUN_H
 #define COOPSETTLE_RUN_H

@@ -57,11 +57,10 @@ int cs_run_begin_read(cs_db *r, const cs_config *cfg, cs_error *err);
 int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err);
 
 /*
- * Inserts the reversal lines of run old into run id, marks old superseded
- * (when old != 0), inserts the run record chained to the previous record,
- * checks in SQL that the lines of run id sum to zero per currency and that
- * the posted lines number expected_lines, and commits. Returns 0 or -1
- * (rolled back).
+ * Inserts the reversal lines of run old into run id (as many as old's
+ * record says it has, else exit 1) and marks old superseded (when old != 0),
+ * inserts the run record (line_count expected_lines) chained to the previous
+ * record, and commits. Returns 0 or -1 (rolled back).
  */
 int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
 			int64_t old, const char *input_sha256, const char *output_sha256,

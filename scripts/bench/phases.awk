@@ -20,7 +20,6 @@
 	else if (sql ~ /^COPY coopsettle\./) p = "copy_other"
 	else if (sql ~ /^COPY \(SELECT party_id, side, currency/) p = "read_patronage_bases"
 	else if (sql ~ /^INSERT INTO coopsettle\.runs/) p = "insert_run_record"
-	else if (sql ~ /^SELECT coalesce\(sum\(n\), 0\), count\(\*\) FILTER/) p = "sql_check"
 	else if (sql ~ /^COMMIT/) p = "commit"
 	else p = "other"
 	t[p] += ms

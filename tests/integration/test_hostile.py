@@ -13,7 +13,8 @@ the longest names PostgreSQL keeps; names over the limits; amounts at the
 int64 limits and sums past them; NULL in every column of both inputs;
 invalid UTF-8 in a SQL_ASCII database; a 100 MB config (file and pipe), deep
 nesting and an alias bomb, measured for time and memory; member classes
-that are neither producer nor consumer.
+that are neither producer nor consumer; a trigger on an output table that
+drops rows.
 """
 import json
 import os
@@ -644,11 +645,130 @@ def huge_and_hostile_configs(t):
     db.drop()
 
 
+# ---------------------------------------------------------------- a server that changes rows
+
+DIST_CONFIG = {
+    "version": 1,
+    "cooperative": "Hostile Markt eG",
+    "currency": "EUR",
+    "currencies": {"EUR": 2},
+    "timezone": "Europe/Berlin",
+    "fees": [{"id": "flat", "rate": "10%", "borne_by": {"producer": "1/2", "consumer": "1/2"}}],
+    "surplus": {
+        "costs": {"amount": {"EUR": "1.00"}},
+        "steps": [
+            {"id": "reserve", "type": "account", "share": "10%", "account": "equity:reserves"},
+            {"id": "capital-interest", "type": "capital_interest", "rate": "3%"},
+            {"id": "patronage", "type": "patronage", "share": "50%", "basis": "fees",
+             "classes": {"producer": "60%", "consumer": "40%"}},
+        ],
+    },
+}
+
+
+def drop_rows_trigger(db, table, condition):
+    """A BEFORE INSERT trigger that silently drops the rows matching
+    condition: the server stores fewer rows than were sent, and says so only
+    in its command tag."""
+    db.sql("CREATE FUNCTION public.drop_some() RETURNS trigger LANGUAGE plpgsql AS"
+           " $$ BEGIN IF %s THEN RETURN NULL; END IF; RETURN NEW; END $$" % condition)
+    db.sql("CREATE TRIGGER drop_some BEFORE INSERT ON coopsettle.%s FOR EACH ROW"
+           " EXECUTE FUNCTION public.drop_some()" % table)
+
+
+def undo_trigger(db, table):
+    db.sql("DROP TRIGGER drop_some ON coopsettle.%s" % table)
+    db.sql("DROP FUNCTION public.drop_some()")
+
+
+def server_drops_rows(t):
+    """A trigger on an output table that drops rows: every COPY and the
+    reversal INSERT are checked against the server's command tag before
+    COMMIT, so the run fails with exit 1 naming the table, and nothing is
+    written. A superseded run whose stored lines no longer match its record
+    is refused (docs/architecture.md, "Invariants")."""
+    rows = [(1, AT, 1, 10, 1000, "EUR", "x"), (2, AT, 2, 11, 2500, "EUR", "x"),
+            (3, AT, 1, None, 700, "CHF", "x")]
+    for table, cond, n_sent in (("ledger_lines", "NEW.line_no = 2", 10),
+                                ("party_totals", "NEW.side = 'consumer'", 5),
+                                ("currency_totals", "NEW.currency = 'CHF'", 2),
+                                ("run_input_chunks", "true", 1)):
+        db = TestDB()
+        db.add_members(MEMBERS)
+        db.add_transactions(rows)
+        drop_rows_trigger(db, table, cond)
+        path = write_config(db, CONFIG)
+        r = db.run("settle", "--config", path, "--period", DAY)
+        what = "trigger drops %s" % table
+        t.eq(r.code, 1, "%s: exit 1: %r" % (what, r))
+        t.check("rows of coopsettle.%s where %d were sent" % (table, n_sent) in r.stderr
+                and "nothing was committed" in r.stderr, "%s: message: %s" % (what, r.stderr))
+        nothing_written(t, db, what)
+        undo_trigger(db, table)
+        r = db.run("settle", "--config", path, "--period", DAY)
+        t.eq(r.code, 0, "%s: without the trigger the run commits: %r" % (what, r))
+        db.drop()
+
+    # distribute: the ledger lines and the member allocations
+    for table, cond in (("ledger_lines", "NEW.line_no = 3"),
+                        ("member_allocations", "NEW.member_id = 10"),
+                        ("distribution_steps", "NEW.ordinal = 2")):
+        db = TestDB()
+        db.add_members(MEMBERS)
+        db.add_transactions([(1, AT, 1, 10, 100000, "EUR", "x"),
+                             (2, AT, 2, 11, 250000, "EUR", "x")])
+        path = write_config(db, DIST_CONFIG)
+        r = db.run("settle", "--config", path, "--period", "2026-11")
+        t.eq(r.code, 0, "distribute set-up: %r" % r)
+        if table == "ledger_lines":
+            cond += " AND NEW.run_id <> 1"
+        drop_rows_trigger(db, table, cond)
+        r = db.run("distribute", "--config", path, "--period", "2026-11")
+        what = "distribute, trigger drops %s" % table
+        t.eq(r.code, 1, "%s: exit 1: %r" % (what, r))
+        t.check("rows of coopsettle.%s where" % table in r.stderr,
+                "%s: message: %s" % (what, r.stderr))
+        t.eq(db.sql("SELECT count(*) FROM coopsettle.runs WHERE kind = 'distribute'")[0][0], 0,
+             what + ": no distribute run")
+        for out in ("member_allocations", "distribution_steps"):
+            t.eq(db.sql("SELECT count(*) FROM coopsettle.%s" % out)[0][0], 0,
+                 "%s: nothing in %s" % (what, out))
+        t.eq(db.sql("SELECT count(*) FROM coopsettle.ledger_lines WHERE run_id <> 1")[0][0], 0,
+             what + ": no lines but the settle run's")
+        undo_trigger(db, table)
+        r = db.run("distribute", "--config", path, "--period", "2026-11")
+        t.eq(r.code, 0, "%s: without the trigger the run commits: %r" % (what, r))
+        db.drop()
+
+    # --supersede of a run whose stored posted lines are not its record's count
+    db = TestDB()
+    db.add_members(MEMBERS)
+    db.add_transactions(rows)
+    path = write_config(db, CONFIG)
+    r = db.run("settle", "--config", path, "--period", DAY)
+    t.eq(r.code, 0, "supersede set-up: %r" % r)
+    db.sql("INSERT INTO coopsettle.ledger_lines (run_id, entry, journal, line_no, account,"
+           " currency, amount_minor) VALUES (1, 'post', 99, 1, 'x', 'EUR', 0)")
+    db.sql("UPDATE coopsettle.transactions SET amount_minor = 1001 WHERE id = 1")
+    r = db.run("settle", "--config", path, "--period", DAY, "--supersede")
+    what = "supersede of a run with an added line"
+    t.eq(r.code, 1, "%s: exit 1: %r" % (what, r))
+    t.check("run 1 has 11 posted ledger lines but its record says 10" in r.stderr
+            and "verify --run 1" in r.stderr, "%s: message: %s" % (what, r.stderr))
+    # the failed run rolled back once: no server warning about a second ROLLBACK
+    t.check("WARNING" not in r.stderr, "%s: no server warning: %s" % (what, r.stderr))
+    t.eq(db.sql("SELECT id, status FROM coopsettle.runs ORDER BY id"), [(1, "committed")],
+         what + ": run 1 stays committed, no new run")
+    t.eq(db.sql("SELECT count(*) FROM coopsettle.ledger_lines WHERE run_id <> 1")[0][0], 0,
+         what + ": no reversal lines")
+    db.drop()
+
+
 def main():
     t = Runner()
     for case in (relation_names, relation_limits, int64_limits, nulls_everywhere, member_classes,
                  member_duplicates, invalid_utf8, long_texts, client_encoding,
-                 huge_and_hostile_configs):
+                 huge_and_hostile_configs, server_drops_rows):
         t.case(case)
     t.finish()
 
