@@ -30,7 +30,7 @@ void cs_buf_reset(cs_buf *b)
 		b->data[0] = '\0';
 }
 
-static void reserve(cs_buf *b, size_t extra)
+void cs_buf_grow(cs_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 	size_t cap = b->cap ? b->cap : 256;
@@ -48,25 +48,9 @@ static void reserve(cs_buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void cs_buf_put(cs_buf *b, const void *data, size_t n)
-{
-	reserve(b, n);
-	if (n)
-		memcpy(b->data + b->len, data, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 void cs_buf_puts(cs_buf *b, const char *s)
 {
 	cs_buf_put(b, s, strlen(s));
-}
-
-void cs_buf_putc(cs_buf *b, char c)
-{
-	reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void cs_buf_printf(cs_buf *b, const char *fmt, ...)
@@ -78,7 +62,7 @@ void cs_buf_printf(cs_buf *b, const char *fmt, ...)
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	CS_ASSERT(n >= 0);
-	reserve(b, (size_t)n);
+	cs_buf_grow(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

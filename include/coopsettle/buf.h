@@ -6,6 +6,7 @@
 #define COOPSETTLE_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "coopsettle/i128.h"
 
@@ -24,15 +25,34 @@ void cs_buf_free(cs_buf *b);
 /* Empties the buffer, keeping its memory. */
 void cs_buf_reset(cs_buf *b);
 
-/* Appends n bytes. Aborts on out-of-memory (asserted): every buffer is
- * bounded by what one run keeps, which is bounded by the parties. */
-void cs_buf_put(cs_buf *b, const void *data, size_t n);
+/* Makes room for extra more bytes and the NUL. Aborts on out-of-memory
+ * (asserted): every buffer is bounded by what one run keeps, which is
+ * bounded by the parties. */
+void cs_buf_grow(cs_buf *b, size_t extra);
+
+/* Appends n bytes. Inline: the per-field appends of COPY tuples and
+ * canonical lines are the engine's hottest path (docs/performance.md). */
+static inline void cs_buf_put(cs_buf *b, const void *data, size_t n)
+{
+	if (b->len + n >= b->cap)
+		cs_buf_grow(b, n);
+	if (n)
+		memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
 
 /* Appends a NUL-terminated string. */
 void cs_buf_puts(cs_buf *b, const char *s);
 
 /* Appends one byte. */
-void cs_buf_putc(cs_buf *b, char c);
+static inline void cs_buf_putc(cs_buf *b, char c)
+{
+	if (b->len + 1 >= b->cap)
+		cs_buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 
 /* Appends printf-formatted text. */
 void cs_buf_printf(cs_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
