@@ -176,7 +176,6 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 
 typedef struct reader_ctx {
 	cs_settle *settle;
-	const cs_members *members;
 	cs_input_spool *spool;   /* the input snapshot of a committing run */
 	const cs_run_taps *taps; /* dry run: verify's view of the rows */
 	int progress;
@@ -216,19 +215,20 @@ static int on_row(void *ctx, const cs_txn_row *row, cs_error *err)
 	rc->rows++;
 	if (rc->progress && (rc->rows & 1023) == 0)
 		progress_print(rc, 0);
-	if (rc->spool || (rc->taps && rc->taps->input)) {
-		int pm = row->has_producer &&
-			 cs_members_is(rc->members, row->producer_id, CS_CLASS_PRODUCER);
-		int cm = row->has_consumer &&
-			 cs_members_is(rc->members, row->consumer_id, CS_CLASS_CONSUMER);
-
-		if (rc->spool)
-			cs_input_spool_row(rc->spool, row, pm, cm);
-		if (rc->taps && rc->taps->input)
-			rc->taps->input(rc->taps->ctx, row, pm, cm);
-	}
 	CS_FAILPOINT("during_read");
 	return cs_settle_row(rc->settle, row, err);
+}
+
+/* Each row as the core settles it, with the member flags it looked up:
+ * to the input snapshot's spool and to verify's tap. */
+static void on_settled_input(void *ctx, const cs_txn_row *row, int pm, int cm)
+{
+	reader_ctx *rc = ctx;
+
+	if (rc->spool)
+		cs_input_spool_row(rc->spool, row, pm, cm);
+	if (rc->taps && rc->taps->input)
+		rc->taps->input(rc->taps->ctx, row, pm, cm);
 }
 
 /* ---- shared pieces (runcommon.h) ---- */
@@ -831,7 +831,6 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 		sink.taps = rc.taps = opts->taps;
 	else if (!(rc.spool = cs_input_spool_new(id, err)))
 		goto cleanup;
-	rc.members = members;
 	/* The reader's snapshot is taken after the lock: it sees every
 	 * committed run and every row committed before us. */
 	if (cs_run_begin_read(r, cfg, err) < 0)
@@ -839,6 +838,8 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 	if (cs_source_members(r, cfg, members, 0, err) < 0)
 		goto cleanup;
 	s = cs_settle_new(cfg, members, sink_line, &sink);
+	if (rc.spool || (rc.taps && rc.taps->input))
+		cs_settle_on_input(s, on_settled_input, &rc);
 	rc.settle = s;
 	rc.progress = opts->progress;
 	if (opts->progress && cs_source_count(r, cfg, &opts->window, &rc.total, err) < 0)

@@ -16,6 +16,8 @@ struct cs_settle {
 	const cs_members *members;
 	cs_line_sink_fn sink;
 	void *sink_ctx;
+	cs_settle_input_fn on_input;
+	void *on_input_ctx;
 	cs_fee_calc calc;
 
 	/* the previous row, held back until we know its id is not repeated */
@@ -334,6 +336,8 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 	if (r->has_consumer)
 		cm = cs_members_is(s->members, r->consumer_id, CS_CLASS_CONSUMER);
 	hash_input_row(s, r, pm, cm);
+	if (s->on_input)
+		s->on_input(s->on_input_ctx, r, pm, cm);
 	if (r->has_currency)
 		cur = cs_config_currency_index(s->cfg, r->currency, r->currency_len);
 
@@ -438,6 +442,12 @@ static void keep_pending(cs_settle *s, const cs_txn_row *r, int dup)
 		cs_buf_put(&s->pending_category, r->category, r->category_len);
 		s->pending.category = s->pending_category.data;
 	}
+}
+
+void cs_settle_on_input(cs_settle *s, cs_settle_input_fn fn, void *ctx)
+{
+	s->on_input = fn;
+	s->on_input_ctx = ctx;
 }
 
 int cs_settle_row(cs_settle *s, const cs_txn_row *r, cs_error *err)

@@ -93,6 +93,16 @@ cs_settle *cs_settle_new(const cs_config *cfg, const cs_members *members,
 /* Frees the state; NULL is allowed. */
 void cs_settle_free(cs_settle *s);
 
+/* Called with each row as it is settled and hashed (rows that will be
+ * rejected too), in that order, with the member flags of its producer and
+ * consumer; the row's strings are valid during the call. */
+typedef void (*cs_settle_input_fn)(void *ctx, const cs_txn_row *row, int producer_member,
+				   int consumer_member);
+
+/* Sets the input callback (NULL: none). The caller needs no member lookups
+ * of its own: the core has made them (docs/performance.md). */
+void cs_settle_on_input(cs_settle *s, cs_settle_input_fn fn, void *ctx);
+
 /* Takes the next row. Rows must come in the order of docs/reproducibility.md
  * (ids ascending, NULL ids first). Returns 0, or -1 when the sink failed. */
 int cs_settle_row(cs_settle *s, const cs_txn_row *row, cs_error *err);
