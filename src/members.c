@@ -123,6 +123,23 @@ int cs_members_is(const cs_members *m, int64_t id, cs_class cls)
 	return x && x->cls == cls;
 }
 
+void cs_members_prefetch(const cs_members *m, int64_t id)
+{
+	if (m->n_slots)
+		__builtin_prefetch(&m->slots[(size_t)mix((uint64_t)id) & (m->n_slots - 1)]);
+}
+
+void cs_members_prefetch_entry(const cs_members *m, int64_t id)
+{
+	uint32_t i;
+
+	if (!m->n_slots)
+		return;
+	i = m->slots[(size_t)mix((uint64_t)id) & (m->n_slots - 1)];
+	if (i)
+		__builtin_prefetch(&m->items[i - 1]);
+}
+
 size_t cs_members_count(const cs_members *m)
 {
 	return m->n;

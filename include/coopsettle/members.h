@@ -40,6 +40,14 @@ const cs_member *cs_members_find(const cs_members *m, int64_t id);
 /* Nonzero when id is a member of class cls. */
 int cs_members_is(const cs_members *m, int64_t id, cs_class cls);
 
+/* A hint that id will be looked up soon: starts loading its table slot
+ * into the cache (no effect on any result). */
+void cs_members_prefetch(const cs_members *m, int64_t id);
+
+/* The same for the member itself, once its slot is in the cache: starts
+ * loading the entry the slot points at (first probe only). */
+void cs_members_prefetch_entry(const cs_members *m, int64_t id);
+
 /* Number of members. */
 size_t cs_members_count(const cs_members *m);
 
