@@ -444,51 +444,37 @@ static void keep_pending(cs_settle *s, const cs_txn_row *r, int dup)
 	}
 }
 
-/* Starts loading the hash slots r's member and party lookups will read: the
- * table slots are cache misses (random ids over tables of MBs), and the
- * pending row is settled before r, so the loads overlap that work. Only a
- * hint: no result depends on it. */
-static void prefetch_row(const cs_settle *s, const cs_txn_row *r)
+/* Cache hints for r's member and party lookups; no result depends on them.
+ * The table slots are cache misses (random ids over tables of MBs), and the
+ * core settles the pending row before the next one. So when row k+1
+ * arrives, its slots start loading (entries = 0) while row k is settled,
+ * and row k's entries, whose slots were loaded a row ago, load together
+ * (entries = 1), not one after another as the lookups would. */
+static void prefetch(const cs_settle *s, const cs_txn_row *r, int entries)
 {
 	int cur = r->has_currency ? cs_config_currency_index(s->cfg, r->currency, r->currency_len)
 				  : -1;
-	size_t mask = s->n_slots - 1;
+	const int has[2] = {r->has_producer, r->has_consumer};
+	const int64_t id[2] = {r->producer_id, r->consumer_id};
+	const cs_class side[2] = {CS_CLASS_PRODUCER, CS_CLASS_CONSUMER};
+	int k;
 
-	if (r->has_producer) {
-		cs_members_prefetch(s->members, r->producer_id);
-		if (cur >= 0 && s->n_slots)
-			__builtin_prefetch(&s->slots[party_hash(r->producer_id, CS_CLASS_PRODUCER,
-								(size_t)cur) & mask]);
-	}
-	if (r->has_consumer) {
-		cs_members_prefetch(s->members, r->consumer_id);
-		if (cur >= 0 && s->n_slots)
-			__builtin_prefetch(&s->slots[party_hash(r->consumer_id, CS_CLASS_CONSUMER,
-								(size_t)cur) & mask]);
-	}
-}
+	for (k = 0; k < 2; k++) {
+		const uint32_t *slot;
 
-/* The second step for the row about to be settled, whose slots were
- * prefetched a row ago: its four entries load in parallel, not one after
- * another as the lookups would. */
-static void prefetch_entries(const cs_settle *s, const cs_txn_row *r)
-{
-	int cur = r->has_currency ? cs_config_currency_index(s->cfg, r->currency, r->currency_len)
-				  : -1;
-	size_t mask = s->n_slots - 1;
-	uint32_t i;
-
-	if (r->has_producer) {
-		cs_members_prefetch_entry(s->members, r->producer_id);
-		if (cur >= 0 && s->n_slots &&
-		    (i = s->slots[party_hash(r->producer_id, CS_CLASS_PRODUCER, (size_t)cur) & mask]))
-			__builtin_prefetch(&s->parties[i - 1]);
-	}
-	if (r->has_consumer) {
-		cs_members_prefetch_entry(s->members, r->consumer_id);
-		if (cur >= 0 && s->n_slots &&
-		    (i = s->slots[party_hash(r->consumer_id, CS_CLASS_CONSUMER, (size_t)cur) & mask]))
-			__builtin_prefetch(&s->parties[i - 1]);
+		if (!has[k])
+			continue;
+		if (entries)
+			cs_members_prefetch_entry(s->members, id[k]);
+		else
+			cs_members_prefetch(s->members, id[k]);
+		if (cur < 0 || !s->n_slots)
+			continue;
+		slot = &s->slots[party_hash(id[k], side[k], (size_t)cur) & (s->n_slots - 1)];
+		if (!entries)
+			__builtin_prefetch(slot);
+		else if (*slot)
+			__builtin_prefetch(&s->parties[*slot - 1]);
 	}
 }
 
@@ -509,8 +495,8 @@ int cs_settle_row(cs_settle *s, const cs_txn_row *r, cs_error *err)
 	if (s->has_pending) {
 		CS_ASSERT(r->id >= s->pending.id); /* the documented input order */
 		dup = r->id == s->pending.id;
-		prefetch_row(s, r); /* its lookups come after the pending row's */
-		prefetch_entries(s, &s->pending);
+		prefetch(s, r, 0); /* its lookups come after the pending row's */
+		prefetch(s, &s->pending, 1);
 		if (settle_one(s, &s->pending, s->pending_dup || dup, err) < 0)
 			return -1;
 	}
