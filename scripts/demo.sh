@@ -155,6 +155,27 @@ demo_audit()
 	DEMO_DONE+=("verified the run chain and run $run, wrote the members' statements to $out")
 }
 
+# demo_fingerprint: SHA-256 of what the demo wrote -- the ledger lines, the
+# run records and the statements, each without what names the moment of the
+# run (created_at and the record hashes that cover it). The same tree, data
+# and config give the same three hashes on every machine, on every run.
+demo_fingerprint()
+{
+	local out="$CS_ROOT/build/demo-statements" lines runs statements
+
+	demo_section "fingerprint"
+	lines=$(psql -X -A -t -c "COPY (SELECT run_id, entry, journal, line_no, transaction_id,
+		rule_id, account, party_id, currency, amount_minor FROM coopsettle.ledger_lines
+		ORDER BY run_id, entry, journal, line_no) TO STDOUT" | sha256sum | cut -c1-64)
+	runs=$(psql -X -A -t -c "COPY (SELECT id, kind, window_from_us, window_to_us, status,
+		config_sha256, input_sha256, output_sha256, supersedes, line_count, statement
+		FROM coopsettle.runs ORDER BY id) TO STDOUT" | sha256sum | cut -c1-64)
+	statements=$(cd "$out" && find . -type f | LC_ALL=C sort |
+		xargs grep -hv 'Run record SHA-256' | sha256sum | cut -c1-64)
+	printf 'ledger lines  %s\nrun records   %s\nstatements    %s\n' "$lines" "$runs" "$statements"
+	DEMO_DONE+=("fingerprint: ledger lines ${lines:0:12}, run records ${runs:0:12}, statements ${statements:0:12}")
+}
+
 demo_summary()
 {
 	local line
@@ -176,6 +197,7 @@ main()
 	demo_settle
 	demo_distribute
 	demo_audit
+	demo_fingerprint
 	demo_summary
 }
 
