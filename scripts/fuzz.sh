@@ -66,7 +66,7 @@ mkdir -p "$build_dir"
 	flock 9
 	cs_log "configuring $build_dir (clang, libFuzzer, ASan, UBSan)"
 	cmake -S "$CS_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DCMAKE_C_COMPILER=clang -DCS_FUZZ=ON \
+		-DCMAKE_C_COMPILER=clang -DBUILD_TESTING=ON -DCS_FUZZ=ON \
 		-DSANITIZE=fuzzer-no-link,address,undefined >/dev/null
 	cs_log "building fuzz_$target"
 	cmake --build "$build_dir" -j"$(nproc)" --target "fuzz_$target" >/dev/null

@@ -37,10 +37,13 @@ esac
 
 cs_install_deps
 cs_lock "$build_dir"
+cs_log "checking the layers (scripts/check-layers.sh)"
+scripts/check-layers.sh
+cmake_args+=(-DBUILD_TESTING=ON)
 cs_build "$build_dir" "${cmake_args[@]}" -DCS_FUZZ_SECONDS="$fuzz_seconds"
 # A second build with the named fail points (include/coopsettle/failpoint.h)
 # for the crash and lost-connection tests; never installed.
-cs_build "${build_dir}-fp" "${cmake_args[@]}" -DCS_FAILPOINTS=ON
+cs_build "${build_dir}-fp" "${cmake_args[@]}" -DCS_FAILPOINTS=ON -DBUILD_TESTING=OFF
 CS_BINARY_FP="$(cd "${build_dir}-fp" && pwd -P)/coopsettle"
 export CS_BINARY_FP
 if ((sanitize)); then

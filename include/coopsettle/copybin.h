@@ -72,4 +72,7 @@ void cs_copybin_put_array_head(cs_buf *b, uint32_t elem_oid, int32_t n, int has_
 #define CS_OID_TEXT 25
 void cs_copybin_put_trailer(cs_buf *b);
 
+/* Appends n bytes of s to b escaped for COPY's text format. */
+void cs_copybin_escape_text(cs_buf *b, const char *s, size_t n);
+
 #endif

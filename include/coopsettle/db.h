@@ -96,4 +96,7 @@ int cs_db_connection_lost(const cs_db *db);
 /* The server's backend process id (for tests and logs). */
 int cs_db_backend_pid(const cs_db *db);
 
+/* Reads a bigint result cell. */
+int cs_db_cell_i64(const cs_db_rows *rows, size_t r, size_t c, int64_t *out);
+
 #endif

@@ -74,12 +74,4 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err);
 /* Runs distribute for opts (spec section 6); same conventions. */
 int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err);
 
-/* The canonical text of a run record that its record hash covers
- * (docs/reproducibility.md). Appends to out. */
-void cs_run_record_canonical(cs_buf *out, int64_t id, const char *kind, int64_t from_us,
-			     int64_t to_us, const char *config_sha256, const char *input_sha256,
-			     const char *output_sha256, const char *engine_version,
-			     const char *created_at, int64_t supersedes,
-			     const char *prev_record_sha256);
-
 #endif

@@ -15,9 +15,6 @@
 #include "coopsettle/json.h"
 #include "coopsettle/run.h"
 
-/* Appends n bytes of s to b escaped for COPY's text format. */
-void cs_copy_text(cs_buf *b, const char *s, size_t n);
-
 /*
  * The ledger lines leave both runs as binary COPY through a sender thread
  * (copypipe.h). cs_ledger_copy_open begins that COPY on w (the header goes
@@ -47,12 +44,6 @@ typedef struct cs_run_ref {
 int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t *old,
 		       cs_run_ref *old_ref, cs_error *err);
 
-/* On the reader connection: sets the session time zone to the config's (so a
- * `timestamp without time zone` input column is read as local time of the
- * cooperative, the same on every server) and begins a REPEATABLE READ, READ
- * ONLY transaction. Returns 0 or -1. */
-int cs_run_begin_read(cs_db *r, const cs_config *cfg, cs_error *err);
-
 /* Next run id from the sequence. */
 int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err);
 
@@ -74,8 +65,5 @@ void cs_run_rollback(cs_db *w);
 void cs_statement_head(cs_json *j, int64_t run_id, const char *kind, const char *status,
 		       const cs_window *w, const char *config_sha256, const char *input_sha256,
 		       const char *output_sha256);
-
-/* Reads a bigint result cell. */
-int cs_cell_i64(const cs_db_rows *rows, size_t r, size_t c, int64_t *out);
 
 #endif

@@ -42,4 +42,10 @@ int cs_source_count(cs_db *db, const cs_config *cfg, const cs_window *w, int64_t
 int cs_source_transactions(cs_db *db, const cs_config *cfg, const cs_window *w, cs_row_fn fn,
 			   void *ctx, cs_error *err);
 
+/* On the reader connection: sets the session time zone to the config's (so a
+ * `timestamp without time zone` input column is read as local time of the
+ * cooperative, the same on every server) and begins a REPEATABLE READ, READ
+ * ONLY transaction. Returns 0 or -1. */
+int cs_source_begin_read(cs_db *r, const cs_config *cfg, cs_error *err);
+
 #endif

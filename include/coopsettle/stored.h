@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coopsettle/buf.h"
 #include "coopsettle/config.h"
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
@@ -157,5 +158,13 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 
 /* Frees what d owns. */
 void cs_stored_dist_free(cs_stored_dist *d);
+
+/* The canonical text of a run record that its record hash covers
+ * (docs/reproducibility.md). Appends to out. */
+void cs_stored_record_canonical(cs_buf *out, int64_t id, const char *kind, int64_t from_us,
+			     int64_t to_us, const char *config_sha256, const char *input_sha256,
+			     const char *output_sha256, const char *engine_version,
+			     const char *created_at, int64_t supersedes,
+			     const char *prev_record_sha256);
 
 #endif

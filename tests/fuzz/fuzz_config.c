@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "coopsettle/config.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/error.h"
 #include "fuzz.h"
 

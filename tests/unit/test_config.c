@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "coopsettle/config.h"
+#include "coopsettle/config_load.h"
 
 static cs_config_diag diag; /* large: static */
 

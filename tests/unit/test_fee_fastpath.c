@@ -25,6 +25,7 @@
 
 #include "coopsettle/buf.h"
 #include "coopsettle/config.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/fee.h"
 #include "coopsettle/util.h"
 

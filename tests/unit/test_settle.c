@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "coopsettle/config.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/fee.h"
 #include "coopsettle/members.h"
 #include "coopsettle/settle.h"

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "coopsettle/config.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/surplus.h"
 #include "coopsettle/util.h"
 #include "coopsettle/window.h"

@@ -231,3 +231,29 @@ void cs_copybin_put_trailer(cs_buf *b)
 {
 	put_be(b, 0xFFFF, 2); /* field count -1 */
 }
+
+void cs_copybin_escape_text(cs_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		switch (c) {
+		case '\\':
+			cs_buf_puts(b, "\\\\");
+			break;
+		case '\t':
+			cs_buf_puts(b, "\\t");
+			break;
+		case '\n':
+			cs_buf_puts(b, "\\n");
+			break;
+		case '\r':
+			cs_buf_puts(b, "\\r");
+			break;
+		default:
+			cs_buf_putc(b, c);
+		}
+	}
+}

@@ -9,10 +9,9 @@
 #include <string.h>
 
 #include "coopsettle/amount.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/buf.h"
 #include "coopsettle/hash.h"
-#include "coopsettle/run.h"
-#include "coopsettle/runcommon.h"
 #include "coopsettle/schema.h"
 #include "coopsettle/source.h"
 #include "coopsettle/util.h"
@@ -31,7 +30,7 @@ cs_db *cs_stored_connect(const char *conninfo, cs_error *err)
 int cs_stored_begin(cs_db *db, const cs_config *cfg, cs_error *err)
 {
 	if (cfg)
-		return cs_run_begin_read(db, cfg, err);
+		return cs_source_begin_read(db, cfg, err);
 	return cs_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
 }
 
@@ -64,11 +63,11 @@ int cs_stored_run_from_row(const cs_db_rows *rows, size_t r, cs_stored_run *run)
 	int bad = 0;
 
 	memset(run, 0, sizeof(*run));
-	bad |= cs_cell_i64(rows, r, 0, &run->id);
+	bad |= cs_db_cell_i64(rows, r, 0, &run->id);
 	bad |= copy_cell(run->kind, sizeof(run->kind), cs_db_cell(rows, r, 1));
 	bad |= copy_cell(run->status, sizeof(run->status), cs_db_cell(rows, r, 2));
-	bad |= cs_cell_i64(rows, r, 3, &run->from_us);
-	bad |= cs_cell_i64(rows, r, 4, &run->to_us);
+	bad |= cs_db_cell_i64(rows, r, 3, &run->from_us);
+	bad |= cs_db_cell_i64(rows, r, 4, &run->to_us);
 	bad |= copy_cell(run->from_text, sizeof(run->from_text), cs_db_cell(rows, r, 5));
 	bad |= copy_cell(run->to_text, sizeof(run->to_text), cs_db_cell(rows, r, 6));
 	run->config_text = dup_cell(cs_db_cell(rows, r, 7));
@@ -83,7 +82,7 @@ int cs_stored_run_from_row(const cs_db_rows *rows, size_t r, cs_stored_run *run)
 	run->has_prev = prev != NULL;
 	bad |= copy_cell(run->prev_record_sha256, sizeof(run->prev_record_sha256), prev);
 	bad |= copy_cell(run->record_sha256, sizeof(run->record_sha256), cs_db_cell(rows, r, 15));
-	bad |= cs_cell_i64(rows, r, 16, &run->line_count);
+	bad |= cs_db_cell_i64(rows, r, 16, &run->line_count);
 	run->statement = dup_cell(cs_db_cell(rows, r, 17));
 	if (by)
 		bad |= cs_parse_i64(by, &run->superseded_by);
@@ -133,7 +132,7 @@ void cs_stored_run_record_hash(const cs_stored_run *run, char hex[65])
 	cs_buf b;
 
 	cs_buf_init(&b);
-	cs_run_record_canonical(&b, run->id, run->kind, run->from_us, run->to_us,
+	cs_stored_record_canonical(&b, run->id, run->kind, run->from_us, run->to_us,
 				run->config_sha256, run->input_sha256, run->output_sha256,
 				run->engine_version, run->created_at, run->supersedes,
 				run->has_prev ? run->prev_record_sha256 : NULL);
@@ -268,7 +267,7 @@ int cs_stored_settle_runs(cs_db *db, int64_t from_us, int64_t to_us, int64_t as_
 	for (i = 0; i < rows.n_rows; i++) {
 		cs_settle_ref *x = &(*refs)[i];
 
-		bad |= cs_cell_i64(&rows, i, 0, &x->id);
+		bad |= cs_db_cell_i64(&rows, i, 0, &x->id);
 		bad |= copy_cell(x->output_sha256, sizeof(x->output_sha256), cs_db_cell(&rows, i, 1));
 		bad |= copy_cell(x->from_text, sizeof(x->from_text), cs_db_cell(&rows, i, 2));
 		bad |= copy_cell(x->to_text, sizeof(x->to_text), cs_db_cell(&rows, i, 3));
@@ -386,7 +385,7 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
 		size_t k;
 
-		if (cs_cell_i64(&rows, i, 0, &id) < 0 || !side || c < 0)
+		if (cs_db_cell_i64(&rows, i, 0, &id) < 0 || !side || c < 0)
 			continue;
 		m = cs_members_find(out->members, id);
 		if (!m || strcmp(side, cs_class_name(m->cls)) != 0)
@@ -452,4 +451,24 @@ cleanup:
 	if (rc < 0)
 		cs_stored_dist_free(out);
 	return rc;
+}
+
+void cs_stored_record_canonical(cs_buf *out, int64_t id, const char *kind, int64_t from_us,
+			     int64_t to_us, const char *config_sha256, const char *input_sha256,
+			     const char *output_sha256, const char *engine_version,
+			     const char *created_at, int64_t supersedes,
+			     const char *prev_record_sha256)
+{
+	cs_buf_printf(out,
+		      "coopsettle run record v1\nid=%lld\nkind=%s\nwindow_from_us=%lld\n"
+		      "window_to_us=%lld\nconfig_sha256=%s\ninput_sha256=%s\noutput_sha256=%s\n"
+		      "engine_version=%s\ncreated_at=%s\n",
+		      (long long)id, kind, (long long)from_us, (long long)to_us, config_sha256,
+		      input_sha256, output_sha256, engine_version, created_at);
+	if (supersedes)
+		cs_buf_printf(out, "supersedes=%lld\n", (long long)supersedes);
+	else
+		cs_buf_puts(out, "supersedes=\\N\n");
+	cs_buf_printf(out, "prev_record_sha256=%s\n",
+		      prev_record_sha256 ? prev_record_sha256 : "\\N");
 }

@@ -14,7 +14,6 @@
 
 #include "coopsettle/buf.h"
 #include "coopsettle/copybin.h"
-#include "coopsettle/runcommon.h"
 #include "coopsettle/schema.h"
 
 /* stdio buffer of the spool file: chunks are written in large blocks. */

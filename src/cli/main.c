@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "coopsettle/config.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
 #include "coopsettle/limits.h"

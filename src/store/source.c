@@ -256,3 +256,13 @@ cleanup:
 	free(rel);
 	return failed ? -1 : 0;
 }
+
+int cs_source_begin_read(cs_db *r, const cs_config *cfg, cs_error *err)
+{
+	const char *params[1] = {cfg->timezone};
+
+	if (cs_db_exec(r, "SELECT pg_catalog.set_config('TimeZone', $1, false)", 1, params,
+		       err) < 0)
+		return -1;
+	return cs_db_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
+}

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coopsettle/util.h"
+
 struct cs_db {
 	PGconn *conn;
 	int lost;
@@ -357,4 +359,9 @@ int cs_db_connection_lost(const cs_db *db)
 int cs_db_backend_pid(const cs_db *db)
 {
 	return PQbackendPID(db->conn);
+}
+
+int cs_db_cell_i64(const cs_db_rows *rows, size_t r, size_t c, int64_t *out)
+{
+	return cs_parse_i64(cs_db_cell(rows, r, c), out);
 }

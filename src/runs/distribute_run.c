@@ -80,9 +80,9 @@ static int tiling(cs_db *r, const cs_run_opts *opts, settle_ref **out, size_t *n
 	for (i = 0; i < n; i++) {
 		settle_ref *x = &refs[i];
 
-		cs_cell_i64(&rows, i, 0, &x->id);
-		cs_cell_i64(&rows, i, 1, &x->from_us);
-		cs_cell_i64(&rows, i, 2, &x->to_us);
+		cs_db_cell_i64(&rows, i, 0, &x->id);
+		cs_db_cell_i64(&rows, i, 1, &x->from_us);
+		cs_db_cell_i64(&rows, i, 2, &x->to_us);
 		snprintf(x->from_text, sizeof(x->from_text), "%s", cs_db_cell(&rows, i, 3));
 		snprintf(x->to_text, sizeof(x->to_text), "%s", cs_db_cell(&rows, i, 4));
 		snprintf(x->output, sizeof(x->output), "%s", cs_db_cell(&rows, i, 5));
@@ -578,7 +578,7 @@ static int write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surpl
 		for (s = 0; s < cfg->n_steps; s++) {
 			cs_buf_printf(&b, "%lld\t%s\t%zu\t", (long long)id, cfg->currencies[cur].code,
 				      s + 1);
-			cs_copy_text(&b, cfg->steps[s].id, strlen(cfg->steps[s].id));
+			cs_copybin_escape_text(&b, cfg->steps[s].id, strlen(cfg->steps[s].id));
 			cs_buf_putc(&b, '\t');
 			cs_buf_put_i128(&b, res->step_minor[cur][s]);
 			cs_buf_putc(&b, '\n');
@@ -679,7 +679,7 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 		if (cs_run_next_id(w, &id, err) < 0)
 			goto cleanup;
 	}
-	if (cs_run_begin_read(r, cfg, err) < 0 ||
+	if (cs_source_begin_read(r, cfg, err) < 0 ||
 	    tiling(r, opts, &refs, &n_refs, err) < 0)
 		goto cleanup;
 	id_array(&ids, refs, n_refs);

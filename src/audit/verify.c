@@ -255,7 +255,7 @@ static int diff_query(cs_db *db, diff_list *d, const char *sql, int n_params,
 		diff_add(d, "%s %s: stored %s, recomputed %s", nz(cs_db_cell(&rows, i, 0)),
 			 nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)),
 			 nz(cs_db_cell(&rows, i, 3)));
-	if (rows.n_rows && cs_cell_i64(&rows, 0, 4, &total) == 0 && total > (int64_t)rows.n_rows)
+	if (rows.n_rows && cs_db_cell_i64(&rows, 0, 4, &total) == 0 && total > (int64_t)rows.n_rows)
 		d->count = before + total; /* the rows beyond the LIMIT, counted */
 	cs_db_rows_free(&rows);
 	return 0;
@@ -605,7 +605,7 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 			" AND entry = 'post'",
 			1, params, &rows, err) < 0)
 		return -1;
-	cs_cell_i64(&rows, 0, 0, &count);
+	cs_db_cell_i64(&rows, 0, 0, &count);
 	cs_db_rows_free(&rows);
 	check(f, count == run->line_count, "%lld posted lines stored, as the run record says (%lld)",
 	      (long long)count, (long long)run->line_count);
@@ -627,7 +627,7 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 			" WHERE run_id = $2::bigint AND entry = 'post')) d",
 			2, params, &rows, err) < 0)
 		return -1;
-	cs_cell_i64(&rows, 0, 0, &count);
+	cs_db_cell_i64(&rows, 0, 0, &count);
 	cs_db_rows_free(&rows);
 	if (!check(f, count == 0, "reversal lines negate the posted lines of superseded run %lld",
 		   (long long)run->supersedes))
@@ -1222,7 +1222,7 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 			0, NULL, &rows, err) < 0)
 		goto cleanup;
 	for (i = 0; i < rows.n_rows; i++)
-		if (cs_cell_i64(&rows, i, 0, &id) == 0)
+		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
 			chain_bad(&f, id, "its %s ledger lines in %s sum to %s, not zero",
 				  nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)),
 				  nz(cs_db_cell(&rows, i, 3)));
@@ -1235,7 +1235,7 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 			0, NULL, &rows, err) < 0)
 		goto cleanup;
 	for (i = 0; i < rows.n_rows; i++)
-		if (cs_cell_i64(&rows, i, 0, &id) == 0)
+		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
 			chain_bad(&f, id, "%s posted lines stored, the record says %s",
 				  nz(cs_db_cell(&rows, i, 2)), nz(cs_db_cell(&rows, i, 1)));
 	cs_db_rows_free(&rows);
@@ -1249,7 +1249,7 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 			0, NULL, &rows, err) < 0)
 		goto cleanup;
 	for (i = 0; i < rows.n_rows; i++)
-		if (cs_cell_i64(&rows, i, 0, &id) == 0)
+		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
 			chain_bad(&f, id, "%s are stored for a run record that does not exist (deleted)",
 				  nz(cs_db_cell(&rows, i, 1)));
 	cs_db_rows_free(&rows);

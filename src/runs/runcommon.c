@@ -1,0 +1,398 @@
+/*
+ * runcommon.c -- what the settle and distribute runs share (runcommon.h):
+ * the write transaction under the advisory lock, conflict checks, run ids,
+ * the ledger COPY and its tuple layout, supersede, the run record and its
+ * link in the chain, COMMIT and its lost-connection outcome.
+ */
+#include "coopsettle/runcommon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coopsettle/copybin.h"
+#include "coopsettle/failpoint.h"
+#include "coopsettle/hash.h"
+#include "coopsettle/limits.h"
+#include "coopsettle/schema.h"
+#include "coopsettle/stored.h"
+#include "coopsettle/util.h"
+
+#ifndef CS_VERSION
+#define CS_VERSION "0.0.0"
+#endif
+
+void cs_run_result_init(cs_run_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	cs_buf_init(&res->statement);
+	cs_buf_init(&res->summary);
+}
+
+void cs_run_result_free(cs_run_result *res)
+{
+	cs_buf_free(&res->statement);
+	cs_buf_free(&res->summary);
+}
+
+/* ---- the ledger COPY, shared by settle and distribute ---- */
+
+cs_copypipe *cs_ledger_copy_open(cs_db *w, cs_buf *b, cs_error *err)
+{
+	return cs_copypipe_open(w,
+				"COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
+				" transaction_id, rule_id, account, party_id, currency,"
+				" amount_minor) FROM STDIN (FORMAT binary)",
+				b, err);
+}
+
+static void put_int8_or_null(cs_buf *b, const int64_t *v)
+{
+	if (v)
+		cs_copybin_put_int8(b, *v);
+	else
+		cs_copybin_put_null(b);
+}
+
+static void put_text_or_null(cs_buf *b, const char *s)
+{
+	if (s)
+		cs_copybin_put_text(b, s, strlen(s));
+	else
+		cs_copybin_put_null(b);
+}
+
+/* A posted line as a binary COPY tuple (the server parses no text;
+ * docs/performance.md has the figures). Runs for every ledger line. */
+void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no,
+		     const int64_t *transaction_id, const char *rule_id, const char *account,
+		     const int64_t *party_id, const char *currency, cs_i128 amount)
+{
+	CS_ASSERT(line_no > 0 && line_no <= INT32_MAX);
+	cs_copybin_put_nfields(b, 10);
+	cs_copybin_put_int8(b, run_id);
+	cs_copybin_put_text(b, "post", 4);
+	cs_copybin_put_int8(b, journal);
+	cs_copybin_put_int4(b, (int32_t)line_no);
+	put_int8_or_null(b, transaction_id);
+	put_text_or_null(b, rule_id);
+	put_text_or_null(b, account);
+	put_int8_or_null(b, party_id);
+	put_text_or_null(b, currency);
+	cs_copybin_put_numeric(b, amount);
+}
+
+/* One settled ledger line: journal = its transaction (spec section 5). */
+/* ---- shared pieces (runcommon.h) ---- */
+
+void cs_run_rollback(cs_db *w)
+{
+	cs_error ignored;
+
+	/* only an open transaction: a second ROLLBACK would make the server
+	 * warn "there is no transaction in progress" on stderr */
+	if (w && cs_db_in_transaction(w))
+		cs_db_exec(w, "ROLLBACK", 0, NULL, &ignored);
+}
+
+int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t *old,
+		       cs_run_ref *old_ref, cs_error *err)
+{
+	cs_db_rows rows;
+	char from[24], to[24];
+	const char *params[3];
+	size_t i;
+	int equal;
+
+	*old = 0;
+	if (cs_db_exec(w, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, err) < 0)
+		return -1;
+	if (cs_db_exec(w, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
+		       NULL, err) < 0 ||
+	    cs_schema_check(w, err) < 0)
+		goto fail;
+	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
+	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
+	params[0] = kind;
+	params[1] = from;
+	params[2] = to;
+	if (cs_db_query(w,
+			"SELECT id, window_from_us, window_to_us, window_from_text, window_to_text,"
+			" output_sha256 FROM coopsettle.runs WHERE kind = $1 AND status = 'committed'"
+			" AND window_from_us < $3::bigint AND window_to_us > $2::bigint ORDER BY id",
+			3, params, &rows, err) < 0)
+		goto fail;
+	if (rows.n_rows == 0) {
+		cs_db_rows_free(&rows);
+		return 0;
+	}
+	memset(old_ref, 0, sizeof(*old_ref));
+	cs_db_cell_i64(&rows, 0, 0, &old_ref->id);
+	cs_db_cell_i64(&rows, 0, 1, &old_ref->from_us);
+	cs_db_cell_i64(&rows, 0, 2, &old_ref->to_us);
+	snprintf(old_ref->from_text, sizeof(old_ref->from_text), "%s", cs_db_cell(&rows, 0, 3));
+	snprintf(old_ref->to_text, sizeof(old_ref->to_text), "%s", cs_db_cell(&rows, 0, 4));
+	snprintf(old_ref->output_sha256, sizeof(old_ref->output_sha256), "%s",
+		 cs_db_cell(&rows, 0, 5));
+	equal = rows.n_rows == 1 && old_ref->from_us == opts->window.from_us &&
+		old_ref->to_us == opts->window.to_us;
+	if (opts->supersede && equal) {
+		*old = old_ref->id;
+		cs_db_rows_free(&rows);
+		return 0;
+	}
+	cs_error_set(err, CS_EXIT_CONFLICT,
+		     "window [%s, %s) overlaps committed %s run %lld [%s, %s)",
+		     opts->window.from_text, opts->window.to_text, kind, (long long)old_ref->id,
+		     old_ref->from_text, old_ref->to_text);
+	if (rows.n_rows > 1) {
+		cs_buf more;
+
+		cs_buf_init(&more);
+		cs_buf_puts(&more, "overlapping committed runs:");
+		for (i = 0; i < rows.n_rows; i++)
+			cs_buf_printf(&more, " %s [%s, %s)", cs_db_cell(&rows, i, 0),
+				      cs_db_cell(&rows, i, 3), cs_db_cell(&rows, i, 4));
+		cs_error_detail(err, "%s", more.data);
+		cs_buf_free(&more);
+	}
+	if (equal)
+		cs_error_hint(err, "Re-run with --supersede to replace it with corrected figures.");
+	else
+		cs_error_hint(err, "Settle a window that does not overlap committed runs, or "
+				   "supersede a committed run with exactly its window.");
+	cs_db_rows_free(&rows);
+fail:
+	cs_run_rollback(w);
+	return -1;
+}
+
+int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err)
+{
+	cs_db_rows rows;
+	int rc;
+
+	if (cs_db_query(w, "SELECT pg_catalog.nextval('coopsettle.runs_id_seq')", 0, NULL, &rows,
+			err) < 0)
+		return -1;
+	rc = cs_db_cell_i64(&rows, 0, 0, id);
+	cs_db_rows_free(&rows);
+	if (rc < 0)
+		return cs_error_set(err, CS_EXIT_RUNTIME, "unexpected run id from the sequence");
+	return 0;
+}
+
+/* The writer's connection w was lost during COMMIT, so the server may or
+ * may not have committed run id. Asks on a new connection, once w's backend
+ * has ended (its transaction is then decided either way). Returns 1 when the
+ * run is there, 0 when it certainly is not, -1 when we cannot tell. */
+static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id)
+{
+	cs_error ignored;
+	cs_db *db = cs_db_connect(opts->conninfo, &ignored);
+	cs_db_rows rows;
+	char pid_text[24], id_text[24];
+	const char *param;
+	const struct timespec step = {0, 50 * 1000000L};
+	int waited_ms, rc = -1;
+	size_t n = 1;
+
+	if (!db)
+		return -1;
+	snprintf(pid_text, sizeof(pid_text), "%d", cs_db_backend_pid(w));
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	param = pid_text;
+	for (waited_ms = 0; n && waited_ms <= CS_LOST_COMMIT_WAIT_MS; waited_ms += 50) {
+		if (cs_db_query(db,
+				"SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1::integer",
+				1, &param, &rows, &ignored) < 0)
+			goto cleanup;
+		n = rows.n_rows;
+		cs_db_rows_free(&rows);
+		if (n)
+			nanosleep(&step, NULL);
+	}
+	if (n)
+		goto cleanup; /* still running: its COMMIT is not decided yet */
+	param = id_text;
+	if (cs_db_query(db, "SELECT 1 FROM coopsettle.runs WHERE id = $1::bigint", 1, &param, &rows,
+			&ignored) < 0)
+		goto cleanup;
+	rc = rows.n_rows ? 1 : 0;
+	cs_db_rows_free(&rows);
+cleanup:
+	cs_db_close(db);
+	return rc;
+}
+
+int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
+			int64_t old, const char *input_sha256, const char *output_sha256,
+			int64_t expected_lines, const char *statement, cs_error *err)
+{
+	cs_db_rows rows;
+	char id_text[24], old_text[24], from[24], to[24], lines_text[24], record_hex[65];
+	char created_at[64], prev[65];
+	int has_prev = 0;
+	cs_buf rec;
+	const char *params[20];
+	int64_t reversed = -1, old_lines = -2;
+
+	cs_buf_init(&rec);
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
+	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
+	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
+	snprintf(lines_text, sizeof(lines_text), "%lld", (long long)expected_lines);
+
+	CS_FAILPOINT("before_record");
+	if (old) {
+		params[0] = id_text;
+		params[1] = old_text;
+		if (cs_db_exec(w,
+			       "INSERT INTO coopsettle.ledger_lines (run_id, entry, journal, line_no,"
+			       " transaction_id, rule_id, account, party_id, currency, amount_minor)"
+			       " SELECT $1::bigint, 'reversal', journal, line_no, transaction_id,"
+			       " rule_id, account, party_id, currency, -amount_minor"
+			       " FROM coopsettle.ledger_lines WHERE run_id = $2::bigint"
+			       " AND entry = 'post'",
+			       2, params, err) < 0)
+			goto fail;
+		reversed = cs_db_rows_stored(w);
+		if (cs_db_exec(w,
+			       "UPDATE coopsettle.runs SET status = 'superseded'"
+			       " WHERE id = $1::bigint AND status = 'committed'",
+			       1, params + 1, err) < 0 ||
+		    cs_db_expect_stored(w, "coopsettle.runs (superseded)", 1, err) < 0 ||
+		    cs_db_query(w, "SELECT line_count FROM coopsettle.runs WHERE id = $1::bigint", 1,
+				params + 1, &rows, err) < 0)
+			goto fail;
+		cs_db_cell_i64(&rows, 0, 0, &old_lines);
+		cs_db_rows_free(&rows);
+		/* the old run's posted lines, each reversed once */
+		if (reversed != old_lines) {
+			cs_error_set(err, CS_EXIT_RUNTIME,
+				     "run %lld has %lld posted ledger lines but its record says "
+				     "%lld; it was not superseded and nothing was written",
+				     (long long)old, (long long)reversed, (long long)old_lines);
+			cs_error_hint(err, "Run 'coopsettle verify --run %lld' to see what changed.",
+				      (long long)old);
+			goto fail;
+		}
+		CS_FAILPOINT("after_supersede");
+	}
+	if (cs_db_query(w,
+			"SELECT pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
+			" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+			" (SELECT record_sha256 FROM coopsettle.runs ORDER BY id DESC LIMIT 1)",
+			0, NULL, &rows, err) < 0)
+		goto fail;
+	snprintf(created_at, sizeof(created_at), "%s", cs_db_cell(&rows, 0, 0));
+	if (cs_db_cell(&rows, 0, 1)) {
+		has_prev = 1;
+		snprintf(prev, sizeof(prev), "%s", cs_db_cell(&rows, 0, 1));
+	}
+	cs_db_rows_free(&rows);
+	cs_stored_record_canonical(&rec, id, kind, opts->window.from_us, opts->window.to_us,
+				opts->cfg->sha256_hex, input_sha256, output_sha256, CS_VERSION,
+				created_at, old, has_prev ? prev : NULL);
+	cs_sha256_hex(rec.data, rec.len, record_hex);
+
+	params[0] = id_text;
+	params[1] = kind;
+	params[2] = opts->window.from_utc;
+	params[3] = opts->window.to_utc;
+	params[4] = from;
+	params[5] = to;
+	params[6] = opts->window.from_text;
+	params[7] = opts->window.to_text;
+	params[8] = opts->cfg->text;
+	params[9] = opts->cfg->sha256_hex;
+	params[10] = input_sha256;
+	params[11] = output_sha256;
+	params[12] = CS_VERSION;
+	params[13] = created_at;
+	params[14] = old ? old_text : NULL;
+	params[15] = has_prev ? prev : NULL;
+	params[16] = record_hex;
+	params[17] = lines_text;
+	params[18] = statement;
+	if (cs_db_exec(w,
+		       "INSERT INTO coopsettle.runs (id, kind, window_from, window_to,"
+		       " window_from_us, window_to_us, window_from_text, window_to_text, status,"
+		       " config_text, config_sha256, input_sha256, output_sha256, engine_version,"
+		       " created_at, supersedes, prev_record_sha256, record_sha256, line_count,"
+		       " statement) VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz,"
+		       " $5::bigint, $6::bigint, $7, $8, 'committed', $9, $10, $11, $12, $13, $14,"
+		       " $15::bigint, $16, $17, $18::bigint, $19)",
+		       19, params, err) < 0)
+		goto fail;
+
+	/* What the server stored was checked against what was sent after each
+	 * COPY (its command tag, cs_db_expect_stored); the lines' balance was
+	 * asserted by the core on the lines it encoded. verify re-reads them. */
+	CS_FAILPOINT("before_commit");
+	if (cs_db_exec(w, "COMMIT", 0, NULL, err) < 0) {
+		int landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id) : 0;
+
+		if (landed == 1) {
+			cs_buf_free(&rec);
+			return 0; /* the server committed before the connection went */
+		}
+		if (landed < 0) {
+			char was[CS_ERROR_MSG_BYTES];
+
+			snprintf(was, sizeof(was), "%s", err->detail);
+			cs_error_set(err, CS_EXIT_RUNTIME,
+				     "database connection lost during COMMIT of %s run %lld; it may or "
+				     "may not have been committed",
+				     kind, (long long)id);
+			cs_error_detail(err, "%s", was);
+			cs_error_hint(err,
+				      "Re-run the same command when the server is back: it exits "
+				      "4 (or reports 'unchanged' with --supersede) if run %lld "
+				      "was committed.",
+				      (long long)id);
+		}
+		goto fail;
+	}
+	CS_FAILPOINT("after_commit");
+	cs_buf_free(&rec);
+	return 0;
+fail:
+	cs_buf_free(&rec);
+	cs_run_rollback(w);
+	return -1;
+}
+
+void cs_statement_head(cs_json *j, int64_t run_id, const char *kind, const char *status,
+		       const cs_window *w, const char *config_sha256, const char *input_sha256,
+		       const char *output_sha256)
+{
+	cs_json_key(j, "run_id");
+	if (run_id)
+		cs_json_int(j, run_id);
+	else
+		cs_json_null(j);
+	cs_json_key(j, "kind");
+	cs_json_string(j, kind);
+	cs_json_key(j, "status");
+	cs_json_string(j, status);
+	cs_json_key(j, "window");
+	cs_json_object_begin(j);
+	cs_json_key(j, "from");
+	cs_json_string(j, w->from_text);
+	cs_json_key(j, "to");
+	cs_json_string(j, w->to_text);
+	cs_json_object_end(j);
+	cs_json_key(j, "hashes");
+	cs_json_object_begin(j);
+	cs_json_key(j, "config");
+	cs_json_string(j, config_sha256);
+	cs_json_key(j, "input");
+	cs_json_string(j, input_sha256);
+	cs_json_key(j, "output");
+	cs_json_string(j, output_sha256);
+	cs_json_object_end(j);
+}
+
