@@ -18,7 +18,7 @@
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
 
-/* Size at which a COPY buffer is handed over (run.c, distribute.c). */
+/* Size at which a COPY buffer is handed over (src/runs/settle_run.c, distribute_run.c). */
 #define CS_COPY_CHUNK_BYTES (1024 * 1024)
 
 /* Buffers in flight (queued or being sent) besides the one being filled. */

@@ -1,7 +1,7 @@
 /*
  * db.h -- the database edge: a small checked interface over libpq.
  *
- * src/db.c is the only file that includes libpq-fe.h. Every statement goes
+ * src/store/db.c is the only file that includes libpq-fe.h. Every statement goes
  * through one checked wrapper, values are always parameters, identifiers
  * are quoted with PQescapeIdentifier, and the first statement of every
  * session makes the search_path secure (every name is schema-qualified).

@@ -57,6 +57,11 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 			int64_t old, const char *input_sha256, const char *output_sha256,
 			int64_t expected_lines, const char *statement, cs_error *err);
 
+/* After a failed run: when either connection was lost, err is rewritten
+ * to say so ("database connection lost; nothing was written"), the first
+ * message kept as its detail. r and w may be NULL. */
+void cs_run_name_lost_connection(cs_db *r, cs_db *w, cs_error *err);
+
 /* Rolls back the writer's transaction, ignoring errors. */
 void cs_run_rollback(cs_db *w);
 

@@ -173,7 +173,15 @@ static cs_config *load_config(const char *path)
 enum { OPT_CONFIG = 1, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_DRY_RUN, OPT_SUPERSEDE, OPT_JSON,
        OPT_HELP, OPT_NO_PROGRESS };
 
-static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
+/* The arguments of settle and distribute. */
+typedef struct run_args {
+	const char *config, *period, *from, *to;
+	int json, no_progress, dry_run, supersede;
+} run_args;
+
+/* Parses the options of settle or distribute into a. Returns -1 when the
+ * command is done (help printed: *rc 0; usage error: *rc 2), else 0. */
+static int parse_run_args(const char *cmd, int argc, char **argv, run_args *a, int *rc)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, OPT_CONFIG},
@@ -187,88 +195,114 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config = NULL, *period = NULL, *from = NULL, *to = NULL;
-	int json = 0, c, rc, no_progress = 0, is_settle = strcmp(cmd, "settle") == 0;
-	cs_run_opts ro;
-	cs_run_result res;
-	cs_error err;
-	cs_config *cfg;
+	int c;
 
-	memset(&ro, 0, sizeof(ro));
+	memset(a, 0, sizeof(*a));
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CONFIG:
-			config = optarg;
+			a->config = optarg;
 			break;
 		case OPT_PERIOD:
-			period = optarg;
+			a->period = optarg;
 			break;
 		case OPT_FROM:
-			from = optarg;
+			a->from = optarg;
 			break;
 		case OPT_TO:
-			to = optarg;
+			a->to = optarg;
 			break;
 		case OPT_DRY_RUN:
-			ro.dry_run = 1;
+			a->dry_run = 1;
 			break;
 		case OPT_SUPERSEDE:
-			ro.supersede = 1;
+			a->supersede = 1;
 			break;
 		case OPT_JSON:
-			json = 1;
+			a->json = 1;
 			break;
 		case OPT_NO_PROGRESS:
-			no_progress = 1;
+			a->no_progress = 1;
 			break;
 		case OPT_HELP:
-			fputs(is_settle ? settle_help : distribute_help, stdout);
-			return CS_EXIT_OK;
+			fputs(strcmp(cmd, "settle") == 0 ? settle_help : distribute_help, stdout);
+			*rc = CS_EXIT_OK;
+			return -1;
 		case ':':
-			return cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+			*rc = cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+			return -1;
 		default:
-			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			*rc = cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return -1;
 		}
 	}
 	if (optind < argc)
-		return cs_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (!config)
-		return cs_usage_error(cmd, "%s needs --config FILE", cmd);
-	if ((period != NULL) == (from != NULL || to != NULL) || (!period && (!from || !to)))
-		return cs_usage_error(cmd, "%s needs either --period P or both --from X and --to Y", cmd);
-	cfg = load_config(config);
+		*rc = cs_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	else if (!a->config)
+		*rc = cs_usage_error(cmd, "%s needs --config FILE", cmd);
+	else if ((a->period != NULL) == (a->from != NULL || a->to != NULL) ||
+		 (!a->period && (!a->from || !a->to)))
+		*rc = cs_usage_error(cmd, "%s needs either --period P or both --from X and --to Y",
+				     cmd);
+	else
+		return 0;
+	return -1;
+}
+
+/* Prints a finished run: the JSON statement with --json, else the
+ * summary. Returns the exit code. */
+static int print_result(const run_args *a, const cs_run_result *res)
+{
+	if (a->json)
+		fputs(res->statement.data, stdout);
+	else
+		fputs(res->summary.data ? res->summary.data : "", stderr);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "coopsettle: cannot write the statement to stdout\n");
+		return CS_EXIT_RUNTIME;
+	}
+	return CS_EXIT_OK;
+}
+
+static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
+{
+	run_args a;
+	cs_run_opts ro;
+	cs_run_result res;
+	cs_error err;
+	cs_config *cfg;
+	int rc;
+
+	if (parse_run_args(cmd, argc, argv, &a, &rc) < 0)
+		return rc;
+	cfg = load_config(a.config);
 	if (!cfg)
 		return CS_EXIT_USAGE;
+	memset(&ro, 0, sizeof(ro));
 	cs_error_clear(&err);
 	if (cs_tz_use(cfg->timezone, &err) < 0 ||
-	    (period ? cs_window_from_period(&ro.window, period, &err)
-		    : cs_window_from_bounds(&ro.window, from, to, &err)) < 0) {
+	    (a.period ? cs_window_from_period(&ro.window, a.period, &err)
+		      : cs_window_from_bounds(&ro.window, a.from, a.to, &err)) < 0) {
 		cs_error_print(&err);
 		cs_config_free(cfg);
 		return err.exit_code;
 	}
 	ro.conninfo = conninfo;
 	ro.cfg = cfg;
-	ro.progress = !no_progress && isatty(STDERR_FILENO);
-	ro.summary_only = !json;
+	ro.dry_run = a.dry_run;
+	ro.supersede = a.supersede;
+	ro.progress = !a.no_progress && isatty(STDERR_FILENO);
+	ro.summary_only = !a.json;
 	cs_run_result_init(&res);
-	rc = is_settle ? cs_run_settle(&ro, &res, &err) : cs_run_distribute(&ro, &res, &err);
+	rc = strcmp(cmd, "settle") == 0 ? cs_run_settle(&ro, &res, &err)
+					: cs_run_distribute(&ro, &res, &err);
 	if (rc < 0) {
 		cs_error_print(&err);
 		rc = err.exit_code ? err.exit_code : CS_EXIT_RUNTIME;
 	} else {
-		if (json)
-			fputs(res.statement.data, stdout);
-		else
-			fputs(res.summary.data ? res.summary.data : "", stderr);
-		if (fflush(stdout) != 0) {
-			fprintf(stderr, "coopsettle: cannot write the statement to stdout\n");
-			rc = CS_EXIT_RUNTIME;
-		} else {
-			rc = CS_EXIT_OK;
-		}
+		rc = print_result(&a, &res);
 	}
 	cs_run_result_free(&res);
 	cs_config_free(cfg);

@@ -98,18 +98,15 @@ static uint64_t mpz_get_u64(const mpz_t z)
 #endif
 }
 
-int cs_alloc_largest_remainder(cs_alloc_part *parts, size_t n, const mpz_t total)
+/* Brings the weights to integers W_i = n_i (L / d_i), L = lcm(d_i), kept in
+ * parts[i].part, divided by their gcd (same proportions, smaller numbers,
+ * and D fits in 64 bits more often); D = sum of the W_i > 0. */
+static void integer_weights(cs_alloc_part *parts, size_t n, mpz_t D)
 {
-	mpz_t T, L, D, tmp, sum;
-	mpz_t *rem = NULL;
-	order_item *order = NULL;
-	size_t i, extra_count, rem_count = 0;
-	int neg = mpz_sgn(total) < 0, small, rc = -1;
+	mpz_t L, g;
+	size_t i;
 
-	CS_ASSERT(n > 0);
-	mpz_inits(T, L, D, tmp, sum, NULL);
-	mpz_abs(T, total);
-
+	mpz_inits(L, g, NULL);
 	/* L = lcm of the denominators (skipping the common case where a
 	 * denominator already divides L, which costs no gcd). */
 	mpz_set_ui(L, 1);
@@ -120,7 +117,7 @@ int cs_alloc_largest_remainder(cs_alloc_part *parts, size_t n, const mpz_t total
 		if (mpz_cmp_ui(den, 1) != 0 && !mpz_divisible_p(L, den))
 			mpz_lcm(L, L, den);
 	}
-	/* Integer weights W_i, kept for now in the output part_i; D = sum. */
+	mpz_set_ui(D, 0);
 	for (i = 0; i < n; i++) {
 		mpz_ptr w = parts[i].part;
 
@@ -133,17 +130,90 @@ int cs_alloc_largest_remainder(cs_alloc_part *parts, size_t n, const mpz_t total
 		mpz_add(D, D, w);
 	}
 	CS_ASSERT(mpz_sgn(D) > 0); /* W > 0: callers decide what W = 0 means */
-	/* Divide out the common factor G of the W_i (same proportions): smaller
-	 * numbers, and D fits in 64 bits more often. Stops at G = 1, which
-	 * mixed weights reach within a few parts. */
-	mpz_set_ui(tmp, 0);
-	for (i = 0; i < n && mpz_cmp_ui(tmp, 1) != 0; i++)
-		mpz_gcd(tmp, tmp, parts[i].part);
-	if (mpz_cmp_ui(tmp, 1) > 0) {
+	/* Stops at G = 1, which mixed weights reach within a few parts. */
+	mpz_set_ui(g, 0);
+	for (i = 0; i < n && mpz_cmp_ui(g, 1) != 0; i++)
+		mpz_gcd(g, g, parts[i].part);
+	if (mpz_cmp_ui(g, 1) > 0) {
 		for (i = 0; i < n; i++)
-			mpz_divexact(parts[i].part, parts[i].part, tmp);
-		mpz_divexact(D, D, tmp);
+			mpz_divexact(parts[i].part, parts[i].part, g);
+		mpz_divexact(D, D, g);
 	}
+	mpz_clears(L, g, NULL);
+}
+
+/* base_i = floor(T W_i / D) into parts[i].part (which holds W_i), the
+ * order items with the fraction's sort key (rem: the exact remainders when
+ * D >= 2^64, else NULL); returns sum of the bases in sum. */
+static void bases_and_keys(cs_alloc_part *parts, size_t n, const mpz_t T, const mpz_t D,
+			   order_item *order, mpz_t *rem, mpz_t sum)
+{
+	mpz_t tmp;
+	size_t i;
+
+	mpz_init(tmp);
+	mpz_set_ui(sum, 0);
+	for (i = 0; i < n; i++) {
+		mpz_ptr p = parts[i].part;
+		mpz_ptr r = rem ? rem[i] : tmp;
+
+		mpz_mul(p, p, T);
+		mpz_fdiv_qr(p, r, p, D);
+		mpz_add(sum, sum, p);
+		if (!rem) {
+			order[i].frac_key = mpz_get_u64(r);
+			order[i].rem = NULL;
+		} else {
+			mpz_mul_2exp(tmp, r, 64);
+			mpz_fdiv_q(tmp, tmp, D); /* < 2^64 because rem_i < D */
+			order[i].frac_key = mpz_get_u64(tmp);
+			order[i].rem = rem[i];
+		}
+		order[i].key = parts[i].key;
+		order[i].index = i;
+	}
+	mpz_clear(tmp);
+}
+
+/* Gives one unit each to the extra_count parts first in the order, records
+ * ranks, puts the sign back and asserts the sum. */
+static void hand_out(cs_alloc_part *parts, size_t n, order_item *order, size_t extra_count,
+		     int neg, const mpz_t total)
+{
+	mpz_t sum;
+	size_t i;
+
+	qsort(order, n, sizeof(*order), order_compare);
+	for (i = 0; i < n; i++) {
+		cs_alloc_part *p = &parts[order[i].index];
+
+		p->rank = i;
+		p->got_extra = i < extra_count;
+		if (p->got_extra)
+			mpz_add_ui(p->part, p->part, 1);
+	}
+	mpz_init(sum);
+	for (i = 0; i < n; i++) {
+		if (neg)
+			mpz_neg(parts[i].part, parts[i].part);
+		mpz_add(sum, sum, parts[i].part);
+	}
+	CS_ASSERT(mpz_cmp(sum, total) == 0); /* every allocation sums to its total */
+	mpz_clear(sum);
+}
+
+int cs_alloc_largest_remainder(cs_alloc_part *parts, size_t n, const mpz_t total)
+{
+	mpz_t T, D, sum;
+	mpz_t *rem = NULL;
+	order_item *order = NULL;
+	size_t i, extra_count, rem_count = 0;
+	int small, rc = -1;
+
+	CS_ASSERT(n > 0);
+	mpz_inits(T, D, sum, NULL);
+	mpz_abs(T, total);
+	integer_weights(parts, n, D);
 
 	small = mpz_sizeinbase(D, 2) <= 64;
 	order = malloc(n * sizeof(*order));
@@ -156,51 +226,14 @@ int cs_alloc_largest_remainder(cs_alloc_part *parts, size_t n, const mpz_t total
 			mpz_init(rem[i]);
 		rem_count = n;
 	}
-
-	/* base_i = floor(T W_i / D), rem_i = T W_i mod D, both >= 0 */
-	for (i = 0; i < n; i++) {
-		mpz_ptr p = parts[i].part;
-		mpz_ptr r = small ? tmp : rem[i];
-
-		mpz_mul(p, p, T);
-		mpz_fdiv_qr(p, r, p, D);
-		mpz_add(sum, sum, p);
-		if (small) {
-			order[i].frac_key = mpz_get_u64(r);
-			order[i].rem = NULL;
-		} else {
-			mpz_mul_2exp(tmp, r, 64);
-			mpz_fdiv_q(tmp, tmp, D); /* < 2^64 because rem_i < D */
-			order[i].frac_key = mpz_get_u64(tmp);
-			order[i].rem = rem[i];
-		}
-		order[i].key = parts[i].key;
-		order[i].index = i;
-	}
+	bases_and_keys(parts, n, T, D, order, small ? NULL : rem, sum);
 
 	/* r = T - sum of bases = sum of the fractional parts, so 0 <= r < n */
-	mpz_sub(tmp, T, sum);
-	CS_ASSERT(mpz_sgn(tmp) >= 0 && mpz_fits_ulong_p(tmp));
-	extra_count = (size_t)mpz_get_ui(tmp);
+	mpz_sub(sum, T, sum);
+	CS_ASSERT(mpz_sgn(sum) >= 0 && mpz_fits_ulong_p(sum));
+	extra_count = (size_t)mpz_get_ui(sum);
 	CS_ASSERT(extra_count < n);
-
-	qsort(order, n, sizeof(*order), order_compare);
-	for (i = 0; i < n; i++) {
-		cs_alloc_part *p = &parts[order[i].index];
-
-		p->rank = i;
-		p->got_extra = i < extra_count;
-		if (p->got_extra)
-			mpz_add_ui(p->part, p->part, 1);
-	}
-
-	mpz_set_ui(sum, 0);
-	for (i = 0; i < n; i++) {
-		if (neg)
-			mpz_neg(parts[i].part, parts[i].part);
-		mpz_add(sum, sum, parts[i].part);
-	}
-	CS_ASSERT(mpz_cmp(sum, total) == 0); /* every allocation sums to its total */
+	hand_out(parts, n, order, extra_count, mpz_sgn(total) < 0, total);
 	rc = 0;
 
 cleanup:
@@ -211,6 +244,6 @@ cleanup:
 		mpz_clear(rem[i]);
 	free(rem);
 	free(order);
-	mpz_clears(T, L, D, tmp, sum, NULL);
+	mpz_clears(T, D, sum, NULL);
 	return rc;
 }

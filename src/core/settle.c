@@ -318,17 +318,103 @@ static const char *show_currency(char *buf, const char *s, size_t len)
 	return buf;
 }
 
-/* Settles one row whose id is known not to repeat. */
+/* Why row r cannot be settled (spec section 4), or NULL when it can. cur
+ * is its currency's index (-1: none); reason is room for a message. */
+static const char *invalid_reason(const cs_txn_row *r, int cur, int dup, char *reason,
+				  size_t size)
+{
+	char shown[CURRENCY_SHOWN_BYTES + 4];
+
+	if (!r->has_id)
+		return "id is null";
+	if (!r->has_occurred_at)
+		return "occurred_at is null";
+	if (!r->has_producer)
+		return "producer_id is null";
+	if (!r->has_amount)
+		return "amount_minor is null";
+	if (!r->has_currency)
+		return "currency is null";
+	if (cur < 0) {
+		snprintf(reason, size, "currency '%s' is not configured",
+			 show_currency(shown, r->currency, r->currency_len));
+		return reason;
+	}
+	return dup ? "duplicate id" : NULL;
+}
+
+/* The four ledger lines of spec section 5, in the table's order (lines of
+ * amount 0 are not emitted). */
+static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
+		      cs_error *err)
+{
+	cs_i128 g = r->amount_minor;
+	cs_ledger_line l;
+
+	memset(&l, 0, sizeof(l));
+	l.transaction_id = r->id;
+	l.currency = cur;
+	l.rule_index = fee->rule_index;
+
+	l.line_no = 1;
+	l.account = CS_ACCOUNT_CLEARING;
+	l.has_party = r->has_consumer;
+	l.party_id = r->has_consumer ? r->consumer_id : 0;
+	l.amount_minor = g + fee->fee_consumer_minor;
+	if (emit(s, &l, err) < 0)
+		return -1;
+	l.line_no = 2;
+	l.account = CS_ACCOUNT_PRODUCER_PAYABLE;
+	l.has_party = 1;
+	l.party_id = r->producer_id;
+	l.amount_minor = -(g - fee->fee_producer_minor);
+	if (emit(s, &l, err) < 0)
+		return -1;
+	l.line_no = 3;
+	l.account = CS_ACCOUNT_FEE_INCOME;
+	l.amount_minor = -fee->fee_producer_minor;
+	if (emit(s, &l, err) < 0)
+		return -1;
+	l.line_no = 4;
+	l.has_party = r->has_consumer;
+	l.party_id = r->has_consumer ? r->consumer_id : 0;
+	l.amount_minor = -fee->fee_consumer_minor;
+	return emit(s, &l, err);
+}
+
+/* Adds a settled row to its parties' and its currency's totals. */
+static void add_totals(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee)
+{
+	cs_i128 g = r->amount_minor;
+	cs_party_total *ps;
+	cs_currency_total *ct;
+
+	ps = party_find(s, r->producer_id, CS_CLASS_PRODUCER, cur);
+	ps->transactions++;
+	cs_i128_add(&ps->gross_minor, g);
+	cs_i128_add(&ps->fees_minor, fee->fee_producer_minor);
+	if (r->has_consumer) {
+		ps = party_find(s, r->consumer_id, CS_CLASS_CONSUMER, cur);
+		ps->transactions++;
+		cs_i128_add(&ps->gross_minor, g);
+		cs_i128_add(&ps->fees_minor, fee->fee_consumer_minor);
+	}
+	ct = &s->cur[cur];
+	ct->transactions++;
+	cs_i128_add(&ct->gross_minor, g);
+	cs_i128_add(&ct->fees_minor, fee->fee_minor);
+	cs_i128_add(&ct->fees_producer_minor, fee->fee_producer_minor);
+	cs_i128_add(&ct->fees_consumer_minor, fee->fee_consumer_minor);
+}
+
+/* Settles one row whose id is known not to repeat: member flags, hashing,
+ * validity, the fee, the lines, the totals. */
 static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 {
 	int cur = -1, pm = 0, cm = 0;
 	cs_fee_input in;
 	cs_fee_result fee;
-	cs_ledger_line l;
-	cs_i128 g;
-	cs_party_total *ps;
-	cs_currency_total *ct;
-	const char *why = NULL;
+	const char *why;
 	char reason[64];
 
 	if (r->has_producer)
@@ -340,25 +426,7 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 		s->on_input(s->on_input_ctx, r, pm, cm);
 	if (r->has_currency)
 		cur = cs_config_currency_index(s->cfg, r->currency, r->currency_len);
-
-	if (!r->has_id)
-		why = "id is null";
-	else if (!r->has_occurred_at)
-		why = "occurred_at is null";
-	else if (!r->has_producer)
-		why = "producer_id is null";
-	else if (!r->has_amount)
-		why = "amount_minor is null";
-	else if (!r->has_currency)
-		why = "currency is null";
-	else if (cur < 0) {
-		char shown[CURRENCY_SHOWN_BYTES + 4];
-
-		snprintf(reason, sizeof(reason), "currency '%s' is not configured",
-			 show_currency(shown, r->currency, r->currency_len));
-		why = reason;
-	} else if (dup)
-		why = "duplicate id";
+	why = invalid_reason(r, cur, dup, reason, sizeof(reason));
 	if (why) {
 		add_reject(s, r, why);
 		return 0;
@@ -375,55 +443,9 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 		add_reject(s, r, "no fee rule matches");
 		return 0;
 	}
-
-	g = r->amount_minor;
-	memset(&l, 0, sizeof(l));
-	l.transaction_id = r->id;
-	l.currency = (size_t)cur;
-	l.rule_index = fee.rule_index;
-
-	l.line_no = 1;
-	l.account = CS_ACCOUNT_CLEARING;
-	l.has_party = r->has_consumer;
-	l.party_id = r->has_consumer ? r->consumer_id : 0;
-	l.amount_minor = g + fee.fee_consumer_minor;
-	if (emit(s, &l, err) < 0)
+	if (emit_lines(s, r, (size_t)cur, &fee, err) < 0)
 		return -1;
-	l.line_no = 2;
-	l.account = CS_ACCOUNT_PRODUCER_PAYABLE;
-	l.has_party = 1;
-	l.party_id = r->producer_id;
-	l.amount_minor = -(g - fee.fee_producer_minor);
-	if (emit(s, &l, err) < 0)
-		return -1;
-	l.line_no = 3;
-	l.account = CS_ACCOUNT_FEE_INCOME;
-	l.amount_minor = -fee.fee_producer_minor;
-	if (emit(s, &l, err) < 0)
-		return -1;
-	l.line_no = 4;
-	l.has_party = r->has_consumer;
-	l.party_id = r->has_consumer ? r->consumer_id : 0;
-	l.amount_minor = -fee.fee_consumer_minor;
-	if (emit(s, &l, err) < 0)
-		return -1;
-
-	ps = party_find(s, r->producer_id, CS_CLASS_PRODUCER, (size_t)cur);
-	ps->transactions++;
-	cs_i128_add(&ps->gross_minor, g);
-	cs_i128_add(&ps->fees_minor, fee.fee_producer_minor);
-	if (r->has_consumer) {
-		ps = party_find(s, r->consumer_id, CS_CLASS_CONSUMER, (size_t)cur);
-		ps->transactions++;
-		cs_i128_add(&ps->gross_minor, g);
-		cs_i128_add(&ps->fees_minor, fee.fee_consumer_minor);
-	}
-	ct = &s->cur[cur];
-	ct->transactions++;
-	cs_i128_add(&ct->gross_minor, g);
-	cs_i128_add(&ct->fees_minor, fee.fee_minor);
-	cs_i128_add(&ct->fees_producer_minor, fee.fee_producer_minor);
-	cs_i128_add(&ct->fees_consumer_minor, fee.fee_consumer_minor);
+	add_totals(s, r, (size_t)cur, &fee);
 	return 0;
 }
 

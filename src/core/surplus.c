@@ -123,95 +123,106 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 	return 0;
 }
 
+/* Member i's patronage in currency cur when it is eligible for class c of
+ * step st (spec section 6: that class, at least one day of membership in
+ * the window, patronage > 0 and >= min_pat), into t; 0 when it is not. */
+static int eligible(const cs_surplus_input *in, const cs_step *st, size_t c, size_t i, size_t cur,
+		    const mpz_t min_pat, mpz_t t)
+{
+	const cs_member *m = &in->members[i];
+	const cs_i128 *basis = st->basis == CS_BASIS_VOLUME ? in->gross_minor : in->fees_minor;
+	cs_i128 p = basis[i * in->cfg->n_currencies + cur];
+
+	if (m->cls != st->classes[c] || p <= 0 ||
+	    cs_membership_days(m, in->first_day, in->end_day) <= 0)
+		return 0;
+	cs_i128_to_mpz(t, p);
+	return mpz_cmp(t, min_pat) >= 0;
+}
+
+/* Shares class c's amount among its eligible members by LR over their
+ * patronage, each refund split into cash (ceil(R * cash_fraction)) and
+ * retained. Adds the class's total to amt. Returns -1 on out of memory. */
+static int class_allocate(const cs_surplus_input *in, const cs_step *st, size_t c, size_t cur,
+			  const mpz_t class_amount, const mpz_t min_pat,
+			  cs_surplus_alloc *allocs, mpz_t amt)
+{
+	size_t n_cur = in->cfg->n_currencies, n = 0, i, k;
+	cs_alloc_part *parts;
+	cs_i128 sum = 0;
+	mpz_t t, cash;
+
+	mpz_init(t);
+	for (i = 0; i < in->n_members; i++)
+		n += (size_t)eligible(in, st, c, i, cur, min_pat, t);
+	if (n == 0 || mpz_sgn(class_amount) == 0) {
+		mpz_clear(t);
+		return 0; /* a class with no eligible member allocates nothing */
+	}
+	parts = calloc(n, sizeof(*parts));
+	if (!parts) {
+		mpz_clear(t);
+		return -1;
+	}
+	mpz_init(cash);
+	cs_alloc_parts_init(parts, n);
+	for (i = 0, k = 0; i < in->n_members; i++) {
+		if (!eligible(in, st, c, i, cur, min_pat, t))
+			continue;
+		parts[k].key = (int64_t)i; /* index: members are sorted by id */
+		mpq_set_z(parts[k].weight, t);
+		k++;
+	}
+	CS_ASSERT(cs_alloc_largest_remainder(parts, n, class_amount) == 0);
+	for (k = 0; k < n; k++) {
+		cs_surplus_alloc *a = &allocs[(size_t)parts[k].key * n_cur + cur];
+		cs_i128 r = cs_i128_from_mpz(parts[k].part), cs;
+
+		/* cash = ceil(R * cash_fraction) */
+		mpz_mul(cash, parts[k].part, mpq_numref(st->cash_fraction));
+		mpz_cdiv_q(cash, cash, mpq_denref(st->cash_fraction));
+		cs = cs_i128_from_mpz(cash);
+		CS_ASSERT(cs >= 0 && cs <= r);
+		a->patronage_minor += r;
+		a->cash_minor += cs;
+		a->retained_minor += r - cs;
+		sum += r;
+	}
+	cs_i128_to_mpz(t, sum);
+	CS_ASSERT(mpz_cmp(t, class_amount) == 0);
+	mpz_add(amt, amt, t);
+	cs_alloc_parts_clear(parts, n);
+	free(parts);
+	mpz_clears(t, cash, NULL);
+	return 0;
+}
+
+/* A patronage step with pool P: class amounts by LR over the classes'
+ * shares (config order), then each class among its members. */
 static int patronage(const cs_surplus_input *in, const cs_step *st, const mpz_t P, mpz_t amt,
 		     cs_surplus_alloc *allocs, size_t cur)
 {
-	const cs_config *cfg = in->cfg;
-	size_t n_cur = cfg->n_currencies, i, k, c;
 	cs_alloc_part classes[CS_CLASSES_MAX];
-	mpz_t min_pat, cash, t;
+	mpz_t min_pat;
+	size_t c;
 	int rc = 0;
 
 	mpz_set_ui(amt, 0);
-	mpz_inits(min_pat, cash, t, NULL);
+	if (mpz_sgn(P) <= 0)
+		return 0;
+	mpz_init(min_pat);
 	if (st->min_patronage.present)
 		mpz_set(min_pat, st->min_patronage.minor[cur]);
-	if (mpz_sgn(P) <= 0)
-		goto cleanup;
 	cs_alloc_parts_init(classes, st->n_classes);
 	for (c = 0; c < st->n_classes; c++) {
 		classes[c].key = (int64_t)c; /* config order */
 		mpq_set(classes[c].weight, st->class_shares[c]);
 	}
 	CS_ASSERT(cs_alloc_largest_remainder(classes, st->n_classes, P) == 0);
-	for (c = 0; c < st->n_classes && rc == 0; c++) {
-		size_t n = 0;
-		cs_alloc_part *parts;
-		cs_i128 sum = 0;
-
-		for (i = 0; i < in->n_members; i++) {
-			const cs_member *m = &in->members[i];
-			const cs_i128 *basis = st->basis == CS_BASIS_VOLUME ? in->gross_minor
-									  : in->fees_minor;
-			cs_i128 p = basis[i * n_cur + cur];
-
-			if (m->cls != st->classes[c] || p <= 0 ||
-			    cs_membership_days(m, in->first_day, in->end_day) <= 0)
-				continue;
-			cs_i128_to_mpz(t, p);
-			if (mpz_cmp(t, min_pat) < 0)
-				continue;
-			n++;
-		}
-		if (n == 0 || mpz_sgn(classes[c].part) == 0)
-			continue; /* a class with no eligible member allocates nothing */
-		parts = calloc(n, sizeof(*parts));
-		if (!parts) {
-			rc = -1;
-			break;
-		}
-		cs_alloc_parts_init(parts, n);
-		k = 0;
-		for (i = 0; i < in->n_members; i++) {
-			const cs_member *m = &in->members[i];
-			const cs_i128 *basis = st->basis == CS_BASIS_VOLUME ? in->gross_minor
-									  : in->fees_minor;
-			cs_i128 p = basis[i * n_cur + cur];
-
-			if (m->cls != st->classes[c] || p <= 0 ||
-			    cs_membership_days(m, in->first_day, in->end_day) <= 0)
-				continue;
-			cs_i128_to_mpz(t, p);
-			if (mpz_cmp(t, min_pat) < 0)
-				continue;
-			parts[k].key = (int64_t)i; /* index: members are sorted by id */
-			mpq_set_z(parts[k].weight, t);
-			k++;
-		}
-		CS_ASSERT(cs_alloc_largest_remainder(parts, n, classes[c].part) == 0);
-		for (k = 0; k < n; k++) {
-			cs_surplus_alloc *a = &allocs[(size_t)parts[k].key * n_cur + cur];
-			cs_i128 r = cs_i128_from_mpz(parts[k].part), cs;
-
-			/* cash = ceil(R * cash_fraction) */
-			mpz_mul(cash, parts[k].part, mpq_numref(st->cash_fraction));
-			mpz_cdiv_q(cash, cash, mpq_denref(st->cash_fraction));
-			cs = cs_i128_from_mpz(cash);
-			CS_ASSERT(cs >= 0 && cs <= r);
-			a->patronage_minor += r;
-			a->cash_minor += cs;
-			a->retained_minor += r - cs;
-			sum += r;
-		}
-		cs_i128_to_mpz(t, sum);
-		CS_ASSERT(mpz_cmp(t, classes[c].part) == 0);
-		mpz_add(amt, amt, t);
-		cs_alloc_parts_clear(parts, n);
-		free(parts);
-	}
+	for (c = 0; c < st->n_classes && rc == 0; c++)
+		rc = class_allocate(in, st, c, cur, classes[c].part, min_pat, allocs, amt);
 	cs_alloc_parts_clear(classes, st->n_classes);
-cleanup:
-	mpz_clears(min_pat, cash, t, NULL);
+	mpz_clear(min_pat);
 	return rc;
 }
 

@@ -248,16 +248,79 @@ cleanup:
  * of a 1M-member run, docs/performance.md); memory here is the members'
  * arrays, sized before.
  */
+/* What bases() keeps while the party totals stream in. */
+typedef struct bases_ctx {
+	const cs_config *cfg;
+	cs_members *members;
+	const cs_member *sorted;
+	size_t n_members;
+	size_t hint; /* the member found last */
+	cs_i128 *fees, *gross;
+} bases_ctx;
+
+/* Adds one party total (party_id, side, currency, fees, gross) to its
+ * member's bases when it is the member's own side. Returns NULL, or why
+ * the row cannot be read ("" when err is filled). */
+static const char *base_row(bases_ctx *b, const cs_copybin_field *f, size_t n, cs_error *err)
+{
+	int64_t id;
+	const cs_member *m;
+	const char *side;
+	int c;
+	size_t k;
+	cs_i128 fv, gv;
+
+	if (n != 5 || f[0].is_null || f[1].is_null || f[2].is_null ||
+	    cs_copybin_int8(&f[0], &id) < 0)
+		return "unexpected party total row";
+	/* party totals come in id order within a run (a row per currency):
+	 * try the last member found and the next one before the hash table */
+	if (b->hint < b->n_members && b->sorted[b->hint].id == id)
+		m = &b->sorted[b->hint];
+	else if (b->hint + 1 < b->n_members && b->sorted[b->hint + 1].id == id)
+		m = &b->sorted[b->hint + 1];
+	else
+		m = cs_members_find(b->members, id);
+	if (!m)
+		return NULL; /* not a member */
+	b->hint = (size_t)(m - b->sorted);
+	side = cs_class_name(m->cls);
+	if (f[1].len != strlen(side) || memcmp(f[1].data, side, f[1].len) != 0)
+		return NULL; /* not the member's own side */
+	c = cs_config_currency_index(b->cfg, f[2].data, f[2].len);
+	if (c < 0) {
+		char code[32];
+
+		snprintf(code, sizeof(code), "%.*s", (int)(f[2].len < 16 ? f[2].len : 16), f[2].data);
+		currency_of(b->cfg, code, "a settle run", err);
+		return "";
+	}
+	if (f[3].is_null || f[4].is_null || cs_copybin_numeric(&f[3], &fv) < 0 ||
+	    cs_copybin_numeric(&f[4], &gv) < 0)
+		return "bad party total";
+	k = b->hint * b->cfg->n_currencies + (size_t)c;
+	cs_i128_add(&b->fees[k], fv);
+	cs_i128_add(&b->gross[k], gv);
+	return NULL;
+}
+
+/*
+ * Patronage bases: the member's own side in the tiling settle runs, summed
+ * here per member and currency. The rows stream in as binary COPY: a GROUP BY
+ * in the server hashed 1.2M groups past work_mem and spilled to disk (5.4 s
+ * of a 1M-member run, docs/performance.md); memory here is the members'
+ * arrays, sized before.
+ */
 static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *members,
 		 const cs_member *sorted, size_t n_members, cs_i128 *fees, cs_i128 *gross,
 		 cs_error *err)
 {
-	size_t hint = 0;
+	bases_ctx b = {cfg, members, sorted, n_members, 0, fees, gross};
 	cs_buf sql;
 	cs_copybin_reader rd = {0, 0};
 	cs_copybin_field f[CS_COPYBIN_FIELDS_MAX];
 	const char *msg, *why, *problem = NULL;
-	size_t len, n, n_cur = cfg->n_currencies;
+	size_t len, n;
 	int rc;
 
 	/* ids is "{1,2,3}", made of integers by id_array: safe as a literal */
@@ -272,58 +335,13 @@ static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *me
 	if (rc < 0)
 		return -1;
 	while ((rc = cs_db_copy_out_next(r, &msg, &len, err)) == 1) {
-		int64_t id;
-		const cs_member *m;
-		const char *side;
-		int c;
-		size_t k;
-		cs_i128 fv, gv;
-
 		if (problem)
 			continue; /* drain the COPY */
 		rc = cs_copybin_parse(&rd, msg, len, f, &n, &why);
-		if (rc <= 0) {
+		if (rc <= 0)
 			problem = rc < 0 ? why : NULL;
-			continue;
-		}
-		if (n != 5 || f[0].is_null || f[1].is_null || f[2].is_null ||
-		    cs_copybin_int8(&f[0], &id) < 0) {
-			problem = "unexpected party total row";
-			continue;
-		}
-		/* party totals come in id order within a run (a row per
-		 * currency): try the last member found and the next one before
-		 * the hash table */
-		if (hint < n_members && sorted[hint].id == id)
-			m = &sorted[hint];
-		else if (hint + 1 < n_members && sorted[hint + 1].id == id)
-			m = &sorted[hint + 1];
 		else
-			m = cs_members_find(members, id);
-		if (!m)
-			continue; /* not a member */
-		hint = (size_t)(m - sorted);
-		side = cs_class_name(m->cls);
-		if (f[1].len != strlen(side) || memcmp(f[1].data, side, f[1].len) != 0)
-			continue; /* not the member's own side */
-		c = cs_config_currency_index(cfg, f[2].data, f[2].len);
-		if (c < 0) {
-			char code[32];
-
-			snprintf(code, sizeof(code), "%.*s", (int)(f[2].len < 16 ? f[2].len : 16),
-				 f[2].data);
-			currency_of(cfg, code, "a settle run", err);
-			problem = "";
-			continue;
-		}
-		if (f[3].is_null || f[4].is_null || cs_copybin_numeric(&f[3], &fv) < 0 ||
-		    cs_copybin_numeric(&f[4], &gv) < 0) {
-			problem = "bad party total";
-			continue;
-		}
-		k = (size_t)(m - sorted) * n_cur + (size_t)c;
-		cs_i128_add(&fees[k], fv);
-		cs_i128_add(&gross[k], gv);
+			problem = base_row(&b, f, n, err);
 	}
 	if (rc < 0)
 		return -1;
@@ -635,206 +653,284 @@ cleanup:
 	return rc;
 }
 
-int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
+/* One member's record of the canonical input: id, class, membership,
+ * capital and its patronage bases per currency. */
+static void canonical_member(cs_buf *b, const cs_config *cfg, const cs_member *m,
+			     const cs_i128 *fees, const cs_i128 *gross)
 {
-	const cs_config *cfg = opts->cfg;
-	cs_db *r = NULL, *w = NULL;
-	cs_members *members = cs_members_new();
+	size_t cur;
+
+	cs_buf_puts(b, "M\t");
+	cs_buf_put_i128(b, m->id);
+	cs_buf_putc(b, '\t');
+	cs_buf_puts(b, cs_class_name(m->cls));
+	cs_buf_putc(b, '\t');
+	cs_buf_put_i128(b, m->joined_day);
+	cs_buf_putc(b, '\t');
+	if (m->has_left)
+		cs_buf_put_i128(b, m->left_day);
+	else
+		cs_buf_puts(b, "\\N");
+	cs_buf_putc(b, '\t');
+	cs_buf_put_i128(b, m->capital_minor);
+	for (cur = 0; cur < cfg->n_currencies; cur++) {
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, fees[cur]);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, gross[cur]);
+	}
+	cs_buf_putc(b, '\n');
+}
+
+/* The surplus and steps of every currency: the end of the canonical
+ * output, after the lines. */
+static void canonical_steps(cs_buf *b, const cs_config *cfg, const cs_surplus_result *sres)
+{
+	size_t cur, s;
+
+	for (cur = 0; cur < cfg->n_currencies; cur++) {
+		cs_buf_printf(b, "S\t%s\t", cfg->currencies[cur].code);
+		cs_buf_put_i128(b, sres->surplus_minor[cur]);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, sres->retained_surplus_minor[cur]);
+		cs_buf_putc(b, '\n');
+		for (s = 0; s < cfg->n_steps; s++) {
+			cs_buf_printf(b, "K\t%s\t%s\t", cfg->currencies[cur].code, cfg->steps[s].id);
+			cs_buf_put_i128(b, sres->step_minor[cur][s]);
+			cs_buf_putc(b, '\n');
+		}
+	}
+}
+
+/* One distribute run: its connections, inputs and outputs so far. */
+typedef struct dist_run {
+	const cs_run_opts *opts;
+	cs_run_result *res;
+	cs_db *r, *w; /* reader; writer (NULL for a dry run) */
+	cs_members *members;
 	const cs_member *sorted;
-	settle_ref *refs = NULL;
-	size_t n_refs = 0, n_members = 0, i, cur;
+	size_t n_members;
+	settle_ref *refs; /* the tiling settle runs */
+	size_t n_refs;
 	cs_surplus_input in;
 	cs_surplus_result sres;
-	cs_i128 *fees = NULL, *gross = NULL;
+	int have_sres;
+	cs_i128 *fees, *gross; /* patronage bases [member * n_currencies + c] */
 	cs_run_ref old_ref;
-	int64_t old = 0, id = 0;
-	int rcode = -1, writing = 0, have_res = 0;
-	cs_buf ids, canon_in;
-	cs_sha256 *hin;
+	int64_t old, id; /* the run superseded (0: none); this run's id */
+	int writing;     /* the writer's transaction is open */
 	dist_out o;
+} dist_run;
 
-	memset(&in, 0, sizeof(in));
-	memset(&o, 0, sizeof(o));
-	cs_buf_init(&ids);
-	cs_buf_init(&canon_in);
-	cs_buf_init(&o.copy);
-	cs_buf_init(&o.canon);
-	o.hash = cs_sha256_new();
-	hin = cs_sha256_new();
-	res->status = opts->dry_run ? "dry_run" : "committed";
-	if (!cfg->has_surplus) {
-		cs_error_set(err, CS_EXIT_USAGE, "%s has no 'surplus' section", cfg->path);
+/* Connects; for a real run, takes the lock on the writer, checks for
+ * conflicts and draws the run id. */
+static int dist_open(dist_run *d, cs_error *err)
+{
+	const cs_run_opts *opts = d->opts;
+
+	if (!opts->cfg->has_surplus) {
+		cs_error_set(err, CS_EXIT_USAGE, "%s has no 'surplus' section", opts->cfg->path);
 		cs_error_hint(err, "Add surplus: {steps: [...]} to the config to distribute.");
-		goto cleanup;
+		return -1;
 	}
-	r = cs_db_connect(opts->conninfo, err);
-	if (!r)
-		goto cleanup;
-	if (!opts->dry_run) {
-		w = cs_db_connect(opts->conninfo, err);
-		if (!w || cs_run_begin_write(w, opts, "distribute", &old, &old_ref, err) < 0)
-			goto cleanup;
-		CS_FAILPOINT("distribute_after_lock");
-		writing = 1;
-		if (cs_run_next_id(w, &id, err) < 0)
-			goto cleanup;
-	}
-	if (cs_source_begin_read(r, cfg, err) < 0 ||
-	    tiling(r, opts, &refs, &n_refs, err) < 0)
-		goto cleanup;
-	id_array(&ids, refs, n_refs);
-	in.cfg = cfg;
-	cs_window_local_days(&opts->window, &in.first_day, &in.end_day);
-	if (fee_income(r, cfg, ids.data, &in, err) < 0 || costs(r, cfg, &in, err) < 0 ||
-	    cs_source_members(r, cfg, members, 1, err) < 0)
-		goto cleanup;
-	sorted = cs_members_sorted(members, &n_members);
-	fees = calloc(n_members * cfg->n_currencies + 1, sizeof(cs_i128));
-	gross = calloc(n_members * cfg->n_currencies + 1, sizeof(cs_i128));
-	CS_ASSERT(fees && gross);
-	if (bases(r, cfg, ids.data, members, sorted, n_members, fees, gross, err) < 0)
-		goto cleanup;
-	cs_db_exec(r, "COMMIT", 0, NULL, err);
-	in.n_members = n_members;
-	in.members = sorted;
-	in.fees_minor = fees;
-	in.gross_minor = gross;
+	d->r = cs_db_connect(opts->conninfo, err);
+	if (!d->r)
+		return -1;
+	if (opts->dry_run)
+		return 0;
+	d->w = cs_db_connect(opts->conninfo, err);
+	if (!d->w || cs_run_begin_write(d->w, opts, "distribute", &d->old, &d->old_ref, err) < 0)
+		return -1;
+	CS_FAILPOINT("distribute_after_lock");
+	d->writing = 1;
+	return cs_run_next_id(d->w, &d->id, err);
+}
 
-	/* canonical input (docs/reproducibility.md) */
-	cs_buf_printf(&canon_in, "D\t%lld\t%lld\n", (long long)in.first_day, (long long)in.end_day);
-	for (i = 0; i < n_refs; i++)
-		cs_buf_printf(&canon_in, "R\t%lld\t%s\n", (long long)refs[i].id, refs[i].output);
+/* Reads, in one snapshot taken after the lock: the tiling settle runs,
+ * their fee income, the costs, the members and their patronage bases. */
+static int dist_read(dist_run *d, cs_error *err)
+{
+	const cs_config *cfg = d->opts->cfg;
+	cs_buf ids;
+	int rc = -1;
+
+	cs_buf_init(&ids);
+	if (cs_source_begin_read(d->r, cfg, err) < 0 ||
+	    tiling(d->r, d->opts, &d->refs, &d->n_refs, err) < 0)
+		goto cleanup;
+	id_array(&ids, d->refs, d->n_refs);
+	d->in.cfg = cfg;
+	cs_window_local_days(&d->opts->window, &d->in.first_day, &d->in.end_day);
+	if (fee_income(d->r, cfg, ids.data, &d->in, err) < 0 || costs(d->r, cfg, &d->in, err) < 0 ||
+	    cs_source_members(d->r, cfg, d->members, 1, err) < 0)
+		goto cleanup;
+	d->sorted = cs_members_sorted(d->members, &d->n_members);
+	d->fees = calloc(d->n_members * cfg->n_currencies + 1, sizeof(cs_i128));
+	d->gross = calloc(d->n_members * cfg->n_currencies + 1, sizeof(cs_i128));
+	CS_ASSERT(d->fees && d->gross);
+	if (bases(d->r, cfg, ids.data, d->members, d->sorted, d->n_members, d->fees, d->gross,
+		  err) < 0)
+		goto cleanup;
+	cs_db_exec(d->r, "COMMIT", 0, NULL, err);
+	d->in.n_members = d->n_members;
+	d->in.members = d->sorted;
+	d->in.fees_minor = d->fees;
+	d->in.gross_minor = d->gross;
+	rc = 0;
+cleanup:
+	cs_buf_free(&ids);
+	return rc;
+}
+
+/* The canonical input (docs/reproducibility.md) into hex. */
+static void dist_input_hash(const dist_run *d, char hex[65])
+{
+	const cs_config *cfg = d->opts->cfg;
+	const cs_surplus_input *in = &d->in;
+	cs_sha256 *h = cs_sha256_new();
+	cs_buf b;
+	size_t i, cur;
+
+	cs_buf_init(&b);
+	cs_buf_printf(&b, "D\t%lld\t%lld\n", (long long)in->first_day, (long long)in->end_day);
+	for (i = 0; i < d->n_refs; i++)
+		cs_buf_printf(&b, "R\t%lld\t%s\n", (long long)d->refs[i].id, d->refs[i].output);
 	for (cur = 0; cur < cfg->n_currencies; cur++) {
-		cs_buf_printf(&canon_in, "C\t%s\t", cfg->currencies[cur].code);
-		cs_buf_put_i128(&canon_in, in.fee_income_minor[cur]);
-		cs_buf_putc(&canon_in, '\t');
-		cs_buf_put_i128(&canon_in, in.costs_minor[cur]);
-		cs_buf_putc(&canon_in, '\n');
+		cs_buf_printf(&b, "C\t%s\t", cfg->currencies[cur].code);
+		cs_buf_put_i128(&b, in->fee_income_minor[cur]);
+		cs_buf_putc(&b, '\t');
+		cs_buf_put_i128(&b, in->costs_minor[cur]);
+		cs_buf_putc(&b, '\n');
 	}
-	for (i = 0; i < n_members; i++) {
-		const cs_member *m = &sorted[i];
+	for (i = 0; i < d->n_members; i++) {
+		canonical_member(&b, cfg, &d->sorted[i], d->fees + i * cfg->n_currencies,
+				 d->gross + i * cfg->n_currencies);
+		if (b.len > 65536) {
+			cs_sha256_update(h, b.data, b.len);
+			cs_buf_reset(&b);
+		}
+	}
+	cs_sha256_update(h, b.data, b.len);
+	cs_sha256_final(h, hex);
+	cs_buf_free(&b);
+}
 
-		cs_buf_puts(&canon_in, "M\t");
-		cs_buf_put_i128(&canon_in, m->id);
-		cs_buf_putc(&canon_in, '\t');
-		cs_buf_puts(&canon_in, cs_class_name(m->cls));
-		cs_buf_putc(&canon_in, '\t');
-		cs_buf_put_i128(&canon_in, m->joined_day);
-		cs_buf_putc(&canon_in, '\t');
-		if (m->has_left)
-			cs_buf_put_i128(&canon_in, m->left_day);
-		else
-			cs_buf_puts(&canon_in, "\\N");
-		cs_buf_putc(&canon_in, '\t');
-		cs_buf_put_i128(&canon_in, m->capital_minor);
-		for (cur = 0; cur < cfg->n_currencies; cur++) {
-			cs_buf_putc(&canon_in, '\t');
-			cs_buf_put_i128(&canon_in, fees[i * cfg->n_currencies + cur]);
-			cs_buf_putc(&canon_in, '\t');
-			cs_buf_put_i128(&canon_in, gross[i * cfg->n_currencies + cur]);
-		}
-		cs_buf_putc(&canon_in, '\n');
-		if (canon_in.len > 65536) {
-			cs_sha256_update(hin, canon_in.data, canon_in.len);
-			cs_buf_reset(&canon_in);
-		}
-	}
-	cs_sha256_update(hin, canon_in.data, canon_in.len);
-	cs_sha256_final(hin, res->input_hash);
-	hin = NULL;
+/* Runs the waterfall and builds the ledger lines; a real run streams them
+ * to the server while they are built (an unchanged run rolls them back, as
+ * settle does). Then the output hash. */
+static int dist_compute(dist_run *d, cs_error *err)
+{
+	dist_out *o = &d->o;
 
 	CS_FAILPOINT("distribute_after_read");
-	if (cs_surplus_compute(&in, &sres, err) < 0)
-		goto cleanup;
-	have_res = 1;
-	o.cfg = cfg;
-	o.run_id = id;
-	/* The lines stream to the server while they are built; an unchanged
-	 * run rolls them back, as settle does. */
-	if (w && !(o.pipe = cs_ledger_copy_open(w, &o.copy, err)))
-		goto cleanup;
-	if (build_lines(&o, &in, &sres, err) < 0)
-		goto cleanup;
-	if (o.pipe) {
-		cs_copypipe *pipe = o.pipe;
+	if (cs_surplus_compute(&d->in, &d->sres, err) < 0)
+		return -1;
+	d->have_sres = 1;
+	o->cfg = d->opts->cfg;
+	o->run_id = d->id;
+	if (d->w && !(o->pipe = cs_ledger_copy_open(d->w, &o->copy, err)))
+		return -1;
+	if (build_lines(o, &d->in, &d->sres, err) < 0)
+		return -1;
+	if (o->pipe) {
+		cs_copypipe *pipe = o->pipe;
 
 		CS_FAILPOINT("distribute_during_copy"); /* the sender may be mid-COPY */
-		o.pipe = NULL; /* closed whatever happens */
-		if (cs_copypipe_close(pipe, &o.copy, err) < 0 ||
-		    cs_db_expect_stored(w, "coopsettle.ledger_lines", o.lines, err) < 0)
-			goto cleanup;
+		o->pipe = NULL; /* closed whatever happens */
+		if (cs_copypipe_close(pipe, &o->copy, err) < 0 ||
+		    cs_db_expect_stored(d->w, "coopsettle.ledger_lines", o->lines, err) < 0)
+			return -1;
 	}
-	for (cur = 0; cur < cfg->n_currencies; cur++) {
-		size_t s;
+	canonical_steps(&o->canon, o->cfg, &d->sres);
+	cs_sha256_update(o->hash, o->canon.data, o->canon.len);
+	cs_sha256_final(o->hash, d->res->output_hash);
+	o->hash = NULL;
+	d->res->lines_written = o->lines;
+	return 0;
+}
 
-		cs_buf_printf(&o.canon, "S\t%s\t", cfg->currencies[cur].code);
-		cs_buf_put_i128(&o.canon, sres.surplus_minor[cur]);
-		cs_buf_putc(&o.canon, '\t');
-		cs_buf_put_i128(&o.canon, sres.retained_surplus_minor[cur]);
-		cs_buf_putc(&o.canon, '\n');
-		for (s = 0; s < cfg->n_steps; s++) {
-			cs_buf_printf(&o.canon, "K\t%s\t%s\t", cfg->currencies[cur].code,
-				      cfg->steps[s].id);
-			cs_buf_put_i128(&o.canon, sres.step_minor[cur][s]);
-			cs_buf_putc(&o.canon, '\n');
-		}
-	}
-	cs_sha256_update(o.hash, o.canon.data, o.canon.len);
-	cs_sha256_final(o.hash, res->output_hash);
-	o.hash = NULL;
-	res->lines_written = o.lines;
+/* Unchanged (rolled back), or the steps, allocations and run record; then
+ * COMMIT. A dry run writes nothing. */
+static int dist_write(dist_run *d, cs_error *err)
+{
+	const cs_run_opts *opts = d->opts;
+	cs_run_result *res = d->res;
 
-	if (old && strcmp(old_ref.output_sha256, res->output_hash) == 0) {
+	if (d->old && strcmp(d->old_ref.output_sha256, res->output_hash) == 0) {
 		res->status = "unchanged";
-		res->run_id = old;
-		cs_run_rollback(w);
-		writing = 0;
-	} else if (w) {
-		res->run_id = id;
-		res->supersedes = old;
-		dist_statement(&res->statement, opts, &in, &sres, id, "committed", res->input_hash,
-			       res->output_hash, 0);
-		CS_FAILPOINT("distribute_before_write");
-		if (write_dist(w, cfg, id, &in, &sres, err) < 0 ||
-		    cs_run_finish_write(w, opts, "distribute", id, old, res->input_hash,
-					res->output_hash, o.lines, res->statement.data, err) < 0)
-			goto cleanup;
-		writing = 0;
+		res->run_id = d->old;
+		cs_run_rollback(d->w);
+		d->writing = 0;
+		return 0;
 	}
-	dist_statement(&res->statement, opts, &in, &sres, res->run_id, res->status,
-		       res->input_hash, res->output_hash, !opts->summary_only);
-	dist_summary(&res->summary, opts, &in, &sres, res, n_refs);
-	rcode = 0;
-cleanup:
-	if (o.pipe) { /* stop the sender before the connection goes */
+	if (!d->w)
+		return 0;
+	res->run_id = d->id;
+	res->supersedes = d->old;
+	dist_statement(&res->statement, opts, &d->in, &d->sres, d->id, "committed",
+		       res->input_hash, res->output_hash, 0);
+	CS_FAILPOINT("distribute_before_write");
+	if (write_dist(d->w, opts->cfg, d->id, &d->in, &d->sres, err) < 0 ||
+	    cs_run_finish_write(d->w, opts, "distribute", d->id, d->old, res->input_hash,
+				res->output_hash, d->o.lines, res->statement.data, err) < 0)
+		return -1;
+	d->writing = 0;
+	return 0;
+}
+
+/* Stops the sender, rolls back what is still open and frees the run. */
+static void dist_close(dist_run *d, int failed, cs_error *err)
+{
+	if (d->o.pipe) { /* stop the sender before the connection goes */
 		cs_error ignored;
 
-		cs_copypipe_finish(o.pipe, &ignored);
+		cs_copypipe_finish(d->o.pipe, &ignored);
 	}
-	if (rcode < 0 && err->exit_code == CS_EXIT_RUNTIME &&
-	    ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r))) &&
-	    !strstr(err->message, "connection lost")) {
-		char was[CS_ERROR_MSG_BYTES];
+	if (failed)
+		cs_run_name_lost_connection(d->r, d->w, err);
+	if (d->writing)
+		cs_run_rollback(d->w);
+	if (d->have_sres)
+		cs_surplus_result_free(&d->sres);
+	cs_db_close(d->r);
+	cs_db_close(d->w);
+	cs_members_free(d->members);
+	free(d->refs);
+	free(d->fees);
+	free(d->gross);
+	cs_buf_free(&d->o.copy);
+	cs_buf_free(&d->o.canon);
+	cs_sha256_free(d->o.hash);
+}
 
-		snprintf(was, sizeof(was), "%s", err->message);
-		cs_error_set(err, CS_EXIT_RUNTIME, "database connection lost; nothing was written");
-		cs_error_detail(err, "%s", was);
+int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
+{
+	dist_run d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.opts = opts;
+	d.res = res;
+	d.members = cs_members_new();
+	cs_buf_init(&d.o.copy);
+	cs_buf_init(&d.o.canon);
+	d.o.hash = cs_sha256_new();
+	res->status = opts->dry_run ? "dry_run" : "committed";
+
+	rc = dist_open(&d, err);
+	if (rc == 0)
+		rc = dist_read(&d, err);
+	if (rc == 0) {
+		dist_input_hash(&d, res->input_hash);
+		rc = dist_compute(&d, err);
 	}
-	if (writing)
-		cs_run_rollback(w);
-	if (have_res)
-		cs_surplus_result_free(&sres);
-	cs_db_close(r);
-	cs_db_close(w);
-	cs_members_free(members);
-	free(refs);
-	free(fees);
-	free(gross);
-	cs_buf_free(&ids);
-	cs_buf_free(&canon_in);
-	cs_buf_free(&o.copy);
-	cs_buf_free(&o.canon);
-	cs_sha256_free(o.hash);
-	cs_sha256_free(hin);
-	return rcode;
+	if (rc == 0)
+		rc = dist_write(&d, err);
+	if (rc == 0) {
+		dist_statement(&res->statement, opts, &d.in, &d.sres, res->run_id, res->status,
+			       res->input_hash, res->output_hash, !opts->summary_only);
+		dist_summary(&res->summary, opts, &d.in, &d.sres, res, d.n_refs);
+	}
+	dist_close(&d, rc < 0, err);
+	return rc < 0 ? -1 : 0;
 }

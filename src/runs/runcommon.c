@@ -86,6 +86,19 @@ void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no
 /* One settled ledger line: journal = its transaction (spec section 5). */
 /* ---- shared pieces (runcommon.h) ---- */
 
+void cs_run_name_lost_connection(cs_db *r, cs_db *w, cs_error *err)
+{
+	char was[CS_ERROR_MSG_BYTES];
+
+	if (err->exit_code != CS_EXIT_RUNTIME ||
+	    !((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r))) ||
+	    strstr(err->message, "connection lost"))
+		return;
+	snprintf(was, sizeof(was), "%s", err->message);
+	cs_error_set(err, CS_EXIT_RUNTIME, "database connection lost; nothing was written");
+	cs_error_detail(err, "%s", was);
+}
+
 void cs_run_rollback(cs_db *w)
 {
 	cs_error ignored;
@@ -226,78 +239,88 @@ cleanup:
 	return rc;
 }
 
-int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
-			int64_t old, const char *input_sha256, const char *output_sha256,
-			int64_t expected_lines, const char *statement, cs_error *err)
+/* Reverses the posted lines of run old into run id and marks old
+ * superseded. Every line of old must be reversed once: the count is checked
+ * against old's record (exit 1 otherwise). */
+static int supersede_old(cs_db *w, int64_t id, int64_t old, cs_error *err)
+{
+	cs_db_rows rows;
+	char id_text[24], old_text[24];
+	const char *params[2] = {id_text, old_text};
+	int64_t reversed, old_lines = -2;
+
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
+	if (cs_db_exec(w,
+		       "INSERT INTO coopsettle.ledger_lines (run_id, entry, journal, line_no,"
+		       " transaction_id, rule_id, account, party_id, currency, amount_minor)"
+		       " SELECT $1::bigint, 'reversal', journal, line_no, transaction_id,"
+		       " rule_id, account, party_id, currency, -amount_minor"
+		       " FROM coopsettle.ledger_lines WHERE run_id = $2::bigint"
+		       " AND entry = 'post'",
+		       2, params, err) < 0)
+		return -1;
+	reversed = cs_db_rows_stored(w);
+	if (cs_db_exec(w,
+		       "UPDATE coopsettle.runs SET status = 'superseded'"
+		       " WHERE id = $1::bigint AND status = 'committed'",
+		       1, params + 1, err) < 0 ||
+	    cs_db_expect_stored(w, "coopsettle.runs (superseded)", 1, err) < 0 ||
+	    cs_db_query(w, "SELECT line_count FROM coopsettle.runs WHERE id = $1::bigint", 1,
+			params + 1, &rows, err) < 0)
+		return -1;
+	cs_db_cell_i64(&rows, 0, 0, &old_lines);
+	cs_db_rows_free(&rows);
+	/* the old run's posted lines, each reversed once */
+	if (reversed != old_lines) {
+		cs_error_set(err, CS_EXIT_RUNTIME,
+			     "run %lld has %lld posted ledger lines but its record says "
+			     "%lld; it was not superseded and nothing was written",
+			     (long long)old, (long long)reversed, (long long)old_lines);
+		cs_error_hint(err, "Run 'coopsettle verify --run %lld' to see what changed.",
+			      (long long)old);
+		return -1;
+	}
+	CS_FAILPOINT("after_supersede");
+	return 0;
+}
+
+/* Inserts the run record of run id, chained to the previous record. */
+static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
+			 int64_t old, const char *input_sha256, const char *output_sha256,
+			 int64_t expected_lines, const char *statement, cs_error *err)
 {
 	cs_db_rows rows;
 	char id_text[24], old_text[24], from[24], to[24], lines_text[24], record_hex[65];
 	char created_at[64], prev[65];
 	int has_prev = 0;
 	cs_buf rec;
-	const char *params[20];
-	int64_t reversed = -1, old_lines = -2;
+	const char *params[19];
 
-	cs_buf_init(&rec);
-	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
-	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
-	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
-	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
-	snprintf(lines_text, sizeof(lines_text), "%lld", (long long)expected_lines);
-
-	CS_FAILPOINT("before_record");
-	if (old) {
-		params[0] = id_text;
-		params[1] = old_text;
-		if (cs_db_exec(w,
-			       "INSERT INTO coopsettle.ledger_lines (run_id, entry, journal, line_no,"
-			       " transaction_id, rule_id, account, party_id, currency, amount_minor)"
-			       " SELECT $1::bigint, 'reversal', journal, line_no, transaction_id,"
-			       " rule_id, account, party_id, currency, -amount_minor"
-			       " FROM coopsettle.ledger_lines WHERE run_id = $2::bigint"
-			       " AND entry = 'post'",
-			       2, params, err) < 0)
-			goto fail;
-		reversed = cs_db_rows_stored(w);
-		if (cs_db_exec(w,
-			       "UPDATE coopsettle.runs SET status = 'superseded'"
-			       " WHERE id = $1::bigint AND status = 'committed'",
-			       1, params + 1, err) < 0 ||
-		    cs_db_expect_stored(w, "coopsettle.runs (superseded)", 1, err) < 0 ||
-		    cs_db_query(w, "SELECT line_count FROM coopsettle.runs WHERE id = $1::bigint", 1,
-				params + 1, &rows, err) < 0)
-			goto fail;
-		cs_db_cell_i64(&rows, 0, 0, &old_lines);
-		cs_db_rows_free(&rows);
-		/* the old run's posted lines, each reversed once */
-		if (reversed != old_lines) {
-			cs_error_set(err, CS_EXIT_RUNTIME,
-				     "run %lld has %lld posted ledger lines but its record says "
-				     "%lld; it was not superseded and nothing was written",
-				     (long long)old, (long long)reversed, (long long)old_lines);
-			cs_error_hint(err, "Run 'coopsettle verify --run %lld' to see what changed.",
-				      (long long)old);
-			goto fail;
-		}
-		CS_FAILPOINT("after_supersede");
-	}
 	if (cs_db_query(w,
 			"SELECT pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
 			" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 			" (SELECT record_sha256 FROM coopsettle.runs ORDER BY id DESC LIMIT 1)",
 			0, NULL, &rows, err) < 0)
-		goto fail;
+		return -1;
 	snprintf(created_at, sizeof(created_at), "%s", cs_db_cell(&rows, 0, 0));
 	if (cs_db_cell(&rows, 0, 1)) {
 		has_prev = 1;
 		snprintf(prev, sizeof(prev), "%s", cs_db_cell(&rows, 0, 1));
 	}
 	cs_db_rows_free(&rows);
+	cs_buf_init(&rec);
 	cs_stored_record_canonical(&rec, id, kind, opts->window.from_us, opts->window.to_us,
-				opts->cfg->sha256_hex, input_sha256, output_sha256, CS_VERSION,
-				created_at, old, has_prev ? prev : NULL);
+				   opts->cfg->sha256_hex, input_sha256, output_sha256, CS_VERSION,
+				   created_at, old, has_prev ? prev : NULL);
 	cs_sha256_hex(rec.data, rec.len, record_hex);
+	cs_buf_free(&rec);
 
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
+	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
+	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
+	snprintf(lines_text, sizeof(lines_text), "%lld", (long long)expected_lines);
 	params[0] = id_text;
 	params[1] = kind;
 	params[2] = opts->window.from_utc;
@@ -317,50 +340,65 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 	params[16] = record_hex;
 	params[17] = lines_text;
 	params[18] = statement;
-	if (cs_db_exec(w,
-		       "INSERT INTO coopsettle.runs (id, kind, window_from, window_to,"
-		       " window_from_us, window_to_us, window_from_text, window_to_text, status,"
-		       " config_text, config_sha256, input_sha256, output_sha256, engine_version,"
-		       " created_at, supersedes, prev_record_sha256, record_sha256, line_count,"
-		       " statement) VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz,"
-		       " $5::bigint, $6::bigint, $7, $8, 'committed', $9, $10, $11, $12, $13, $14,"
-		       " $15::bigint, $16, $17, $18::bigint, $19)",
-		       19, params, err) < 0)
-		goto fail;
+	return cs_db_exec(w,
+			  "INSERT INTO coopsettle.runs (id, kind, window_from, window_to,"
+			  " window_from_us, window_to_us, window_from_text, window_to_text, status,"
+			  " config_text, config_sha256, input_sha256, output_sha256, engine_version,"
+			  " created_at, supersedes, prev_record_sha256, record_sha256, line_count,"
+			  " statement) VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz,"
+			  " $5::bigint, $6::bigint, $7, $8, 'committed', $9, $10, $11, $12, $13, $14,"
+			  " $15::bigint, $16, $17, $18::bigint, $19)",
+			  19, params, err);
+}
 
+/* COMMIT. When the connection is lost during COMMIT, asks the server on a
+ * new connection whether run id landed: 0 when it did, -1 otherwise. */
+static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
+		      cs_error *err)
+{
+	int landed;
+	char was[CS_ERROR_MSG_BYTES];
+
+	if (cs_db_exec(w, "COMMIT", 0, NULL, err) == 0) {
+		CS_FAILPOINT("after_commit");
+		return 0;
+	}
+	landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id) : 0;
+	if (landed == 1)
+		return 0; /* the server committed before the connection went */
+	if (landed < 0) {
+		snprintf(was, sizeof(was), "%s", err->detail);
+		cs_error_set(err, CS_EXIT_RUNTIME,
+			     "database connection lost during COMMIT of %s run %lld; it may or "
+			     "may not have been committed",
+			     kind, (long long)id);
+		cs_error_detail(err, "%s", was);
+		cs_error_hint(err,
+			      "Re-run the same command when the server is back: it exits "
+			      "4 (or reports 'unchanged' with --supersede) if run %lld "
+			      "was committed.",
+			      (long long)id);
+	}
+	return -1;
+}
+
+int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
+			int64_t old, const char *input_sha256, const char *output_sha256,
+			int64_t expected_lines, const char *statement, cs_error *err)
+{
+	CS_FAILPOINT("before_record");
+	if ((old && supersede_old(w, id, old, err) < 0) ||
+	    insert_record(w, opts, kind, id, old, input_sha256, output_sha256, expected_lines,
+			  statement, err) < 0)
+		goto fail;
 	/* What the server stored was checked against what was sent after each
 	 * COPY (its command tag, cs_db_expect_stored); the lines' balance was
 	 * asserted by the core on the lines it encoded. verify re-reads them. */
 	CS_FAILPOINT("before_commit");
-	if (cs_db_exec(w, "COMMIT", 0, NULL, err) < 0) {
-		int landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id) : 0;
-
-		if (landed == 1) {
-			cs_buf_free(&rec);
-			return 0; /* the server committed before the connection went */
-		}
-		if (landed < 0) {
-			char was[CS_ERROR_MSG_BYTES];
-
-			snprintf(was, sizeof(was), "%s", err->detail);
-			cs_error_set(err, CS_EXIT_RUNTIME,
-				     "database connection lost during COMMIT of %s run %lld; it may or "
-				     "may not have been committed",
-				     kind, (long long)id);
-			cs_error_detail(err, "%s", was);
-			cs_error_hint(err,
-				      "Re-run the same command when the server is back: it exits "
-				      "4 (or reports 'unchanged' with --supersede) if run %lld "
-				      "was committed.",
-				      (long long)id);
-		}
+	if (commit_run(w, opts, kind, id, err) < 0)
 		goto fail;
-	}
-	CS_FAILPOINT("after_commit");
-	cs_buf_free(&rec);
 	return 0;
 fail:
-	cs_buf_free(&rec);
 	cs_run_rollback(w);
 	return -1;
 }

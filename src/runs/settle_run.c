@@ -246,90 +246,114 @@ static void settle_summary(cs_buf *out, const cs_run_opts *opts, const cs_settle
 		      cfg->sha256_hex, res->input_hash, res->output_hash);
 }
 
-/* Writes the party totals, currency totals and rejects of run id. */
-static int write_totals(cs_db *w, const cs_config *cfg, const cs_settle *s, int64_t id,
-			cs_error *err)
+/* COPY of the party totals of run id. */
+static int write_party_totals(cs_db *w, const cs_config *cfg, const cs_settle *s, int64_t id,
+			      cs_buf *b, cs_error *err)
 {
-	cs_buf b;
 	size_t i, n;
 	const cs_party_total *p = cs_settle_parties(s, &n);
-	const cs_reject *rj;
-	int rc = -1;
 
-	cs_buf_init(&b);
 	if (cs_db_copy_in_begin(w,
 				"COPY coopsettle.party_totals (run_id, party_id, side, currency,"
 				" transactions, gross_minor, fees_minor) FROM STDIN",
 				err) < 0)
-		goto cleanup;
+		return -1;
+	cs_buf_reset(b);
 	for (i = 0; i < n; i++) {
-		cs_buf_printf(&b, "%lld\t%lld\t%s\t%s\t%lld\t", (long long)id,
+		cs_buf_printf(b, "%lld\t%lld\t%s\t%s\t%lld\t", (long long)id,
 			      (long long)p[i].party_id, cs_class_name(p[i].side),
 			      cfg->currencies[p[i].currency].code, (long long)p[i].transactions);
-		cs_buf_put_i128(&b, p[i].gross_minor);
-		cs_buf_putc(&b, '\t');
-		cs_buf_put_i128(&b, p[i].fees_minor);
-		cs_buf_putc(&b, '\n');
-		if (b.len >= CS_COPY_CHUNK_BYTES || i + 1 == n) {
-			if (cs_db_copy_in_put(w, b.data, b.len, err) < 0)
-				goto cleanup;
-			cs_buf_reset(&b);
+		cs_buf_put_i128(b, p[i].gross_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, p[i].fees_minor);
+		cs_buf_putc(b, '\n');
+		if (b->len >= CS_COPY_CHUNK_BYTES || i + 1 == n) {
+			if (cs_db_copy_in_put(w, b->data, b->len, err) < 0)
+				return -1;
+			cs_buf_reset(b);
 		}
 	}
-	if (cs_db_copy_in_end(w, err) < 0 ||
-	    cs_db_expect_stored(w, "coopsettle.party_totals", (int64_t)n, err) < 0)
-		goto cleanup;
+	if (cs_db_copy_in_end(w, err) < 0)
+		return -1;
+	return cs_db_expect_stored(w, "coopsettle.party_totals", (int64_t)n, err);
+}
+
+/* COPY of the currency totals of run id (one row per configured currency). */
+static int write_currency_totals(cs_db *w, const cs_config *cfg, const cs_settle *s, int64_t id,
+				 cs_buf *b, cs_error *err)
+{
+	size_t i;
+
 	if (cs_db_copy_in_begin(w,
 				"COPY coopsettle.currency_totals (run_id, currency, transactions,"
 				" gross_minor, fees_minor, fees_producer_minor, fees_consumer_minor)"
 				" FROM STDIN",
 				err) < 0)
-		goto cleanup;
-	cs_buf_reset(&b);
+		return -1;
+	cs_buf_reset(b);
 	for (i = 0; i < cfg->n_currencies; i++) {
 		const cs_currency_total *c = cs_settle_currency_total(s, i);
 
-		cs_buf_printf(&b, "%lld\t%s\t%lld\t", (long long)id, cfg->currencies[i].code,
+		cs_buf_printf(b, "%lld\t%s\t%lld\t", (long long)id, cfg->currencies[i].code,
 			      (long long)c->transactions);
-		cs_buf_put_i128(&b, c->gross_minor);
-		cs_buf_putc(&b, '\t');
-		cs_buf_put_i128(&b, c->fees_minor);
-		cs_buf_putc(&b, '\t');
-		cs_buf_put_i128(&b, c->fees_producer_minor);
-		cs_buf_putc(&b, '\t');
-		cs_buf_put_i128(&b, c->fees_consumer_minor);
-		cs_buf_putc(&b, '\n');
+		cs_buf_put_i128(b, c->gross_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, c->fees_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, c->fees_producer_minor);
+		cs_buf_putc(b, '\t');
+		cs_buf_put_i128(b, c->fees_consumer_minor);
+		cs_buf_putc(b, '\n');
 	}
-	if (b.len && cs_db_copy_in_put(w, b.data, b.len, err) < 0)
-		goto cleanup;
-	if (cs_db_copy_in_end(w, err) < 0 ||
-	    cs_db_expect_stored(w, "coopsettle.currency_totals", (int64_t)cfg->n_currencies,
+	if ((b->len && cs_db_copy_in_put(w, b->data, b->len, err) < 0) ||
+	    cs_db_copy_in_end(w, err) < 0)
+		return -1;
+	return cs_db_expect_stored(w, "coopsettle.currency_totals", (int64_t)cfg->n_currencies,
+				   err);
+}
+
+/* COPY of the rejected rows of run id, when there are any. */
+static int write_rejects(cs_db *w, const cs_settle *s, int64_t id, cs_buf *b, cs_error *err)
+{
+	size_t i, n;
+	const cs_reject *rj = cs_settle_rejects(s, &n);
+
+	if (n == 0)
+		return 0;
+	cs_buf_reset(b);
+	if (cs_db_copy_in_begin(w,
+				"COPY coopsettle.settlement_rejects (run_id, ordinal,"
+				" transaction_id, reason) FROM STDIN",
 				err) < 0)
-		goto cleanup;
-	rj = cs_settle_rejects(s, &n);
-	if (n) {
-		cs_buf_reset(&b);
-		if (cs_db_copy_in_begin(w,
-					"COPY coopsettle.settlement_rejects (run_id, ordinal,"
-					" transaction_id, reason) FROM STDIN",
-					err) < 0)
-			goto cleanup;
-		for (i = 0; i < n; i++) {
-			cs_buf_printf(&b, "%lld\t%zu\t", (long long)id, i + 1);
-			if (rj[i].has_id)
-				cs_buf_put_i128(&b, rj[i].id);
-			else
-				cs_buf_puts(&b, "\\N");
-			cs_buf_putc(&b, '\t');
-			cs_copybin_escape_text(&b, rj[i].reason, strlen(rj[i].reason));
-			cs_buf_putc(&b, '\n');
-		}
-		if (cs_db_copy_in_put(w, b.data, b.len, err) < 0 || cs_db_copy_in_end(w, err) < 0 ||
-		    cs_db_expect_stored(w, "coopsettle.settlement_rejects", (int64_t)n, err) < 0)
-			goto cleanup;
+		return -1;
+	for (i = 0; i < n; i++) {
+		cs_buf_printf(b, "%lld\t%zu\t", (long long)id, i + 1);
+		if (rj[i].has_id)
+			cs_buf_put_i128(b, rj[i].id);
+		else
+			cs_buf_puts(b, "\\N");
+		cs_buf_putc(b, '\t');
+		cs_copybin_escape_text(b, rj[i].reason, strlen(rj[i].reason));
+		cs_buf_putc(b, '\n');
 	}
-	rc = 0;
-cleanup:
+	if (cs_db_copy_in_put(w, b->data, b->len, err) < 0 || cs_db_copy_in_end(w, err) < 0)
+		return -1;
+	return cs_db_expect_stored(w, "coopsettle.settlement_rejects", (int64_t)n, err);
+}
+
+/* Writes the party totals, currency totals and rejects of run id. */
+static int write_totals(cs_db *w, const cs_config *cfg, const cs_settle *s, int64_t id,
+			cs_error *err)
+{
+	cs_buf b;
+	int rc;
+
+	cs_buf_init(&b);
+	rc = write_party_totals(w, cfg, s, id, &b, err);
+	if (rc == 0)
+		rc = write_currency_totals(w, cfg, s, id, &b, err);
+	if (rc == 0)
+		rc = write_rejects(w, s, id, &b, err);
 	cs_buf_free(&b);
 	return rc;
 }
@@ -360,139 +384,174 @@ static int abort_invalid(const cs_settle *s, cs_error *err)
 	return -1;
 }
 
-int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
-{
-	const cs_config *cfg = opts->cfg;
-	cs_db *r = NULL, *w = NULL;
-	cs_members *members = cs_members_new();
-	cs_settle *s = NULL;
+/* One settle run: its connections and what it has built so far. */
+typedef struct settle_run {
+	const cs_run_opts *opts;
+	cs_run_result *res;
+	cs_db *r, *w; /* reader; writer (NULL for a dry run) */
+	cs_members *members;
+	cs_settle *s;
 	line_sink sink;
 	reader_ctx rc;
 	cs_run_ref old_ref;
-	int64_t old = 0, id = 0;
-	int rcode = -1, writing = 0;
-	size_t n_rejects;
+	int64_t old, id; /* the run superseded (0: none); this run's id */
+	int writing;     /* the writer's transaction is open */
+} settle_run;
 
-	memset(&sink, 0, sizeof(sink));
-	memset(&rc, 0, sizeof(rc));
-	cs_buf_init(&sink.buf);
-	res->status = opts->dry_run ? "dry_run" : "committed";
+/* Connects; for a real run, takes the lock on the writer, checks for
+ * conflicts, draws the run id and opens the input snapshot's spool. */
+static int settle_open(settle_run *sr, cs_error *err)
+{
+	const cs_run_opts *opts = sr->opts;
 
-	r = cs_db_connect(opts->conninfo, err);
-	if (!r)
-		goto cleanup;
+	sr->r = cs_db_connect(opts->conninfo, err);
+	if (!sr->r)
+		return -1;
 	if (!opts->dry_run) {
-		w = cs_db_connect(opts->conninfo, err);
-		if (!w)
-			goto cleanup;
-		if (cs_run_begin_write(w, opts, "settle", &old, &old_ref, err) < 0)
-			goto cleanup;
+		sr->w = cs_db_connect(opts->conninfo, err);
+		if (!sr->w ||
+		    cs_run_begin_write(sr->w, opts, "settle", &sr->old, &sr->old_ref, err) < 0)
+			return -1;
 		CS_FAILPOINT("after_lock");
-		writing = 1;
-		if (cs_run_next_id(w, &id, err) < 0)
-			goto cleanup;
-		sink.db = w;
+		sr->writing = 1;
+		if (cs_run_next_id(sr->w, &sr->id, err) < 0)
+			return -1;
+		sr->sink.db = sr->w;
 	}
-	sink.cfg = cfg;
-	sink.run_id = id;
+	sr->sink.cfg = opts->cfg;
+	sr->sink.run_id = sr->id;
 	if (opts->dry_run)
-		sink.taps = rc.taps = opts->taps;
-	else if (!(rc.spool = cs_input_spool_new(id, err)))
-		goto cleanup;
-	/* The reader's snapshot is taken after the lock: it sees every
-	 * committed run and every row committed before us. */
-	if (cs_source_begin_read(r, cfg, err) < 0)
-		goto cleanup;
-	if (cs_source_members(r, cfg, members, 0, err) < 0)
-		goto cleanup;
-	s = cs_settle_new(cfg, members, sink_line, &sink);
-	if (rc.spool || (rc.taps && rc.taps->input))
-		cs_settle_on_input(s, on_settled_input, &rc);
-	rc.settle = s;
-	rc.progress = opts->progress;
-	if (opts->progress && cs_source_count(r, cfg, &opts->window, &rc.total, err) < 0)
-		goto cleanup;
-	clock_gettime(CLOCK_MONOTONIC, &rc.start);
-	rc.last = rc.start;
-	if (w && !(sink.pipe = cs_ledger_copy_open(w, &sink.buf, err)))
-		goto cleanup;
-	if (cs_source_transactions(r, cfg, &opts->window, on_row, &rc, err) < 0)
-		goto cleanup;
-	CS_FAILPOINT("after_read");
-	if (cs_settle_finish(s, err) < 0)
-		goto cleanup;
-	if (sink_flush(&sink, err) < 0)
-		goto cleanup;
-	if (sink.pipe) {
-		cs_copypipe *pipe = sink.pipe;
-
-		sink.pipe = NULL; /* closed whatever happens */
-		if (cs_copypipe_close(pipe, &sink.buf, err) < 0 ||
-		    cs_db_expect_stored(w, "coopsettle.ledger_lines", cs_settle_lines_count(s),
-					err) < 0)
-			goto cleanup;
-	}
-	if (opts->progress)
-		progress_print(&rc, 1);
-	cs_db_exec(r, "COMMIT", 0, NULL, err);
-
-	snprintf(res->input_hash, sizeof(res->input_hash), "%s", cs_settle_input_hash(s));
-	snprintf(res->output_hash, sizeof(res->output_hash), "%s", cs_settle_output_hash(s));
-	res->rows_read = cs_settle_rows_read(s);
-	res->lines_written = cs_settle_lines_count(s);
-	cs_settle_rejects(s, &n_rejects);
-	if (n_rejects && cfg->on_invalid == CS_ON_INVALID_ABORT) {
-		settle_statement(&res->statement, opts, s, 0, res->status, !opts->summary_only);
-		abort_invalid(s, err);
-		goto cleanup;
-	}
-	if (old && strcmp(old_ref.output_sha256, res->output_hash) == 0) {
-		res->status = "unchanged";
-		res->run_id = old;
-		cs_run_rollback(w);
-		writing = 0;
-	} else if (w) {
-		res->run_id = id;
-		res->supersedes = old;
-		settle_statement(&res->statement, opts, s, id, "committed", 0);
-		CS_FAILPOINT("before_totals");
-		if (cs_input_spool_copy(rc.spool, w, err) < 0 || write_totals(w, cfg, s, id, err) < 0 ||
-		    cs_run_finish_write(w, opts, "settle", id, old, res->input_hash,
-					res->output_hash, res->lines_written, res->statement.data,
-					err) < 0)
-			goto cleanup;
-		writing = 0;
-	}
-	settle_statement(&res->statement, opts, s, res->run_id, res->status,
-			 !opts->summary_only);
-	settle_summary(&res->summary, opts, s, res);
-	rcode = 0;
-cleanup:
-	if (sink.pipe) { /* stop the sender before the connection goes */
-		cs_error ignored;
-
-		cs_copypipe_finish(sink.pipe, &ignored);
-	}
-	if (rcode < 0 && err->exit_code == CS_EXIT_RUNTIME &&
-	    ((w && cs_db_connection_lost(w)) || (r && cs_db_connection_lost(r)))) {
-		/* name the loss plainly whichever connection saw it */
-		if (!strstr(err->message, "connection lost")) {
-			char was[CS_ERROR_MSG_BYTES];
-
-			snprintf(was, sizeof(was), "%s", err->message);
-			cs_error_set(err, CS_EXIT_RUNTIME,
-				     "database connection lost; nothing was written");
-			cs_error_detail(err, "%s", was);
-		}
-	}
-	if (writing)
-		cs_run_rollback(w);
-	cs_db_close(r);
-	cs_db_close(w);
-	cs_settle_free(s);
-	cs_members_free(members);
-	cs_buf_free(&sink.buf);
-	cs_input_spool_free(rc.spool);
-	return rcode;
+		sr->sink.taps = sr->rc.taps = opts->taps;
+	else if (!(sr->rc.spool = cs_input_spool_new(sr->id, err)))
+		return -1;
+	return 0;
 }
 
+/* Reads the members and streams the window's rows through the core; the
+ * ledger lines go to the writer's COPY as they are made (a dry run only
+ * counts and hashes them). The reader's snapshot is taken after the lock:
+ * it sees every committed run and every row committed before us. */
+static int settle_read(settle_run *sr, cs_error *err)
+{
+	const cs_run_opts *opts = sr->opts;
+	reader_ctx *rc = &sr->rc;
+
+	if (cs_source_begin_read(sr->r, opts->cfg, err) < 0 ||
+	    cs_source_members(sr->r, opts->cfg, sr->members, 0, err) < 0)
+		return -1;
+	sr->s = cs_settle_new(opts->cfg, sr->members, sink_line, &sr->sink);
+	if (rc->spool || (rc->taps && rc->taps->input))
+		cs_settle_on_input(sr->s, on_settled_input, rc);
+	rc->settle = sr->s;
+	rc->progress = opts->progress;
+	if (opts->progress && cs_source_count(sr->r, opts->cfg, &opts->window, &rc->total, err) < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &rc->start);
+	rc->last = rc->start;
+	if (sr->w && !(sr->sink.pipe = cs_ledger_copy_open(sr->w, &sr->sink.buf, err)))
+		return -1;
+	if (cs_source_transactions(sr->r, opts->cfg, &opts->window, on_row, rc, err) < 0)
+		return -1;
+	CS_FAILPOINT("after_read");
+	if (cs_settle_finish(sr->s, err) < 0 || sink_flush(&sr->sink, err) < 0)
+		return -1;
+	if (sr->sink.pipe) {
+		cs_copypipe *pipe = sr->sink.pipe;
+
+		sr->sink.pipe = NULL; /* closed whatever happens */
+		if (cs_copypipe_close(pipe, &sr->sink.buf, err) < 0 ||
+		    cs_db_expect_stored(sr->w, "coopsettle.ledger_lines",
+					cs_settle_lines_count(sr->s), err) < 0)
+			return -1;
+	}
+	if (opts->progress)
+		progress_print(rc, 1);
+	cs_db_exec(sr->r, "COMMIT", 0, NULL, err);
+	return 0;
+}
+
+/* Decides what the run is -- invalid rows (exit 3), unchanged (rolled
+ * back), or committed -- and writes the rest of a committing run: the input
+ * snapshot, the totals, the run record; then COMMIT. */
+static int settle_write(settle_run *sr, cs_error *err)
+{
+	const cs_run_opts *opts = sr->opts;
+	cs_run_result *res = sr->res;
+	size_t n_rejects;
+
+	snprintf(res->input_hash, sizeof(res->input_hash), "%s", cs_settle_input_hash(sr->s));
+	snprintf(res->output_hash, sizeof(res->output_hash), "%s", cs_settle_output_hash(sr->s));
+	res->rows_read = cs_settle_rows_read(sr->s);
+	res->lines_written = cs_settle_lines_count(sr->s);
+	cs_settle_rejects(sr->s, &n_rejects);
+	if (n_rejects && opts->cfg->on_invalid == CS_ON_INVALID_ABORT) {
+		settle_statement(&res->statement, opts, sr->s, 0, res->status, !opts->summary_only);
+		return abort_invalid(sr->s, err);
+	}
+	if (sr->old && strcmp(sr->old_ref.output_sha256, res->output_hash) == 0) {
+		res->status = "unchanged";
+		res->run_id = sr->old;
+		cs_run_rollback(sr->w);
+		sr->writing = 0;
+		return 0;
+	}
+	if (!sr->w)
+		return 0;
+	res->run_id = sr->id;
+	res->supersedes = sr->old;
+	settle_statement(&res->statement, opts, sr->s, sr->id, "committed", 0);
+	CS_FAILPOINT("before_totals");
+	if (cs_input_spool_copy(sr->rc.spool, sr->w, err) < 0 ||
+	    write_totals(sr->w, opts->cfg, sr->s, sr->id, err) < 0 ||
+	    cs_run_finish_write(sr->w, opts, "settle", sr->id, sr->old, res->input_hash,
+				res->output_hash, res->lines_written, res->statement.data, err) < 0)
+		return -1;
+	sr->writing = 0;
+	return 0;
+}
+
+/* Stops the sender, rolls back what is still open and frees the run. */
+static void settle_close(settle_run *sr, int failed, cs_error *err)
+{
+	if (sr->sink.pipe) { /* stop the sender before the connection goes */
+		cs_error ignored;
+
+		cs_copypipe_finish(sr->sink.pipe, &ignored);
+	}
+	if (failed)
+		cs_run_name_lost_connection(sr->r, sr->w, err);
+	if (sr->writing)
+		cs_run_rollback(sr->w);
+	cs_db_close(sr->r);
+	cs_db_close(sr->w);
+	cs_settle_free(sr->s);
+	cs_members_free(sr->members);
+	cs_buf_free(&sr->sink.buf);
+	cs_input_spool_free(sr->rc.spool);
+}
+
+int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
+{
+	settle_run sr;
+	int rc;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.opts = opts;
+	sr.res = res;
+	sr.members = cs_members_new();
+	cs_buf_init(&sr.sink.buf);
+	res->status = opts->dry_run ? "dry_run" : "committed";
+
+	rc = settle_open(&sr, err);
+	if (rc == 0)
+		rc = settle_read(&sr, err);
+	if (rc == 0)
+		rc = settle_write(&sr, err);
+	if (rc == 0) {
+		settle_statement(&res->statement, opts, sr.s, res->run_id, res->status,
+				 !opts->summary_only);
+		settle_summary(&res->summary, opts, sr.s, res);
+	}
+	settle_close(&sr, rc < 0, err);
+	return rc < 0 ? -1 : 0;
+}

@@ -53,6 +53,42 @@ static void data_exception(cs_error *err, const cs_relation *rel)
 	cs_error_hint(err, "Correct the value or the column's type; nothing was written.");
 }
 
+/* One member row (id, class, joined_on, left_on, paid_in_capital_minor)
+ * into *m; *problem says why the row is invalid (NULL: valid), idtext
+ * gets the id as text for messages. Returns -1 when the columns are not of
+ * the types read. */
+static int member_from_row(const cs_copybin_field *f, size_t n, int need_dates, cs_member *m,
+			   char *idtext, size_t idsize, const char **problem)
+{
+	int32_t day;
+
+	memset(m, 0, sizeof(*m));
+	*problem = NULL;
+	if (n != 5 || (!f[0].is_null && cs_copybin_int8(&f[0], &m->id) < 0))
+		return -1;
+	if (!f[0].is_null)
+		snprintf(idtext, idsize, "%lld", (long long)m->id);
+	if (f[0].is_null)
+		*problem = "id is null";
+	else if (f[1].is_null)
+		*problem = "class is null";
+	else if (f[1].len == 8 && memcmp(f[1].data, "producer", 8) == 0)
+		m->cls = CS_CLASS_PRODUCER;
+	else if (f[1].len == 8 && memcmp(f[1].data, "consumer", 8) == 0)
+		m->cls = CS_CLASS_CONSUMER;
+	else
+		*problem = "class is neither 'producer' nor 'consumer'";
+	if (!*problem && !f[2].is_null && cs_copybin_int4(&f[2], &day) == 0)
+		m->joined_day = (int64_t)day + PG_EPOCH_DAYS, m->has_joined = 1;
+	else if (!*problem && need_dates)
+		*problem = "joined_on is null";
+	if (!*problem && !f[3].is_null && cs_copybin_int4(&f[3], &day) == 0)
+		m->left_day = (int64_t)day + PG_EPOCH_DAYS, m->has_left = 1;
+	if (!*problem && !f[4].is_null && cs_copybin_int8(&f[4], &m->capital_minor) < 0)
+		*problem = "paid_in_capital_minor is not a bigint";
+	return 0;
+}
+
 int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int need_dates,
 		      cs_error *err)
 {
@@ -79,7 +115,6 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 	}
 	while ((rc = cs_db_copy_out_next(db, &msg, &len, err)) == 1) {
 		cs_member m;
-		int32_t day;
 		const char *problem = NULL;
 		char idtext[32] = "NULL";
 
@@ -93,32 +128,11 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 		}
 		if (rc == 0)
 			continue;
-		memset(&m, 0, sizeof(m));
-		if (n != 5 || (!f[0].is_null && cs_copybin_int8(&f[0], &m.id) < 0)) {
+		if (member_from_row(f, n, need_dates, &m, idtext, sizeof(idtext), &problem) < 0) {
 			bad_row(err, cfg->source_members.table, "unexpected column types");
 			failed = 1;
 			continue;
 		}
-		if (!f[0].is_null)
-			snprintf(idtext, sizeof(idtext), "%lld", (long long)m.id);
-		if (f[0].is_null)
-			problem = "id is null";
-		else if (f[1].is_null)
-			problem = "class is null";
-		else if (f[1].len == 8 && memcmp(f[1].data, "producer", 8) == 0)
-			m.cls = CS_CLASS_PRODUCER;
-		else if (f[1].len == 8 && memcmp(f[1].data, "consumer", 8) == 0)
-			m.cls = CS_CLASS_CONSUMER;
-		else
-			problem = "class is neither 'producer' nor 'consumer'";
-		if (!problem && !f[2].is_null && cs_copybin_int4(&f[2], &day) == 0)
-			m.joined_day = (int64_t)day + PG_EPOCH_DAYS, m.has_joined = 1;
-		else if (!problem && need_dates)
-			problem = "joined_on is null";
-		if (!problem && !f[3].is_null && cs_copybin_int4(&f[3], &day) == 0)
-			m.left_day = (int64_t)day + PG_EPOCH_DAYS, m.has_left = 1;
-		if (!problem && !f[4].is_null && cs_copybin_int8(&f[4], &m.capital_minor) < 0)
-			problem = "paid_in_capital_minor is not a bigint";
 		if (!problem && cs_members_add(members, &m) < 0)
 			problem = "duplicate id";
 		if (problem) {

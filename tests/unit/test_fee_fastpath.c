@@ -1,6 +1,6 @@
 /*
  * test_fee_fastpath.c -- seeded property test of the 128-bit fee path
- * (src/fee.c): for random rules and amounts, cs_fee_compute (which takes
+ * (src/core/fee.c): for random rules and amounts, cs_fee_compute (which takes
  * the 128-bit path whenever the rule's numbers are small enough) must give
  * exactly what cs_fee_compute_exact gives with GMP -- rule, fee and split.
  *
