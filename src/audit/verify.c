@@ -637,78 +637,221 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 
 /* ---- settle ---- */
 
-static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
-			 const cs_config *cfg, const cs_window *w, const char *conninfo,
-			 cs_error *err)
+static void settle_cmp_init(settle_cmp *x, const cs_config *cfg)
 {
-	char id[24], hex[65];
-	const char *params[2] = {id, NULL};
-	settle_cmp x;
-	cs_run_taps taps;
-	cs_run_opts ro;
-	cs_run_result res;
-	cs_error run_err;
-	cs_db_rows rows;
-	diff_list totals;
-	int rc = -1, ran;
+	memset(x, 0, sizeof(*x));
+	x->cfg = cfg;
+	diff_init(&x->added);
+	diff_init(&x->removed);
+	diff_init(&x->changed);
+	diff_init(&x->line_diff);
+}
 
-	memset(&x, 0, sizeof(x));
-	x.cfg = cfg;
-	diff_init(&x.added);
-	diff_init(&x.removed);
-	diff_init(&x.changed);
-	diff_init(&x.line_diff);
-	diff_init(&totals);
-	cs_run_result_init(&res);
-	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+static void settle_cmp_free(settle_cmp *x)
+{
+	cs_cursor_close(&x->inputs);
+	cs_cursor_close(&x->lines);
+	cs_buf_free(&x->added.text);
+	cs_buf_free(&x->removed.text);
+	cs_buf_free(&x->changed.text);
+	cs_buf_free(&x->line_diff.text);
+}
+
+/* The options of a dry run of the stored run's window and config. */
+static void dry_run_opts(cs_run_opts *ro, const char *conninfo, const cs_config *cfg,
+			 const cs_window *w)
+{
+	memset(ro, 0, sizeof(*ro));
+	ro->conninfo = conninfo;
+	ro->cfg = cfg;
+	ro->window = *w;
+	ro->dry_run = 1;
+}
+
+/* The recomputed output hash against output_sha256 (both kinds). */
+static void check_output_hash(findings *f, const cs_stored_run *run, const cs_run_result *res)
+{
+	if (!check(f, strcmp(res->output_hash, run->output_sha256) == 0,
+		   "recomputed output matches output_sha256")) {
+		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res->output_hash);
+		if (strcmp(res->input_hash, run->input_sha256) == 0)
+			note(f, "the input is unchanged: the run record's output hash was changed, "
+				"or this engine (%s) computes differently from the run's (%s)",
+			     CS_VERSION, run->engine_version);
+	}
+}
+
+/* The stored rows against output_sha256, and the stored lines on their own. */
+static int settle_check_stored(cs_db *db, findings *f, const cs_stored_run *run, const char *id,
+			       cs_error *err)
+{
+	char hex[65];
 
 	if (stored_settle_output(db, id, hex, err) < 0)
-		goto cleanup;
+		return -1;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
 		   "stored ledger lines, totals and rejects hash to output_sha256"))
 		note(f, "output_sha256 %s, the stored rows hash to %s: they were changed after "
 			"the run",
 		     run->output_sha256, hex);
-	if (check_lines(db, f, run, err) < 0)
-		goto cleanup;
+	return check_lines(db, f, run, err);
+}
+
+/* Opens the streams of the run's input snapshot (when it has one) and of
+ * its stored posted lines, both in the order the recomputation makes them. */
+static int settle_open_stored(cs_db *db, settle_cmp *x, const cs_stored_run *run, const char *id,
+			      cs_error *err)
+{
+	const char *params[2] = {id, run->created_at};
+	cs_db_rows rows;
 
 	/* the input snapshot exists for runs made at schema version 2 or later */
-	params[1] = run->created_at;
 	if (cs_db_query(db,
 			"SELECT EXISTS (SELECT 1 FROM coopsettle.run_input_chunks WHERE run_id = $1::bigint)"
 			" OR $2::timestamptz >= (SELECT min(applied_at) FROM coopsettle.schema_version"
 			" WHERE version >= 2)",
 			2, params, &rows, err) < 0)
-		goto cleanup;
-	x.has_snapshot = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
+		return -1;
+	x->has_snapshot = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
 	cs_db_rows_free(&rows);
-	if (x.has_snapshot &&
-	    cs_cursor_open(&x.inputs, db, "cs_inputs",
+	if (x->has_snapshot &&
+	    cs_cursor_open(&x->inputs, db, "cs_inputs",
 			   "SELECT transaction_id, occurred_at_us, producer_id, consumer_id,"
 			   " amount_minor, currency, category, producer_member, consumer_member"
 			   " FROM coopsettle.run_inputs WHERE run_id = $1::bigint ORDER BY ordinal",
 			   1, params, err) < 0)
-		goto cleanup;
-	if (cs_cursor_open(&x.lines, db, "cs_lines",
-			   "SELECT journal, line_no, transaction_id, account, party_id, currency,"
-			   " amount_minor, rule_id FROM coopsettle.ledger_lines"
-			   " WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no",
-			   1, params, err) < 0)
-		goto cleanup;
+		return -1;
+	return cs_cursor_open(&x->lines, db, "cs_lines",
+			      "SELECT journal, line_no, transaction_id, account, party_id, currency,"
+			      " amount_minor, rule_id FROM coopsettle.ledger_lines"
+			      " WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no",
+			      1, params, err);
+}
 
-	/* the recomputation: a dry run of the same window and config */
+/* The recomputation: a dry run of the same window and config, each input row
+ * and line compared as it is made. Returns 1 when it ran to the end. */
+static int settle_recompute(settle_cmp *x, const cs_config *cfg, const cs_window *w,
+			    const char *conninfo, cs_run_result *res, cs_error *run_err)
+{
+	cs_run_taps taps;
+	cs_run_opts ro;
+
 	memset(&taps, 0, sizeof(taps));
-	taps.ctx = &x;
+	taps.ctx = x;
 	taps.input = on_input;
 	taps.line = on_line;
-	memset(&ro, 0, sizeof(ro));
-	ro.conninfo = conninfo;
-	ro.cfg = cfg;
-	ro.window = *w;
-	ro.dry_run = 1;
+	dry_run_opts(&ro, conninfo, cfg, w);
 	ro.taps = &taps;
-	cs_error_clear(&run_err);
-	ran = cs_run_settle(&ro, &res, &run_err) == 0;
+	cs_error_clear(run_err);
+	return cs_run_settle(&ro, res, run_err) == 0;
+}
+
+/* The recomputed input hash, and the transactions added, removed or changed
+ * since the run. */
+static void settle_report_input(findings *f, const settle_cmp *x, const cs_stored_run *run,
+				const cs_run_result *res)
+{
+	if (!check(f, strcmp(res->input_hash, run->input_sha256) == 0,
+		   "recomputed input matches input_sha256 (%lld rows read now)", (long long)x->rows)) {
+		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res->input_hash);
+		if (!x->has_snapshot)
+			note(f, "no input snapshot is stored for this run (made before schema version "
+				"2): the changed transactions cannot be named");
+		else if (!x->added.count && !x->removed.count && !x->changed.count)
+			note(f, "every row equals the run's input snapshot: the snapshot itself was "
+				"changed, or the engine reads the rows differently");
+		diff_notes(f, &x->added, "transactions added since the run");
+		diff_notes(f, &x->removed, "transactions removed since the run");
+		diff_notes(f, &x->changed, "transactions changed since the run");
+	} else if (x->has_snapshot && (x->added.count || x->removed.count || x->changed.count)) {
+		check(f, 0, "the run's input snapshot equals the rows read now");
+		diff_notes(f, &x->added, "rows not in the snapshot");
+		diff_notes(f, &x->removed, "snapshot rows not read now");
+		diff_notes(f, &x->changed, "snapshot rows that differ");
+	}
+}
+
+/* Stored party totals, currency totals and rejects against the recomputed
+ * statement. */
+static int settle_compare_totals(cs_db *db, findings *f, const char *id, const cs_run_result *res,
+				 cs_error *err)
+{
+	const char *params[2] = {id, res->statement.data};
+	diff_list totals;
+	int rc = -1;
+
+	diff_init(&totals);
+	if (diff_query(db, &totals,
+		       "SELECT 'party ' || coalesce(s.side, n.side) || ' ' ||"
+		       " coalesce(s.party_id::text, n.id) || ' ' || coalesce(s.currency, n.cur),"
+		       " f.k, f.s, f.n, count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.party_totals WHERE run_id = $1::bigint) s"
+		       " FULL JOIN (SELECT e->>'side' side, e->>'id' id, e->>'currency' cur,"
+		       " e->>'transactions' tx, e->>'gross_minor' gross, e->>'fees_minor' fees"
+		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'parties') e) n"
+		       " ON n.side = s.side AND n.id = s.party_id::text AND n.cur = s.currency"
+		       " CROSS JOIN LATERAL (VALUES ('transactions', s.transactions::text, n.tx),"
+		       " ('gross_minor', s.gross_minor::text, n.gross),"
+		       " ('fees_minor', s.fees_minor::text, n.fees)) f(k, s, n)"
+		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0 ||
+	    diff_query(db, &totals,
+		       "SELECT 'currency ' || coalesce(s.currency, n.key), f.k, f.s, f.n,"
+		       " count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.currency_totals WHERE run_id = $1::bigint) s"
+		       " FULL JOIN pg_catalog.jsonb_each($2::jsonb->'currencies') n"
+		       " ON n.key = s.currency"
+		       " CROSS JOIN LATERAL (VALUES"
+		       " ('transactions', s.transactions::text, n.value->>'transactions'),"
+		       " ('gross_minor', s.gross_minor::text, n.value->>'gross_minor'),"
+		       " ('fees_minor', s.fees_minor::text, n.value->>'fees_minor'),"
+		       " ('fees_producer_minor', s.fees_producer_minor::text,"
+		       " n.value->>'fees_producer_minor'),"
+		       " ('fees_consumer_minor', s.fees_consumer_minor::text,"
+		       " n.value->>'fees_consumer_minor')) f(k, s, n)"
+		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0 ||
+	    diff_query(db, &totals,
+		       "SELECT 'reject ' || coalesce(s.ordinal, n.o)::text, f.k, f.s, f.n,"
+		       " count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.settlement_rejects"
+		       " WHERE run_id = $1::bigint) s"
+		       " FULL JOIN (SELECT o::integer o, e->>'id' id, e->>'reason' reason"
+		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'rejected')"
+		       " WITH ORDINALITY j(e, o)) n ON n.o = s.ordinal"
+		       " CROSS JOIN LATERAL (VALUES ('transaction_id', s.transaction_id::text,"
+		       " n.id), ('reason', s.reason, n.reason)) f(k, s, n)"
+		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0)
+		goto cleanup;
+	if (!check(f, totals.count == 0,
+		   "stored party totals, currency totals and rejects equal the recomputation"))
+		diff_notes(f, &totals, "totals that differ");
+	rc = 0;
+cleanup:
+	cs_buf_free(&totals.text);
+	return rc;
+}
+
+/* A settle run: its stored rows, then a recomputation compared with them
+ * row by row, then its totals. */
+static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
+			 const cs_config *cfg, const cs_window *w, const char *conninfo,
+			 cs_error *err)
+{
+	char id[24];
+	settle_cmp x;
+	cs_run_result res;
+	cs_error run_err;
+	int rc = -1, ran;
+
+	settle_cmp_init(&x, cfg);
+	cs_run_result_init(&res);
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (settle_check_stored(db, f, run, id, err) < 0 ||
+	    settle_open_stored(db, &x, run, id, err) < 0)
+		goto cleanup;
+	ran = settle_recompute(&x, cfg, w, conninfo, &res, &run_err);
 	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
 		*err = run_err; /* the recomputation could not run: not a mismatch */
 		goto cleanup;
@@ -718,96 +861,17 @@ static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
 		*err = x.cursor_err;
 		goto cleanup;
 	}
-	if (!check(f, strcmp(res.input_hash, run->input_sha256) == 0,
-		   "recomputed input matches input_sha256 (%lld rows read now)", (long long)x.rows)) {
-		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res.input_hash);
-		if (!x.has_snapshot)
-			note(f, "no input snapshot is stored for this run (made before schema version "
-				"2): the changed transactions cannot be named");
-		else if (!x.added.count && !x.removed.count && !x.changed.count)
-			note(f, "every row equals the run's input snapshot: the snapshot itself was "
-				"changed, or the engine reads the rows differently");
-		diff_notes(f, &x.added, "transactions added since the run");
-		diff_notes(f, &x.removed, "transactions removed since the run");
-		diff_notes(f, &x.changed, "transactions changed since the run");
-	} else if (x.has_snapshot && (x.added.count || x.removed.count || x.changed.count)) {
-		check(f, 0, "the run's input snapshot equals the rows read now");
-		diff_notes(f, &x.added, "rows not in the snapshot");
-		diff_notes(f, &x.removed, "snapshot rows not read now");
-		diff_notes(f, &x.changed, "snapshot rows that differ");
-	}
+	settle_report_input(f, &x, run, &res);
 	if (!ran)
 		note(f, "the recomputation stops with exit 3: %s", run_err.message);
-	if (!check(f, strcmp(res.output_hash, run->output_sha256) == 0,
-		   "recomputed output matches output_sha256")) {
-		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res.output_hash);
-		if (strcmp(res.input_hash, run->input_sha256) == 0)
-			note(f, "the input is unchanged: the run record's output hash was changed, "
-				"or this engine (%s) computes differently from the run's (%s)",
-			     CS_VERSION, run->engine_version);
-	}
+	check_output_hash(f, run, &res);
 	if (!check(f, x.line_diff.count == 0, "stored ledger lines equal the recomputation"))
 		diff_notes(f, &x.line_diff, "lines that differ");
-
-	/* totals and rejects against the recomputed statement */
-	if (ran) {
-		params[1] = res.statement.data;
-		if (diff_query(db, &totals,
-			       "SELECT 'party ' || coalesce(s.side, n.side) || ' ' ||"
-			       " coalesce(s.party_id::text, n.id) || ' ' || coalesce(s.currency, n.cur),"
-			       " f.k, f.s, f.n, count(*) OVER ()"
-			       " FROM (SELECT * FROM coopsettle.party_totals WHERE run_id = $1::bigint) s"
-			       " FULL JOIN (SELECT e->>'side' side, e->>'id' id, e->>'currency' cur,"
-			       " e->>'transactions' tx, e->>'gross_minor' gross, e->>'fees_minor' fees"
-			       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'parties') e) n"
-			       " ON n.side = s.side AND n.id = s.party_id::text AND n.cur = s.currency"
-			       " CROSS JOIN LATERAL (VALUES ('transactions', s.transactions::text, n.tx),"
-			       " ('gross_minor', s.gross_minor::text, n.gross),"
-			       " ('fees_minor', s.fees_minor::text, n.fees)) f(k, s, n)"
-			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
-			       2, params, err) < 0 ||
-		    diff_query(db, &totals,
-			       "SELECT 'currency ' || coalesce(s.currency, n.key), f.k, f.s, f.n,"
-			       " count(*) OVER ()"
-			       " FROM (SELECT * FROM coopsettle.currency_totals WHERE run_id = $1::bigint) s"
-			       " FULL JOIN pg_catalog.jsonb_each($2::jsonb->'currencies') n"
-			       " ON n.key = s.currency"
-			       " CROSS JOIN LATERAL (VALUES"
-			       " ('transactions', s.transactions::text, n.value->>'transactions'),"
-			       " ('gross_minor', s.gross_minor::text, n.value->>'gross_minor'),"
-			       " ('fees_minor', s.fees_minor::text, n.value->>'fees_minor'),"
-			       " ('fees_producer_minor', s.fees_producer_minor::text,"
-			       " n.value->>'fees_producer_minor'),"
-			       " ('fees_consumer_minor', s.fees_consumer_minor::text,"
-			       " n.value->>'fees_consumer_minor')) f(k, s, n)"
-			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
-			       2, params, err) < 0 ||
-		    diff_query(db, &totals,
-			       "SELECT 'reject ' || coalesce(s.ordinal, n.o)::text, f.k, f.s, f.n,"
-			       " count(*) OVER ()"
-			       " FROM (SELECT * FROM coopsettle.settlement_rejects"
-			       " WHERE run_id = $1::bigint) s"
-			       " FULL JOIN (SELECT o::integer o, e->>'id' id, e->>'reason' reason"
-			       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'rejected')"
-			       " WITH ORDINALITY j(e, o)) n ON n.o = s.ordinal"
-			       " CROSS JOIN LATERAL (VALUES ('transaction_id', s.transaction_id::text,"
-			       " n.id), ('reason', s.reason, n.reason)) f(k, s, n)"
-			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
-			       2, params, err) < 0)
-			goto cleanup;
-		if (!check(f, totals.count == 0,
-			   "stored party totals, currency totals and rejects equal the recomputation"))
-			diff_notes(f, &totals, "totals that differ");
-	}
+	if (ran && settle_compare_totals(db, f, id, &res, err) < 0)
+		goto cleanup;
 	rc = 0;
 cleanup:
-	cs_cursor_close(&x.inputs);
-	cs_cursor_close(&x.lines);
-	cs_buf_free(&x.added.text);
-	cs_buf_free(&x.removed.text);
-	cs_buf_free(&x.changed.text);
-	cs_buf_free(&x.line_diff.text);
-	cs_buf_free(&totals.text);
+	settle_cmp_free(&x);
 	cs_run_result_free(&res);
 	return rc;
 }
