@@ -992,23 +992,16 @@ static int dist_lines_vs_allocations(cs_db *db, const cs_config *cfg, const char
 	return rc;
 }
 
-static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
-			     const cs_config *cfg, const cs_window *w, const char *conninfo,
-			     cs_error *err)
+/* The stored rows against output_sha256, the stored lines on their own and
+ * against the stored allocations, steps and figures. */
+static int dist_check_stored(cs_db *db, findings *f, const cs_stored_run *run,
+			     const cs_config *cfg, const char *id, cs_error *err)
 {
-	char id[24], hex[65];
-	const char *params[2] = {id, NULL};
-	cs_run_opts ro;
-	cs_run_result res;
-	cs_error run_err;
-	diff_list lines, figures;
-	int rc = -1, ran;
+	char hex[65];
+	diff_list lines;
+	int rc = -1;
 
 	diff_init(&lines);
-	diff_init(&figures);
-	cs_run_result_init(&res);
-	snprintf(id, sizeof(id), "%lld", (long long)run->id);
-
 	if (stored_dist_output(db, cfg, id, hex, err) < 0)
 		goto cleanup;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
@@ -1021,45 +1014,48 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 	if (!check(f, lines.count == 0,
 		   "stored ledger lines agree with the stored allocations, steps and figures"))
 		diff_notes(f, &lines, "lines that disagree (stored sum, sum the allocations imply)");
+	rc = 0;
+cleanup:
+	cs_buf_free(&lines.text);
+	return rc;
+}
 
-	memset(&ro, 0, sizeof(ro));
-	ro.conninfo = conninfo;
-	ro.cfg = cfg;
-	ro.window = *w;
-	ro.dry_run = 1;
-	cs_error_clear(&run_err);
-	ran = cs_run_distribute(&ro, &res, &run_err) == 0;
-	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
-		*err = run_err;
-		goto cleanup;
-	}
-	if (!ran) {
-		check(f, 0, "the run can be recomputed from the current database");
-		note(f, "%s", run_err.message);
-		if (run_err.detail[0])
-			note(f, "%s", run_err.detail);
-		if (dist_settle_runs(db, f, run, err) < 0)
-			goto cleanup;
-		rc = 0;
-		goto cleanup;
-	}
-	if (!check(f, strcmp(res.input_hash, run->input_sha256) == 0,
-		   "recomputed input matches input_sha256")) {
-		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res.input_hash);
-		note(f, "the recomputation uses the settle runs committed now; the run used those "
-			"committed when it was made");
-		if (dist_settle_runs(db, f, run, err) < 0)
-			goto cleanup;
-	}
-	if (!check(f, strcmp(res.output_hash, run->output_sha256) == 0,
-		   "recomputed output matches output_sha256")) {
-		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res.output_hash);
-		if (strcmp(res.input_hash, run->input_sha256) == 0)
-			note(f, "the input is unchanged: the run record's output hash was changed, "
-				"or this engine (%s) computes differently from the run's (%s)",
-			     CS_VERSION, run->engine_version);
-	}
-	params[1] = res.statement.data;
+/* A recomputation that stops on the data (exit 3): one failed check, why, and
+ * the settle runs that changed since the run. */
+static int dist_report_stopped(cs_db *db, findings *f, const cs_stored_run *run,
+			       const cs_error *run_err, cs_error *err)
+{
+	check(f, 0, "the run can be recomputed from the current database");
+	note(f, "%s", run_err->message);
+	if (run_err->detail[0])
+		note(f, "%s", run_err->detail);
+	return dist_settle_runs(db, f, run, err);
+}
+
+/* The recomputed input hash, with the settle runs that changed since the
+ * run when it differs. */
+static int dist_check_input(cs_db *db, findings *f, const cs_stored_run *run,
+			    const cs_run_result *res, cs_error *err)
+{
+	if (check(f, strcmp(res->input_hash, run->input_sha256) == 0,
+		  "recomputed input matches input_sha256"))
+		return 0;
+	note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res->input_hash);
+	note(f, "the recomputation uses the settle runs committed now; the run used those "
+		"committed when it was made");
+	return dist_settle_runs(db, f, run, err);
+}
+
+/* Stored figures, steps and member allocations against the recomputed
+ * statement. */
+static int dist_compare_figures(cs_db *db, findings *f, const char *id, const cs_run_result *res,
+				cs_error *err)
+{
+	const char *params[2] = {id, res->statement.data};
+	diff_list figures;
+	int rc = -1;
+
+	diff_init(&figures);
 	if (diff_query(db, &figures,
 		       "SELECT 'currency ' || n.key, f.k, f.s, f.n, count(*) OVER ()"
 		       " FROM coopsettle.runs r CROSS JOIN LATERAL"
@@ -1113,8 +1109,44 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 		diff_notes(f, &figures, "figures that differ");
 	rc = 0;
 cleanup:
-	cs_buf_free(&lines.text);
 	cs_buf_free(&figures.text);
+	return rc;
+}
+
+/* A distribute run: its stored rows, then a recomputation from the settle
+ * runs committed now, compared by hash and figure by figure. */
+static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
+			     const cs_config *cfg, const cs_window *w, const char *conninfo,
+			     cs_error *err)
+{
+	char id[24];
+	cs_run_opts ro;
+	cs_run_result res;
+	cs_error run_err;
+	int rc = -1, ran;
+
+	cs_run_result_init(&res);
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (dist_check_stored(db, f, run, cfg, id, err) < 0)
+		goto cleanup;
+	dry_run_opts(&ro, conninfo, cfg, w);
+	cs_error_clear(&run_err);
+	ran = cs_run_distribute(&ro, &res, &run_err) == 0;
+	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
+		*err = run_err;
+		goto cleanup;
+	}
+	if (!ran) {
+		rc = dist_report_stopped(db, f, run, &run_err, err);
+		goto cleanup;
+	}
+	if (dist_check_input(db, f, run, &res, err) < 0)
+		goto cleanup;
+	check_output_hash(f, run, &res);
+	if (dist_compare_figures(db, f, id, &res, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
 	cs_run_result_free(&res);
 	return rc;
 }
