@@ -1246,80 +1246,95 @@ static void chain_bad(findings *f, int64_t id, const char *fmt, ...)
 	f->n_failed++;
 }
 
-int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
-{
-	cs_db *db = NULL;
-	cs_cursor c;
-	cs_db_rows rows;
-	findings f;
-	char prev_hash[65] = "", hex[65];
-	int64_t prev_id = 0, n_runs = 0, id;
-	int rc = -1, step;
-	size_t i;
+/* The chain as read so far: how many records, and the last one. */
+typedef struct chain_pos {
+	int64_t n_runs;
+	int64_t prev_id; /* 0 before the first record */
+	char prev_hash[65];
+} chain_pos;
 
-	memset(&c, 0, sizeof(c));
-	findings_init(&f, report);
-	db = cs_stored_connect(conninfo, err);
-	if (!db || cs_stored_begin(db, NULL, err) < 0)
-		goto cleanup;
+/* One record of the chain: its hash, its link to the record before it, its
+ * config hash and its status. */
+static void chain_check_record(findings *f, const cs_stored_run *run, const chain_pos *p)
+{
+	char hex[65];
+
+	cs_stored_run_record_hash(run, hex);
+	if (strcmp(hex, run->record_sha256) != 0)
+		chain_bad(f, run->id,
+			  "the record does not hash to its record_sha256 (a field was "
+			  "changed): stored %s, the fields hash to %s",
+			  run->record_sha256, hex);
+	if (p->n_runs == 1 && run->has_prev)
+		chain_bad(f, run->id,
+			  "the first record links to a previous record %s that does not exist "
+			  "(a run before it was deleted)",
+			  run->prev_record_sha256);
+	else if (p->prev_id &&
+		 (!run->has_prev || strcmp(run->prev_record_sha256, p->prev_hash) != 0))
+		chain_bad(f, run->id,
+			  "prev_record_sha256 %s is not the record_sha256 of run %lld (%s): "
+			  "a run between them was deleted, or one of them was changed",
+			  run->has_prev ? run->prev_record_sha256 : "NULL", (long long)p->prev_id,
+			  p->prev_hash);
+	cs_sha256_hex(run->config_text, run->config_len, hex);
+	if (strcmp(hex, run->config_sha256) != 0)
+		chain_bad(f, run->id, "the stored config text does not hash to config_sha256");
+	if ((strcmp(run->status, "superseded") == 0) != (run->superseded_by != 0))
+		chain_bad(f, run->id, "status '%s' but %s", run->status,
+			  run->superseded_by ? "a later run supersedes it" : "no run supersedes it");
+}
+
+/* Reads every run record in id order and checks each against the one
+ * before it; p ends at the head of the chain. */
+static int chain_check_records(cs_db *db, findings *f, chain_pos *p, cs_error *err)
+{
+	cs_cursor c;
+	int64_t id;
+	int step;
+
 	if (cs_cursor_open(&c, db, "cs_chain",
 			   "SELECT " CS_STORED_RUN_COLUMNS " FROM coopsettle.runs r ORDER BY r.id", 0,
 			   NULL, err) < 0)
-		goto cleanup;
-	cs_buf_puts(report, "verify the chain of run records\n");
+		return -1;
+	cs_buf_puts(f->report, "verify the chain of run records\n");
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		cs_stored_run run;
 
-		n_runs++;
+		p->n_runs++;
 		if (cs_stored_run_from_row(&c.rows, c.row, &run) < 0) {
 			if (cs_parse_i64(cs_cursor_cell(&c, 0), &id) < 0)
-				id = prev_id + 1;
-			chain_bad(&f, id, "the record has a malformed field");
+				id = p->prev_id + 1;
+			chain_bad(f, id, "the record has a malformed field");
 			cs_stored_run_free(&run);
 			continue;
 		}
-		cs_stored_run_record_hash(&run, hex);
-		if (strcmp(hex, run.record_sha256) != 0)
-			chain_bad(&f, run.id,
-				  "the record does not hash to its record_sha256 (a field was "
-				  "changed): stored %s, the fields hash to %s",
-				  run.record_sha256, hex);
-		if (n_runs == 1 && run.has_prev)
-			chain_bad(&f, run.id,
-				  "the first record links to a previous record %s that does not exist "
-				  "(a run before it was deleted)",
-				  run.prev_record_sha256);
-		else if (prev_id && (!run.has_prev || strcmp(run.prev_record_sha256, prev_hash) != 0))
-			chain_bad(&f, run.id,
-				  "prev_record_sha256 %s is not the record_sha256 of run %lld (%s): "
-				  "a run between them was deleted, or one of them was changed",
-				  run.has_prev ? run.prev_record_sha256 : "NULL", (long long)prev_id,
-				  prev_hash);
-		cs_sha256_hex(run.config_text, run.config_len, hex);
-		if (strcmp(hex, run.config_sha256) != 0)
-			chain_bad(&f, run.id, "the stored config text does not hash to config_sha256");
-		if ((strcmp(run.status, "superseded") == 0) != (run.superseded_by != 0))
-			chain_bad(&f, run.id, "status '%s' but %s", run.status,
-				  run.superseded_by ? "a later run supersedes it"
-						    : "no run supersedes it");
-		prev_id = run.id;
-		snprintf(prev_hash, sizeof(prev_hash), "%s", run.record_sha256);
+		chain_check_record(f, &run, p);
+		p->prev_id = run.id;
+		snprintf(p->prev_hash, sizeof(p->prev_hash), "%s", run.record_sha256);
 		cs_stored_run_free(&run);
 	}
-	if (step < 0)
-		goto cleanup;
 	cs_cursor_close(&c);
+	return step < 0 ? -1 : 0;
+}
 
-	/* every run's lines balance and are as many as its record says */
+/* Every run's lines balance and are as many as its record says, and no
+ * rows are stored for a run record that does not exist. */
+static int chain_check_rows(cs_db *db, findings *f, cs_error *err)
+{
+	cs_db_rows rows;
+	int64_t id;
+	size_t i;
+
 	if (cs_db_query(db,
 			"SELECT run_id, entry, currency, sum(amount_minor)::text"
 			" FROM coopsettle.ledger_lines GROUP BY 1, 2, 3"
 			" HAVING sum(amount_minor) <> 0 ORDER BY 1, 2, 3",
 			0, NULL, &rows, err) < 0)
-		goto cleanup;
+		return -1;
 	for (i = 0; i < rows.n_rows; i++)
 		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
-			chain_bad(&f, id, "its %s ledger lines in %s sum to %s, not zero",
+			chain_bad(f, id, "its %s ledger lines in %s sum to %s, not zero",
 				  nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)),
 				  nz(cs_db_cell(&rows, i, 3)));
 	cs_db_rows_free(&rows);
@@ -1329,10 +1344,10 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 			" WHERE entry = 'post' GROUP BY run_id) n ON n.run_id = r.id"
 			" WHERE r.line_count <> coalesce(n.n, 0) ORDER BY r.id",
 			0, NULL, &rows, err) < 0)
-		goto cleanup;
+		return -1;
 	for (i = 0; i < rows.n_rows; i++)
 		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
-			chain_bad(&f, id, "%s posted lines stored, the record says %s",
+			chain_bad(f, id, "%s posted lines stored, the record says %s",
 				  nz(cs_db_cell(&rows, i, 2)), nz(cs_db_cell(&rows, i, 1)));
 	cs_db_rows_free(&rows);
 	if (cs_db_query(db,
@@ -1343,39 +1358,61 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 			" FROM coopsettle.member_allocations) t WHERE NOT EXISTS"
 			" (SELECT 1 FROM coopsettle.runs r WHERE r.id = t.run_id) ORDER BY 1, 2",
 			0, NULL, &rows, err) < 0)
-		goto cleanup;
+		return -1;
 	for (i = 0; i < rows.n_rows; i++)
 		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
-			chain_bad(&f, id, "%s are stored for a run record that does not exist (deleted)",
+			chain_bad(f, id, "%s are stored for a run record that does not exist (deleted)",
 				  nz(cs_db_cell(&rows, i, 1)));
 	cs_db_rows_free(&rows);
+	return 0;
+}
 
-	if (f.n_failed) {
-		cs_buf_printf(report, "the chain of %lld run record%s does NOT verify (%d problem%s)\n",
-			      (long long)n_runs, n_runs == 1 ? "" : "s", f.n_failed,
-			      f.n_failed == 1 ? "" : "s");
+/* The verdict: the problems found (err filled, -1), or the head of a chain
+ * that verifies. */
+static int chain_report(findings *f, const chain_pos *p, cs_error *err)
+{
+	if (f->n_failed) {
+		cs_buf_printf(f->report,
+			      "the chain of %lld run record%s does NOT verify (%d problem%s)\n",
+			      (long long)p->n_runs, p->n_runs == 1 ? "" : "s", f->n_failed,
+			      f->n_failed == 1 ? "" : "s");
 		cs_error_set(err, CS_EXIT_VERIFY, "the run chain does not verify: first bad run %lld",
-			     (long long)f.first_run);
-		cs_error_detail(err, "%s", f.failed.data);
+			     (long long)f->first_run);
+		cs_error_detail(err, "%s", f->failed.data);
 		cs_error_hint(err, "Run 'coopsettle verify --run %lld' for the details of that run; "
 				   "docs/auditing.md says what each problem means.",
-			      (long long)f.first_run);
-		goto cleanup;
+			      (long long)f->first_run);
+		return -1;
 	}
-	cs_buf_printf(report,
+	cs_buf_printf(f->report,
 		      "  %-9s %lld run record%s hash to their record_sha256 and link in order\n"
 		      "  %-9s every run's ledger lines sum to zero and number its line_count\n",
-		      "ok", (long long)n_runs, n_runs == 1 ? "" : "s", "ok");
-	if (n_runs)
-		cs_buf_printf(report,
+		      "ok", (long long)p->n_runs, p->n_runs == 1 ? "" : "s", "ok");
+	if (p->n_runs)
+		cs_buf_printf(f->report,
 			      "the chain verifies; its head is run %lld, record_sha256 %s\n"
 			      "(keep the head hash: a deleted last run shows only against it)\n",
-			      (long long)prev_id, prev_hash);
+			      (long long)p->prev_id, p->prev_hash);
 	else
-		cs_buf_puts(report, "the chain verifies; there are no runs\n");
-	rc = 0;
+		cs_buf_puts(f->report, "the chain verifies; there are no runs\n");
+	return 0;
+}
+
+int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
+{
+	cs_db *db = NULL;
+	findings f;
+	chain_pos p;
+	int rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	findings_init(&f, report);
+	db = cs_stored_connect(conninfo, err);
+	if (!db || cs_stored_begin(db, NULL, err) < 0 || chain_check_records(db, &f, &p, err) < 0 ||
+	    chain_check_rows(db, &f, err) < 0)
+		goto cleanup;
+	rc = chain_report(&f, &p, err);
 cleanup:
-	cs_cursor_close(&c);
 	cs_db_close(db);
 	cs_buf_free(&f.failed);
 	return rc;
