@@ -213,106 +213,126 @@ static int explain_reject(audit_run *a, int64_t id, cs_buf *out, cs_error *err)
 	return 0;
 }
 
-/* One transaction of the member, explained, then its stored lines. */
-static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *members,
-		       const cs_cursor *t, int64_t member, const stored_line *stored,
-		       size_t n_stored, member_sums *sums, cs_buf *out, cs_error *err)
+/* Reads the current row of the transactions cursor into r (which points into
+ * the cursor's row). Returns the index of its currency in cfg, or -1. */
+static int read_txn(const cs_cursor *t, const cs_config *cfg, cs_txn_row *r)
 {
-	const cs_config *cfg = a->cfg;
-	cs_txn_row r;
-	cs_fee_result fee;
-	stored_line mine[4];
-	const char *why = NULL;
-	char when[64] = "NULL";
-	int cur = -1, pm = 0, cm = 0;
-	size_t n_mine = 0, i;
 	const char *cell;
+	int cur = -1;
 
-	memset(&r, 0, sizeof(r));
-	r.has_id = cs_parse_i64(cs_cursor_cell(t, 0), &r.id) == 0;
-	r.has_occurred_at = cs_parse_i64(cs_cursor_cell(t, 1), &r.occurred_at_us) == 0;
-	r.has_producer = cs_parse_i64(cs_cursor_cell(t, 2), &r.producer_id) == 0;
-	r.has_consumer = cs_parse_i64(cs_cursor_cell(t, 3), &r.consumer_id) == 0;
-	r.has_amount = cs_parse_i64(cs_cursor_cell(t, 4), &r.amount_minor) == 0;
+	memset(r, 0, sizeof(*r));
+	r->has_id = cs_parse_i64(cs_cursor_cell(t, 0), &r->id) == 0;
+	r->has_occurred_at = cs_parse_i64(cs_cursor_cell(t, 1), &r->occurred_at_us) == 0;
+	r->has_producer = cs_parse_i64(cs_cursor_cell(t, 2), &r->producer_id) == 0;
+	r->has_consumer = cs_parse_i64(cs_cursor_cell(t, 3), &r->consumer_id) == 0;
+	r->has_amount = cs_parse_i64(cs_cursor_cell(t, 4), &r->amount_minor) == 0;
 	if ((cell = cs_cursor_cell(t, 5)) != NULL) {
-		r.has_currency = 1;
-		r.currency = cell;
-		r.currency_len = strlen(cell);
-		cur = cs_config_currency_index(cfg, cell, r.currency_len);
+		r->has_currency = 1;
+		r->currency = cell;
+		r->currency_len = strlen(cell);
+		cur = cs_config_currency_index(cfg, cell, r->currency_len);
 	}
 	if ((cell = cs_cursor_cell(t, 6)) != NULL) {
-		r.has_category = 1;
-		r.category = cell;
-		r.category_len = strlen(cell);
+		r->has_category = 1;
+		r->category = cell;
+		r->category_len = strlen(cell);
 	}
-	if (r.has_producer)
-		pm = cs_members_is(members, r.producer_id, CS_CLASS_PRODUCER);
-	if (r.has_consumer)
-		cm = cs_members_is(members, r.consumer_id, CS_CLASS_CONSUMER);
-	if (r.has_occurred_at)
-		cs_format_local(when, sizeof(when), r.occurred_at_us);
-	if (r.has_id)
-		cs_buf_printf(out, "\ntransaction %lld, %s", (long long)r.id, when);
+	return cur;
+}
+
+/* The transaction as the database holds it now: id, time, category, its
+ * parties and which of them the member is, and its amount. */
+static void txn_head(cs_buf *out, const cs_config *cfg, const cs_txn_row *r, int cur,
+		     int64_t member, int pm, int cm)
+{
+	char when[64] = "NULL";
+
+	if (r->has_occurred_at)
+		cs_format_local(when, sizeof(when), r->occurred_at_us);
+	if (r->has_id)
+		cs_buf_printf(out, "\ntransaction %lld, %s", (long long)r->id, when);
 	else
 		cs_buf_printf(out, "\ntransaction with a NULL id, %s", when);
-	if (r.has_category)
-		cs_buf_printf(out, ", category '%.*s'", (int)(r.category_len > 80 ? 80 : r.category_len),
-			      r.category);
+	if (r->has_category)
+		cs_buf_printf(out, ", category '%.*s'", (int)(r->category_len > 80 ? 80 : r->category_len),
+			      r->category);
 	cs_buf_puts(out, "\n  producer ");
-	if (r.has_producer)
-		cs_buf_printf(out, "%lld (%s)", (long long)r.producer_id,
+	if (r->has_producer)
+		cs_buf_printf(out, "%lld (%s)", (long long)r->producer_id,
 			      pm ? "a member of class producer" : "not a member of class producer");
 	else
 		cs_buf_puts(out, "NULL");
-	if (r.has_consumer)
-		cs_buf_printf(out, ", consumer %lld (%s)", (long long)r.consumer_id,
+	if (r->has_consumer)
+		cs_buf_printf(out, ", consumer %lld (%s)", (long long)r->consumer_id,
 			      cm ? "a member of class consumer" : "not a member of class consumer");
 	else
 		cs_buf_puts(out, ", consumer: a guest");
 	cs_buf_printf(out, "; %lld is the %s\n", (long long)member,
-		      r.has_producer && r.producer_id == member
-			      ? (r.has_consumer && r.consumer_id == member ? "producer and the consumer"
+		      r->has_producer && r->producer_id == member
+			      ? (r->has_consumer && r->consumer_id == member ? "producer and the consumer"
 									    : "producer")
 			      : "consumer");
-	if (r.has_amount && cur >= 0) {
+	if (r->has_amount && cur >= 0) {
 		char major[CS_AMOUNT_TEXT_BYTES];
 
-		cs_buf_printf(out, "  amount g = %lld (%s %s)\n", (long long)r.amount_minor,
-			      cs_amount_format(major, r.amount_minor, cfg->currencies[cur].exponent),
+		cs_buf_printf(out, "  amount g = %lld (%s %s)\n", (long long)r->amount_minor,
+			      cs_amount_format(major, r->amount_minor, cfg->currencies[cur].exponent),
 			      cfg->currencies[cur].code);
 	}
-	if (!r.has_id)
-		why = "id is null";
-	else if (!r.has_producer)
-		why = "producer_id is null";
-	else if (!r.has_amount)
-		why = "amount_minor is null";
-	else if (!r.has_currency)
-		why = "currency is null";
-	else if (cur < 0)
-		why = "its currency is not configured";
-	if (why) {
-		cs_buf_printf(out, "  invalid (spec section 4): %s; no fee, no ledger lines\n", why);
-	} else {
-		cs_explain_fee(out, calc, &r, (size_t)cur, pm, cm, &fee);
-		if (fee.rule_index >= 0) {
-			int side;
+}
 
-			n_mine = computed_lines(cfg, &r, (size_t)cur, &fee, mine);
-			for (side = 0; side < 2; side++) {
-				int is = side == 0 ? r.producer_id == member
-						   : r.has_consumer && r.consumer_id == member;
+/* Why row r is invalid (spec section 4), or NULL when it is valid. */
+static const char *txn_invalid(const cs_txn_row *r, int cur)
+{
+	if (!r->has_id)
+		return "id is null";
+	if (!r->has_producer)
+		return "producer_id is null";
+	if (!r->has_amount)
+		return "amount_minor is null";
+	if (!r->has_currency)
+		return "currency is null";
+	if (cur < 0)
+		return "its currency is not configured";
+	return NULL;
+}
 
-				if (!is)
-					continue;
-				sums->transactions[side][cur]++;
-				sums->gross[side][cur] += r.amount_minor;
-				sums->fees[side][cur] +=
-					side == 0 ? fee.fee_producer_minor : fee.fee_consumer_minor;
-			}
-		}
+/* The fee of valid row r explained; the lines it makes into mine and the
+ * member's sides added to sums. Returns the number of lines. */
+static size_t txn_compute(cs_buf *out, cs_fee_calc *calc, const cs_config *cfg,
+			  const cs_txn_row *r, size_t cur, int pm, int cm, int64_t member,
+			  member_sums *sums, stored_line *mine)
+{
+	cs_fee_result fee;
+	size_t n_mine;
+	int side;
+
+	cs_explain_fee(out, calc, r, cur, pm, cm, &fee);
+	if (fee.rule_index < 0)
+		return 0;
+	n_mine = computed_lines(cfg, r, cur, &fee, mine);
+	for (side = 0; side < 2; side++) {
+		int is = side == 0 ? r->producer_id == member
+				   : r->has_consumer && r->consumer_id == member;
+
+		if (!is)
+			continue;
+		sums->transactions[side][cur]++;
+		sums->gross[side][cur] += r->amount_minor;
+		sums->fees[side][cur] += side == 0 ? fee.fee_producer_minor : fee.fee_consumer_minor;
 	}
-	/* the run's stored lines of this journal */
+	return n_mine;
+}
+
+/* The run's stored lines of this journal against the computed ones: one
+ * line when they are equal, else the stored lines and, for a transaction
+ * with none, why the run rejected it. */
+static int txn_vs_stored(audit_run *a, const cs_txn_row *r, const stored_line *stored,
+			 size_t n_stored, const stored_line *mine, size_t n_mine, cs_buf *out,
+			 cs_error *err)
+{
+	size_t i;
+
 	if (n_stored == n_mine) {
 		int equal = 1;
 
@@ -332,14 +352,40 @@ static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *member
 		      (long long)a->run.id, (long long)a->run.id);
 	for (i = 0; i < n_stored; i++) {
 		cs_buf_puts(out, "    stored   ");
-		line_text(out, &stored[i], cfg);
+		line_text(out, &stored[i], a->cfg);
 		cs_buf_putc(out, '\n');
 	}
 	if (n_stored == 0)
 		cs_buf_puts(out, "    stored   none\n");
-	if (!r.has_id || n_stored)
+	if (!r->has_id || n_stored)
 		return 0;
-	return explain_reject(a, r.id, out, err);
+	return explain_reject(a, r->id, out, err);
+}
+
+/* One transaction of the member, explained, then its stored lines. */
+static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *members,
+		       const cs_cursor *t, int64_t member, const stored_line *stored,
+		       size_t n_stored, member_sums *sums, cs_buf *out, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	cs_txn_row r;
+	stored_line mine[4];
+	const char *why;
+	int cur, pm = 0, cm = 0;
+	size_t n_mine = 0;
+
+	cur = read_txn(t, cfg, &r);
+	if (r.has_producer)
+		pm = cs_members_is(members, r.producer_id, CS_CLASS_PRODUCER);
+	if (r.has_consumer)
+		cm = cs_members_is(members, r.consumer_id, CS_CLASS_CONSUMER);
+	txn_head(out, cfg, &r, cur, member, pm, cm);
+	why = txn_invalid(&r, cur);
+	if (why)
+		cs_buf_printf(out, "  invalid (spec section 4): %s; no fee, no ledger lines\n", why);
+	else
+		n_mine = txn_compute(out, calc, cfg, &r, (size_t)cur, pm, cm, member, sums, mine);
+	return txn_vs_stored(a, &r, stored, n_stored, mine, n_mine, out, err);
 }
 
 /* The member's stored totals next to the recomputed ones. */
@@ -450,36 +496,35 @@ static int next_group(cs_cursor *c, int *live, line_group *g, int64_t run_id, cs
 	}
 }
 
-static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
-{
-	const cs_config *cfg = a->cfg;
-	cs_members *members = cs_members_new();
-	cs_fee_calc calc;
-	cs_cursor t, l;
-	cs_buf out, sql;
-	char *rel = NULL;
+/* One member's explanation of a settle run, as it is walked. */
+typedef struct settle_explain {
+	audit_run *a;
+	int64_t member;
 	char run_text[24], member_text[24];
-	const char *params[3];
-	line_group *g = calloc(1, sizeof(line_group));
-	member_sums *sums = calloc(1, sizeof(member_sums));
-	int64_t explained = 0, gone = 0;
-	int rc = -1, t_live = 0, l_live = 0, g_loaded = 0, step;
+	cs_members *members; /* the members relation now */
+	cs_fee_calc calc;
+	cs_cursor t;         /* the member's transactions now, by id */
+	cs_cursor l;         /* the stored lines of the journals with the member */
+	line_group *g;       /* the journal read ahead from l */
+	member_sums *sums;   /* the member's totals, recomputed */
+	cs_buf out;
+	int64_t explained, gone;
+} settle_explain;
 
-	CS_ASSERT(sums != NULL && g != NULL);
-	memset(&t, 0, sizeof(t));
-	memset(&l, 0, sizeof(l));
-	cs_buf_init(&out);
-	cs_buf_init(&sql);
-	cs_fee_calc_init(&calc, cfg);
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
-	if (cs_source_members(a->db, cfg, members, 0, err) < 0)
-		goto cleanup;
-	rel = cs_source_relation_sql(a->db, &cfg->source_transactions, err);
+/* Opens cursor t on the member's rows of the window, in the canonical order
+ * of docs/reproducibility.md. */
+static int open_member_txns(settle_explain *x, cs_error *err)
+{
+	audit_run *a = x->a;
+	const char *params[3] = {a->w.from_utc, a->w.to_utc, x->member_text};
+	char *rel;
+	cs_buf sql;
+	int rc;
+
+	rel = cs_source_relation_sql(a->db, &a->cfg->source_transactions, err);
 	if (!rel)
-		goto cleanup;
-	/* the member's rows of the window, in the canonical order of
-	 * docs/reproducibility.md */
+		return -1;
+	cs_buf_init(&sql);
 	cs_buf_printf(&sql,
 		      "SELECT id::bigint, (extract(epoch FROM occurred_at::timestamptz)"
 		      " * 1000000)::bigint, producer_id::bigint, consumer_id::bigint,"
@@ -490,90 +535,147 @@ static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
 		      " ORDER BY 1 NULLS FIRST, 2, 3, 4, 5, currency::text COLLATE \"C\","
 		      " category::text COLLATE \"C\"",
 		      rel);
-	params[0] = a->w.from_utc;
-	params[1] = a->w.to_utc;
-	params[2] = member_text;
-	if (cs_cursor_open(&t, a->db, "cs_explain_t", sql.data, 3, params, err) < 0)
-		goto cleanup;
-	params[0] = run_text;
-	params[1] = member_text;
-	if (cs_cursor_open(&l, a->db, "cs_explain_l",
-			   "SELECT journal, line_no, account, party_id, currency, amount_minor::text"
-			   " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND entry = 'post'"
-			   " AND journal IN (SELECT journal FROM coopsettle.ledger_lines"
-			   " WHERE run_id = $1::bigint AND entry = 'post' AND party_id = $2::bigint)"
-			   " ORDER BY journal, line_no",
-			   2, params, err) < 0)
-		goto cleanup;
-	cs_buf_printf(&out, "explain settle run %lld [%s, %s), %s, for party %lld%s\n",
+	rc = cs_cursor_open(&x->t, a->db, "cs_explain_t", sql.data, 3, params, err);
+	cs_buf_free(&sql);
+	free(rel);
+	return rc;
+}
+
+/* Opens cursor l on the stored posted lines of every journal of the run
+ * that has a line of the member, by journal and line number. */
+static int open_member_lines(settle_explain *x, cs_error *err)
+{
+	const char *params[2] = {x->run_text, x->member_text};
+
+	return cs_cursor_open(&x->l, x->a->db, "cs_explain_l",
+			      "SELECT journal, line_no, account, party_id, currency, amount_minor::text"
+			      " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND entry = 'post'"
+			      " AND journal IN (SELECT journal FROM coopsettle.ledger_lines"
+			      " WHERE run_id = $1::bigint AND entry = 'post' AND party_id = $2::bigint)"
+			      " ORDER BY journal, line_no",
+			      2, params, err);
+}
+
+/* What is explained, and how. */
+static void explain_settle_head(settle_explain *x)
+{
+	audit_run *a = x->a;
+
+	cs_buf_printf(&x->out, "explain settle run %lld [%s, %s), %s, for party %lld%s\n",
 		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
-		      (long long)member,
-		      cs_members_find(members, member) ? "" : " (not in the members relation now)");
-	cs_buf_printf(&out, "its transactions in the window as the database holds them now, "
-			    "computed with the run's stored config ('%s', rounding %s), next to "
-			    "the ledger lines the run stored\n",
-		      cfg->cooperative, cs_rounding_name(cfg->rounding));
+		      (long long)x->member,
+		      cs_members_find(x->members, x->member) ? "" : " (not in the members relation now)");
+	cs_buf_printf(&x->out, "its transactions in the window as the database holds them now, "
+			       "computed with the run's stored config ('%s', rounding %s), next to "
+			       "the ledger lines the run stored\n",
+		      a->cfg->cooperative, cs_rounding_name(a->cfg->rounding));
+}
+
+/* A stored journal whose transaction the database no longer holds with the
+ * member in the window: its stored lines. */
+static void explain_gone(settle_explain *x)
+{
+	audit_run *a = x->a;
+	const line_group *g = x->g;
+	size_t i;
+
+	x->gone++;
+	cs_buf_printf(&x->out, "\ntransaction %lld: run %lld stored lines for it, but the "
+			       "database no longer holds it with party %lld in the "
+			       "window (verify --run %lld names what changed)\n",
+		      (long long)g->journal, (long long)a->run.id, (long long)x->member,
+		      (long long)a->run.id);
+	for (i = 0; i < g->n; i++) {
+		cs_buf_puts(&x->out, "    stored   ");
+		line_text(&x->out, &g->lines[i], a->cfg);
+		cs_buf_putc(&x->out, '\n');
+	}
+}
+
+/* Walks the member's transactions and the stored journals side by side, by
+ * id: each transaction explained next to its stored lines, each stored
+ * journal whose transaction is gone shown on its own. Writes to f as the
+ * output grows. */
+static int explain_settle_walk(settle_explain *x, FILE *f, cs_error *err)
+{
+	line_group *g = x->g;
+	int t_live = 0, l_live = 0, g_loaded = 0, step;
+
 	for (;;) {
 		int64_t tid = 0;
 		int t_has_id = 0;
 
 		if (!t_live) {
-			if ((step = cs_cursor_next(&t, err)) < 0)
-				goto cleanup;
+			if ((step = cs_cursor_next(&x->t, err)) < 0)
+				return -1;
 			t_live = step;
 		}
 		if (!g_loaded) {
-			if (next_group(&l, &l_live, g, a->run.id, err) < 0)
-				goto cleanup;
+			if (next_group(&x->l, &l_live, g, x->a->run.id, err) < 0)
+				return -1;
 			g_loaded = 1;
 		}
 		if (!t_live && !g->has)
-			break;
+			return 0;
 		if (t_live)
-			t_has_id = cs_parse_i64(cs_cursor_cell(&t, 0), &tid) == 0;
+			t_has_id = cs_parse_i64(cs_cursor_cell(&x->t, 0), &tid) == 0;
 		if (t_live && (!g->has || !t_has_id || tid <= g->journal)) {
 			int mine = g->has && t_has_id && tid == g->journal;
 
-			if (explain_txn(a, &calc, members, &t, member, g->lines, mine ? g->n : 0, sums,
-					&out, err) < 0)
-				goto cleanup;
-			explained++;
+			if (explain_txn(x->a, &x->calc, x->members, &x->t, x->member, g->lines,
+					mine ? g->n : 0, x->sums, &x->out, err) < 0)
+				return -1;
+			x->explained++;
 			t_live = 0;
 			if (mine)
 				g_loaded = 0;
 		} else {
-			size_t i;
-
-			gone++;
-			cs_buf_printf(&out, "\ntransaction %lld: run %lld stored lines for it, but the "
-					    "database no longer holds it with party %lld in the "
-					    "window (verify --run %lld names what changed)\n",
-				      (long long)g->journal, (long long)a->run.id, (long long)member,
-				      (long long)a->run.id);
-			for (i = 0; i < g->n; i++) {
-				cs_buf_puts(&out, "    stored   ");
-				line_text(&out, &g->lines[i], cfg);
-				cs_buf_putc(&out, '\n');
-			}
+			explain_gone(x);
 			g_loaded = 0;
 		}
-		if (out.len >= OUT_FLUSH_BYTES && put_out(f, &out, err) < 0)
-			goto cleanup;
+		if (x->out.len >= OUT_FLUSH_BYTES && put_out(f, &x->out, err) < 0)
+			return -1;
 	}
-	if (explained == 0 && gone == 0)
-		cs_buf_printf(&out, "\nparty %lld has no transaction in the window of run %lld\n",
+}
+
+/* A settle run for one party: its transactions now, recomputed next to the
+ * lines the run stored, then its totals. */
+static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
+{
+	settle_explain x;
+	line_group *g = calloc(1, sizeof(line_group));
+	member_sums *sums = calloc(1, sizeof(member_sums));
+	int rc = -1;
+
+	CS_ASSERT(sums != NULL && g != NULL);
+	memset(&x, 0, sizeof(x));
+	x.a = a;
+	x.member = member;
+	x.members = cs_members_new();
+	x.g = g;
+	x.sums = sums;
+	cs_buf_init(&x.out);
+	cs_fee_calc_init(&x.calc, a->cfg);
+	snprintf(x.run_text, sizeof(x.run_text), "%lld", (long long)a->run.id);
+	snprintf(x.member_text, sizeof(x.member_text), "%lld", (long long)member);
+	if (cs_source_members(a->db, a->cfg, x.members, 0, err) < 0 ||
+	    open_member_txns(&x, err) < 0 || open_member_lines(&x, err) < 0)
+		goto cleanup;
+	explain_settle_head(&x);
+	if (explain_settle_walk(&x, f, err) < 0)
+		goto cleanup;
+	if (x.explained == 0 && x.gone == 0)
+		cs_buf_printf(&x.out, "\nparty %lld has no transaction in the window of run %lld\n",
 			      (long long)member, (long long)a->run.id);
-	if (explain_settle_totals(a, member, sums, &out, err) < 0 || put_out(f, &out, err) < 0)
+	if (explain_settle_totals(a, member, sums, &x.out, err) < 0 || put_out(f, &x.out, err) < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
-	cs_cursor_close(&t);
-	cs_cursor_close(&l);
-	cs_fee_calc_clear(&calc);
-	cs_members_free(members);
-	cs_buf_free(&out);
-	cs_buf_free(&sql);
-	free(rel);
+	cs_cursor_close(&x.t);
+	cs_cursor_close(&x.l);
+	cs_fee_calc_clear(&x.calc);
+	cs_members_free(x.members);
+	cs_buf_free(&x.out);
 	free(sums);
 	free(g);
 	return rc;
