@@ -683,79 +683,86 @@ cleanup:
 
 /* ---- explain: distribute ---- */
 
-static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *err)
+/* The index of member in the rebuilt inputs d; a party that is not a member
+ * is a usage error. */
+static int dist_member_index(const audit_run *a, const cs_stored_dist *d, int64_t member,
+			     size_t *m, cs_error *err)
 {
 	const cs_config *cfg = a->cfg;
-	cs_stored_dist d;
-	cs_surplus_result res;
-	cs_buf out;
-	cs_db_rows rows;
-	char run_text[24], member_text[24], day[16];
-	const char *params[2] = {run_text, member_text};
-	size_t m, i;
-	int rc = -1, have_d = 0, have_res = 0;
 
-	cs_buf_init(&out);
+	for (*m = 0; *m < d->in.n_members && d->in.members[*m].id != member; (*m)++)
+		;
+	if (*m < d->in.n_members)
+		return 0;
+	cs_error_set(err, CS_EXIT_USAGE, "member %lld is not in '%s.%s'", (long long)member,
+		     cfg->source_members.schema, cfg->source_members.table);
+	cs_error_hint(err, "A distribute run allocates to members only; explain a party of "
+			   "a settle run with that run's id.");
+	return -1;
+}
+
+/* What is explained: the run, member m as the members relation holds it now,
+ * and the inputs rebuilt for it. */
+static void explain_dist_head(cs_buf *out, const audit_run *a, const cs_stored_dist *d, size_t m)
+{
+	const cs_config *cfg = a->cfg;
+	const cs_member *x = &d->in.members[m];
+	char day[16];
+	size_t i;
+
+	cs_buf_printf(out, "explain distribute run %lld [%s, %s), %s, for member %lld\n",
+		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
+		      (long long)x->id);
+	day_text(day, sizeof(day), x->joined_day);
+	cs_buf_printf(out, "member %lld: class %s, joined %s", (long long)x->id,
+		      cs_class_name(x->cls), day);
+	if (x->has_left) {
+		day_text(day, sizeof(day), x->left_day);
+		cs_buf_printf(out, ", left %s", day);
+	}
+	cs_buf_printf(out, ", paid-in capital %lld minor units of %s; %lld day%s of "
+			   "membership among the window's local days %s to %s\n",
+		      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
+		      (long long)cs_membership_days(x, d->in.first_day, d->in.end_day),
+		      cs_membership_days(x, d->in.first_day, d->in.end_day) == 1 ? "" : "s",
+		      a->first_day, a->last_day);
+	cs_buf_printf(out, "inputs: %zu settle run%s of the window as they were when run %lld was "
+			   "made:",
+		      d->n_refs, d->n_refs == 1 ? "" : "s", (long long)a->run.id);
+	for (i = 0; i < d->n_refs; i++)
+		cs_buf_printf(out, " %lld", (long long)d->refs[i].id);
+	cs_buf_puts(out, "; the costs the run recorded; the members relation now\n");
+	if (strcmp(d->input_sha256, a->run.input_sha256) == 0)
+		cs_buf_puts(out, "these inputs hash to the run's input_sha256: they are exactly the "
+				 "run's\n");
+	else
+		cs_buf_printf(out, "NOTE: these inputs hash to %s, not to the run's input_sha256 %s: "
+				   "the members or settle runs changed since the run, so figures may "
+				   "differ from the stored ones (coopsettle verify --run %lld)\n",
+			      d->input_sha256, a->run.input_sha256, (long long)a->run.id);
+}
+
+/* The member's stored allocation, each currency compared with member m's
+ * recomputed one in res. */
+static int explain_dist_stored(audit_run *a, int64_t member, const cs_surplus_result *res,
+			       size_t m, cs_buf *out, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	char run_text[24], member_text[24];
+	const char *params[2] = {run_text, member_text};
+	cs_db_rows rows;
+	size_t i;
+
 	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
-	if (cs_stored_dist_load(a->db, cfg, &a->run, &a->w, &d, err) < 0)
-		goto cleanup;
-	have_d = 1;
-	for (m = 0; m < d.in.n_members && d.in.members[m].id != member; m++)
-		;
-	if (m == d.in.n_members) {
-		cs_error_set(err, CS_EXIT_USAGE, "member %lld is not in '%s.%s'", (long long)member,
-			     cfg->source_members.schema, cfg->source_members.table);
-		cs_error_hint(err, "A distribute run allocates to members only; explain a party of "
-				   "a settle run with that run's id.");
-		goto cleanup;
-	}
-	if (cs_surplus_compute(&d.in, &res, err) < 0)
-		goto cleanup;
-	have_res = 1;
-	cs_buf_printf(&out, "explain distribute run %lld [%s, %s), %s, for member %lld\n",
-		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
-		      (long long)member);
-	{
-		const cs_member *x = &d.in.members[m];
-
-		day_text(day, sizeof(day), x->joined_day);
-		cs_buf_printf(&out, "member %lld: class %s, joined %s", (long long)x->id,
-			      cs_class_name(x->cls), day);
-		if (x->has_left) {
-			day_text(day, sizeof(day), x->left_day);
-			cs_buf_printf(&out, ", left %s", day);
-		}
-		cs_buf_printf(&out, ", paid-in capital %lld minor units of %s; %lld day%s of "
-				    "membership among the window's local days %s to %s\n",
-			      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
-			      (long long)cs_membership_days(x, d.in.first_day, d.in.end_day),
-			      cs_membership_days(x, d.in.first_day, d.in.end_day) == 1 ? "" : "s",
-			      a->first_day, a->last_day);
-	}
-	cs_buf_printf(&out, "inputs: %zu settle run%s of the window as they were when run %lld was "
-			    "made:",
-		      d.n_refs, d.n_refs == 1 ? "" : "s", (long long)a->run.id);
-	for (i = 0; i < d.n_refs; i++)
-		cs_buf_printf(&out, " %lld", (long long)d.refs[i].id);
-	cs_buf_puts(&out, "; the costs the run recorded; the members relation now\n");
-	if (strcmp(d.input_sha256, a->run.input_sha256) == 0)
-		cs_buf_puts(&out, "these inputs hash to the run's input_sha256: they are exactly the "
-				  "run's\n");
-	else
-		cs_buf_printf(&out, "NOTE: these inputs hash to %s, not to the run's input_sha256 %s: "
-				    "the members or settle runs changed since the run, so figures may "
-				    "differ from the stored ones (coopsettle verify --run %lld)\n",
-			      d.input_sha256, a->run.input_sha256, (long long)a->run.id);
-	cs_explain_waterfall(&out, &d.in, &res, m);
 	if (cs_db_query(a->db,
 			"SELECT currency, capital_interest_minor::text, patronage_minor::text,"
 			" cash_minor::text, retained_minor::text FROM coopsettle.member_allocations"
 			" WHERE run_id = $1::bigint AND member_id = $2::bigint"
 			" ORDER BY currency COLLATE \"C\"",
 			2, params, &rows, err) < 0)
-		goto cleanup;
-	cs_buf_printf(&out, "\nstored allocation of member %lld in run %lld:\n", (long long)member,
+		return -1;
+	cs_buf_printf(out, "\nstored allocation of member %lld in run %lld:\n", (long long)member,
 		      (long long)a->run.id);
 	for (i = 0; i < rows.n_rows; i++) {
 		const char *code = cs_db_cell(&rows, i, 0);
@@ -767,23 +774,45 @@ static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *e
 		for (k = 0; k < 4; k++)
 			if (stored_amount(cs_db_cell(&rows, i, k + 1), &v[k], a->run.id, err) < 0) {
 				cs_db_rows_free(&rows);
-				goto cleanup;
+				return -1;
 			}
 		if (c >= 0) {
-			const cs_surplus_alloc *x = &res.allocs[m * cfg->n_currencies + (size_t)c];
+			const cs_surplus_alloc *x = &res->allocs[m * cfg->n_currencies + (size_t)c];
 
 			same = x->capital_interest_minor == v[0] && x->patronage_minor == v[1] &&
 			       x->cash_minor == v[2] && x->retained_minor == v[3];
 		}
-		cs_buf_printf(&out, "  %s: capital interest %s, patronage %s (cash %s, retained %s): %s\n",
+		cs_buf_printf(out, "  %s: capital interest %s, patronage %s (cash %s, retained %s): %s\n",
 			      code ? code : "NULL", cs_db_cell(&rows, i, 1), cs_db_cell(&rows, i, 2),
 			      cs_db_cell(&rows, i, 3), cs_db_cell(&rows, i, 4),
 			      same ? "equal to the above" : "DIFFERENT from the above");
 	}
 	if (rows.n_rows == 0)
-		cs_buf_puts(&out, "  none (nothing was allocated to the member)\n");
+		cs_buf_puts(out, "  none (nothing was allocated to the member)\n");
 	cs_db_rows_free(&rows);
-	if (put_out(f, &out, err) < 0)
+	return 0;
+}
+
+/* A distribute run for one member: its inputs rebuilt, the waterfall
+ * explained step by step, then the allocation the run stored. */
+static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *err)
+{
+	cs_stored_dist d;
+	cs_surplus_result res;
+	cs_buf out;
+	size_t m;
+	int rc = -1, have_d = 0, have_res = 0;
+
+	cs_buf_init(&out);
+	if (cs_stored_dist_load(a->db, a->cfg, &a->run, &a->w, &d, err) < 0)
+		goto cleanup;
+	have_d = 1;
+	if (dist_member_index(a, &d, member, &m, err) < 0 || cs_surplus_compute(&d.in, &res, err) < 0)
+		goto cleanup;
+	have_res = 1;
+	explain_dist_head(&out, a, &d, m);
+	cs_explain_waterfall(&out, &d.in, &res, m);
+	if (explain_dist_stored(a, member, &res, m, &out, err) < 0 || put_out(f, &out, err) < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
