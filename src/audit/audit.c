@@ -839,59 +839,95 @@ int cs_audit_explain(const char *conninfo, int64_t run_id, int64_t member, FILE 
 
 /* ---- export ---- */
 
-/* Writes the export to f; the caller opens and closes f. */
-static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
+/* The fields of run a an export names. */
+static void export_run_of(const audit_run *a, cs_export_run *er)
+{
+	memset(er, 0, sizeof(*er));
+	er->id = a->run.id;
+	er->kind = a->run.kind;
+	er->status = a->run.status;
+	er->cooperative = a->cfg->cooperative;
+	er->from_text = a->w.from_text;
+	er->to_text = a->w.to_text;
+	er->date = a->last_day;
+	er->open_date = a->first_day;
+	er->config_sha256 = a->run.config_sha256;
+	er->input_sha256 = a->run.input_sha256;
+	er->output_sha256 = a->run.output_sha256;
+	er->record_sha256 = a->run.record_sha256;
+	er->supersedes = a->run.supersedes;
+}
+
+/* Declares the config's commodities and every (account, party) the run's
+ * lines use. */
+static int export_declare_all(audit_run *a, cs_export *x, cs_error *err)
 {
 	const cs_config *cfg = a->cfg;
-	cs_export_run er;
-	cs_export *x = NULL;
-	cs_buf out;
-	cs_cursor c;
-	cs_db_rows rows;
 	char run_text[24];
 	const char *params[1] = {run_text};
+	cs_db_rows rows;
 	size_t i;
-	int rc = -1, step;
+	int rc = 0;
 
-	memset(&c, 0, sizeof(c));
-	cs_buf_init(&out);
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	memset(&er, 0, sizeof(er));
-	er.id = a->run.id;
-	er.kind = a->run.kind;
-	er.status = a->run.status;
-	er.cooperative = cfg->cooperative;
-	er.from_text = a->w.from_text;
-	er.to_text = a->w.to_text;
-	er.date = a->last_day;
-	er.open_date = a->first_day;
-	er.config_sha256 = a->run.config_sha256;
-	er.input_sha256 = a->run.input_sha256;
-	er.output_sha256 = a->run.output_sha256;
-	er.record_sha256 = a->run.record_sha256;
-	er.supersedes = a->run.supersedes;
-	x = cs_export_new(fmt, &er, &out);
 	for (i = 0; i < cfg->n_currencies; i++)
 		cs_export_commodity(x, cfg->currencies[i].code, cfg->currencies[i].exponent);
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	if (cs_db_query(a->db,
 			"SELECT DISTINCT account, party_id FROM coopsettle.ledger_lines"
 			" WHERE run_id = $1::bigint ORDER BY 1, 2",
 			1, params, &rows, err) < 0)
-		goto cleanup;
-	for (i = 0; i < rows.n_rows; i++) {
+		return -1;
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
 		int64_t party = 0;
 		const char *p = cs_db_cell(&rows, i, 1);
 		int has_party = p && cs_parse_i64(p, &party) == 0;
 
-		if (cs_export_declare(x, cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "",
-				      has_party, party, err) < 0) {
-			cs_db_rows_free(&rows);
-			goto cleanup;
-		}
+		rc = cs_export_declare(x, cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "",
+				       has_party, party, err);
 	}
 	cs_db_rows_free(&rows);
-	if (cs_export_begin(x, err) < 0)
-		goto cleanup;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Reads the current row of the lines cursor into l (strings point into the
+ * row); a line the engine cannot have written is an error. */
+static int export_line_read(const audit_run *a, const cs_cursor *c, cs_export_line *l,
+			    cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	const char *code = cs_cursor_cell(c, 7), *entry = cs_cursor_cell(c, 0);
+	int cur = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+
+	memset(l, 0, sizeof(*l));
+	if (cur < 0 || !entry || cs_parse_i64(cs_cursor_cell(c, 1), &l->journal) < 0 ||
+	    cs_parse_i64(cs_cursor_cell(c, 2), &l->line_no) < 0 || !cs_cursor_cell(c, 5))
+		return cs_error_set(err, CS_EXIT_VERIFY,
+				    "run %lld has a stored line the engine cannot have written "
+				    "(journal %s, currency %s)",
+				    (long long)a->run.id, cs_cursor_cell(c, 1) ? cs_cursor_cell(c, 1) : "NULL",
+				    code ? code : "NULL");
+	if (stored_amount(cs_cursor_cell(c, 8), &l->amount_minor, a->run.id, err) < 0)
+		return -1;
+	l->reversal = strcmp(entry, "reversal") == 0;
+	l->has_transaction = cs_parse_i64(cs_cursor_cell(c, 3), &l->transaction_id) == 0;
+	l->rule_id = cs_cursor_cell(c, 4);
+	l->account = cs_cursor_cell(c, 5);
+	l->has_party = cs_parse_i64(cs_cursor_cell(c, 6), &l->party_id) == 0;
+	l->currency = code;
+	l->exponent = cfg->currencies[cur].exponent;
+	return 0;
+}
+
+/* Streams the run's lines, reversals first, through the export into out,
+ * written to f as it grows. */
+static int export_lines(audit_run *a, cs_export *x, cs_buf *out, FILE *f, cs_error *err)
+{
+	char run_text[24];
+	const char *params[1] = {run_text};
+	cs_cursor c;
+	int rc = -1, step;
+
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	if (cs_cursor_open(&c, a->db, "cs_export",
 			   "SELECT entry, journal, line_no, transaction_id, rule_id, account,"
 			   " party_id, currency, amount_minor::text FROM coopsettle.ledger_lines"
@@ -900,38 +936,37 @@ static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
 		goto cleanup;
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		cs_export_line l;
-		const char *code = cs_cursor_cell(&c, 7), *entry = cs_cursor_cell(&c, 0);
-		int cur = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
 
-		memset(&l, 0, sizeof(l));
-		if (cur < 0 || !entry || cs_parse_i64(cs_cursor_cell(&c, 1), &l.journal) < 0 ||
-		    cs_parse_i64(cs_cursor_cell(&c, 2), &l.line_no) < 0 || !cs_cursor_cell(&c, 5)) {
-			cs_error_set(err, CS_EXIT_VERIFY,
-				     "run %lld has a stored line the engine cannot have written "
-				     "(journal %s, currency %s)",
-				     (long long)a->run.id, cs_cursor_cell(&c, 1) ? cs_cursor_cell(&c, 1) : "NULL",
-				     code ? code : "NULL");
+		if (export_line_read(a, &c, &l, err) < 0 || cs_export_line_put(x, &l, err) < 0)
 			goto cleanup;
-		}
-		if (stored_amount(cs_cursor_cell(&c, 8), &l.amount_minor, a->run.id, err) < 0)
-			goto cleanup;
-		l.reversal = strcmp(entry, "reversal") == 0;
-		l.has_transaction = cs_parse_i64(cs_cursor_cell(&c, 3), &l.transaction_id) == 0;
-		l.rule_id = cs_cursor_cell(&c, 4);
-		l.account = cs_cursor_cell(&c, 5);
-		l.has_party = cs_parse_i64(cs_cursor_cell(&c, 6), &l.party_id) == 0;
-		l.currency = code;
-		l.exponent = cfg->currencies[cur].exponent;
-		if (cs_export_line_put(x, &l, err) < 0)
-			goto cleanup;
-		if (out.len >= OUT_FLUSH_BYTES && put_out(f, &out, err) < 0)
+		if (out->len >= OUT_FLUSH_BYTES && put_out(f, out, err) < 0)
 			goto cleanup;
 	}
-	if (step < 0 || cs_export_end(x, err) < 0 || put_out(f, &out, err) < 0)
+	if (step < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
 	cs_cursor_close(&c);
+	return rc;
+}
+
+/* Writes the export to f; the caller opens and closes f. */
+static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
+{
+	cs_export_run er;
+	cs_export *x;
+	cs_buf out;
+	int rc = -1;
+
+	cs_buf_init(&out);
+	export_run_of(a, &er);
+	x = cs_export_new(fmt, &er, &out);
+	if (export_declare_all(a, x, err) < 0 || cs_export_begin(x, err) < 0 ||
+	    export_lines(a, x, &out, f, err) < 0 || cs_export_end(x, err) < 0 ||
+	    put_out(f, &out, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
 	cs_export_free(x);
 	cs_buf_free(&out);
 	return rc;
