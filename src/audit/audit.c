@@ -1069,62 +1069,91 @@ static int write_member(const char *dir, cs_statement_doc *doc, cs_buf *b, cs_er
 	return write_file(dir, doc->member_id, "html", b, err);
 }
 
-int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, cs_buf *report,
-			cs_error *err)
+/* Statements are made of distribute runs only. */
+static int statements_of_distribute(const audit_run *a, cs_error *err)
 {
-	audit_run a;
-	cs_members *members = cs_members_new();
-	cs_statement_doc doc;
-	cs_statement_amounts amounts[CS_CURRENCIES_MAX];
-	cs_cursor c;
-	cs_buf b;
-	char run_text[24];
-	const char *params[1] = {run_text};
-	int64_t n_members = 0, current = 0;
-	size_t s;
-	int rc = -1, step;
+	if (strcmp(a->run.kind, "distribute") == 0)
+		return 0;
+	cs_error_set(err, CS_EXIT_USAGE, "run %lld is a %s run; statements are made of "
+					 "distribute runs",
+		     (long long)a->run.id, a->run.kind);
+	cs_error_hint(err, "Explain a party's fees with 'coopsettle explain --run %lld "
+			   "--member ID'.",
+		      (long long)a->run.id);
+	return -1;
+}
 
-	memset(&c, 0, sizeof(c));
-	cs_buf_init(&b);
-	if (audit_open(&a, conninfo, run_id, err) < 0)
-		goto cleanup;
-	if (strcmp(a.run.kind, "distribute") != 0) {
-		cs_error_set(err, CS_EXIT_USAGE, "run %lld is a %s run; statements are made of "
-						 "distribute runs",
-			     (long long)run_id, a.run.kind);
-		cs_error_hint(err, "Explain a party's fees with 'coopsettle explain --run %lld "
-				   "--member ID'.",
-			      (long long)run_id);
-		goto cleanup;
-	}
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s", dir,
-			     strerror(errno));
-		goto cleanup;
-	}
-	if (cs_source_members(a.db, a.cfg, members, 0, err) < 0)
-		goto cleanup;
-	memset(&doc, 0, sizeof(doc));
-	doc.cooperative = a.cfg->cooperative;
-	doc.first_day = a.first_day;
-	doc.last_day = a.last_day;
-	doc.timezone = a.cfg->timezone;
-	doc.from_text = a.w.from_text;
-	doc.to_text = a.w.to_text;
-	doc.run_id = a.run.id;
-	doc.status = a.run.status;
-	doc.superseded_by = a.run.superseded_by;
-	doc.record_sha256 = a.run.record_sha256;
-	doc.output_sha256 = a.run.output_sha256;
-	for (s = 0; s < a.cfg->n_steps; s++) {
-		if (a.cfg->steps[s].type == CS_STEP_PATRONAGE) {
-			doc.basis = a.cfg->steps[s].basis == CS_BASIS_VOLUME ? "volume" : "fees";
+/* Creates directory dir unless it exists. */
+static int make_dir(const char *dir, cs_error *err)
+{
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s", dir,
+				    strerror(errno));
+	return 0;
+}
+
+/* The parts of every statement of run a: the cooperative, the period, the
+ * run and the basis of its patronage step. */
+static void statement_doc_init(cs_statement_doc *doc, const audit_run *a)
+{
+	size_t s;
+
+	memset(doc, 0, sizeof(*doc));
+	doc->cooperative = a->cfg->cooperative;
+	doc->first_day = a->first_day;
+	doc->last_day = a->last_day;
+	doc->timezone = a->cfg->timezone;
+	doc->from_text = a->w.from_text;
+	doc->to_text = a->w.to_text;
+	doc->run_id = a->run.id;
+	doc->status = a->run.status;
+	doc->superseded_by = a->run.superseded_by;
+	doc->record_sha256 = a->run.record_sha256;
+	doc->output_sha256 = a->run.output_sha256;
+	for (s = 0; s < a->cfg->n_steps; s++) {
+		if (a->cfg->steps[s].type == CS_STEP_PATRONAGE) {
+			doc->basis = a->cfg->steps[s].basis == CS_BASIS_VOLUME ? "volume" : "fees";
 			break;
 		}
 	}
-	doc.amounts = amounts;
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)run_id);
-	if (cs_cursor_open(&c, a.db, "cs_statements",
+}
+
+/* Reads the amounts of the current allocation row (currency cur) into x. */
+static int read_amounts(const audit_run *a, const cs_cursor *c, int cur, cs_statement_amounts *x,
+			cs_error *err)
+{
+	int64_t run_id = a->run.id;
+
+	memset(x, 0, sizeof(*x));
+	x->currency = a->cfg->currencies[cur].code;
+	x->exponent = a->cfg->currencies[cur].exponent;
+	if (stored_amount(cs_cursor_cell(c, 2), &x->basis_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 3), &x->patronage_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 4), &x->cash_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 5), &x->retained_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 6), &x->capital_interest_minor, run_id, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Writes the statement of every member with a stored allocation in run a,
+ * gathering one member's rows (one per currency) into doc and amounts at a
+ * time; *n_members counts the members. */
+static int write_statements(audit_run *a, const cs_members *members, cs_statement_doc *doc,
+			    cs_statement_amounts *amounts, const char *dir, int64_t *n_members,
+			    cs_error *err)
+{
+	char run_text[24];
+	const char *params[1] = {run_text};
+	int64_t current = 0;
+	cs_cursor c;
+	cs_buf b;
+	int rc = -1, step;
+
+	cs_buf_init(&b);
+	doc->amounts = amounts;
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
+	if (cs_cursor_open(&c, a->db, "cs_statements",
 			   "SELECT member_id, currency, patronage_basis_minor::text,"
 			   " patronage_minor::text, cash_minor::text, retained_minor::text,"
 			   " capital_interest_minor::text FROM coopsettle.member_allocations"
@@ -1134,51 +1163,61 @@ int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, c
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		int64_t id;
 		const char *code = cs_cursor_cell(&c, 1);
-		int cur = code ? cs_config_currency_index(a.cfg, code, strlen(code)) : -1;
-		cs_statement_amounts *x;
-		const cs_member *m;
+		int cur = code ? cs_config_currency_index(a->cfg, code, strlen(code)) : -1;
 
 		if (cs_parse_i64(cs_cursor_cell(&c, 0), &id) < 0 || cur < 0) {
 			cs_error_set(err, CS_EXIT_VERIFY,
 				     "run %lld has a stored allocation the engine cannot have written",
-				     (long long)run_id);
+				     (long long)a->run.id);
 			goto cleanup;
 		}
-		if (n_members && id != current) {
-			if (write_member(dir, &doc, &b, err) < 0)
-				goto cleanup;
-		}
-		if (!n_members || id != current) {
-			n_members++;
+		if (*n_members && id != current && write_member(dir, doc, &b, err) < 0)
+			goto cleanup;
+		if (!*n_members || id != current) {
+			const cs_member *m = cs_members_find(members, id);
+
+			(*n_members)++;
 			current = id;
-			doc.member_id = id;
-			doc.n_amounts = 0;
-			m = cs_members_find(members, id);
-			doc.member_class = m ? cs_class_name(m->cls) : NULL;
+			doc->member_id = id;
+			doc->n_amounts = 0;
+			doc->member_class = m ? cs_class_name(m->cls) : NULL;
 		}
-		if (doc.n_amounts == CS_CURRENCIES_MAX)
+		if (doc->n_amounts == CS_CURRENCIES_MAX)
 			continue; /* (member, currency) is the key: cannot happen untampered */
-		x = &amounts[doc.n_amounts++];
-		memset(x, 0, sizeof(*x));
-		x->currency = a.cfg->currencies[cur].code;
-		x->exponent = a.cfg->currencies[cur].exponent;
-		if (stored_amount(cs_cursor_cell(&c, 2), &x->basis_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 3), &x->patronage_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 4), &x->cash_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 5), &x->retained_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 6), &x->capital_interest_minor, run_id, err) < 0)
+		if (read_amounts(a, &c, cur, &amounts[doc->n_amounts++], err) < 0)
 			goto cleanup;
 	}
-	if (step < 0 || (n_members && write_member(dir, &doc, &b, err) < 0))
+	if (step < 0 || (*n_members && write_member(dir, doc, &b, err) < 0))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	cs_cursor_close(&c);
+	cs_buf_free(&b);
+	return rc;
+}
+
+int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, cs_buf *report,
+			cs_error *err)
+{
+	audit_run a;
+	cs_members *members = cs_members_new();
+	cs_statement_doc doc;
+	cs_statement_amounts amounts[CS_CURRENCIES_MAX];
+	int64_t n_members = 0;
+	int rc = -1;
+
+	if (audit_open(&a, conninfo, run_id, err) < 0 || statements_of_distribute(&a, err) < 0 ||
+	    make_dir(dir, err) < 0 || cs_source_members(a.db, a.cfg, members, 0, err) < 0)
+		goto cleanup;
+	statement_doc_init(&doc, &a);
+	if (write_statements(&a, members, &doc, amounts, dir, &n_members, err) < 0)
 		goto cleanup;
 	cs_buf_printf(report, "coopsettle: wrote statements of %lld member%s of run %lld to %s "
 			      "(member-ID.txt and member-ID.html)\n",
 		      (long long)n_members, n_members == 1 ? "" : "s", (long long)run_id, dir);
 	rc = 0;
 cleanup:
-	cs_cursor_close(&c);
 	audit_close(&a);
 	cs_members_free(members);
-	cs_buf_free(&b);
 	return rc;
 }
