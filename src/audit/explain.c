@@ -222,24 +222,65 @@ static int rule_explain(const cs_config *cfg, const cs_rule *rule, const cs_fee_
 	return 1;
 }
 
-/* The exact fee before rounding of in under rule, term by term; checked
- * against cs_fee_raw. raw is the caller's. */
-static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
-			const cs_fee_input *in, const cs_currency *c, mpq_t raw)
+/* The tiers of rule over |amount| a, each tier's part added to raw. */
+static void tiers_explain(cs_buf *out, const cs_rule *rule, size_t cur, const mpz_t a, mpq_t raw)
 {
-	size_t cur = in->currency, i;
-	mpz_t a, lo, hi, t;
-	mpq_t q, check;
+	mpz_t lo, hi, t;
+	mpq_t q;
 	char r[160];
-	uint64_t mag = in->amount_minor < 0 ? (uint64_t)0 - (uint64_t)in->amount_minor
-					    : (uint64_t)in->amount_minor;
+	size_t i;
 
-	mpz_inits(a, lo, hi, t, NULL);
-	mpq_inits(q, check, NULL);
-	cs_i128_to_mpz(a, (cs_i128)mag);
-	cs_buf_puts(out, "  exact fee before rounding, in minor units of |amount| a = ");
-	put_minor_z(out, a, c);
-	cs_buf_putc(out, '\n');
+	mpz_inits(lo, hi, t, NULL);
+	mpq_init(q);
+	for (i = 0; i < rule->n_tiers; i++) {
+		const cs_tier *tier = &rule->tiers[i];
+
+		if (tier->up_to.present && mpz_cmp(a, tier->up_to.minor[cur]) < 0)
+			mpz_set(hi, a);
+		else if (tier->up_to.present)
+			mpz_set(hi, tier->up_to.minor[cur]);
+		else
+			mpz_set(hi, a);
+		mpz_sub(t, hi, lo);
+		rate_text(r, sizeof(r), tier->rate);
+		{
+			char los[64], ups[64];
+
+			gmp_snprintf(los, sizeof(los), "%Zd", lo);
+			if (tier->up_to.present)
+				gmp_snprintf(ups, sizeof(ups), "%Zd", tier->up_to.minor[cur]);
+			cs_buf_printf(out, "    tier %zu (above %s%s%s), rate %s: ", i + 1, los,
+				      tier->up_to.present ? ", up to " : "",
+				      tier->up_to.present ? ups : "", r);
+		}
+		if (mpz_sgn(t) > 0) {
+			mpq_set_z(q, t);
+			mpq_mul(q, q, tier->rate);
+			mpq_add(raw, raw, q);
+			gmp_snprintf(r, sizeof(r), "%Zd", t);
+			cs_buf_printf(out, "%s of a in the tier x rate = ", r);
+			put_q(out, q);
+			cs_buf_putc(out, '\n');
+		} else {
+			cs_buf_puts(out, "a does not reach it\n");
+		}
+		if (!tier->up_to.present)
+			break;
+		mpz_set(lo, tier->up_to.minor[cur]);
+	}
+	mpz_clears(lo, hi, t, NULL);
+	mpq_clear(q);
+}
+
+/* The terms of rule over |amount| a: its fixed part, then its rate or its
+ * tiers; their sum into raw. */
+static void raw_terms(cs_buf *out, const cs_rule *rule, size_t cur, const mpz_t a,
+		      const cs_currency *c, mpq_t raw)
+{
+	mpq_t q;
+	char r[160];
+
+	mpq_init(q);
 	mpq_set_ui(raw, 0, 1);
 	if (rule->fixed.present) {
 		mpq_set_z(raw, rule->fixed.minor[cur]);
@@ -258,44 +299,19 @@ static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
 		put_q(out, q);
 		cs_buf_putc(out, '\n');
 	} else {
-		mpz_set_ui(lo, 0);
-		for (i = 0; i < rule->n_tiers; i++) {
-			const cs_tier *tier = &rule->tiers[i];
-
-			if (tier->up_to.present && mpz_cmp(a, tier->up_to.minor[cur]) < 0)
-				mpz_set(hi, a);
-			else if (tier->up_to.present)
-				mpz_set(hi, tier->up_to.minor[cur]);
-			else
-				mpz_set(hi, a);
-			mpz_sub(t, hi, lo);
-			rate_text(r, sizeof(r), tier->rate);
-			{
-				char los[64], ups[64];
-
-				gmp_snprintf(los, sizeof(los), "%Zd", lo);
-				if (tier->up_to.present)
-					gmp_snprintf(ups, sizeof(ups), "%Zd", tier->up_to.minor[cur]);
-				cs_buf_printf(out, "    tier %zu (above %s%s%s), rate %s: ", i + 1, los,
-					      tier->up_to.present ? ", up to " : "",
-					      tier->up_to.present ? ups : "", r);
-			}
-			if (mpz_sgn(t) > 0) {
-				mpq_set_z(q, t);
-				mpq_mul(q, q, tier->rate);
-				mpq_add(raw, raw, q);
-				gmp_snprintf(r, sizeof(r), "%Zd", t);
-				cs_buf_printf(out, "%s of a in the tier x rate = ", r);
-				put_q(out, q);
-				cs_buf_putc(out, '\n');
-			} else {
-				cs_buf_puts(out, "a does not reach it\n");
-			}
-			if (!tier->up_to.present)
-				break;
-			mpz_set(lo, tier->up_to.minor[cur]);
-		}
+		tiers_explain(out, rule, cur, a, raw);
 	}
+	mpq_clear(q);
+}
+
+/* The sum raw, then held within rule's min and max, at most a and at
+ * least 0. */
+static void raw_bounds(cs_buf *out, const cs_rule *rule, size_t cur, const mpz_t a,
+		       const cs_currency *c, mpq_t raw)
+{
+	mpq_t q;
+
+	mpq_init(q);
 	cs_buf_puts(out, "    sum ");
 	put_q(out, raw);
 	cs_buf_putc(out, '\n');
@@ -330,13 +346,35 @@ static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
 		mpq_set_ui(raw, 0, 1);
 		cs_buf_puts(out, "    a fee is never negative: raised to 0\n");
 	}
+	mpq_clear(q);
+}
+
+/* The exact fee before rounding of in under rule, term by term; checked
+ * against cs_fee_raw. raw is the caller's. */
+static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
+			const cs_fee_input *in, const cs_currency *c, mpq_t raw)
+{
+	size_t cur = in->currency;
+	mpz_t a;
+	mpq_t check;
+	uint64_t mag = in->amount_minor < 0 ? (uint64_t)0 - (uint64_t)in->amount_minor
+					    : (uint64_t)in->amount_minor;
+
+	mpz_init(a);
+	mpq_init(check);
+	cs_i128_to_mpz(a, (cs_i128)mag);
+	cs_buf_puts(out, "  exact fee before rounding, in minor units of |amount| a = ");
+	put_minor_z(out, a, c);
+	cs_buf_putc(out, '\n');
+	raw_terms(out, rule, cur, a, c, raw);
+	raw_bounds(out, rule, cur, a, c, raw);
 	cs_buf_puts(out, "  exact fee = ");
 	put_q(out, raw);
 	cs_buf_puts(out, " minor units\n");
 	cs_fee_raw(calc, rule, in, check);
 	CS_ASSERT(mpq_equal(check, raw)); /* the explanation is the core's computation */
-	mpz_clears(a, lo, hi, t, NULL);
-	mpq_clears(q, check, NULL);
+	mpz_clear(a);
+	mpq_clear(check);
 }
 
 void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
