@@ -377,59 +377,46 @@ static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
 	mpq_clear(check);
 }
 
-void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
-		    int cm, cs_fee_result *fee)
+/* The fee input of row in currency cur. */
+static void fee_input_of(cs_fee_input *in, const cs_txn_row *row, size_t cur, int pm, int cm)
 {
-	const cs_config *cfg = calc->cfg;
-	const cs_currency *c = &cfg->currencies[cur];
-	cs_fee_input in;
-	const cs_rule *rule;
-	cs_alloc_part parts[2];
-	mpq_t raw;
-	mpz_t f;
+	memset(in, 0, sizeof(*in));
+	in->amount_minor = row->amount_minor;
+	in->currency = cur;
+	in->category = row->has_category ? row->category : NULL;
+	in->category_len = row->has_category ? row->category_len : 0;
+	in->producer_member = pm;
+	in->consumer_member = cm;
+}
+
+/* The rules in config order up to the first that matches in, each with why
+ * it does not. Returns the index of the matching rule, or -1. */
+static int rules_explain(cs_buf *out, const cs_config *cfg, const cs_fee_input *in,
+			 const cs_txn_row *row)
+{
 	char why[400];
 	size_t r;
-	int matched = -1, neg = row->amount_minor < 0;
-	cs_i128 g = row->amount_minor, fp, fc;
-
-	memset(&in, 0, sizeof(in));
-	in.amount_minor = row->amount_minor;
-	in.currency = cur;
-	in.category = row->has_category ? row->category : NULL;
-	in.category_len = row->has_category ? row->category_len : 0;
-	in.producer_member = pm;
-	in.consumer_member = cm;
-	cs_fee_compute(calc, &in, fee);
 
 	cs_buf_puts(out, "  rules, in config order:\n");
-	for (r = 0; r < cfg->n_rules && matched < 0; r++) {
-		if (rule_explain(cfg, &cfg->rules[r], &in, row, why, sizeof(why))) {
-			matched = (int)r;
+	for (r = 0; r < cfg->n_rules; r++) {
+		if (rule_explain(cfg, &cfg->rules[r], in, row, why, sizeof(why))) {
 			cs_buf_printf(out, "    '%s' (line %u): matches; the first that does, so it "
 					   "applies\n",
 				      cfg->rules[r].id, cfg->rules[r].line);
-		} else {
-			cs_buf_printf(out, "    '%s' (line %u): does not match: %s\n", cfg->rules[r].id,
-				      cfg->rules[r].line, why);
+			return (int)r;
 		}
+		cs_buf_printf(out, "    '%s' (line %u): does not match: %s\n", cfg->rules[r].id,
+			      cfg->rules[r].line, why);
 	}
-	CS_ASSERT(matched == fee->rule_index); /* the explanation is the core's matching */
-	if (matched < 0) {
-		cs_buf_puts(out, "  no rule matches: the transaction is invalid (spec section 4)\n");
-		return;
-	}
-	if (row->amount_minor == 0) {
-		cs_buf_puts(out, "  the amount is 0: the fee is 0 and no ledger line is written\n");
-		return;
-	}
-	rule = &cfg->rules[matched];
-	mpq_init(raw);
-	mpz_init(f);
-	raw_explain(out, calc, rule, &in, c, raw);
-	cs_round(f, raw, cfg->rounding);
-	cs_buf_printf(out, "  rounded %s to whole minor units: fee ", cs_rounding_name(cfg->rounding));
-	put_minor_z(out, f, c);
-	cs_buf_puts(out, mpz_cmp_ui(mpq_denref(raw), 1) == 0 ? " (already whole)\n" : "\n");
+	return -1;
+}
+
+/* The whole fee f split between the sides by largest remainder over the
+ * rule's borne_by; the shares take the sign of a negative amount (neg). */
+static void split_explain(cs_buf *out, const cs_rule *rule, const mpz_t f, int neg, cs_i128 *fp,
+			  cs_i128 *fc)
+{
+	cs_alloc_part parts[2];
 
 	cs_alloc_parts_init(parts, 2);
 	parts[0].key = 0;
@@ -448,41 +435,83 @@ void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_
 	}
 	lr_explain(out, "    ", "producer", parts, 2, 0, f);
 	lr_explain(out, "    ", "consumer", parts, 2, 1, f);
-	fp = cs_i128_from_mpz(parts[0].part);
-	fc = cs_i128_from_mpz(parts[1].part);
+	*fp = cs_i128_from_mpz(parts[0].part);
+	*fc = cs_i128_from_mpz(parts[1].part);
 	if (neg) {
-		fp = -fp;
-		fc = -fc;
+		*fp = -*fp;
+		*fc = -*fc;
 		cs_buf_puts(out, "  the amount is negative (a refund): the fee and its shares take "
 				 "its sign\n");
 	}
-	/* the explanation is the core's fee */
-	CS_ASSERT(fp == fee->fee_producer_minor && fc == fee->fee_consumer_minor);
+	cs_alloc_parts_clear(parts, 2);
+}
+
+/* The fee borne by each side and the ledger lines of amount g with it (spec
+ * section 5). */
+static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_currency *c, cs_i128 g,
+			      cs_i128 fp, cs_i128 fc)
+{
+	const struct {
+		cs_account account;
+		cs_i128 amount;
+		const char *why;
+	} lines[4] = {
+		{CS_ACCOUNT_CLEARING, g + fc, "g + f_c"},
+		{CS_ACCOUNT_PRODUCER_PAYABLE, -(g - fp), "-(g - f_p)"},
+		{CS_ACCOUNT_FEE_INCOME, -fp, "-f_p, the producer's"},
+		{CS_ACCOUNT_FEE_INCOME, -fc, "-f_c, the consumer's"},
+	};
+	size_t r;
+
 	cs_buf_puts(out, "  fee borne by the producer f_p = ");
 	put_minor(out, fp, c);
 	cs_buf_puts(out, ", by the consumer f_c = ");
 	put_minor(out, fc, c);
 	cs_buf_puts(out, "\n  ledger lines (spec section 5):\n");
-	{
-		const struct {
-			cs_account account;
-			cs_i128 amount;
-			const char *why;
-		} lines[4] = {
-			{CS_ACCOUNT_CLEARING, g + fc, "g + f_c"},
-			{CS_ACCOUNT_PRODUCER_PAYABLE, -(g - fp), "-(g - f_p)"},
-			{CS_ACCOUNT_FEE_INCOME, -fp, "-f_p, the producer's"},
-			{CS_ACCOUNT_FEE_INCOME, -fc, "-f_c, the consumer's"},
-		};
-
-		for (r = 0; r < 4; r++) {
-			cs_buf_printf(out, "    %zu %-32s ", r + 1, cfg->accounts[lines[r].account]);
-			put_minor(out, lines[r].amount, c);
-			cs_buf_printf(out, "  = %s%s\n", lines[r].why,
-				      lines[r].amount ? "" : " (0: not written)");
-		}
+	for (r = 0; r < 4; r++) {
+		cs_buf_printf(out, "    %zu %-32s ", r + 1, cfg->accounts[lines[r].account]);
+		put_minor(out, lines[r].amount, c);
+		cs_buf_printf(out, "  = %s%s\n", lines[r].why,
+			      lines[r].amount ? "" : " (0: not written)");
 	}
-	cs_alloc_parts_clear(parts, 2);
+}
+
+void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
+		    int cm, cs_fee_result *fee)
+{
+	const cs_config *cfg = calc->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	cs_fee_input in;
+	const cs_rule *rule;
+	mpq_t raw;
+	mpz_t f;
+	int matched, neg = row->amount_minor < 0;
+	cs_i128 fp, fc;
+
+	fee_input_of(&in, row, cur, pm, cm);
+	cs_fee_compute(calc, &in, fee);
+	matched = rules_explain(out, cfg, &in, row);
+	CS_ASSERT(matched == fee->rule_index); /* the explanation is the core's matching */
+	if (matched < 0) {
+		cs_buf_puts(out, "  no rule matches: the transaction is invalid (spec section 4)\n");
+		return;
+	}
+	if (row->amount_minor == 0) {
+		cs_buf_puts(out, "  the amount is 0: the fee is 0 and no ledger line is written\n");
+		return;
+	}
+	rule = &cfg->rules[matched];
+	mpq_init(raw);
+	mpz_init(f);
+	raw_explain(out, calc, rule, &in, c, raw);
+	cs_round(f, raw, cfg->rounding);
+	cs_buf_printf(out, "  rounded %s to whole minor units: fee ", cs_rounding_name(cfg->rounding));
+	put_minor_z(out, f, c);
+	cs_buf_puts(out, mpz_cmp_ui(mpq_denref(raw), 1) == 0 ? " (already whole)\n" : "\n");
+	split_explain(out, rule, f, neg, &fp, &fc);
+	/* the explanation is the core's fee */
+	CS_ASSERT(fp == fee->fee_producer_minor && fc == fee->fee_consumer_minor);
+	fee_lines_explain(out, cfg, c, row->amount_minor, fp, fc);
 	mpq_clear(raw);
 	mpz_clear(f);
 }
