@@ -551,61 +551,64 @@ static void pool_explain(cs_buf *out, const cs_step *st, const mpz_t S, const mp
 	mpq_clear(t);
 }
 
-static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
-			    const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
-			    cs_i128 *member_ci)
+/* How many members the capital interest step pays: those with capital and
+ * a day of membership in the window. */
+static size_t capital_count(const cs_surplus_input *in)
 {
-	const cs_config *cfg = in->cfg;
-	const cs_currency *c = &cfg->currencies[cur];
-	const cs_member *mem = &in->members[m];
-	size_t i, n = 0, k = 0, mine = (size_t)-1;
-	cs_alloc_part *parts;
-	mpz_t w, sum_w;
-	mpq_t q, lim;
-	char r[160];
-	int64_t d = cs_membership_days(mem, in->first_day, in->end_day);
+	size_t i, n = 0;
 
-	mpz_set_ui(amt, 0);
-	if (cur != cfg->base_currency) {
-		cs_buf_printf(out, "    capital interest is paid in the base currency %s only: 0\n",
-			      cfg->currencies[cfg->base_currency].code);
-		return;
-	}
 	for (i = 0; i < in->n_members; i++)
 		if (in->members[i].capital_minor > 0 &&
 		    cs_membership_days(&in->members[i], in->first_day, in->end_day) > 0)
 			n++;
+	return n;
+}
+
+/* Member m's own interest i = rate x C x d / 365, or why it has none. */
+static void capital_member_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+				   size_t m, const cs_currency *c)
+{
+	const cs_member *mem = &in->members[m];
+	int64_t d = cs_membership_days(mem, in->first_day, in->end_day);
+	mpq_t q, lim;
+	char r[160];
+
 	rate_text(r, sizeof(r), st->rate);
-	if (mem->capital_minor <= 0)
+	if (mem->capital_minor <= 0) {
 		cs_buf_printf(out, "    member %lld has no paid-in capital: no interest\n",
 			      (long long)mem->id);
-	else if (d <= 0)
+		return;
+	}
+	if (d <= 0) {
 		cs_buf_printf(out, "    member %lld has no day of membership in the window: no "
 				   "interest\n",
 			      (long long)mem->id);
-	else {
-		mpq_inits(q, lim, NULL);
-		mpq_set_si(q, mem->capital_minor, 1);
-		mpq_mul(q, q, st->rate);
-		mpq_set_si(lim, d, 365);
-		mpq_mul(q, q, lim);
-		cs_buf_printf(out, "    member %lld: capital ", (long long)mem->id);
-		put_minor(out, mem->capital_minor, c);
-		cs_buf_printf(out, ", %lld day%s of membership; i = %s x C x d / 365 = ",
-			      (long long)d, d == 1 ? "" : "s", r);
-		put_q(out, q);
-		cs_buf_putc(out, '\n');
-		mpq_clears(q, lim, NULL);
-	}
-	if (n == 0) {
-		cs_buf_puts(out, "    no member has capital and days of membership: the step takes 0\n");
 		return;
 	}
-	parts = calloc(n, sizeof(*parts));
-	CS_ASSERT(parts != NULL);
-	cs_alloc_parts_init(parts, n);
-	mpz_inits(w, sum_w, NULL);
 	mpq_inits(q, lim, NULL);
+	mpq_set_si(q, mem->capital_minor, 1);
+	mpq_mul(q, q, st->rate);
+	mpq_set_si(lim, d, 365);
+	mpq_mul(q, q, lim);
+	cs_buf_printf(out, "    member %lld: capital ", (long long)mem->id);
+	put_minor(out, mem->capital_minor, c);
+	cs_buf_printf(out, ", %lld day%s of membership; i = %s x C x d / 365 = ", (long long)d,
+		      d == 1 ? "" : "s", r);
+	put_q(out, q);
+	cs_buf_putc(out, '\n');
+	mpq_clears(q, lim, NULL);
+}
+
+/* The parts of the step, one per member it pays, weighted C x d (keys:
+ * member ids); the sum of the weights into sum_w. Returns the index of
+ * member m's part, or (size_t)-1 when it has none. */
+static size_t capital_parts(const cs_surplus_input *in, size_t m, cs_alloc_part *parts,
+			    mpz_t sum_w)
+{
+	size_t i, k = 0, mine = (size_t)-1;
+	mpz_t w;
+
+	mpz_init(w);
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *x = &in->members[i];
 		int64_t dx = cs_membership_days(x, in->first_day, in->end_day);
@@ -621,6 +624,19 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 			mine = k;
 		k++;
 	}
+	mpz_clear(w);
+	return mine;
+}
+
+/* The step amount into amt: the floor of the least of the n members' sum of
+ * interest (weights sum_w), what is available (A) and the cap share of S. */
+static void capital_amount_explain(cs_buf *out, const cs_step *st, const mpz_t sum_w, size_t n,
+				   const mpz_t S, const mpz_t A, mpz_t amt, const cs_currency *c)
+{
+	mpq_t q, lim;
+	char r[160];
+
+	mpq_inits(q, lim, NULL);
 	mpq_set_z(q, sum_w);
 	mpq_mul(q, q, st->rate);
 	mpq_set_ui(lim, 365, 1);
@@ -645,6 +661,40 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 	cs_buf_puts(out, "\n    step amount = floor of the least of these = ");
 	put_minor_z(out, amt, c);
 	cs_buf_putc(out, '\n');
+	mpq_clears(q, lim, NULL);
+}
+
+/* A capital interest step: member m's interest, the step amount, and the
+ * member's part of it by largest remainder (added to *member_ci). */
+static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+			    const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
+			    cs_i128 *member_ci)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	const cs_member *mem = &in->members[m];
+	size_t n, mine;
+	cs_alloc_part *parts;
+	mpz_t sum_w;
+
+	mpz_set_ui(amt, 0);
+	if (cur != cfg->base_currency) {
+		cs_buf_printf(out, "    capital interest is paid in the base currency %s only: 0\n",
+			      cfg->currencies[cfg->base_currency].code);
+		return;
+	}
+	n = capital_count(in);
+	capital_member_explain(out, in, st, m, c);
+	if (n == 0) {
+		cs_buf_puts(out, "    no member has capital and days of membership: the step takes 0\n");
+		return;
+	}
+	parts = calloc(n, sizeof(*parts));
+	CS_ASSERT(parts != NULL);
+	cs_alloc_parts_init(parts, n);
+	mpz_init(sum_w);
+	mine = capital_parts(in, m, parts, sum_w);
+	capital_amount_explain(out, st, sum_w, n, S, A, amt, c);
 	if (mpz_sgn(amt) > 0) {
 		CS_ASSERT(cs_alloc_largest_remainder(parts, n, amt) == 0);
 		if (mine != (size_t)-1) {
@@ -661,8 +711,7 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 	}
 	cs_alloc_parts_clear(parts, n);
 	free(parts);
-	mpz_clears(w, sum_w, NULL);
-	mpq_clears(q, lim, NULL);
+	mpz_clear(sum_w);
 }
 
 /* Patronage basis of member i in currency cur for step st. */
