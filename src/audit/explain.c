@@ -752,115 +752,176 @@ static int eligible(const cs_surplus_input *in, const cs_step *st, size_t i, siz
 	return ok;
 }
 
+/* One patronage step explained for member m in currency cur. */
+typedef struct patronage_ctx {
+	cs_buf *out;
+	const cs_surplus_input *in;
+	const cs_step *st;
+	size_t m, cur;
+	const cs_currency *c;
+	mpz_t min_pat; /* the step's min_patronage in cur; 0 when it has none */
+} patronage_ctx;
+
+/* How many members are eligible in class cls. */
+static size_t eligible_count(const patronage_ctx *p, cs_class cls)
+{
+	char why[200];
+	size_t i, n = 0;
+
+	for (i = 0; i < p->in->n_members; i++)
+		if (eligible(p->in, p->st, i, p->cur, cls, p->min_pat, why, sizeof(why)))
+			n++;
+	return n;
+}
+
+/* The class amount of the member's own class cl out of the pool P (the
+ * classes' parts), and whether the member is eligible among the n of it. */
+static void member_class_explain(const patronage_ctx *p, const cs_alloc_part *classes, size_t cl,
+				 const mpz_t P, size_t n)
+{
+	const cs_step *st = p->st;
+	const cs_member *mem = &p->in->members[p->m];
+	char why[200], r[160];
+
+	rate_text(r, sizeof(r), st->class_shares[cl]);
+	cs_buf_printf(p->out, "    class amounts: largest remainder of the pool T over "
+			      "the classes (keys: config order); class %s, share %s:\n",
+		      cs_class_name(st->classes[cl]), r);
+	lr_explain(p->out, "      ", cs_class_name(st->classes[cl]), classes, st->n_classes, cl, P);
+	if (eligible(p->in, st, p->m, p->cur, mem->cls, p->min_pat, why, sizeof(why)))
+		cs_buf_printf(p->out, "    member %lld is eligible (%zu eligible in the "
+				      "class)\n",
+			      (long long)mem->id, n);
+	else
+		cs_buf_printf(p->out, "    member %lld is not eligible: it %s\n", (long long)mem->id,
+			      why);
+}
+
+/* The member's refund R, part me of the class amount T (parts[0..n)), and
+ * its cash and retained parts; added to *mine. */
+static void refund_explain(const patronage_ctx *p, const cs_alloc_part *parts, size_t n,
+			   size_t me, const mpz_t T, cs_surplus_alloc *mine)
+{
+	const cs_step *st = p->st;
+	const cs_member *mem = &p->in->members[p->m];
+	cs_i128 rr, cs;
+	mpz_t cash;
+	char r[160];
+
+	cs_buf_puts(p->out, "    largest remainder of the class amount T by patronage "
+			    "(keys: member ids):\n");
+	{
+		char label[48];
+
+		snprintf(label, sizeof(label), "member %lld", (long long)mem->id);
+		lr_explain(p->out, "      ", label, parts, n, me, T);
+	}
+	rate_text(r, sizeof(r), st->cash_fraction);
+	mpz_init(cash);
+	mpz_mul(cash, parts[me].part, mpq_numref(st->cash_fraction));
+	mpz_cdiv_q(cash, cash, mpq_denref(st->cash_fraction));
+	rr = cs_i128_from_mpz(parts[me].part);
+	cs = cs_i128_from_mpz(cash);
+	mpz_clear(cash);
+	cs_buf_printf(p->out, "    refund R = ");
+	put_minor(p->out, rr, p->c);
+	cs_buf_printf(p->out, "; cash = ceil(R x %s) = ", r);
+	put_minor(p->out, cs, p->c);
+	cs_buf_puts(p->out, "; retained = R - cash = ");
+	put_minor(p->out, rr - cs, p->c);
+	cs_buf_putc(p->out, '\n');
+	mine->patronage_minor += rr;
+	mine->cash_minor += cs;
+	mine->retained_minor += rr - cs;
+}
+
+/* Class cl of the step: its amount (classes[cl]) shared among its eligible
+ * members by patronage and added to amt; the member's class and refund
+ * explained. */
+static void class_explain(const patronage_ctx *p, const cs_alloc_part *classes, size_t cl,
+			  const mpz_t P, mpz_t amt, cs_surplus_alloc *mine)
+{
+	const cs_surplus_input *in = p->in;
+	const cs_step *st = p->st;
+	int own = st->classes[cl] == in->members[p->m].cls;
+	size_t n = eligible_count(p, st->classes[cl]), i, k = 0, me = (size_t)-1;
+	cs_alloc_part *parts;
+	char why[200];
+	mpz_t t;
+
+	if (own)
+		member_class_explain(p, classes, cl, P, n);
+	if (n == 0 || mpz_sgn(classes[cl].part) == 0) {
+		if (own)
+			cs_buf_puts(p->out, "    the class allocates nothing: its amount stays "
+					    "available\n");
+		return;
+	}
+	parts = calloc(n, sizeof(*parts));
+	CS_ASSERT(parts != NULL);
+	cs_alloc_parts_init(parts, n);
+	mpz_init(t);
+	for (i = 0; i < in->n_members; i++) {
+		if (!eligible(in, st, i, p->cur, st->classes[cl], p->min_pat, why, sizeof(why)))
+			continue;
+		parts[k].key = (int64_t)i; /* index: members are sorted by id */
+		cs_i128_to_mpz(t, basis_of(in, st, i, p->cur));
+		mpq_set_z(parts[k].weight, t);
+		if (i == p->m)
+			me = k;
+		k++;
+	}
+	mpz_clear(t);
+	CS_ASSERT(cs_alloc_largest_remainder(parts, n, classes[cl].part) == 0);
+	mpz_add(amt, amt, classes[cl].part);
+	if (me != (size_t)-1)
+		refund_explain(p, parts, n, me, classes[cl].part, mine);
+	cs_alloc_parts_clear(parts, n);
+	free(parts);
+}
+
+/* A patronage step with pool P: the member's basis, the pool over the
+ * classes, then each class; the step amount into amt, the member's refund
+ * added to *mine. */
 static void patronage_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
 			      const mpz_t P, mpz_t amt, size_t m, size_t cur, cs_surplus_alloc *mine)
 {
-	const cs_config *cfg = in->cfg;
-	const cs_currency *c = &cfg->currencies[cur];
 	const cs_member *mem = &in->members[m];
 	cs_alloc_part classes[CS_CLASSES_MAX];
-	mpz_t min_pat, cash, t;
-	size_t i, k, cl;
-	char why[200], r[160];
+	patronage_ctx p;
+	size_t cl;
 
+	p.out = out;
+	p.in = in;
+	p.st = st;
+	p.m = m;
+	p.cur = cur;
+	p.c = &in->cfg->currencies[cur];
 	mpz_set_ui(amt, 0);
-	mpz_inits(min_pat, cash, t, NULL);
+	mpz_init(p.min_pat);
 	if (st->min_patronage.present)
-		mpz_set(min_pat, st->min_patronage.minor[cur]);
+		mpz_set(p.min_pat, st->min_patronage.minor[cur]);
 	cs_buf_printf(out, "    member %lld's patronage basis (%s on its own side, the %s side): ",
 		      (long long)mem->id, st->basis == CS_BASIS_VOLUME ? "gross volume" : "fees",
 		      cs_class_name(mem->cls));
-	put_minor(out, basis_of(in, st, m, cur), c);
+	put_minor(out, basis_of(in, st, m, cur), p.c);
 	cs_buf_puts(out, "; min_patronage ");
-	put_minor_z(out, min_pat, c);
+	put_minor_z(out, p.min_pat, p.c);
 	cs_buf_putc(out, '\n');
 	if (mpz_sgn(P) <= 0) {
 		cs_buf_puts(out, "    the pool is 0: nothing is allocated\n");
-		goto cleanup;
+	} else {
+		cs_alloc_parts_init(classes, st->n_classes);
+		for (cl = 0; cl < st->n_classes; cl++) {
+			classes[cl].key = (int64_t)cl;
+			mpq_set(classes[cl].weight, st->class_shares[cl]);
+		}
+		CS_ASSERT(cs_alloc_largest_remainder(classes, st->n_classes, P) == 0);
+		for (cl = 0; cl < st->n_classes; cl++)
+			class_explain(&p, classes, cl, P, amt, mine);
+		cs_alloc_parts_clear(classes, st->n_classes);
 	}
-	cs_alloc_parts_init(classes, st->n_classes);
-	for (cl = 0; cl < st->n_classes; cl++) {
-		classes[cl].key = (int64_t)cl;
-		mpq_set(classes[cl].weight, st->class_shares[cl]);
-	}
-	CS_ASSERT(cs_alloc_largest_remainder(classes, st->n_classes, P) == 0);
-	for (cl = 0; cl < st->n_classes; cl++) {
-		size_t n = 0, me = (size_t)-1;
-		cs_alloc_part *parts;
-
-		rate_text(r, sizeof(r), st->class_shares[cl]);
-		for (i = 0; i < in->n_members; i++)
-			if (eligible(in, st, i, cur, st->classes[cl], min_pat, why, sizeof(why)))
-				n++;
-		if (st->classes[cl] == mem->cls) {
-			cs_buf_printf(out, "    class amounts: largest remainder of the pool T over "
-					   "the classes (keys: config order); class %s, share %s:\n",
-				      cs_class_name(st->classes[cl]), r);
-			lr_explain(out, "      ", cs_class_name(st->classes[cl]), classes,
-				   st->n_classes, cl, P);
-			if (eligible(in, st, m, cur, mem->cls, min_pat, why, sizeof(why)))
-				cs_buf_printf(out, "    member %lld is eligible (%zu eligible in the "
-						   "class)\n",
-					      (long long)mem->id, n);
-			else
-				cs_buf_printf(out, "    member %lld is not eligible: it %s\n",
-					      (long long)mem->id, why);
-		}
-		if (n == 0 || mpz_sgn(classes[cl].part) == 0) {
-			if (st->classes[cl] == mem->cls)
-				cs_buf_puts(out, "    the class allocates nothing: its amount stays "
-						 "available\n");
-			continue;
-		}
-		parts = calloc(n, sizeof(*parts));
-		CS_ASSERT(parts != NULL);
-		cs_alloc_parts_init(parts, n);
-		k = 0;
-		for (i = 0; i < in->n_members; i++) {
-			if (!eligible(in, st, i, cur, st->classes[cl], min_pat, why, sizeof(why)))
-				continue;
-			parts[k].key = (int64_t)i; /* index: members are sorted by id */
-			cs_i128_to_mpz(t, basis_of(in, st, i, cur));
-			mpq_set_z(parts[k].weight, t);
-			if (i == m)
-				me = k;
-			k++;
-		}
-		CS_ASSERT(cs_alloc_largest_remainder(parts, n, classes[cl].part) == 0);
-		mpz_add(amt, amt, classes[cl].part);
-		if (me != (size_t)-1) {
-			cs_i128 rr, cs;
-
-			cs_buf_puts(out, "    largest remainder of the class amount T by patronage "
-					 "(keys: member ids):\n");
-			{
-				char label[48];
-
-				snprintf(label, sizeof(label), "member %lld", (long long)mem->id);
-				lr_explain(out, "      ", label, parts, n, me, classes[cl].part);
-			}
-			rate_text(r, sizeof(r), st->cash_fraction);
-			mpz_mul(cash, parts[me].part, mpq_numref(st->cash_fraction));
-			mpz_cdiv_q(cash, cash, mpq_denref(st->cash_fraction));
-			rr = cs_i128_from_mpz(parts[me].part);
-			cs = cs_i128_from_mpz(cash);
-			cs_buf_printf(out, "    refund R = ");
-			put_minor(out, rr, c);
-			cs_buf_printf(out, "; cash = ceil(R x %s) = ", r);
-			put_minor(out, cs, c);
-			cs_buf_puts(out, "; retained = R - cash = ");
-			put_minor(out, rr - cs, c);
-			cs_buf_putc(out, '\n');
-			mine->patronage_minor += rr;
-			mine->cash_minor += cs;
-			mine->retained_minor += rr - cs;
-		}
-		cs_alloc_parts_clear(parts, n);
-		free(parts);
-	}
-	cs_alloc_parts_clear(classes, st->n_classes);
-cleanup:
-	mpz_clears(min_pat, cash, t, NULL);
+	mpz_clear(p.min_pat);
 }
 
 static const char *step_type_name(cs_step_type t)
