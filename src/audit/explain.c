@@ -937,15 +937,92 @@ static const char *step_type_name(cs_step_type t)
 	return "?";
 }
 
+/* Step st of the waterfall with surplus S and A available: its amount into
+ * amt, the member's share added to *mine. */
+static void step_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+			 const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
+			 cs_surplus_alloc *mine)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+
+	switch (st->type) {
+	case CS_STEP_ACCOUNT:
+		pool_explain(out, st, S, A, cfg->rounding, amt, c);
+		cs_buf_printf(out, "    credited to %s, not to members\n", st->account);
+		break;
+	case CS_STEP_CAPITAL_INTEREST:
+		capital_explain(out, in, st, S, A, amt, m, cur, &mine->capital_interest_minor);
+		break;
+	case CS_STEP_PATRONAGE: {
+		mpz_t P;
+
+		mpz_init(P);
+		pool_explain(out, st, S, A, cfg->rounding, P, c);
+		patronage_explain(out, in, st, P, amt, m, cur, mine);
+		mpz_clear(P);
+		break;
+	}
+	}
+}
+
+/* The steps of currency cur from surplus sv > 0, each checked against the
+ * core's result res, then the retained surplus; the member's shares added
+ * to *mine. */
+static void steps_explain(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
+			  size_t m, size_t cur, cs_i128 sv, cs_surplus_alloc *mine)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	mpz_t S, A, amt;
+	size_t s;
+
+	mpz_inits(S, A, amt, NULL);
+	cs_i128_to_mpz(S, sv);
+	mpz_set(A, S);
+	for (s = 0; s < cfg->n_steps; s++) {
+		const cs_step *st = &cfg->steps[s];
+
+		cs_buf_printf(out, "  step %zu '%s' (%s), available A = ", s + 1, st->id,
+			      step_type_name(st->type));
+		put_minor_z(out, A, c);
+		cs_buf_putc(out, '\n');
+		step_explain(out, in, st, S, A, amt, m, cur, mine);
+		CS_ASSERT(cs_i128_from_mpz(amt) == res->step_minor[cur][s]);
+		cs_buf_puts(out, "    the step takes ");
+		put_minor_z(out, amt, c);
+		cs_buf_putc(out, '\n');
+		mpz_sub(A, A, amt);
+	}
+	CS_ASSERT(cs_i128_from_mpz(A) == res->retained_surplus_minor[cur]);
+	cs_buf_puts(out, "  what is left is the retained surplus: ");
+	put_minor_z(out, A, c);
+	cs_buf_putc(out, '\n');
+	mpz_clears(S, A, amt, NULL);
+}
+
+/* What member id gets in currency c. */
+static void member_result(cs_buf *out, int64_t id, const cs_currency *c,
+			  const cs_surplus_alloc *mine)
+{
+	cs_buf_printf(out, "  member %lld in %s: capital interest ", (long long)id, c->code);
+	put_minor(out, mine->capital_interest_minor, c);
+	cs_buf_puts(out, ", patronage refund ");
+	put_minor(out, mine->patronage_minor, c);
+	cs_buf_puts(out, " (cash ");
+	put_minor(out, mine->cash_minor, c);
+	cs_buf_puts(out, ", retained ");
+	put_minor(out, mine->retained_minor, c);
+	cs_buf_puts(out, ")\n");
+}
+
 void cs_explain_waterfall(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
 			  size_t m)
 {
 	const cs_config *cfg = in->cfg;
-	size_t n_cur = cfg->n_currencies, cur, s;
-	mpz_t S, A, amt;
+	size_t n_cur = cfg->n_currencies, cur;
 
 	CS_ASSERT(m < in->n_members);
-	mpz_inits(S, A, amt, NULL);
 	for (cur = 0; cur < n_cur; cur++) {
 		const cs_currency *c = &cfg->currencies[cur];
 		const cs_surplus_alloc *got = &res->allocs[m * n_cur + cur];
@@ -966,58 +1043,11 @@ void cs_explain_waterfall(cs_buf *out, const cs_surplus_input *in, const cs_surp
 			CS_ASSERT(!got->capital_interest_minor && !got->patronage_minor);
 			continue;
 		}
-		cs_i128_to_mpz(S, sv);
-		mpz_set(A, S);
-		for (s = 0; s < cfg->n_steps; s++) {
-			const cs_step *st = &cfg->steps[s];
-
-			cs_buf_printf(out, "  step %zu '%s' (%s), available A = ", s + 1, st->id,
-				      step_type_name(st->type));
-			put_minor_z(out, A, c);
-			cs_buf_putc(out, '\n');
-			switch (st->type) {
-			case CS_STEP_ACCOUNT:
-				pool_explain(out, st, S, A, cfg->rounding, amt, c);
-				cs_buf_printf(out, "    credited to %s, not to members\n", st->account);
-				break;
-			case CS_STEP_CAPITAL_INTEREST:
-				capital_explain(out, in, st, S, A, amt, m, cur,
-						&mine.capital_interest_minor);
-				break;
-			case CS_STEP_PATRONAGE: {
-				mpz_t P;
-
-				mpz_init(P);
-				pool_explain(out, st, S, A, cfg->rounding, P, c);
-				patronage_explain(out, in, st, P, amt, m, cur, &mine);
-				mpz_clear(P);
-				break;
-			}
-			}
-			CS_ASSERT(cs_i128_from_mpz(amt) == res->step_minor[cur][s]);
-			cs_buf_puts(out, "    the step takes ");
-			put_minor_z(out, amt, c);
-			cs_buf_putc(out, '\n');
-			mpz_sub(A, A, amt);
-		}
-		CS_ASSERT(cs_i128_from_mpz(A) == res->retained_surplus_minor[cur]);
-		cs_buf_puts(out, "  what is left is the retained surplus: ");
-		put_minor_z(out, A, c);
-		cs_buf_putc(out, '\n');
+		steps_explain(out, in, res, m, cur, sv, &mine);
 		/* the explanation arrives at the core's allocation */
 		CS_ASSERT(mine.capital_interest_minor == got->capital_interest_minor &&
 			  mine.patronage_minor == got->patronage_minor &&
 			  mine.cash_minor == got->cash_minor && mine.retained_minor == got->retained_minor);
-		cs_buf_printf(out, "  member %lld in %s: capital interest ",
-			      (long long)in->members[m].id, c->code);
-		put_minor(out, mine.capital_interest_minor, c);
-		cs_buf_puts(out, ", patronage refund ");
-		put_minor(out, mine.patronage_minor, c);
-		cs_buf_puts(out, " (cash ");
-		put_minor(out, mine.cash_minor, c);
-		cs_buf_puts(out, ", retained ");
-		put_minor(out, mine.retained_minor, c);
-		cs_buf_puts(out, ")\n");
+		member_result(out, in->members[m].id, c, &mine);
 	}
-	mpz_clears(S, A, amt, NULL);
 }
