@@ -637,6 +637,7 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 
 /* ---- settle ---- */
 
+/* An empty comparison for a run of config cfg, its cursors closed. */
 static void settle_cmp_init(settle_cmp *x, const cs_config *cfg)
 {
 	memset(x, 0, sizeof(*x));
@@ -647,6 +648,7 @@ static void settle_cmp_init(settle_cmp *x, const cs_config *cfg)
 	diff_init(&x->line_diff);
 }
 
+/* Closes the comparison's cursors and frees its lists. */
 static void settle_cmp_free(settle_cmp *x)
 {
 	cs_cursor_close(&x->inputs);
