@@ -254,8 +254,8 @@ static void txn_head(cs_buf *out, const cs_config *cfg, const cs_txn_row *r, int
 	else
 		cs_buf_printf(out, "\ntransaction with a NULL id, %s", when);
 	if (r->has_category)
-		cs_buf_printf(out, ", category '%.*s'", (int)(r->category_len > 80 ? 80 : r->category_len),
-			      r->category);
+		cs_buf_printf(out, ", category '%.*s'",
+			      (int)(r->category_len > 80 ? 80 : r->category_len), r->category);
 	cs_buf_puts(out, "\n  producer ");
 	if (r->has_producer)
 		cs_buf_printf(out, "%lld (%s)", (long long)r->producer_id,
@@ -269,14 +269,16 @@ static void txn_head(cs_buf *out, const cs_config *cfg, const cs_txn_row *r, int
 		cs_buf_puts(out, ", consumer: a guest");
 	cs_buf_printf(out, "; %lld is the %s\n", (long long)member,
 		      r->has_producer && r->producer_id == member
-			      ? (r->has_consumer && r->consumer_id == member ? "producer and the consumer"
-									    : "producer")
+			      ? (r->has_consumer && r->consumer_id == member
+					 ? "producer and the consumer"
+					 : "producer")
 			      : "consumer");
 	if (r->has_amount && cur >= 0) {
 		char major[CS_AMOUNT_TEXT_BYTES];
 
 		cs_buf_printf(out, "  amount g = %lld (%s %s)\n", (long long)r->amount_minor,
-			      cs_amount_format(major, r->amount_minor, cfg->currencies[cur].exponent),
+			      cs_amount_format(major, r->amount_minor,
+					       cfg->currencies[cur].exponent),
 			      cfg->currencies[cur].code);
 	}
 }
@@ -319,7 +321,8 @@ static size_t txn_compute(cs_buf *out, cs_fee_calc *calc, const cs_config *cfg,
 			continue;
 		sums->transactions[side][cur]++;
 		sums->gross[side][cur] += r->amount_minor;
-		sums->fees[side][cur] += side == 0 ? fee.fee_producer_minor : fee.fee_consumer_minor;
+		sums->fees[side][cur] += side == 0 ? fee.fee_producer_minor
+						   : fee.fee_consumer_minor;
 	}
 	return n_mine;
 }
@@ -564,7 +567,9 @@ static void explain_settle_head(settle_explain *x)
 	cs_buf_printf(&x->out, "explain settle run %lld [%s, %s), %s, for party %lld%s\n",
 		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
 		      (long long)x->member,
-		      cs_members_find(x->members, x->member) ? "" : " (not in the members relation now)");
+		      cs_members_find(x->members, x->member)
+			      ? ""
+			      : " (not in the members relation now)");
 	cs_buf_printf(&x->out, "its transactions in the window as the database holds them now, "
 			       "computed with the run's stored config ('%s', rounding %s), next to "
 			       "the ledger lines the run stored\n",
@@ -807,7 +812,8 @@ static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *e
 	if (cs_stored_dist_load(a->db, a->cfg, &a->run, &a->w, &d, err) < 0)
 		goto cleanup;
 	have_d = 1;
-	if (dist_member_index(a, &d, member, &m, err) < 0 || cs_surplus_compute(&d.in, &res, err) < 0)
+	if (dist_member_index(a, &d, member, &m, err) < 0 ||
+	    cs_surplus_compute(&d.in, &res, err) < 0)
 		goto cleanup;
 	have_res = 1;
 	explain_dist_head(&out, a, &d, m);
@@ -904,7 +910,8 @@ static int export_line_read(const audit_run *a, const cs_cursor *c, cs_export_li
 		return cs_error_set(err, CS_EXIT_VERIFY,
 				    "run %lld has a stored line the engine cannot have written "
 				    "(journal %s, currency %s)",
-				    (long long)a->run.id, cs_cursor_cell(c, 1) ? cs_cursor_cell(c, 1) : "NULL",
+				    (long long)a->run.id,
+				    cs_cursor_cell(c, 1) ? cs_cursor_cell(c, 1) : "NULL",
 				    code ? code : "NULL");
 	if (stored_amount(cs_cursor_cell(c, 8), &l->amount_minor, a->run.id, err) < 0)
 		return -1;

@@ -505,7 +505,8 @@ void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_
 	mpz_init(f);
 	raw_explain(out, calc, rule, &in, c, raw);
 	cs_round(f, raw, cfg->rounding);
-	cs_buf_printf(out, "  rounded %s to whole minor units: fee ", cs_rounding_name(cfg->rounding));
+	cs_buf_printf(out, "  rounded %s to whole minor units: fee ",
+		      cs_rounding_name(cfg->rounding));
 	put_minor_z(out, f, c);
 	cs_buf_puts(out, mpz_cmp_ui(mpq_denref(raw), 1) == 0 ? " (already whole)\n" : "\n");
 	split_explain(out, rule, f, neg, &fp, &fc);
@@ -793,8 +794,8 @@ static void member_class_explain(const patronage_ctx *p, const cs_alloc_part *cl
 				      "class)\n",
 			      (long long)mem->id, n);
 	else
-		cs_buf_printf(p->out, "    member %lld is not eligible: it %s\n", (long long)mem->id,
-			      why);
+		cs_buf_printf(p->out, "    member %lld is not eligible: it %s\n",
+			      (long long)mem->id, why);
 }
 
 /* The member's refund R, part me of the class amount T (parts[0..n)), and

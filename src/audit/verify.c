@@ -1284,7 +1284,8 @@ static void chain_check_record(findings *f, const cs_stored_run *run, const chai
 		chain_bad(f, run->id, "the stored config text does not hash to config_sha256");
 	if ((strcmp(run->status, "superseded") == 0) != (run->superseded_by != 0))
 		chain_bad(f, run->id, "status '%s' but %s", run->status,
-			  run->superseded_by ? "a later run supersedes it" : "no run supersedes it");
+			  run->superseded_by ? "a later run supersedes it"
+					     : "no run supersedes it");
 }
 
 /* Reads every run record in id order and checks each against the one

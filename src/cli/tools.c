@@ -124,7 +124,8 @@ static const struct {
 } cmds[] = {
 	{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_HELP] = 1}},
 	{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1, [OPT_HELP] = 1}},
-	{"export", export_help, {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
+	{"export", export_help,
+	 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
 	{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_HELP] = 1}},
 };
 
