@@ -213,106 +213,129 @@ static int explain_reject(audit_run *a, int64_t id, cs_buf *out, cs_error *err)
 	return 0;
 }
 
-/* One transaction of the member, explained, then its stored lines. */
-static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *members,
-		       const cs_cursor *t, int64_t member, const stored_line *stored,
-		       size_t n_stored, member_sums *sums, cs_buf *out, cs_error *err)
+/* Reads the current row of the transactions cursor into r (which points into
+ * the cursor's row). Returns the index of its currency in cfg, or -1. */
+static int read_txn(const cs_cursor *t, const cs_config *cfg, cs_txn_row *r)
 {
-	const cs_config *cfg = a->cfg;
-	cs_txn_row r;
-	cs_fee_result fee;
-	stored_line mine[4];
-	const char *why = NULL;
-	char when[64] = "NULL";
-	int cur = -1, pm = 0, cm = 0;
-	size_t n_mine = 0, i;
 	const char *cell;
+	int cur = -1;
 
-	memset(&r, 0, sizeof(r));
-	r.has_id = cs_parse_i64(cs_cursor_cell(t, 0), &r.id) == 0;
-	r.has_occurred_at = cs_parse_i64(cs_cursor_cell(t, 1), &r.occurred_at_us) == 0;
-	r.has_producer = cs_parse_i64(cs_cursor_cell(t, 2), &r.producer_id) == 0;
-	r.has_consumer = cs_parse_i64(cs_cursor_cell(t, 3), &r.consumer_id) == 0;
-	r.has_amount = cs_parse_i64(cs_cursor_cell(t, 4), &r.amount_minor) == 0;
+	memset(r, 0, sizeof(*r));
+	r->has_id = cs_parse_i64(cs_cursor_cell(t, 0), &r->id) == 0;
+	r->has_occurred_at = cs_parse_i64(cs_cursor_cell(t, 1), &r->occurred_at_us) == 0;
+	r->has_producer = cs_parse_i64(cs_cursor_cell(t, 2), &r->producer_id) == 0;
+	r->has_consumer = cs_parse_i64(cs_cursor_cell(t, 3), &r->consumer_id) == 0;
+	r->has_amount = cs_parse_i64(cs_cursor_cell(t, 4), &r->amount_minor) == 0;
 	if ((cell = cs_cursor_cell(t, 5)) != NULL) {
-		r.has_currency = 1;
-		r.currency = cell;
-		r.currency_len = strlen(cell);
-		cur = cs_config_currency_index(cfg, cell, r.currency_len);
+		r->has_currency = 1;
+		r->currency = cell;
+		r->currency_len = strlen(cell);
+		cur = cs_config_currency_index(cfg, cell, r->currency_len);
 	}
 	if ((cell = cs_cursor_cell(t, 6)) != NULL) {
-		r.has_category = 1;
-		r.category = cell;
-		r.category_len = strlen(cell);
+		r->has_category = 1;
+		r->category = cell;
+		r->category_len = strlen(cell);
 	}
-	if (r.has_producer)
-		pm = cs_members_is(members, r.producer_id, CS_CLASS_PRODUCER);
-	if (r.has_consumer)
-		cm = cs_members_is(members, r.consumer_id, CS_CLASS_CONSUMER);
-	if (r.has_occurred_at)
-		cs_format_local(when, sizeof(when), r.occurred_at_us);
-	if (r.has_id)
-		cs_buf_printf(out, "\ntransaction %lld, %s", (long long)r.id, when);
+	return cur;
+}
+
+/* The transaction as the database holds it now: id, time, category, its
+ * parties and which of them the member is, and its amount. */
+static void txn_head(cs_buf *out, const cs_config *cfg, const cs_txn_row *r, int cur,
+		     int64_t member, int pm, int cm)
+{
+	char when[64] = "NULL";
+
+	if (r->has_occurred_at)
+		cs_format_local(when, sizeof(when), r->occurred_at_us);
+	if (r->has_id)
+		cs_buf_printf(out, "\ntransaction %lld, %s", (long long)r->id, when);
 	else
 		cs_buf_printf(out, "\ntransaction with a NULL id, %s", when);
-	if (r.has_category)
-		cs_buf_printf(out, ", category '%.*s'", (int)(r.category_len > 80 ? 80 : r.category_len),
-			      r.category);
+	if (r->has_category)
+		cs_buf_printf(out, ", category '%.*s'",
+			      (int)(r->category_len > 80 ? 80 : r->category_len), r->category);
 	cs_buf_puts(out, "\n  producer ");
-	if (r.has_producer)
-		cs_buf_printf(out, "%lld (%s)", (long long)r.producer_id,
+	if (r->has_producer)
+		cs_buf_printf(out, "%lld (%s)", (long long)r->producer_id,
 			      pm ? "a member of class producer" : "not a member of class producer");
 	else
 		cs_buf_puts(out, "NULL");
-	if (r.has_consumer)
-		cs_buf_printf(out, ", consumer %lld (%s)", (long long)r.consumer_id,
+	if (r->has_consumer)
+		cs_buf_printf(out, ", consumer %lld (%s)", (long long)r->consumer_id,
 			      cm ? "a member of class consumer" : "not a member of class consumer");
 	else
 		cs_buf_puts(out, ", consumer: a guest");
 	cs_buf_printf(out, "; %lld is the %s\n", (long long)member,
-		      r.has_producer && r.producer_id == member
-			      ? (r.has_consumer && r.consumer_id == member ? "producer and the consumer"
-									    : "producer")
+		      r->has_producer && r->producer_id == member
+			      ? (r->has_consumer && r->consumer_id == member
+					 ? "producer and the consumer"
+					 : "producer")
 			      : "consumer");
-	if (r.has_amount && cur >= 0) {
+	if (r->has_amount && cur >= 0) {
 		char major[CS_AMOUNT_TEXT_BYTES];
 
-		cs_buf_printf(out, "  amount g = %lld (%s %s)\n", (long long)r.amount_minor,
-			      cs_amount_format(major, r.amount_minor, cfg->currencies[cur].exponent),
+		cs_buf_printf(out, "  amount g = %lld (%s %s)\n", (long long)r->amount_minor,
+			      cs_amount_format(major, r->amount_minor,
+					       cfg->currencies[cur].exponent),
 			      cfg->currencies[cur].code);
 	}
-	if (!r.has_id)
-		why = "id is null";
-	else if (!r.has_producer)
-		why = "producer_id is null";
-	else if (!r.has_amount)
-		why = "amount_minor is null";
-	else if (!r.has_currency)
-		why = "currency is null";
-	else if (cur < 0)
-		why = "its currency is not configured";
-	if (why) {
-		cs_buf_printf(out, "  invalid (spec section 4): %s; no fee, no ledger lines\n", why);
-	} else {
-		cs_explain_fee(out, calc, &r, (size_t)cur, pm, cm, &fee);
-		if (fee.rule_index >= 0) {
-			int side;
+}
 
-			n_mine = computed_lines(cfg, &r, (size_t)cur, &fee, mine);
-			for (side = 0; side < 2; side++) {
-				int is = side == 0 ? r.producer_id == member
-						   : r.has_consumer && r.consumer_id == member;
+/* Why row r is invalid (spec section 4), or NULL when it is valid. */
+static const char *txn_invalid(const cs_txn_row *r, int cur)
+{
+	if (!r->has_id)
+		return "id is null";
+	if (!r->has_producer)
+		return "producer_id is null";
+	if (!r->has_amount)
+		return "amount_minor is null";
+	if (!r->has_currency)
+		return "currency is null";
+	if (cur < 0)
+		return "its currency is not configured";
+	return NULL;
+}
 
-				if (!is)
-					continue;
-				sums->transactions[side][cur]++;
-				sums->gross[side][cur] += r.amount_minor;
-				sums->fees[side][cur] +=
-					side == 0 ? fee.fee_producer_minor : fee.fee_consumer_minor;
-			}
-		}
+/* The fee of valid row r explained; the lines it makes into mine and the
+ * member's sides added to sums. Returns the number of lines. */
+static size_t txn_compute(cs_buf *out, cs_fee_calc *calc, const cs_config *cfg,
+			  const cs_txn_row *r, size_t cur, int pm, int cm, int64_t member,
+			  member_sums *sums, stored_line *mine)
+{
+	cs_fee_result fee;
+	size_t n_mine;
+	int side;
+
+	cs_explain_fee(out, calc, r, cur, pm, cm, &fee);
+	if (fee.rule_index < 0)
+		return 0;
+	n_mine = computed_lines(cfg, r, cur, &fee, mine);
+	for (side = 0; side < 2; side++) {
+		int is = side == 0 ? r->producer_id == member
+				   : r->has_consumer && r->consumer_id == member;
+
+		if (!is)
+			continue;
+		sums->transactions[side][cur]++;
+		sums->gross[side][cur] += r->amount_minor;
+		sums->fees[side][cur] += side == 0 ? fee.fee_producer_minor
+						   : fee.fee_consumer_minor;
 	}
-	/* the run's stored lines of this journal */
+	return n_mine;
+}
+
+/* The run's stored lines of this journal against the computed ones: one
+ * line when they are equal, else the stored lines and, for a transaction
+ * with none, why the run rejected it. */
+static int txn_vs_stored(audit_run *a, const cs_txn_row *r, const stored_line *stored,
+			 size_t n_stored, const stored_line *mine, size_t n_mine, cs_buf *out,
+			 cs_error *err)
+{
+	size_t i;
+
 	if (n_stored == n_mine) {
 		int equal = 1;
 
@@ -332,14 +355,40 @@ static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *member
 		      (long long)a->run.id, (long long)a->run.id);
 	for (i = 0; i < n_stored; i++) {
 		cs_buf_puts(out, "    stored   ");
-		line_text(out, &stored[i], cfg);
+		line_text(out, &stored[i], a->cfg);
 		cs_buf_putc(out, '\n');
 	}
 	if (n_stored == 0)
 		cs_buf_puts(out, "    stored   none\n");
-	if (!r.has_id || n_stored)
+	if (!r->has_id || n_stored)
 		return 0;
-	return explain_reject(a, r.id, out, err);
+	return explain_reject(a, r->id, out, err);
+}
+
+/* One transaction of the member, explained, then its stored lines. */
+static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *members,
+		       const cs_cursor *t, int64_t member, const stored_line *stored,
+		       size_t n_stored, member_sums *sums, cs_buf *out, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	cs_txn_row r;
+	stored_line mine[4];
+	const char *why;
+	int cur, pm = 0, cm = 0;
+	size_t n_mine = 0;
+
+	cur = read_txn(t, cfg, &r);
+	if (r.has_producer)
+		pm = cs_members_is(members, r.producer_id, CS_CLASS_PRODUCER);
+	if (r.has_consumer)
+		cm = cs_members_is(members, r.consumer_id, CS_CLASS_CONSUMER);
+	txn_head(out, cfg, &r, cur, member, pm, cm);
+	why = txn_invalid(&r, cur);
+	if (why)
+		cs_buf_printf(out, "  invalid (spec section 4): %s; no fee, no ledger lines\n", why);
+	else
+		n_mine = txn_compute(out, calc, cfg, &r, (size_t)cur, pm, cm, member, sums, mine);
+	return txn_vs_stored(a, &r, stored, n_stored, mine, n_mine, out, err);
 }
 
 /* The member's stored totals next to the recomputed ones. */
@@ -450,36 +499,35 @@ static int next_group(cs_cursor *c, int *live, line_group *g, int64_t run_id, cs
 	}
 }
 
-static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
-{
-	const cs_config *cfg = a->cfg;
-	cs_members *members = cs_members_new();
-	cs_fee_calc calc;
-	cs_cursor t, l;
-	cs_buf out, sql;
-	char *rel = NULL;
+/* One member's explanation of a settle run, as it is walked. */
+typedef struct settle_explain {
+	audit_run *a;
+	int64_t member;
 	char run_text[24], member_text[24];
-	const char *params[3];
-	line_group *g = calloc(1, sizeof(line_group));
-	member_sums *sums = calloc(1, sizeof(member_sums));
-	int64_t explained = 0, gone = 0;
-	int rc = -1, t_live = 0, l_live = 0, g_loaded = 0, step;
+	cs_members *members; /* the members relation now */
+	cs_fee_calc calc;
+	cs_cursor t;         /* the member's transactions now, by id */
+	cs_cursor l;         /* the stored lines of the journals with the member */
+	line_group *g;       /* the journal read ahead from l */
+	member_sums *sums;   /* the member's totals, recomputed */
+	cs_buf out;
+	int64_t explained, gone;
+} settle_explain;
 
-	CS_ASSERT(sums != NULL && g != NULL);
-	memset(&t, 0, sizeof(t));
-	memset(&l, 0, sizeof(l));
-	cs_buf_init(&out);
-	cs_buf_init(&sql);
-	cs_fee_calc_init(&calc, cfg);
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
-	if (cs_source_members(a->db, cfg, members, 0, err) < 0)
-		goto cleanup;
-	rel = cs_source_relation_sql(a->db, &cfg->source_transactions, err);
+/* Opens cursor t on the member's rows of the window, in the canonical order
+ * of docs/reproducibility.md. */
+static int open_member_txns(settle_explain *x, cs_error *err)
+{
+	audit_run *a = x->a;
+	const char *params[3] = {a->w.from_utc, a->w.to_utc, x->member_text};
+	char *rel;
+	cs_buf sql;
+	int rc;
+
+	rel = cs_source_relation_sql(a->db, &a->cfg->source_transactions, err);
 	if (!rel)
-		goto cleanup;
-	/* the member's rows of the window, in the canonical order of
-	 * docs/reproducibility.md */
+		return -1;
+	cs_buf_init(&sql);
 	cs_buf_printf(&sql,
 		      "SELECT id::bigint, (extract(epoch FROM occurred_at::timestamptz)"
 		      " * 1000000)::bigint, producer_id::bigint, consumer_id::bigint,"
@@ -490,90 +538,149 @@ static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
 		      " ORDER BY 1 NULLS FIRST, 2, 3, 4, 5, currency::text COLLATE \"C\","
 		      " category::text COLLATE \"C\"",
 		      rel);
-	params[0] = a->w.from_utc;
-	params[1] = a->w.to_utc;
-	params[2] = member_text;
-	if (cs_cursor_open(&t, a->db, "cs_explain_t", sql.data, 3, params, err) < 0)
-		goto cleanup;
-	params[0] = run_text;
-	params[1] = member_text;
-	if (cs_cursor_open(&l, a->db, "cs_explain_l",
-			   "SELECT journal, line_no, account, party_id, currency, amount_minor::text"
-			   " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND entry = 'post'"
-			   " AND journal IN (SELECT journal FROM coopsettle.ledger_lines"
-			   " WHERE run_id = $1::bigint AND entry = 'post' AND party_id = $2::bigint)"
-			   " ORDER BY journal, line_no",
-			   2, params, err) < 0)
-		goto cleanup;
-	cs_buf_printf(&out, "explain settle run %lld [%s, %s), %s, for party %lld%s\n",
+	rc = cs_cursor_open(&x->t, a->db, "cs_explain_t", sql.data, 3, params, err);
+	cs_buf_free(&sql);
+	free(rel);
+	return rc;
+}
+
+/* Opens cursor l on the stored posted lines of every journal of the run
+ * that has a line of the member, by journal and line number. */
+static int open_member_lines(settle_explain *x, cs_error *err)
+{
+	const char *params[2] = {x->run_text, x->member_text};
+
+	return cs_cursor_open(&x->l, x->a->db, "cs_explain_l",
+			      "SELECT journal, line_no, account, party_id, currency, amount_minor::text"
+			      " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND entry = 'post'"
+			      " AND journal IN (SELECT journal FROM coopsettle.ledger_lines"
+			      " WHERE run_id = $1::bigint AND entry = 'post' AND party_id = $2::bigint)"
+			      " ORDER BY journal, line_no",
+			      2, params, err);
+}
+
+/* What is explained, and how. */
+static void explain_settle_head(settle_explain *x)
+{
+	audit_run *a = x->a;
+
+	cs_buf_printf(&x->out, "explain settle run %lld [%s, %s), %s, for party %lld%s\n",
 		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
-		      (long long)member,
-		      cs_members_find(members, member) ? "" : " (not in the members relation now)");
-	cs_buf_printf(&out, "its transactions in the window as the database holds them now, "
-			    "computed with the run's stored config ('%s', rounding %s), next to "
-			    "the ledger lines the run stored\n",
-		      cfg->cooperative, cs_rounding_name(cfg->rounding));
+		      (long long)x->member,
+		      cs_members_find(x->members, x->member)
+			      ? ""
+			      : " (not in the members relation now)");
+	cs_buf_printf(&x->out, "its transactions in the window as the database holds them now, "
+			       "computed with the run's stored config ('%s', rounding %s), next to "
+			       "the ledger lines the run stored\n",
+		      a->cfg->cooperative, cs_rounding_name(a->cfg->rounding));
+}
+
+/* A stored journal whose transaction the database no longer holds with the
+ * member in the window: its stored lines. */
+static void explain_gone(settle_explain *x)
+{
+	audit_run *a = x->a;
+	const line_group *g = x->g;
+	size_t i;
+
+	x->gone++;
+	cs_buf_printf(&x->out, "\ntransaction %lld: run %lld stored lines for it, but the "
+			       "database no longer holds it with party %lld in the "
+			       "window (verify --run %lld names what changed)\n",
+		      (long long)g->journal, (long long)a->run.id, (long long)x->member,
+		      (long long)a->run.id);
+	for (i = 0; i < g->n; i++) {
+		cs_buf_puts(&x->out, "    stored   ");
+		line_text(&x->out, &g->lines[i], a->cfg);
+		cs_buf_putc(&x->out, '\n');
+	}
+}
+
+/* Walks the member's transactions and the stored journals side by side, by
+ * id: each transaction explained next to its stored lines, each stored
+ * journal whose transaction is gone shown on its own. Writes to f as the
+ * output grows. */
+static int explain_settle_walk(settle_explain *x, FILE *f, cs_error *err)
+{
+	line_group *g = x->g;
+	int t_live = 0, l_live = 0, g_loaded = 0, step;
+
 	for (;;) {
 		int64_t tid = 0;
 		int t_has_id = 0;
 
 		if (!t_live) {
-			if ((step = cs_cursor_next(&t, err)) < 0)
-				goto cleanup;
+			if ((step = cs_cursor_next(&x->t, err)) < 0)
+				return -1;
 			t_live = step;
 		}
 		if (!g_loaded) {
-			if (next_group(&l, &l_live, g, a->run.id, err) < 0)
-				goto cleanup;
+			if (next_group(&x->l, &l_live, g, x->a->run.id, err) < 0)
+				return -1;
 			g_loaded = 1;
 		}
 		if (!t_live && !g->has)
-			break;
+			return 0;
 		if (t_live)
-			t_has_id = cs_parse_i64(cs_cursor_cell(&t, 0), &tid) == 0;
+			t_has_id = cs_parse_i64(cs_cursor_cell(&x->t, 0), &tid) == 0;
 		if (t_live && (!g->has || !t_has_id || tid <= g->journal)) {
 			int mine = g->has && t_has_id && tid == g->journal;
 
-			if (explain_txn(a, &calc, members, &t, member, g->lines, mine ? g->n : 0, sums,
-					&out, err) < 0)
-				goto cleanup;
-			explained++;
+			if (explain_txn(x->a, &x->calc, x->members, &x->t, x->member, g->lines,
+					mine ? g->n : 0, x->sums, &x->out, err) < 0)
+				return -1;
+			x->explained++;
 			t_live = 0;
 			if (mine)
 				g_loaded = 0;
 		} else {
-			size_t i;
-
-			gone++;
-			cs_buf_printf(&out, "\ntransaction %lld: run %lld stored lines for it, but the "
-					    "database no longer holds it with party %lld in the "
-					    "window (verify --run %lld names what changed)\n",
-				      (long long)g->journal, (long long)a->run.id, (long long)member,
-				      (long long)a->run.id);
-			for (i = 0; i < g->n; i++) {
-				cs_buf_puts(&out, "    stored   ");
-				line_text(&out, &g->lines[i], cfg);
-				cs_buf_putc(&out, '\n');
-			}
+			explain_gone(x);
 			g_loaded = 0;
 		}
-		if (out.len >= OUT_FLUSH_BYTES && put_out(f, &out, err) < 0)
-			goto cleanup;
+		if (x->out.len >= OUT_FLUSH_BYTES && put_out(f, &x->out, err) < 0)
+			return -1;
 	}
-	if (explained == 0 && gone == 0)
-		cs_buf_printf(&out, "\nparty %lld has no transaction in the window of run %lld\n",
+}
+
+/* A settle run for one party: its transactions now, recomputed next to the
+ * lines the run stored, then its totals. */
+static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
+{
+	settle_explain x;
+	line_group *g = calloc(1, sizeof(line_group));
+	member_sums *sums = calloc(1, sizeof(member_sums));
+	int rc = -1;
+
+	CS_ASSERT(sums != NULL && g != NULL);
+	memset(&x, 0, sizeof(x));
+	x.a = a;
+	x.member = member;
+	x.members = cs_members_new();
+	x.g = g;
+	x.sums = sums;
+	cs_buf_init(&x.out);
+	cs_fee_calc_init(&x.calc, a->cfg);
+	snprintf(x.run_text, sizeof(x.run_text), "%lld", (long long)a->run.id);
+	snprintf(x.member_text, sizeof(x.member_text), "%lld", (long long)member);
+	if (cs_source_members(a->db, a->cfg, x.members, 0, err) < 0 ||
+	    open_member_txns(&x, err) < 0 || open_member_lines(&x, err) < 0)
+		goto cleanup;
+	explain_settle_head(&x);
+	if (explain_settle_walk(&x, f, err) < 0)
+		goto cleanup;
+	if (x.explained == 0 && x.gone == 0)
+		cs_buf_printf(&x.out, "\nparty %lld has no transaction in the window of run %lld\n",
 			      (long long)member, (long long)a->run.id);
-	if (explain_settle_totals(a, member, sums, &out, err) < 0 || put_out(f, &out, err) < 0)
+	if (explain_settle_totals(a, member, sums, &x.out, err) < 0 || put_out(f, &x.out, err) < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
-	cs_cursor_close(&t);
-	cs_cursor_close(&l);
-	cs_fee_calc_clear(&calc);
-	cs_members_free(members);
-	cs_buf_free(&out);
-	cs_buf_free(&sql);
-	free(rel);
+	cs_cursor_close(&x.t);
+	cs_cursor_close(&x.l);
+	cs_fee_calc_clear(&x.calc);
+	cs_members_free(x.members);
+	cs_buf_free(&x.out);
 	free(sums);
 	free(g);
 	return rc;
@@ -581,79 +688,86 @@ cleanup:
 
 /* ---- explain: distribute ---- */
 
-static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *err)
+/* The index of member in the rebuilt inputs d; a party that is not a member
+ * is a usage error. */
+static int dist_member_index(const audit_run *a, const cs_stored_dist *d, int64_t member,
+			     size_t *m, cs_error *err)
 {
 	const cs_config *cfg = a->cfg;
-	cs_stored_dist d;
-	cs_surplus_result res;
-	cs_buf out;
-	cs_db_rows rows;
-	char run_text[24], member_text[24], day[16];
-	const char *params[2] = {run_text, member_text};
-	size_t m, i;
-	int rc = -1, have_d = 0, have_res = 0;
 
-	cs_buf_init(&out);
+	for (*m = 0; *m < d->in.n_members && d->in.members[*m].id != member; (*m)++)
+		;
+	if (*m < d->in.n_members)
+		return 0;
+	cs_error_set(err, CS_EXIT_USAGE, "member %lld is not in '%s.%s'", (long long)member,
+		     cfg->source_members.schema, cfg->source_members.table);
+	cs_error_hint(err, "A distribute run allocates to members only; explain a party of "
+			   "a settle run with that run's id.");
+	return -1;
+}
+
+/* What is explained: the run, member m as the members relation holds it now,
+ * and the inputs rebuilt for it. */
+static void explain_dist_head(cs_buf *out, const audit_run *a, const cs_stored_dist *d, size_t m)
+{
+	const cs_config *cfg = a->cfg;
+	const cs_member *x = &d->in.members[m];
+	char day[16];
+	size_t i;
+
+	cs_buf_printf(out, "explain distribute run %lld [%s, %s), %s, for member %lld\n",
+		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
+		      (long long)x->id);
+	day_text(day, sizeof(day), x->joined_day);
+	cs_buf_printf(out, "member %lld: class %s, joined %s", (long long)x->id,
+		      cs_class_name(x->cls), day);
+	if (x->has_left) {
+		day_text(day, sizeof(day), x->left_day);
+		cs_buf_printf(out, ", left %s", day);
+	}
+	cs_buf_printf(out, ", paid-in capital %lld minor units of %s; %lld day%s of "
+			   "membership among the window's local days %s to %s\n",
+		      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
+		      (long long)cs_membership_days(x, d->in.first_day, d->in.end_day),
+		      cs_membership_days(x, d->in.first_day, d->in.end_day) == 1 ? "" : "s",
+		      a->first_day, a->last_day);
+	cs_buf_printf(out, "inputs: %zu settle run%s of the window as they were when run %lld was "
+			   "made:",
+		      d->n_refs, d->n_refs == 1 ? "" : "s", (long long)a->run.id);
+	for (i = 0; i < d->n_refs; i++)
+		cs_buf_printf(out, " %lld", (long long)d->refs[i].id);
+	cs_buf_puts(out, "; the costs the run recorded; the members relation now\n");
+	if (strcmp(d->input_sha256, a->run.input_sha256) == 0)
+		cs_buf_puts(out, "these inputs hash to the run's input_sha256: they are exactly the "
+				 "run's\n");
+	else
+		cs_buf_printf(out, "NOTE: these inputs hash to %s, not to the run's input_sha256 %s: "
+				   "the members or settle runs changed since the run, so figures may "
+				   "differ from the stored ones (coopsettle verify --run %lld)\n",
+			      d->input_sha256, a->run.input_sha256, (long long)a->run.id);
+}
+
+/* The member's stored allocation, each currency compared with member m's
+ * recomputed one in res. */
+static int explain_dist_stored(audit_run *a, int64_t member, const cs_surplus_result *res,
+			       size_t m, cs_buf *out, cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	char run_text[24], member_text[24];
+	const char *params[2] = {run_text, member_text};
+	cs_db_rows rows;
+	size_t i;
+
 	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
-	if (cs_stored_dist_load(a->db, cfg, &a->run, &a->w, &d, err) < 0)
-		goto cleanup;
-	have_d = 1;
-	for (m = 0; m < d.in.n_members && d.in.members[m].id != member; m++)
-		;
-	if (m == d.in.n_members) {
-		cs_error_set(err, CS_EXIT_USAGE, "member %lld is not in '%s.%s'", (long long)member,
-			     cfg->source_members.schema, cfg->source_members.table);
-		cs_error_hint(err, "A distribute run allocates to members only; explain a party of "
-				   "a settle run with that run's id.");
-		goto cleanup;
-	}
-	if (cs_surplus_compute(&d.in, &res, err) < 0)
-		goto cleanup;
-	have_res = 1;
-	cs_buf_printf(&out, "explain distribute run %lld [%s, %s), %s, for member %lld\n",
-		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
-		      (long long)member);
-	{
-		const cs_member *x = &d.in.members[m];
-
-		day_text(day, sizeof(day), x->joined_day);
-		cs_buf_printf(&out, "member %lld: class %s, joined %s", (long long)x->id,
-			      cs_class_name(x->cls), day);
-		if (x->has_left) {
-			day_text(day, sizeof(day), x->left_day);
-			cs_buf_printf(&out, ", left %s", day);
-		}
-		cs_buf_printf(&out, ", paid-in capital %lld minor units of %s; %lld day%s of "
-				    "membership among the window's local days %s to %s\n",
-			      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
-			      (long long)cs_membership_days(x, d.in.first_day, d.in.end_day),
-			      cs_membership_days(x, d.in.first_day, d.in.end_day) == 1 ? "" : "s",
-			      a->first_day, a->last_day);
-	}
-	cs_buf_printf(&out, "inputs: %zu settle run%s of the window as they were when run %lld was "
-			    "made:",
-		      d.n_refs, d.n_refs == 1 ? "" : "s", (long long)a->run.id);
-	for (i = 0; i < d.n_refs; i++)
-		cs_buf_printf(&out, " %lld", (long long)d.refs[i].id);
-	cs_buf_puts(&out, "; the costs the run recorded; the members relation now\n");
-	if (strcmp(d.input_sha256, a->run.input_sha256) == 0)
-		cs_buf_puts(&out, "these inputs hash to the run's input_sha256: they are exactly the "
-				  "run's\n");
-	else
-		cs_buf_printf(&out, "NOTE: these inputs hash to %s, not to the run's input_sha256 %s: "
-				    "the members or settle runs changed since the run, so figures may "
-				    "differ from the stored ones (coopsettle verify --run %lld)\n",
-			      d.input_sha256, a->run.input_sha256, (long long)a->run.id);
-	cs_explain_waterfall(&out, &d.in, &res, m);
 	if (cs_db_query(a->db,
 			"SELECT currency, capital_interest_minor::text, patronage_minor::text,"
 			" cash_minor::text, retained_minor::text FROM coopsettle.member_allocations"
 			" WHERE run_id = $1::bigint AND member_id = $2::bigint"
 			" ORDER BY currency COLLATE \"C\"",
 			2, params, &rows, err) < 0)
-		goto cleanup;
-	cs_buf_printf(&out, "\nstored allocation of member %lld in run %lld:\n", (long long)member,
+		return -1;
+	cs_buf_printf(out, "\nstored allocation of member %lld in run %lld:\n", (long long)member,
 		      (long long)a->run.id);
 	for (i = 0; i < rows.n_rows; i++) {
 		const char *code = cs_db_cell(&rows, i, 0);
@@ -665,23 +779,46 @@ static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *e
 		for (k = 0; k < 4; k++)
 			if (stored_amount(cs_db_cell(&rows, i, k + 1), &v[k], a->run.id, err) < 0) {
 				cs_db_rows_free(&rows);
-				goto cleanup;
+				return -1;
 			}
 		if (c >= 0) {
-			const cs_surplus_alloc *x = &res.allocs[m * cfg->n_currencies + (size_t)c];
+			const cs_surplus_alloc *x = &res->allocs[m * cfg->n_currencies + (size_t)c];
 
 			same = x->capital_interest_minor == v[0] && x->patronage_minor == v[1] &&
 			       x->cash_minor == v[2] && x->retained_minor == v[3];
 		}
-		cs_buf_printf(&out, "  %s: capital interest %s, patronage %s (cash %s, retained %s): %s\n",
+		cs_buf_printf(out, "  %s: capital interest %s, patronage %s (cash %s, retained %s): %s\n",
 			      code ? code : "NULL", cs_db_cell(&rows, i, 1), cs_db_cell(&rows, i, 2),
 			      cs_db_cell(&rows, i, 3), cs_db_cell(&rows, i, 4),
 			      same ? "equal to the above" : "DIFFERENT from the above");
 	}
 	if (rows.n_rows == 0)
-		cs_buf_puts(&out, "  none (nothing was allocated to the member)\n");
+		cs_buf_puts(out, "  none (nothing was allocated to the member)\n");
 	cs_db_rows_free(&rows);
-	if (put_out(f, &out, err) < 0)
+	return 0;
+}
+
+/* A distribute run for one member: its inputs rebuilt, the waterfall
+ * explained step by step, then the allocation the run stored. */
+static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *err)
+{
+	cs_stored_dist d;
+	cs_surplus_result res;
+	cs_buf out;
+	size_t m;
+	int rc = -1, have_d = 0, have_res = 0;
+
+	cs_buf_init(&out);
+	if (cs_stored_dist_load(a->db, a->cfg, &a->run, &a->w, &d, err) < 0)
+		goto cleanup;
+	have_d = 1;
+	if (dist_member_index(a, &d, member, &m, err) < 0 ||
+	    cs_surplus_compute(&d.in, &res, err) < 0)
+		goto cleanup;
+	have_res = 1;
+	explain_dist_head(&out, a, &d, m);
+	cs_explain_waterfall(&out, &d.in, &res, m);
+	if (explain_dist_stored(a, member, &res, m, &out, err) < 0 || put_out(f, &out, err) < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
@@ -708,59 +845,96 @@ int cs_audit_explain(const char *conninfo, int64_t run_id, int64_t member, FILE 
 
 /* ---- export ---- */
 
-/* Writes the export to f; the caller opens and closes f. */
-static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
+/* The fields of run a an export names. */
+static void export_run_of(const audit_run *a, cs_export_run *er)
+{
+	memset(er, 0, sizeof(*er));
+	er->id = a->run.id;
+	er->kind = a->run.kind;
+	er->status = a->run.status;
+	er->cooperative = a->cfg->cooperative;
+	er->from_text = a->w.from_text;
+	er->to_text = a->w.to_text;
+	er->date = a->last_day;
+	er->open_date = a->first_day;
+	er->config_sha256 = a->run.config_sha256;
+	er->input_sha256 = a->run.input_sha256;
+	er->output_sha256 = a->run.output_sha256;
+	er->record_sha256 = a->run.record_sha256;
+	er->supersedes = a->run.supersedes;
+}
+
+/* Declares the config's commodities and every (account, party) the run's
+ * lines use. */
+static int export_declare_all(audit_run *a, cs_export *x, cs_error *err)
 {
 	const cs_config *cfg = a->cfg;
-	cs_export_run er;
-	cs_export *x = NULL;
-	cs_buf out;
-	cs_cursor c;
-	cs_db_rows rows;
 	char run_text[24];
 	const char *params[1] = {run_text};
+	cs_db_rows rows;
 	size_t i;
-	int rc = -1, step;
+	int rc = 0;
 
-	memset(&c, 0, sizeof(c));
-	cs_buf_init(&out);
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	memset(&er, 0, sizeof(er));
-	er.id = a->run.id;
-	er.kind = a->run.kind;
-	er.status = a->run.status;
-	er.cooperative = cfg->cooperative;
-	er.from_text = a->w.from_text;
-	er.to_text = a->w.to_text;
-	er.date = a->last_day;
-	er.open_date = a->first_day;
-	er.config_sha256 = a->run.config_sha256;
-	er.input_sha256 = a->run.input_sha256;
-	er.output_sha256 = a->run.output_sha256;
-	er.record_sha256 = a->run.record_sha256;
-	er.supersedes = a->run.supersedes;
-	x = cs_export_new(fmt, &er, &out);
 	for (i = 0; i < cfg->n_currencies; i++)
 		cs_export_commodity(x, cfg->currencies[i].code, cfg->currencies[i].exponent);
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	if (cs_db_query(a->db,
 			"SELECT DISTINCT account, party_id FROM coopsettle.ledger_lines"
 			" WHERE run_id = $1::bigint ORDER BY 1, 2",
 			1, params, &rows, err) < 0)
-		goto cleanup;
-	for (i = 0; i < rows.n_rows; i++) {
+		return -1;
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
 		int64_t party = 0;
 		const char *p = cs_db_cell(&rows, i, 1);
 		int has_party = p && cs_parse_i64(p, &party) == 0;
 
-		if (cs_export_declare(x, cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "",
-				      has_party, party, err) < 0) {
-			cs_db_rows_free(&rows);
-			goto cleanup;
-		}
+		rc = cs_export_declare(x, cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "",
+				       has_party, party, err);
 	}
 	cs_db_rows_free(&rows);
-	if (cs_export_begin(x, err) < 0)
-		goto cleanup;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Reads the current row of the lines cursor into l (strings point into the
+ * row); a line the engine cannot have written is an error. */
+static int export_line_read(const audit_run *a, const cs_cursor *c, cs_export_line *l,
+			    cs_error *err)
+{
+	const cs_config *cfg = a->cfg;
+	const char *code = cs_cursor_cell(c, 7), *entry = cs_cursor_cell(c, 0);
+	int cur = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+
+	memset(l, 0, sizeof(*l));
+	if (cur < 0 || !entry || cs_parse_i64(cs_cursor_cell(c, 1), &l->journal) < 0 ||
+	    cs_parse_i64(cs_cursor_cell(c, 2), &l->line_no) < 0 || !cs_cursor_cell(c, 5))
+		return cs_error_set(err, CS_EXIT_VERIFY,
+				    "run %lld has a stored line the engine cannot have written "
+				    "(journal %s, currency %s)",
+				    (long long)a->run.id,
+				    cs_cursor_cell(c, 1) ? cs_cursor_cell(c, 1) : "NULL",
+				    code ? code : "NULL");
+	if (stored_amount(cs_cursor_cell(c, 8), &l->amount_minor, a->run.id, err) < 0)
+		return -1;
+	l->reversal = strcmp(entry, "reversal") == 0;
+	l->has_transaction = cs_parse_i64(cs_cursor_cell(c, 3), &l->transaction_id) == 0;
+	l->rule_id = cs_cursor_cell(c, 4);
+	l->account = cs_cursor_cell(c, 5);
+	l->has_party = cs_parse_i64(cs_cursor_cell(c, 6), &l->party_id) == 0;
+	l->currency = code;
+	l->exponent = cfg->currencies[cur].exponent;
+	return 0;
+}
+
+/* Streams the run's lines, reversals first, through the export into out,
+ * written to f as it grows. */
+static int export_lines(audit_run *a, cs_export *x, cs_buf *out, FILE *f, cs_error *err)
+{
+	char run_text[24];
+	const char *params[1] = {run_text};
+	cs_cursor c;
+	int rc = -1, step;
+
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	if (cs_cursor_open(&c, a->db, "cs_export",
 			   "SELECT entry, journal, line_no, transaction_id, rule_id, account,"
 			   " party_id, currency, amount_minor::text FROM coopsettle.ledger_lines"
@@ -769,38 +943,37 @@ static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
 		goto cleanup;
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		cs_export_line l;
-		const char *code = cs_cursor_cell(&c, 7), *entry = cs_cursor_cell(&c, 0);
-		int cur = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
 
-		memset(&l, 0, sizeof(l));
-		if (cur < 0 || !entry || cs_parse_i64(cs_cursor_cell(&c, 1), &l.journal) < 0 ||
-		    cs_parse_i64(cs_cursor_cell(&c, 2), &l.line_no) < 0 || !cs_cursor_cell(&c, 5)) {
-			cs_error_set(err, CS_EXIT_VERIFY,
-				     "run %lld has a stored line the engine cannot have written "
-				     "(journal %s, currency %s)",
-				     (long long)a->run.id, cs_cursor_cell(&c, 1) ? cs_cursor_cell(&c, 1) : "NULL",
-				     code ? code : "NULL");
+		if (export_line_read(a, &c, &l, err) < 0 || cs_export_line_put(x, &l, err) < 0)
 			goto cleanup;
-		}
-		if (stored_amount(cs_cursor_cell(&c, 8), &l.amount_minor, a->run.id, err) < 0)
-			goto cleanup;
-		l.reversal = strcmp(entry, "reversal") == 0;
-		l.has_transaction = cs_parse_i64(cs_cursor_cell(&c, 3), &l.transaction_id) == 0;
-		l.rule_id = cs_cursor_cell(&c, 4);
-		l.account = cs_cursor_cell(&c, 5);
-		l.has_party = cs_parse_i64(cs_cursor_cell(&c, 6), &l.party_id) == 0;
-		l.currency = code;
-		l.exponent = cfg->currencies[cur].exponent;
-		if (cs_export_line_put(x, &l, err) < 0)
-			goto cleanup;
-		if (out.len >= OUT_FLUSH_BYTES && put_out(f, &out, err) < 0)
+		if (out->len >= OUT_FLUSH_BYTES && put_out(f, out, err) < 0)
 			goto cleanup;
 	}
-	if (step < 0 || cs_export_end(x, err) < 0 || put_out(f, &out, err) < 0)
+	if (step < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
 	cs_cursor_close(&c);
+	return rc;
+}
+
+/* Writes the export to f; the caller opens and closes f. */
+static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
+{
+	cs_export_run er;
+	cs_export *x;
+	cs_buf out;
+	int rc = -1;
+
+	cs_buf_init(&out);
+	export_run_of(a, &er);
+	x = cs_export_new(fmt, &er, &out);
+	if (export_declare_all(a, x, err) < 0 || cs_export_begin(x, err) < 0 ||
+	    export_lines(a, x, &out, f, err) < 0 || cs_export_end(x, err) < 0 ||
+	    put_out(f, &out, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
 	cs_export_free(x);
 	cs_buf_free(&out);
 	return rc;
@@ -903,62 +1076,91 @@ static int write_member(const char *dir, cs_statement_doc *doc, cs_buf *b, cs_er
 	return write_file(dir, doc->member_id, "html", b, err);
 }
 
-int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, cs_buf *report,
-			cs_error *err)
+/* Statements are made of distribute runs only. */
+static int statements_of_distribute(const audit_run *a, cs_error *err)
 {
-	audit_run a;
-	cs_members *members = cs_members_new();
-	cs_statement_doc doc;
-	cs_statement_amounts amounts[CS_CURRENCIES_MAX];
-	cs_cursor c;
-	cs_buf b;
-	char run_text[24];
-	const char *params[1] = {run_text};
-	int64_t n_members = 0, current = 0;
-	size_t s;
-	int rc = -1, step;
+	if (strcmp(a->run.kind, "distribute") == 0)
+		return 0;
+	cs_error_set(err, CS_EXIT_USAGE, "run %lld is a %s run; statements are made of "
+					 "distribute runs",
+		     (long long)a->run.id, a->run.kind);
+	cs_error_hint(err, "Explain a party's fees with 'coopsettle explain --run %lld "
+			   "--member ID'.",
+		      (long long)a->run.id);
+	return -1;
+}
 
-	memset(&c, 0, sizeof(c));
-	cs_buf_init(&b);
-	if (audit_open(&a, conninfo, run_id, err) < 0)
-		goto cleanup;
-	if (strcmp(a.run.kind, "distribute") != 0) {
-		cs_error_set(err, CS_EXIT_USAGE, "run %lld is a %s run; statements are made of "
-						 "distribute runs",
-			     (long long)run_id, a.run.kind);
-		cs_error_hint(err, "Explain a party's fees with 'coopsettle explain --run %lld "
-				   "--member ID'.",
-			      (long long)run_id);
-		goto cleanup;
-	}
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s", dir,
-			     strerror(errno));
-		goto cleanup;
-	}
-	if (cs_source_members(a.db, a.cfg, members, 0, err) < 0)
-		goto cleanup;
-	memset(&doc, 0, sizeof(doc));
-	doc.cooperative = a.cfg->cooperative;
-	doc.first_day = a.first_day;
-	doc.last_day = a.last_day;
-	doc.timezone = a.cfg->timezone;
-	doc.from_text = a.w.from_text;
-	doc.to_text = a.w.to_text;
-	doc.run_id = a.run.id;
-	doc.status = a.run.status;
-	doc.superseded_by = a.run.superseded_by;
-	doc.record_sha256 = a.run.record_sha256;
-	doc.output_sha256 = a.run.output_sha256;
-	for (s = 0; s < a.cfg->n_steps; s++) {
-		if (a.cfg->steps[s].type == CS_STEP_PATRONAGE) {
-			doc.basis = a.cfg->steps[s].basis == CS_BASIS_VOLUME ? "volume" : "fees";
+/* Creates directory dir unless it exists. */
+static int make_dir(const char *dir, cs_error *err)
+{
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s", dir,
+				    strerror(errno));
+	return 0;
+}
+
+/* The parts of every statement of run a: the cooperative, the period, the
+ * run and the basis of its patronage step. */
+static void statement_doc_init(cs_statement_doc *doc, const audit_run *a)
+{
+	size_t s;
+
+	memset(doc, 0, sizeof(*doc));
+	doc->cooperative = a->cfg->cooperative;
+	doc->first_day = a->first_day;
+	doc->last_day = a->last_day;
+	doc->timezone = a->cfg->timezone;
+	doc->from_text = a->w.from_text;
+	doc->to_text = a->w.to_text;
+	doc->run_id = a->run.id;
+	doc->status = a->run.status;
+	doc->superseded_by = a->run.superseded_by;
+	doc->record_sha256 = a->run.record_sha256;
+	doc->output_sha256 = a->run.output_sha256;
+	for (s = 0; s < a->cfg->n_steps; s++) {
+		if (a->cfg->steps[s].type == CS_STEP_PATRONAGE) {
+			doc->basis = a->cfg->steps[s].basis == CS_BASIS_VOLUME ? "volume" : "fees";
 			break;
 		}
 	}
-	doc.amounts = amounts;
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)run_id);
-	if (cs_cursor_open(&c, a.db, "cs_statements",
+}
+
+/* Reads the amounts of the current allocation row (currency cur) into x. */
+static int read_amounts(const audit_run *a, const cs_cursor *c, int cur, cs_statement_amounts *x,
+			cs_error *err)
+{
+	int64_t run_id = a->run.id;
+
+	memset(x, 0, sizeof(*x));
+	x->currency = a->cfg->currencies[cur].code;
+	x->exponent = a->cfg->currencies[cur].exponent;
+	if (stored_amount(cs_cursor_cell(c, 2), &x->basis_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 3), &x->patronage_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 4), &x->cash_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 5), &x->retained_minor, run_id, err) < 0 ||
+	    stored_amount(cs_cursor_cell(c, 6), &x->capital_interest_minor, run_id, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Writes the statement of every member with a stored allocation in run a,
+ * gathering one member's rows (one per currency) into doc and amounts at a
+ * time; *n_members counts the members. */
+static int write_statements(audit_run *a, const cs_members *members, cs_statement_doc *doc,
+			    cs_statement_amounts *amounts, const char *dir, int64_t *n_members,
+			    cs_error *err)
+{
+	char run_text[24];
+	const char *params[1] = {run_text};
+	int64_t current = 0;
+	cs_cursor c;
+	cs_buf b;
+	int rc = -1, step;
+
+	cs_buf_init(&b);
+	doc->amounts = amounts;
+	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
+	if (cs_cursor_open(&c, a->db, "cs_statements",
 			   "SELECT member_id, currency, patronage_basis_minor::text,"
 			   " patronage_minor::text, cash_minor::text, retained_minor::text,"
 			   " capital_interest_minor::text FROM coopsettle.member_allocations"
@@ -968,51 +1170,61 @@ int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, c
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		int64_t id;
 		const char *code = cs_cursor_cell(&c, 1);
-		int cur = code ? cs_config_currency_index(a.cfg, code, strlen(code)) : -1;
-		cs_statement_amounts *x;
-		const cs_member *m;
+		int cur = code ? cs_config_currency_index(a->cfg, code, strlen(code)) : -1;
 
 		if (cs_parse_i64(cs_cursor_cell(&c, 0), &id) < 0 || cur < 0) {
 			cs_error_set(err, CS_EXIT_VERIFY,
 				     "run %lld has a stored allocation the engine cannot have written",
-				     (long long)run_id);
+				     (long long)a->run.id);
 			goto cleanup;
 		}
-		if (n_members && id != current) {
-			if (write_member(dir, &doc, &b, err) < 0)
-				goto cleanup;
-		}
-		if (!n_members || id != current) {
-			n_members++;
+		if (*n_members && id != current && write_member(dir, doc, &b, err) < 0)
+			goto cleanup;
+		if (!*n_members || id != current) {
+			const cs_member *m = cs_members_find(members, id);
+
+			(*n_members)++;
 			current = id;
-			doc.member_id = id;
-			doc.n_amounts = 0;
-			m = cs_members_find(members, id);
-			doc.member_class = m ? cs_class_name(m->cls) : NULL;
+			doc->member_id = id;
+			doc->n_amounts = 0;
+			doc->member_class = m ? cs_class_name(m->cls) : NULL;
 		}
-		if (doc.n_amounts == CS_CURRENCIES_MAX)
+		if (doc->n_amounts == CS_CURRENCIES_MAX)
 			continue; /* (member, currency) is the key: cannot happen untampered */
-		x = &amounts[doc.n_amounts++];
-		memset(x, 0, sizeof(*x));
-		x->currency = a.cfg->currencies[cur].code;
-		x->exponent = a.cfg->currencies[cur].exponent;
-		if (stored_amount(cs_cursor_cell(&c, 2), &x->basis_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 3), &x->patronage_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 4), &x->cash_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 5), &x->retained_minor, run_id, err) < 0 ||
-		    stored_amount(cs_cursor_cell(&c, 6), &x->capital_interest_minor, run_id, err) < 0)
+		if (read_amounts(a, &c, cur, &amounts[doc->n_amounts++], err) < 0)
 			goto cleanup;
 	}
-	if (step < 0 || (n_members && write_member(dir, &doc, &b, err) < 0))
+	if (step < 0 || (*n_members && write_member(dir, doc, &b, err) < 0))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	cs_cursor_close(&c);
+	cs_buf_free(&b);
+	return rc;
+}
+
+int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, cs_buf *report,
+			cs_error *err)
+{
+	audit_run a;
+	cs_members *members = cs_members_new();
+	cs_statement_doc doc;
+	cs_statement_amounts amounts[CS_CURRENCIES_MAX];
+	int64_t n_members = 0;
+	int rc = -1;
+
+	if (audit_open(&a, conninfo, run_id, err) < 0 || statements_of_distribute(&a, err) < 0 ||
+	    make_dir(dir, err) < 0 || cs_source_members(a.db, a.cfg, members, 0, err) < 0)
+		goto cleanup;
+	statement_doc_init(&doc, &a);
+	if (write_statements(&a, members, &doc, amounts, dir, &n_members, err) < 0)
 		goto cleanup;
 	cs_buf_printf(report, "coopsettle: wrote statements of %lld member%s of run %lld to %s "
 			      "(member-ID.txt and member-ID.html)\n",
 		      (long long)n_members, n_members == 1 ? "" : "s", (long long)run_id, dir);
 	rc = 0;
 cleanup:
-	cs_cursor_close(&c);
 	audit_close(&a);
 	cs_members_free(members);
-	cs_buf_free(&b);
 	return rc;
 }

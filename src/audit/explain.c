@@ -222,24 +222,65 @@ static int rule_explain(const cs_config *cfg, const cs_rule *rule, const cs_fee_
 	return 1;
 }
 
-/* The exact fee before rounding of in under rule, term by term; checked
- * against cs_fee_raw. raw is the caller's. */
-static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
-			const cs_fee_input *in, const cs_currency *c, mpq_t raw)
+/* The tiers of rule over |amount| a, each tier's part added to raw. */
+static void tiers_explain(cs_buf *out, const cs_rule *rule, size_t cur, const mpz_t a, mpq_t raw)
 {
-	size_t cur = in->currency, i;
-	mpz_t a, lo, hi, t;
-	mpq_t q, check;
+	mpz_t lo, hi, t;
+	mpq_t q;
 	char r[160];
-	uint64_t mag = in->amount_minor < 0 ? (uint64_t)0 - (uint64_t)in->amount_minor
-					    : (uint64_t)in->amount_minor;
+	size_t i;
 
-	mpz_inits(a, lo, hi, t, NULL);
-	mpq_inits(q, check, NULL);
-	cs_i128_to_mpz(a, (cs_i128)mag);
-	cs_buf_puts(out, "  exact fee before rounding, in minor units of |amount| a = ");
-	put_minor_z(out, a, c);
-	cs_buf_putc(out, '\n');
+	mpz_inits(lo, hi, t, NULL);
+	mpq_init(q);
+	for (i = 0; i < rule->n_tiers; i++) {
+		const cs_tier *tier = &rule->tiers[i];
+
+		if (tier->up_to.present && mpz_cmp(a, tier->up_to.minor[cur]) < 0)
+			mpz_set(hi, a);
+		else if (tier->up_to.present)
+			mpz_set(hi, tier->up_to.minor[cur]);
+		else
+			mpz_set(hi, a);
+		mpz_sub(t, hi, lo);
+		rate_text(r, sizeof(r), tier->rate);
+		{
+			char los[64], ups[64];
+
+			gmp_snprintf(los, sizeof(los), "%Zd", lo);
+			if (tier->up_to.present)
+				gmp_snprintf(ups, sizeof(ups), "%Zd", tier->up_to.minor[cur]);
+			cs_buf_printf(out, "    tier %zu (above %s%s%s), rate %s: ", i + 1, los,
+				      tier->up_to.present ? ", up to " : "",
+				      tier->up_to.present ? ups : "", r);
+		}
+		if (mpz_sgn(t) > 0) {
+			mpq_set_z(q, t);
+			mpq_mul(q, q, tier->rate);
+			mpq_add(raw, raw, q);
+			gmp_snprintf(r, sizeof(r), "%Zd", t);
+			cs_buf_printf(out, "%s of a in the tier x rate = ", r);
+			put_q(out, q);
+			cs_buf_putc(out, '\n');
+		} else {
+			cs_buf_puts(out, "a does not reach it\n");
+		}
+		if (!tier->up_to.present)
+			break;
+		mpz_set(lo, tier->up_to.minor[cur]);
+	}
+	mpz_clears(lo, hi, t, NULL);
+	mpq_clear(q);
+}
+
+/* The terms of rule over |amount| a: its fixed part, then its rate or its
+ * tiers; their sum into raw. */
+static void raw_terms(cs_buf *out, const cs_rule *rule, size_t cur, const mpz_t a,
+		      const cs_currency *c, mpq_t raw)
+{
+	mpq_t q;
+	char r[160];
+
+	mpq_init(q);
 	mpq_set_ui(raw, 0, 1);
 	if (rule->fixed.present) {
 		mpq_set_z(raw, rule->fixed.minor[cur]);
@@ -258,44 +299,19 @@ static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
 		put_q(out, q);
 		cs_buf_putc(out, '\n');
 	} else {
-		mpz_set_ui(lo, 0);
-		for (i = 0; i < rule->n_tiers; i++) {
-			const cs_tier *tier = &rule->tiers[i];
-
-			if (tier->up_to.present && mpz_cmp(a, tier->up_to.minor[cur]) < 0)
-				mpz_set(hi, a);
-			else if (tier->up_to.present)
-				mpz_set(hi, tier->up_to.minor[cur]);
-			else
-				mpz_set(hi, a);
-			mpz_sub(t, hi, lo);
-			rate_text(r, sizeof(r), tier->rate);
-			{
-				char los[64], ups[64];
-
-				gmp_snprintf(los, sizeof(los), "%Zd", lo);
-				if (tier->up_to.present)
-					gmp_snprintf(ups, sizeof(ups), "%Zd", tier->up_to.minor[cur]);
-				cs_buf_printf(out, "    tier %zu (above %s%s%s), rate %s: ", i + 1, los,
-					      tier->up_to.present ? ", up to " : "",
-					      tier->up_to.present ? ups : "", r);
-			}
-			if (mpz_sgn(t) > 0) {
-				mpq_set_z(q, t);
-				mpq_mul(q, q, tier->rate);
-				mpq_add(raw, raw, q);
-				gmp_snprintf(r, sizeof(r), "%Zd", t);
-				cs_buf_printf(out, "%s of a in the tier x rate = ", r);
-				put_q(out, q);
-				cs_buf_putc(out, '\n');
-			} else {
-				cs_buf_puts(out, "a does not reach it\n");
-			}
-			if (!tier->up_to.present)
-				break;
-			mpz_set(lo, tier->up_to.minor[cur]);
-		}
+		tiers_explain(out, rule, cur, a, raw);
 	}
+	mpq_clear(q);
+}
+
+/* The sum raw, then held within rule's min and max, at most a and at
+ * least 0. */
+static void raw_bounds(cs_buf *out, const cs_rule *rule, size_t cur, const mpz_t a,
+		       const cs_currency *c, mpq_t raw)
+{
+	mpq_t q;
+
+	mpq_init(q);
 	cs_buf_puts(out, "    sum ");
 	put_q(out, raw);
 	cs_buf_putc(out, '\n');
@@ -330,68 +346,77 @@ static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
 		mpq_set_ui(raw, 0, 1);
 		cs_buf_puts(out, "    a fee is never negative: raised to 0\n");
 	}
+	mpq_clear(q);
+}
+
+/* The exact fee before rounding of in under rule, term by term; checked
+ * against cs_fee_raw. raw is the caller's. */
+static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
+			const cs_fee_input *in, const cs_currency *c, mpq_t raw)
+{
+	size_t cur = in->currency;
+	mpz_t a;
+	mpq_t check;
+	uint64_t mag = in->amount_minor < 0 ? (uint64_t)0 - (uint64_t)in->amount_minor
+					    : (uint64_t)in->amount_minor;
+
+	mpz_init(a);
+	mpq_init(check);
+	cs_i128_to_mpz(a, (cs_i128)mag);
+	cs_buf_puts(out, "  exact fee before rounding, in minor units of |amount| a = ");
+	put_minor_z(out, a, c);
+	cs_buf_putc(out, '\n');
+	raw_terms(out, rule, cur, a, c, raw);
+	raw_bounds(out, rule, cur, a, c, raw);
 	cs_buf_puts(out, "  exact fee = ");
 	put_q(out, raw);
 	cs_buf_puts(out, " minor units\n");
 	cs_fee_raw(calc, rule, in, check);
 	CS_ASSERT(mpq_equal(check, raw)); /* the explanation is the core's computation */
-	mpz_clears(a, lo, hi, t, NULL);
-	mpq_clears(q, check, NULL);
+	mpz_clear(a);
+	mpq_clear(check);
 }
 
-void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
-		    int cm, cs_fee_result *fee)
+/* The fee input of row in currency cur. */
+static void fee_input_of(cs_fee_input *in, const cs_txn_row *row, size_t cur, int pm, int cm)
 {
-	const cs_config *cfg = calc->cfg;
-	const cs_currency *c = &cfg->currencies[cur];
-	cs_fee_input in;
-	const cs_rule *rule;
-	cs_alloc_part parts[2];
-	mpq_t raw;
-	mpz_t f;
+	memset(in, 0, sizeof(*in));
+	in->amount_minor = row->amount_minor;
+	in->currency = cur;
+	in->category = row->has_category ? row->category : NULL;
+	in->category_len = row->has_category ? row->category_len : 0;
+	in->producer_member = pm;
+	in->consumer_member = cm;
+}
+
+/* The rules in config order up to the first that matches in, each with why
+ * it does not. Returns the index of the matching rule, or -1. */
+static int rules_explain(cs_buf *out, const cs_config *cfg, const cs_fee_input *in,
+			 const cs_txn_row *row)
+{
 	char why[400];
 	size_t r;
-	int matched = -1, neg = row->amount_minor < 0;
-	cs_i128 g = row->amount_minor, fp, fc;
-
-	memset(&in, 0, sizeof(in));
-	in.amount_minor = row->amount_minor;
-	in.currency = cur;
-	in.category = row->has_category ? row->category : NULL;
-	in.category_len = row->has_category ? row->category_len : 0;
-	in.producer_member = pm;
-	in.consumer_member = cm;
-	cs_fee_compute(calc, &in, fee);
 
 	cs_buf_puts(out, "  rules, in config order:\n");
-	for (r = 0; r < cfg->n_rules && matched < 0; r++) {
-		if (rule_explain(cfg, &cfg->rules[r], &in, row, why, sizeof(why))) {
-			matched = (int)r;
+	for (r = 0; r < cfg->n_rules; r++) {
+		if (rule_explain(cfg, &cfg->rules[r], in, row, why, sizeof(why))) {
 			cs_buf_printf(out, "    '%s' (line %u): matches; the first that does, so it "
 					   "applies\n",
 				      cfg->rules[r].id, cfg->rules[r].line);
-		} else {
-			cs_buf_printf(out, "    '%s' (line %u): does not match: %s\n", cfg->rules[r].id,
-				      cfg->rules[r].line, why);
+			return (int)r;
 		}
+		cs_buf_printf(out, "    '%s' (line %u): does not match: %s\n", cfg->rules[r].id,
+			      cfg->rules[r].line, why);
 	}
-	CS_ASSERT(matched == fee->rule_index); /* the explanation is the core's matching */
-	if (matched < 0) {
-		cs_buf_puts(out, "  no rule matches: the transaction is invalid (spec section 4)\n");
-		return;
-	}
-	if (row->amount_minor == 0) {
-		cs_buf_puts(out, "  the amount is 0: the fee is 0 and no ledger line is written\n");
-		return;
-	}
-	rule = &cfg->rules[matched];
-	mpq_init(raw);
-	mpz_init(f);
-	raw_explain(out, calc, rule, &in, c, raw);
-	cs_round(f, raw, cfg->rounding);
-	cs_buf_printf(out, "  rounded %s to whole minor units: fee ", cs_rounding_name(cfg->rounding));
-	put_minor_z(out, f, c);
-	cs_buf_puts(out, mpz_cmp_ui(mpq_denref(raw), 1) == 0 ? " (already whole)\n" : "\n");
+	return -1;
+}
+
+/* The whole fee f split between the sides by largest remainder over the
+ * rule's borne_by; the shares take the sign of a negative amount (neg). */
+static void split_explain(cs_buf *out, const cs_rule *rule, const mpz_t f, int neg, cs_i128 *fp,
+			  cs_i128 *fc)
+{
+	cs_alloc_part parts[2];
 
 	cs_alloc_parts_init(parts, 2);
 	parts[0].key = 0;
@@ -410,41 +435,84 @@ void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_
 	}
 	lr_explain(out, "    ", "producer", parts, 2, 0, f);
 	lr_explain(out, "    ", "consumer", parts, 2, 1, f);
-	fp = cs_i128_from_mpz(parts[0].part);
-	fc = cs_i128_from_mpz(parts[1].part);
+	*fp = cs_i128_from_mpz(parts[0].part);
+	*fc = cs_i128_from_mpz(parts[1].part);
 	if (neg) {
-		fp = -fp;
-		fc = -fc;
+		*fp = -*fp;
+		*fc = -*fc;
 		cs_buf_puts(out, "  the amount is negative (a refund): the fee and its shares take "
 				 "its sign\n");
 	}
-	/* the explanation is the core's fee */
-	CS_ASSERT(fp == fee->fee_producer_minor && fc == fee->fee_consumer_minor);
+	cs_alloc_parts_clear(parts, 2);
+}
+
+/* The fee borne by each side and the ledger lines of amount g with it (spec
+ * section 5). */
+static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_currency *c, cs_i128 g,
+			      cs_i128 fp, cs_i128 fc)
+{
+	const struct {
+		cs_account account;
+		cs_i128 amount;
+		const char *why;
+	} lines[4] = {
+		{CS_ACCOUNT_CLEARING, g + fc, "g + f_c"},
+		{CS_ACCOUNT_PRODUCER_PAYABLE, -(g - fp), "-(g - f_p)"},
+		{CS_ACCOUNT_FEE_INCOME, -fp, "-f_p, the producer's"},
+		{CS_ACCOUNT_FEE_INCOME, -fc, "-f_c, the consumer's"},
+	};
+	size_t r;
+
 	cs_buf_puts(out, "  fee borne by the producer f_p = ");
 	put_minor(out, fp, c);
 	cs_buf_puts(out, ", by the consumer f_c = ");
 	put_minor(out, fc, c);
 	cs_buf_puts(out, "\n  ledger lines (spec section 5):\n");
-	{
-		const struct {
-			cs_account account;
-			cs_i128 amount;
-			const char *why;
-		} lines[4] = {
-			{CS_ACCOUNT_CLEARING, g + fc, "g + f_c"},
-			{CS_ACCOUNT_PRODUCER_PAYABLE, -(g - fp), "-(g - f_p)"},
-			{CS_ACCOUNT_FEE_INCOME, -fp, "-f_p, the producer's"},
-			{CS_ACCOUNT_FEE_INCOME, -fc, "-f_c, the consumer's"},
-		};
-
-		for (r = 0; r < 4; r++) {
-			cs_buf_printf(out, "    %zu %-32s ", r + 1, cfg->accounts[lines[r].account]);
-			put_minor(out, lines[r].amount, c);
-			cs_buf_printf(out, "  = %s%s\n", lines[r].why,
-				      lines[r].amount ? "" : " (0: not written)");
-		}
+	for (r = 0; r < 4; r++) {
+		cs_buf_printf(out, "    %zu %-32s ", r + 1, cfg->accounts[lines[r].account]);
+		put_minor(out, lines[r].amount, c);
+		cs_buf_printf(out, "  = %s%s\n", lines[r].why,
+			      lines[r].amount ? "" : " (0: not written)");
 	}
-	cs_alloc_parts_clear(parts, 2);
+}
+
+void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
+		    int cm, cs_fee_result *fee)
+{
+	const cs_config *cfg = calc->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	cs_fee_input in;
+	const cs_rule *rule;
+	mpq_t raw;
+	mpz_t f;
+	int matched, neg = row->amount_minor < 0;
+	cs_i128 fp, fc;
+
+	fee_input_of(&in, row, cur, pm, cm);
+	cs_fee_compute(calc, &in, fee);
+	matched = rules_explain(out, cfg, &in, row);
+	CS_ASSERT(matched == fee->rule_index); /* the explanation is the core's matching */
+	if (matched < 0) {
+		cs_buf_puts(out, "  no rule matches: the transaction is invalid (spec section 4)\n");
+		return;
+	}
+	if (row->amount_minor == 0) {
+		cs_buf_puts(out, "  the amount is 0: the fee is 0 and no ledger line is written\n");
+		return;
+	}
+	rule = &cfg->rules[matched];
+	mpq_init(raw);
+	mpz_init(f);
+	raw_explain(out, calc, rule, &in, c, raw);
+	cs_round(f, raw, cfg->rounding);
+	cs_buf_printf(out, "  rounded %s to whole minor units: fee ",
+		      cs_rounding_name(cfg->rounding));
+	put_minor_z(out, f, c);
+	cs_buf_puts(out, mpz_cmp_ui(mpq_denref(raw), 1) == 0 ? " (already whole)\n" : "\n");
+	split_explain(out, rule, f, neg, &fp, &fc);
+	/* the explanation is the core's fee */
+	CS_ASSERT(fp == fee->fee_producer_minor && fc == fee->fee_consumer_minor);
+	fee_lines_explain(out, cfg, c, row->amount_minor, fp, fc);
 	mpq_clear(raw);
 	mpz_clear(f);
 }
@@ -484,61 +552,64 @@ static void pool_explain(cs_buf *out, const cs_step *st, const mpz_t S, const mp
 	mpq_clear(t);
 }
 
-static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
-			    const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
-			    cs_i128 *member_ci)
+/* How many members the capital interest step pays: those with capital and
+ * a day of membership in the window. */
+static size_t capital_count(const cs_surplus_input *in)
 {
-	const cs_config *cfg = in->cfg;
-	const cs_currency *c = &cfg->currencies[cur];
-	const cs_member *mem = &in->members[m];
-	size_t i, n = 0, k = 0, mine = (size_t)-1;
-	cs_alloc_part *parts;
-	mpz_t w, sum_w;
-	mpq_t q, lim;
-	char r[160];
-	int64_t d = cs_membership_days(mem, in->first_day, in->end_day);
+	size_t i, n = 0;
 
-	mpz_set_ui(amt, 0);
-	if (cur != cfg->base_currency) {
-		cs_buf_printf(out, "    capital interest is paid in the base currency %s only: 0\n",
-			      cfg->currencies[cfg->base_currency].code);
-		return;
-	}
 	for (i = 0; i < in->n_members; i++)
 		if (in->members[i].capital_minor > 0 &&
 		    cs_membership_days(&in->members[i], in->first_day, in->end_day) > 0)
 			n++;
+	return n;
+}
+
+/* Member m's own interest i = rate x C x d / 365, or why it has none. */
+static void capital_member_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+				   size_t m, const cs_currency *c)
+{
+	const cs_member *mem = &in->members[m];
+	int64_t d = cs_membership_days(mem, in->first_day, in->end_day);
+	mpq_t q, lim;
+	char r[160];
+
 	rate_text(r, sizeof(r), st->rate);
-	if (mem->capital_minor <= 0)
+	if (mem->capital_minor <= 0) {
 		cs_buf_printf(out, "    member %lld has no paid-in capital: no interest\n",
 			      (long long)mem->id);
-	else if (d <= 0)
+		return;
+	}
+	if (d <= 0) {
 		cs_buf_printf(out, "    member %lld has no day of membership in the window: no "
 				   "interest\n",
 			      (long long)mem->id);
-	else {
-		mpq_inits(q, lim, NULL);
-		mpq_set_si(q, mem->capital_minor, 1);
-		mpq_mul(q, q, st->rate);
-		mpq_set_si(lim, d, 365);
-		mpq_mul(q, q, lim);
-		cs_buf_printf(out, "    member %lld: capital ", (long long)mem->id);
-		put_minor(out, mem->capital_minor, c);
-		cs_buf_printf(out, ", %lld day%s of membership; i = %s x C x d / 365 = ",
-			      (long long)d, d == 1 ? "" : "s", r);
-		put_q(out, q);
-		cs_buf_putc(out, '\n');
-		mpq_clears(q, lim, NULL);
-	}
-	if (n == 0) {
-		cs_buf_puts(out, "    no member has capital and days of membership: the step takes 0\n");
 		return;
 	}
-	parts = calloc(n, sizeof(*parts));
-	CS_ASSERT(parts != NULL);
-	cs_alloc_parts_init(parts, n);
-	mpz_inits(w, sum_w, NULL);
 	mpq_inits(q, lim, NULL);
+	mpq_set_si(q, mem->capital_minor, 1);
+	mpq_mul(q, q, st->rate);
+	mpq_set_si(lim, d, 365);
+	mpq_mul(q, q, lim);
+	cs_buf_printf(out, "    member %lld: capital ", (long long)mem->id);
+	put_minor(out, mem->capital_minor, c);
+	cs_buf_printf(out, ", %lld day%s of membership; i = %s x C x d / 365 = ", (long long)d,
+		      d == 1 ? "" : "s", r);
+	put_q(out, q);
+	cs_buf_putc(out, '\n');
+	mpq_clears(q, lim, NULL);
+}
+
+/* The parts of the step, one per member it pays, weighted C x d (keys:
+ * member ids); the sum of the weights into sum_w. Returns the index of
+ * member m's part, or (size_t)-1 when it has none. */
+static size_t capital_parts(const cs_surplus_input *in, size_t m, cs_alloc_part *parts,
+			    mpz_t sum_w)
+{
+	size_t i, k = 0, mine = (size_t)-1;
+	mpz_t w;
+
+	mpz_init(w);
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *x = &in->members[i];
 		int64_t dx = cs_membership_days(x, in->first_day, in->end_day);
@@ -554,6 +625,19 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 			mine = k;
 		k++;
 	}
+	mpz_clear(w);
+	return mine;
+}
+
+/* The step amount into amt: the floor of the least of the n members' sum of
+ * interest (weights sum_w), what is available (A) and the cap share of S. */
+static void capital_amount_explain(cs_buf *out, const cs_step *st, const mpz_t sum_w, size_t n,
+				   const mpz_t S, const mpz_t A, mpz_t amt, const cs_currency *c)
+{
+	mpq_t q, lim;
+	char r[160];
+
+	mpq_inits(q, lim, NULL);
 	mpq_set_z(q, sum_w);
 	mpq_mul(q, q, st->rate);
 	mpq_set_ui(lim, 365, 1);
@@ -578,6 +662,40 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 	cs_buf_puts(out, "\n    step amount = floor of the least of these = ");
 	put_minor_z(out, amt, c);
 	cs_buf_putc(out, '\n');
+	mpq_clears(q, lim, NULL);
+}
+
+/* A capital interest step: member m's interest, the step amount, and the
+ * member's part of it by largest remainder (added to *member_ci). */
+static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+			    const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
+			    cs_i128 *member_ci)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	const cs_member *mem = &in->members[m];
+	size_t n, mine;
+	cs_alloc_part *parts;
+	mpz_t sum_w;
+
+	mpz_set_ui(amt, 0);
+	if (cur != cfg->base_currency) {
+		cs_buf_printf(out, "    capital interest is paid in the base currency %s only: 0\n",
+			      cfg->currencies[cfg->base_currency].code);
+		return;
+	}
+	n = capital_count(in);
+	capital_member_explain(out, in, st, m, c);
+	if (n == 0) {
+		cs_buf_puts(out, "    no member has capital and days of membership: the step takes 0\n");
+		return;
+	}
+	parts = calloc(n, sizeof(*parts));
+	CS_ASSERT(parts != NULL);
+	cs_alloc_parts_init(parts, n);
+	mpz_init(sum_w);
+	mine = capital_parts(in, m, parts, sum_w);
+	capital_amount_explain(out, st, sum_w, n, S, A, amt, c);
 	if (mpz_sgn(amt) > 0) {
 		CS_ASSERT(cs_alloc_largest_remainder(parts, n, amt) == 0);
 		if (mine != (size_t)-1) {
@@ -594,8 +712,7 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 	}
 	cs_alloc_parts_clear(parts, n);
 	free(parts);
-	mpz_clears(w, sum_w, NULL);
-	mpq_clears(q, lim, NULL);
+	mpz_clear(sum_w);
 }
 
 /* Patronage basis of member i in currency cur for step st. */
@@ -636,115 +753,176 @@ static int eligible(const cs_surplus_input *in, const cs_step *st, size_t i, siz
 	return ok;
 }
 
+/* One patronage step explained for member m in currency cur. */
+typedef struct patronage_ctx {
+	cs_buf *out;
+	const cs_surplus_input *in;
+	const cs_step *st;
+	size_t m, cur;
+	const cs_currency *c;
+	mpz_t min_pat; /* the step's min_patronage in cur; 0 when it has none */
+} patronage_ctx;
+
+/* How many members are eligible in class cls. */
+static size_t eligible_count(const patronage_ctx *p, cs_class cls)
+{
+	char why[200];
+	size_t i, n = 0;
+
+	for (i = 0; i < p->in->n_members; i++)
+		if (eligible(p->in, p->st, i, p->cur, cls, p->min_pat, why, sizeof(why)))
+			n++;
+	return n;
+}
+
+/* The class amount of the member's own class cl out of the pool P (the
+ * classes' parts), and whether the member is eligible among the n of it. */
+static void member_class_explain(const patronage_ctx *p, const cs_alloc_part *classes, size_t cl,
+				 const mpz_t P, size_t n)
+{
+	const cs_step *st = p->st;
+	const cs_member *mem = &p->in->members[p->m];
+	char why[200], r[160];
+
+	rate_text(r, sizeof(r), st->class_shares[cl]);
+	cs_buf_printf(p->out, "    class amounts: largest remainder of the pool T over "
+			      "the classes (keys: config order); class %s, share %s:\n",
+		      cs_class_name(st->classes[cl]), r);
+	lr_explain(p->out, "      ", cs_class_name(st->classes[cl]), classes, st->n_classes, cl, P);
+	if (eligible(p->in, st, p->m, p->cur, mem->cls, p->min_pat, why, sizeof(why)))
+		cs_buf_printf(p->out, "    member %lld is eligible (%zu eligible in the "
+				      "class)\n",
+			      (long long)mem->id, n);
+	else
+		cs_buf_printf(p->out, "    member %lld is not eligible: it %s\n",
+			      (long long)mem->id, why);
+}
+
+/* The member's refund R, part me of the class amount T (parts[0..n)), and
+ * its cash and retained parts; added to *mine. */
+static void refund_explain(const patronage_ctx *p, const cs_alloc_part *parts, size_t n,
+			   size_t me, const mpz_t T, cs_surplus_alloc *mine)
+{
+	const cs_step *st = p->st;
+	const cs_member *mem = &p->in->members[p->m];
+	cs_i128 rr, cs;
+	mpz_t cash;
+	char r[160];
+
+	cs_buf_puts(p->out, "    largest remainder of the class amount T by patronage "
+			    "(keys: member ids):\n");
+	{
+		char label[48];
+
+		snprintf(label, sizeof(label), "member %lld", (long long)mem->id);
+		lr_explain(p->out, "      ", label, parts, n, me, T);
+	}
+	rate_text(r, sizeof(r), st->cash_fraction);
+	mpz_init(cash);
+	mpz_mul(cash, parts[me].part, mpq_numref(st->cash_fraction));
+	mpz_cdiv_q(cash, cash, mpq_denref(st->cash_fraction));
+	rr = cs_i128_from_mpz(parts[me].part);
+	cs = cs_i128_from_mpz(cash);
+	mpz_clear(cash);
+	cs_buf_printf(p->out, "    refund R = ");
+	put_minor(p->out, rr, p->c);
+	cs_buf_printf(p->out, "; cash = ceil(R x %s) = ", r);
+	put_minor(p->out, cs, p->c);
+	cs_buf_puts(p->out, "; retained = R - cash = ");
+	put_minor(p->out, rr - cs, p->c);
+	cs_buf_putc(p->out, '\n');
+	mine->patronage_minor += rr;
+	mine->cash_minor += cs;
+	mine->retained_minor += rr - cs;
+}
+
+/* Class cl of the step: its amount (classes[cl]) shared among its eligible
+ * members by patronage and added to amt; the member's class and refund
+ * explained. */
+static void class_explain(const patronage_ctx *p, const cs_alloc_part *classes, size_t cl,
+			  const mpz_t P, mpz_t amt, cs_surplus_alloc *mine)
+{
+	const cs_surplus_input *in = p->in;
+	const cs_step *st = p->st;
+	int own = st->classes[cl] == in->members[p->m].cls;
+	size_t n = eligible_count(p, st->classes[cl]), i, k = 0, me = (size_t)-1;
+	cs_alloc_part *parts;
+	char why[200];
+	mpz_t t;
+
+	if (own)
+		member_class_explain(p, classes, cl, P, n);
+	if (n == 0 || mpz_sgn(classes[cl].part) == 0) {
+		if (own)
+			cs_buf_puts(p->out, "    the class allocates nothing: its amount stays "
+					    "available\n");
+		return;
+	}
+	parts = calloc(n, sizeof(*parts));
+	CS_ASSERT(parts != NULL);
+	cs_alloc_parts_init(parts, n);
+	mpz_init(t);
+	for (i = 0; i < in->n_members; i++) {
+		if (!eligible(in, st, i, p->cur, st->classes[cl], p->min_pat, why, sizeof(why)))
+			continue;
+		parts[k].key = (int64_t)i; /* index: members are sorted by id */
+		cs_i128_to_mpz(t, basis_of(in, st, i, p->cur));
+		mpq_set_z(parts[k].weight, t);
+		if (i == p->m)
+			me = k;
+		k++;
+	}
+	mpz_clear(t);
+	CS_ASSERT(cs_alloc_largest_remainder(parts, n, classes[cl].part) == 0);
+	mpz_add(amt, amt, classes[cl].part);
+	if (me != (size_t)-1)
+		refund_explain(p, parts, n, me, classes[cl].part, mine);
+	cs_alloc_parts_clear(parts, n);
+	free(parts);
+}
+
+/* A patronage step with pool P: the member's basis, the pool over the
+ * classes, then each class; the step amount into amt, the member's refund
+ * added to *mine. */
 static void patronage_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
 			      const mpz_t P, mpz_t amt, size_t m, size_t cur, cs_surplus_alloc *mine)
 {
-	const cs_config *cfg = in->cfg;
-	const cs_currency *c = &cfg->currencies[cur];
 	const cs_member *mem = &in->members[m];
 	cs_alloc_part classes[CS_CLASSES_MAX];
-	mpz_t min_pat, cash, t;
-	size_t i, k, cl;
-	char why[200], r[160];
+	patronage_ctx p;
+	size_t cl;
 
+	p.out = out;
+	p.in = in;
+	p.st = st;
+	p.m = m;
+	p.cur = cur;
+	p.c = &in->cfg->currencies[cur];
 	mpz_set_ui(amt, 0);
-	mpz_inits(min_pat, cash, t, NULL);
+	mpz_init(p.min_pat);
 	if (st->min_patronage.present)
-		mpz_set(min_pat, st->min_patronage.minor[cur]);
+		mpz_set(p.min_pat, st->min_patronage.minor[cur]);
 	cs_buf_printf(out, "    member %lld's patronage basis (%s on its own side, the %s side): ",
 		      (long long)mem->id, st->basis == CS_BASIS_VOLUME ? "gross volume" : "fees",
 		      cs_class_name(mem->cls));
-	put_minor(out, basis_of(in, st, m, cur), c);
+	put_minor(out, basis_of(in, st, m, cur), p.c);
 	cs_buf_puts(out, "; min_patronage ");
-	put_minor_z(out, min_pat, c);
+	put_minor_z(out, p.min_pat, p.c);
 	cs_buf_putc(out, '\n');
 	if (mpz_sgn(P) <= 0) {
 		cs_buf_puts(out, "    the pool is 0: nothing is allocated\n");
-		goto cleanup;
+	} else {
+		cs_alloc_parts_init(classes, st->n_classes);
+		for (cl = 0; cl < st->n_classes; cl++) {
+			classes[cl].key = (int64_t)cl;
+			mpq_set(classes[cl].weight, st->class_shares[cl]);
+		}
+		CS_ASSERT(cs_alloc_largest_remainder(classes, st->n_classes, P) == 0);
+		for (cl = 0; cl < st->n_classes; cl++)
+			class_explain(&p, classes, cl, P, amt, mine);
+		cs_alloc_parts_clear(classes, st->n_classes);
 	}
-	cs_alloc_parts_init(classes, st->n_classes);
-	for (cl = 0; cl < st->n_classes; cl++) {
-		classes[cl].key = (int64_t)cl;
-		mpq_set(classes[cl].weight, st->class_shares[cl]);
-	}
-	CS_ASSERT(cs_alloc_largest_remainder(classes, st->n_classes, P) == 0);
-	for (cl = 0; cl < st->n_classes; cl++) {
-		size_t n = 0, me = (size_t)-1;
-		cs_alloc_part *parts;
-
-		rate_text(r, sizeof(r), st->class_shares[cl]);
-		for (i = 0; i < in->n_members; i++)
-			if (eligible(in, st, i, cur, st->classes[cl], min_pat, why, sizeof(why)))
-				n++;
-		if (st->classes[cl] == mem->cls) {
-			cs_buf_printf(out, "    class amounts: largest remainder of the pool T over "
-					   "the classes (keys: config order); class %s, share %s:\n",
-				      cs_class_name(st->classes[cl]), r);
-			lr_explain(out, "      ", cs_class_name(st->classes[cl]), classes,
-				   st->n_classes, cl, P);
-			if (eligible(in, st, m, cur, mem->cls, min_pat, why, sizeof(why)))
-				cs_buf_printf(out, "    member %lld is eligible (%zu eligible in the "
-						   "class)\n",
-					      (long long)mem->id, n);
-			else
-				cs_buf_printf(out, "    member %lld is not eligible: it %s\n",
-					      (long long)mem->id, why);
-		}
-		if (n == 0 || mpz_sgn(classes[cl].part) == 0) {
-			if (st->classes[cl] == mem->cls)
-				cs_buf_puts(out, "    the class allocates nothing: its amount stays "
-						 "available\n");
-			continue;
-		}
-		parts = calloc(n, sizeof(*parts));
-		CS_ASSERT(parts != NULL);
-		cs_alloc_parts_init(parts, n);
-		k = 0;
-		for (i = 0; i < in->n_members; i++) {
-			if (!eligible(in, st, i, cur, st->classes[cl], min_pat, why, sizeof(why)))
-				continue;
-			parts[k].key = (int64_t)i; /* index: members are sorted by id */
-			cs_i128_to_mpz(t, basis_of(in, st, i, cur));
-			mpq_set_z(parts[k].weight, t);
-			if (i == m)
-				me = k;
-			k++;
-		}
-		CS_ASSERT(cs_alloc_largest_remainder(parts, n, classes[cl].part) == 0);
-		mpz_add(amt, amt, classes[cl].part);
-		if (me != (size_t)-1) {
-			cs_i128 rr, cs;
-
-			cs_buf_puts(out, "    largest remainder of the class amount T by patronage "
-					 "(keys: member ids):\n");
-			{
-				char label[48];
-
-				snprintf(label, sizeof(label), "member %lld", (long long)mem->id);
-				lr_explain(out, "      ", label, parts, n, me, classes[cl].part);
-			}
-			rate_text(r, sizeof(r), st->cash_fraction);
-			mpz_mul(cash, parts[me].part, mpq_numref(st->cash_fraction));
-			mpz_cdiv_q(cash, cash, mpq_denref(st->cash_fraction));
-			rr = cs_i128_from_mpz(parts[me].part);
-			cs = cs_i128_from_mpz(cash);
-			cs_buf_printf(out, "    refund R = ");
-			put_minor(out, rr, c);
-			cs_buf_printf(out, "; cash = ceil(R x %s) = ", r);
-			put_minor(out, cs, c);
-			cs_buf_puts(out, "; retained = R - cash = ");
-			put_minor(out, rr - cs, c);
-			cs_buf_putc(out, '\n');
-			mine->patronage_minor += rr;
-			mine->cash_minor += cs;
-			mine->retained_minor += rr - cs;
-		}
-		cs_alloc_parts_clear(parts, n);
-		free(parts);
-	}
-	cs_alloc_parts_clear(classes, st->n_classes);
-cleanup:
-	mpz_clears(min_pat, cash, t, NULL);
+	mpz_clear(p.min_pat);
 }
 
 static const char *step_type_name(cs_step_type t)
@@ -760,15 +938,92 @@ static const char *step_type_name(cs_step_type t)
 	return "?";
 }
 
+/* Step st of the waterfall with surplus S and A available: its amount into
+ * amt, the member's share added to *mine. */
+static void step_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+			 const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
+			 cs_surplus_alloc *mine)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+
+	switch (st->type) {
+	case CS_STEP_ACCOUNT:
+		pool_explain(out, st, S, A, cfg->rounding, amt, c);
+		cs_buf_printf(out, "    credited to %s, not to members\n", st->account);
+		break;
+	case CS_STEP_CAPITAL_INTEREST:
+		capital_explain(out, in, st, S, A, amt, m, cur, &mine->capital_interest_minor);
+		break;
+	case CS_STEP_PATRONAGE: {
+		mpz_t P;
+
+		mpz_init(P);
+		pool_explain(out, st, S, A, cfg->rounding, P, c);
+		patronage_explain(out, in, st, P, amt, m, cur, mine);
+		mpz_clear(P);
+		break;
+	}
+	}
+}
+
+/* The steps of currency cur from surplus sv > 0, each checked against the
+ * core's result res, then the retained surplus; the member's shares added
+ * to *mine. */
+static void steps_explain(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
+			  size_t m, size_t cur, cs_i128 sv, cs_surplus_alloc *mine)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	mpz_t S, A, amt;
+	size_t s;
+
+	mpz_inits(S, A, amt, NULL);
+	cs_i128_to_mpz(S, sv);
+	mpz_set(A, S);
+	for (s = 0; s < cfg->n_steps; s++) {
+		const cs_step *st = &cfg->steps[s];
+
+		cs_buf_printf(out, "  step %zu '%s' (%s), available A = ", s + 1, st->id,
+			      step_type_name(st->type));
+		put_minor_z(out, A, c);
+		cs_buf_putc(out, '\n');
+		step_explain(out, in, st, S, A, amt, m, cur, mine);
+		CS_ASSERT(cs_i128_from_mpz(amt) == res->step_minor[cur][s]);
+		cs_buf_puts(out, "    the step takes ");
+		put_minor_z(out, amt, c);
+		cs_buf_putc(out, '\n');
+		mpz_sub(A, A, amt);
+	}
+	CS_ASSERT(cs_i128_from_mpz(A) == res->retained_surplus_minor[cur]);
+	cs_buf_puts(out, "  what is left is the retained surplus: ");
+	put_minor_z(out, A, c);
+	cs_buf_putc(out, '\n');
+	mpz_clears(S, A, amt, NULL);
+}
+
+/* What member id gets in currency c. */
+static void member_result(cs_buf *out, int64_t id, const cs_currency *c,
+			  const cs_surplus_alloc *mine)
+{
+	cs_buf_printf(out, "  member %lld in %s: capital interest ", (long long)id, c->code);
+	put_minor(out, mine->capital_interest_minor, c);
+	cs_buf_puts(out, ", patronage refund ");
+	put_minor(out, mine->patronage_minor, c);
+	cs_buf_puts(out, " (cash ");
+	put_minor(out, mine->cash_minor, c);
+	cs_buf_puts(out, ", retained ");
+	put_minor(out, mine->retained_minor, c);
+	cs_buf_puts(out, ")\n");
+}
+
 void cs_explain_waterfall(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
 			  size_t m)
 {
 	const cs_config *cfg = in->cfg;
-	size_t n_cur = cfg->n_currencies, cur, s;
-	mpz_t S, A, amt;
+	size_t n_cur = cfg->n_currencies, cur;
 
 	CS_ASSERT(m < in->n_members);
-	mpz_inits(S, A, amt, NULL);
 	for (cur = 0; cur < n_cur; cur++) {
 		const cs_currency *c = &cfg->currencies[cur];
 		const cs_surplus_alloc *got = &res->allocs[m * n_cur + cur];
@@ -789,58 +1044,11 @@ void cs_explain_waterfall(cs_buf *out, const cs_surplus_input *in, const cs_surp
 			CS_ASSERT(!got->capital_interest_minor && !got->patronage_minor);
 			continue;
 		}
-		cs_i128_to_mpz(S, sv);
-		mpz_set(A, S);
-		for (s = 0; s < cfg->n_steps; s++) {
-			const cs_step *st = &cfg->steps[s];
-
-			cs_buf_printf(out, "  step %zu '%s' (%s), available A = ", s + 1, st->id,
-				      step_type_name(st->type));
-			put_minor_z(out, A, c);
-			cs_buf_putc(out, '\n');
-			switch (st->type) {
-			case CS_STEP_ACCOUNT:
-				pool_explain(out, st, S, A, cfg->rounding, amt, c);
-				cs_buf_printf(out, "    credited to %s, not to members\n", st->account);
-				break;
-			case CS_STEP_CAPITAL_INTEREST:
-				capital_explain(out, in, st, S, A, amt, m, cur,
-						&mine.capital_interest_minor);
-				break;
-			case CS_STEP_PATRONAGE: {
-				mpz_t P;
-
-				mpz_init(P);
-				pool_explain(out, st, S, A, cfg->rounding, P, c);
-				patronage_explain(out, in, st, P, amt, m, cur, &mine);
-				mpz_clear(P);
-				break;
-			}
-			}
-			CS_ASSERT(cs_i128_from_mpz(amt) == res->step_minor[cur][s]);
-			cs_buf_puts(out, "    the step takes ");
-			put_minor_z(out, amt, c);
-			cs_buf_putc(out, '\n');
-			mpz_sub(A, A, amt);
-		}
-		CS_ASSERT(cs_i128_from_mpz(A) == res->retained_surplus_minor[cur]);
-		cs_buf_puts(out, "  what is left is the retained surplus: ");
-		put_minor_z(out, A, c);
-		cs_buf_putc(out, '\n');
+		steps_explain(out, in, res, m, cur, sv, &mine);
 		/* the explanation arrives at the core's allocation */
 		CS_ASSERT(mine.capital_interest_minor == got->capital_interest_minor &&
 			  mine.patronage_minor == got->patronage_minor &&
 			  mine.cash_minor == got->cash_minor && mine.retained_minor == got->retained_minor);
-		cs_buf_printf(out, "  member %lld in %s: capital interest ",
-			      (long long)in->members[m].id, c->code);
-		put_minor(out, mine.capital_interest_minor, c);
-		cs_buf_puts(out, ", patronage refund ");
-		put_minor(out, mine.patronage_minor, c);
-		cs_buf_puts(out, " (cash ");
-		put_minor(out, mine.cash_minor, c);
-		cs_buf_puts(out, ", retained ");
-		put_minor(out, mine.retained_minor, c);
-		cs_buf_puts(out, ")\n");
+		member_result(out, in->members[m].id, c, &mine);
 	}
-	mpz_clears(S, A, amt, NULL);
 }

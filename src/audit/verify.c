@@ -637,78 +637,223 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 
 /* ---- settle ---- */
 
-static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
-			 const cs_config *cfg, const cs_window *w, const char *conninfo,
-			 cs_error *err)
+/* An empty comparison for a run of config cfg, its cursors closed. */
+static void settle_cmp_init(settle_cmp *x, const cs_config *cfg)
 {
-	char id[24], hex[65];
-	const char *params[2] = {id, NULL};
-	settle_cmp x;
-	cs_run_taps taps;
-	cs_run_opts ro;
-	cs_run_result res;
-	cs_error run_err;
-	cs_db_rows rows;
-	diff_list totals;
-	int rc = -1, ran;
+	memset(x, 0, sizeof(*x));
+	x->cfg = cfg;
+	diff_init(&x->added);
+	diff_init(&x->removed);
+	diff_init(&x->changed);
+	diff_init(&x->line_diff);
+}
 
-	memset(&x, 0, sizeof(x));
-	x.cfg = cfg;
-	diff_init(&x.added);
-	diff_init(&x.removed);
-	diff_init(&x.changed);
-	diff_init(&x.line_diff);
-	diff_init(&totals);
-	cs_run_result_init(&res);
-	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+/* Closes the comparison's cursors and frees its lists. */
+static void settle_cmp_free(settle_cmp *x)
+{
+	cs_cursor_close(&x->inputs);
+	cs_cursor_close(&x->lines);
+	cs_buf_free(&x->added.text);
+	cs_buf_free(&x->removed.text);
+	cs_buf_free(&x->changed.text);
+	cs_buf_free(&x->line_diff.text);
+}
+
+/* The options of a dry run of the stored run's window and config. */
+static void dry_run_opts(cs_run_opts *ro, const char *conninfo, const cs_config *cfg,
+			 const cs_window *w)
+{
+	memset(ro, 0, sizeof(*ro));
+	ro->conninfo = conninfo;
+	ro->cfg = cfg;
+	ro->window = *w;
+	ro->dry_run = 1;
+}
+
+/* The recomputed output hash against output_sha256 (both kinds). */
+static void check_output_hash(findings *f, const cs_stored_run *run, const cs_run_result *res)
+{
+	if (!check(f, strcmp(res->output_hash, run->output_sha256) == 0,
+		   "recomputed output matches output_sha256")) {
+		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res->output_hash);
+		if (strcmp(res->input_hash, run->input_sha256) == 0)
+			note(f, "the input is unchanged: the run record's output hash was changed, "
+				"or this engine (%s) computes differently from the run's (%s)",
+			     CS_VERSION, run->engine_version);
+	}
+}
+
+/* The stored rows against output_sha256, and the stored lines on their own. */
+static int settle_check_stored(cs_db *db, findings *f, const cs_stored_run *run, const char *id,
+			       cs_error *err)
+{
+	char hex[65];
 
 	if (stored_settle_output(db, id, hex, err) < 0)
-		goto cleanup;
+		return -1;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
 		   "stored ledger lines, totals and rejects hash to output_sha256"))
 		note(f, "output_sha256 %s, the stored rows hash to %s: they were changed after "
 			"the run",
 		     run->output_sha256, hex);
-	if (check_lines(db, f, run, err) < 0)
-		goto cleanup;
+	return check_lines(db, f, run, err);
+}
+
+/* Opens the streams of the run's input snapshot (when it has one) and of
+ * its stored posted lines, both in the order the recomputation makes them. */
+static int settle_open_stored(cs_db *db, settle_cmp *x, const cs_stored_run *run, const char *id,
+			      cs_error *err)
+{
+	const char *params[2] = {id, run->created_at};
+	cs_db_rows rows;
 
 	/* the input snapshot exists for runs made at schema version 2 or later */
-	params[1] = run->created_at;
 	if (cs_db_query(db,
 			"SELECT EXISTS (SELECT 1 FROM coopsettle.run_input_chunks WHERE run_id = $1::bigint)"
 			" OR $2::timestamptz >= (SELECT min(applied_at) FROM coopsettle.schema_version"
 			" WHERE version >= 2)",
 			2, params, &rows, err) < 0)
-		goto cleanup;
-	x.has_snapshot = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
+		return -1;
+	x->has_snapshot = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
 	cs_db_rows_free(&rows);
-	if (x.has_snapshot &&
-	    cs_cursor_open(&x.inputs, db, "cs_inputs",
+	if (x->has_snapshot &&
+	    cs_cursor_open(&x->inputs, db, "cs_inputs",
 			   "SELECT transaction_id, occurred_at_us, producer_id, consumer_id,"
 			   " amount_minor, currency, category, producer_member, consumer_member"
 			   " FROM coopsettle.run_inputs WHERE run_id = $1::bigint ORDER BY ordinal",
 			   1, params, err) < 0)
-		goto cleanup;
-	if (cs_cursor_open(&x.lines, db, "cs_lines",
-			   "SELECT journal, line_no, transaction_id, account, party_id, currency,"
-			   " amount_minor, rule_id FROM coopsettle.ledger_lines"
-			   " WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no",
-			   1, params, err) < 0)
-		goto cleanup;
+		return -1;
+	return cs_cursor_open(&x->lines, db, "cs_lines",
+			      "SELECT journal, line_no, transaction_id, account, party_id, currency,"
+			      " amount_minor, rule_id FROM coopsettle.ledger_lines"
+			      " WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no",
+			      1, params, err);
+}
 
-	/* the recomputation: a dry run of the same window and config */
+/* The recomputation: a dry run of the same window and config, each input row
+ * and line compared as it is made. Returns 1 when it ran to the end. */
+static int settle_recompute(settle_cmp *x, const cs_config *cfg, const cs_window *w,
+			    const char *conninfo, cs_run_result *res, cs_error *run_err)
+{
+	cs_run_taps taps;
+	cs_run_opts ro;
+
 	memset(&taps, 0, sizeof(taps));
-	taps.ctx = &x;
+	taps.ctx = x;
 	taps.input = on_input;
 	taps.line = on_line;
-	memset(&ro, 0, sizeof(ro));
-	ro.conninfo = conninfo;
-	ro.cfg = cfg;
-	ro.window = *w;
-	ro.dry_run = 1;
+	dry_run_opts(&ro, conninfo, cfg, w);
 	ro.taps = &taps;
-	cs_error_clear(&run_err);
-	ran = cs_run_settle(&ro, &res, &run_err) == 0;
+	cs_error_clear(run_err);
+	return cs_run_settle(&ro, res, run_err) == 0;
+}
+
+/* The recomputed input hash, and the transactions added, removed or changed
+ * since the run. */
+static void settle_report_input(findings *f, const settle_cmp *x, const cs_stored_run *run,
+				const cs_run_result *res)
+{
+	if (!check(f, strcmp(res->input_hash, run->input_sha256) == 0,
+		   "recomputed input matches input_sha256 (%lld rows read now)", (long long)x->rows)) {
+		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res->input_hash);
+		if (!x->has_snapshot)
+			note(f, "no input snapshot is stored for this run (made before schema version "
+				"2): the changed transactions cannot be named");
+		else if (!x->added.count && !x->removed.count && !x->changed.count)
+			note(f, "every row equals the run's input snapshot: the snapshot itself was "
+				"changed, or the engine reads the rows differently");
+		diff_notes(f, &x->added, "transactions added since the run");
+		diff_notes(f, &x->removed, "transactions removed since the run");
+		diff_notes(f, &x->changed, "transactions changed since the run");
+	} else if (x->has_snapshot && (x->added.count || x->removed.count || x->changed.count)) {
+		check(f, 0, "the run's input snapshot equals the rows read now");
+		diff_notes(f, &x->added, "rows not in the snapshot");
+		diff_notes(f, &x->removed, "snapshot rows not read now");
+		diff_notes(f, &x->changed, "snapshot rows that differ");
+	}
+}
+
+/* Stored party totals, currency totals and rejects against the recomputed
+ * statement. */
+static int settle_compare_totals(cs_db *db, findings *f, const char *id, const cs_run_result *res,
+				 cs_error *err)
+{
+	const char *params[2] = {id, res->statement.data};
+	diff_list totals;
+	int rc = -1;
+
+	diff_init(&totals);
+	if (diff_query(db, &totals,
+		       "SELECT 'party ' || coalesce(s.side, n.side) || ' ' ||"
+		       " coalesce(s.party_id::text, n.id) || ' ' || coalesce(s.currency, n.cur),"
+		       " f.k, f.s, f.n, count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.party_totals WHERE run_id = $1::bigint) s"
+		       " FULL JOIN (SELECT e->>'side' side, e->>'id' id, e->>'currency' cur,"
+		       " e->>'transactions' tx, e->>'gross_minor' gross, e->>'fees_minor' fees"
+		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'parties') e) n"
+		       " ON n.side = s.side AND n.id = s.party_id::text AND n.cur = s.currency"
+		       " CROSS JOIN LATERAL (VALUES ('transactions', s.transactions::text, n.tx),"
+		       " ('gross_minor', s.gross_minor::text, n.gross),"
+		       " ('fees_minor', s.fees_minor::text, n.fees)) f(k, s, n)"
+		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0 ||
+	    diff_query(db, &totals,
+		       "SELECT 'currency ' || coalesce(s.currency, n.key), f.k, f.s, f.n,"
+		       " count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.currency_totals WHERE run_id = $1::bigint) s"
+		       " FULL JOIN pg_catalog.jsonb_each($2::jsonb->'currencies') n"
+		       " ON n.key = s.currency"
+		       " CROSS JOIN LATERAL (VALUES"
+		       " ('transactions', s.transactions::text, n.value->>'transactions'),"
+		       " ('gross_minor', s.gross_minor::text, n.value->>'gross_minor'),"
+		       " ('fees_minor', s.fees_minor::text, n.value->>'fees_minor'),"
+		       " ('fees_producer_minor', s.fees_producer_minor::text,"
+		       " n.value->>'fees_producer_minor'),"
+		       " ('fees_consumer_minor', s.fees_consumer_minor::text,"
+		       " n.value->>'fees_consumer_minor')) f(k, s, n)"
+		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0 ||
+	    diff_query(db, &totals,
+		       "SELECT 'reject ' || coalesce(s.ordinal, n.o)::text, f.k, f.s, f.n,"
+		       " count(*) OVER ()"
+		       " FROM (SELECT * FROM coopsettle.settlement_rejects"
+		       " WHERE run_id = $1::bigint) s"
+		       " FULL JOIN (SELECT o::integer o, e->>'id' id, e->>'reason' reason"
+		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'rejected')"
+		       " WITH ORDINALITY j(e, o)) n ON n.o = s.ordinal"
+		       " CROSS JOIN LATERAL (VALUES ('transaction_id', s.transaction_id::text,"
+		       " n.id), ('reason', s.reason, n.reason)) f(k, s, n)"
+		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
+		       2, params, err) < 0)
+		goto cleanup;
+	if (!check(f, totals.count == 0,
+		   "stored party totals, currency totals and rejects equal the recomputation"))
+		diff_notes(f, &totals, "totals that differ");
+	rc = 0;
+cleanup:
+	cs_buf_free(&totals.text);
+	return rc;
+}
+
+/* A settle run: its stored rows, then a recomputation compared with them
+ * row by row, then its totals. */
+static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
+			 const cs_config *cfg, const cs_window *w, const char *conninfo,
+			 cs_error *err)
+{
+	char id[24];
+	settle_cmp x;
+	cs_run_result res;
+	cs_error run_err;
+	int rc = -1, ran;
+
+	settle_cmp_init(&x, cfg);
+	cs_run_result_init(&res);
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (settle_check_stored(db, f, run, id, err) < 0 ||
+	    settle_open_stored(db, &x, run, id, err) < 0)
+		goto cleanup;
+	ran = settle_recompute(&x, cfg, w, conninfo, &res, &run_err);
 	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
 		*err = run_err; /* the recomputation could not run: not a mismatch */
 		goto cleanup;
@@ -718,96 +863,17 @@ static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
 		*err = x.cursor_err;
 		goto cleanup;
 	}
-	if (!check(f, strcmp(res.input_hash, run->input_sha256) == 0,
-		   "recomputed input matches input_sha256 (%lld rows read now)", (long long)x.rows)) {
-		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res.input_hash);
-		if (!x.has_snapshot)
-			note(f, "no input snapshot is stored for this run (made before schema version "
-				"2): the changed transactions cannot be named");
-		else if (!x.added.count && !x.removed.count && !x.changed.count)
-			note(f, "every row equals the run's input snapshot: the snapshot itself was "
-				"changed, or the engine reads the rows differently");
-		diff_notes(f, &x.added, "transactions added since the run");
-		diff_notes(f, &x.removed, "transactions removed since the run");
-		diff_notes(f, &x.changed, "transactions changed since the run");
-	} else if (x.has_snapshot && (x.added.count || x.removed.count || x.changed.count)) {
-		check(f, 0, "the run's input snapshot equals the rows read now");
-		diff_notes(f, &x.added, "rows not in the snapshot");
-		diff_notes(f, &x.removed, "snapshot rows not read now");
-		diff_notes(f, &x.changed, "snapshot rows that differ");
-	}
+	settle_report_input(f, &x, run, &res);
 	if (!ran)
 		note(f, "the recomputation stops with exit 3: %s", run_err.message);
-	if (!check(f, strcmp(res.output_hash, run->output_sha256) == 0,
-		   "recomputed output matches output_sha256")) {
-		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res.output_hash);
-		if (strcmp(res.input_hash, run->input_sha256) == 0)
-			note(f, "the input is unchanged: the run record's output hash was changed, "
-				"or this engine (%s) computes differently from the run's (%s)",
-			     CS_VERSION, run->engine_version);
-	}
+	check_output_hash(f, run, &res);
 	if (!check(f, x.line_diff.count == 0, "stored ledger lines equal the recomputation"))
 		diff_notes(f, &x.line_diff, "lines that differ");
-
-	/* totals and rejects against the recomputed statement */
-	if (ran) {
-		params[1] = res.statement.data;
-		if (diff_query(db, &totals,
-			       "SELECT 'party ' || coalesce(s.side, n.side) || ' ' ||"
-			       " coalesce(s.party_id::text, n.id) || ' ' || coalesce(s.currency, n.cur),"
-			       " f.k, f.s, f.n, count(*) OVER ()"
-			       " FROM (SELECT * FROM coopsettle.party_totals WHERE run_id = $1::bigint) s"
-			       " FULL JOIN (SELECT e->>'side' side, e->>'id' id, e->>'currency' cur,"
-			       " e->>'transactions' tx, e->>'gross_minor' gross, e->>'fees_minor' fees"
-			       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'parties') e) n"
-			       " ON n.side = s.side AND n.id = s.party_id::text AND n.cur = s.currency"
-			       " CROSS JOIN LATERAL (VALUES ('transactions', s.transactions::text, n.tx),"
-			       " ('gross_minor', s.gross_minor::text, n.gross),"
-			       " ('fees_minor', s.fees_minor::text, n.fees)) f(k, s, n)"
-			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
-			       2, params, err) < 0 ||
-		    diff_query(db, &totals,
-			       "SELECT 'currency ' || coalesce(s.currency, n.key), f.k, f.s, f.n,"
-			       " count(*) OVER ()"
-			       " FROM (SELECT * FROM coopsettle.currency_totals WHERE run_id = $1::bigint) s"
-			       " FULL JOIN pg_catalog.jsonb_each($2::jsonb->'currencies') n"
-			       " ON n.key = s.currency"
-			       " CROSS JOIN LATERAL (VALUES"
-			       " ('transactions', s.transactions::text, n.value->>'transactions'),"
-			       " ('gross_minor', s.gross_minor::text, n.value->>'gross_minor'),"
-			       " ('fees_minor', s.fees_minor::text, n.value->>'fees_minor'),"
-			       " ('fees_producer_minor', s.fees_producer_minor::text,"
-			       " n.value->>'fees_producer_minor'),"
-			       " ('fees_consumer_minor', s.fees_consumer_minor::text,"
-			       " n.value->>'fees_consumer_minor')) f(k, s, n)"
-			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
-			       2, params, err) < 0 ||
-		    diff_query(db, &totals,
-			       "SELECT 'reject ' || coalesce(s.ordinal, n.o)::text, f.k, f.s, f.n,"
-			       " count(*) OVER ()"
-			       " FROM (SELECT * FROM coopsettle.settlement_rejects"
-			       " WHERE run_id = $1::bigint) s"
-			       " FULL JOIN (SELECT o::integer o, e->>'id' id, e->>'reason' reason"
-			       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'rejected')"
-			       " WITH ORDINALITY j(e, o)) n ON n.o = s.ordinal"
-			       " CROSS JOIN LATERAL (VALUES ('transaction_id', s.transaction_id::text,"
-			       " n.id), ('reason', s.reason, n.reason)) f(k, s, n)"
-			       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
-			       2, params, err) < 0)
-			goto cleanup;
-		if (!check(f, totals.count == 0,
-			   "stored party totals, currency totals and rejects equal the recomputation"))
-			diff_notes(f, &totals, "totals that differ");
-	}
+	if (ran && settle_compare_totals(db, f, id, &res, err) < 0)
+		goto cleanup;
 	rc = 0;
 cleanup:
-	cs_cursor_close(&x.inputs);
-	cs_cursor_close(&x.lines);
-	cs_buf_free(&x.added.text);
-	cs_buf_free(&x.removed.text);
-	cs_buf_free(&x.changed.text);
-	cs_buf_free(&x.line_diff.text);
-	cs_buf_free(&totals.text);
+	settle_cmp_free(&x);
 	cs_run_result_free(&res);
 	return rc;
 }
@@ -928,23 +994,16 @@ static int dist_lines_vs_allocations(cs_db *db, const cs_config *cfg, const char
 	return rc;
 }
 
-static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
-			     const cs_config *cfg, const cs_window *w, const char *conninfo,
-			     cs_error *err)
+/* The stored rows against output_sha256, the stored lines on their own and
+ * against the stored allocations, steps and figures. */
+static int dist_check_stored(cs_db *db, findings *f, const cs_stored_run *run,
+			     const cs_config *cfg, const char *id, cs_error *err)
 {
-	char id[24], hex[65];
-	const char *params[2] = {id, NULL};
-	cs_run_opts ro;
-	cs_run_result res;
-	cs_error run_err;
-	diff_list lines, figures;
-	int rc = -1, ran;
+	char hex[65];
+	diff_list lines;
+	int rc = -1;
 
 	diff_init(&lines);
-	diff_init(&figures);
-	cs_run_result_init(&res);
-	snprintf(id, sizeof(id), "%lld", (long long)run->id);
-
 	if (stored_dist_output(db, cfg, id, hex, err) < 0)
 		goto cleanup;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
@@ -957,45 +1016,48 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 	if (!check(f, lines.count == 0,
 		   "stored ledger lines agree with the stored allocations, steps and figures"))
 		diff_notes(f, &lines, "lines that disagree (stored sum, sum the allocations imply)");
+	rc = 0;
+cleanup:
+	cs_buf_free(&lines.text);
+	return rc;
+}
 
-	memset(&ro, 0, sizeof(ro));
-	ro.conninfo = conninfo;
-	ro.cfg = cfg;
-	ro.window = *w;
-	ro.dry_run = 1;
-	cs_error_clear(&run_err);
-	ran = cs_run_distribute(&ro, &res, &run_err) == 0;
-	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
-		*err = run_err;
-		goto cleanup;
-	}
-	if (!ran) {
-		check(f, 0, "the run can be recomputed from the current database");
-		note(f, "%s", run_err.message);
-		if (run_err.detail[0])
-			note(f, "%s", run_err.detail);
-		if (dist_settle_runs(db, f, run, err) < 0)
-			goto cleanup;
-		rc = 0;
-		goto cleanup;
-	}
-	if (!check(f, strcmp(res.input_hash, run->input_sha256) == 0,
-		   "recomputed input matches input_sha256")) {
-		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res.input_hash);
-		note(f, "the recomputation uses the settle runs committed now; the run used those "
-			"committed when it was made");
-		if (dist_settle_runs(db, f, run, err) < 0)
-			goto cleanup;
-	}
-	if (!check(f, strcmp(res.output_hash, run->output_sha256) == 0,
-		   "recomputed output matches output_sha256")) {
-		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res.output_hash);
-		if (strcmp(res.input_hash, run->input_sha256) == 0)
-			note(f, "the input is unchanged: the run record's output hash was changed, "
-				"or this engine (%s) computes differently from the run's (%s)",
-			     CS_VERSION, run->engine_version);
-	}
-	params[1] = res.statement.data;
+/* A recomputation that stops on the data (exit 3): one failed check, why, and
+ * the settle runs that changed since the run. */
+static int dist_report_stopped(cs_db *db, findings *f, const cs_stored_run *run,
+			       const cs_error *run_err, cs_error *err)
+{
+	check(f, 0, "the run can be recomputed from the current database");
+	note(f, "%s", run_err->message);
+	if (run_err->detail[0])
+		note(f, "%s", run_err->detail);
+	return dist_settle_runs(db, f, run, err);
+}
+
+/* The recomputed input hash, with the settle runs that changed since the
+ * run when it differs. */
+static int dist_check_input(cs_db *db, findings *f, const cs_stored_run *run,
+			    const cs_run_result *res, cs_error *err)
+{
+	if (check(f, strcmp(res->input_hash, run->input_sha256) == 0,
+		  "recomputed input matches input_sha256"))
+		return 0;
+	note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res->input_hash);
+	note(f, "the recomputation uses the settle runs committed now; the run used those "
+		"committed when it was made");
+	return dist_settle_runs(db, f, run, err);
+}
+
+/* Stored figures, steps and member allocations against the recomputed
+ * statement. */
+static int dist_compare_figures(cs_db *db, findings *f, const char *id, const cs_run_result *res,
+				cs_error *err)
+{
+	const char *params[2] = {id, res->statement.data};
+	diff_list figures;
+	int rc = -1;
+
+	diff_init(&figures);
 	if (diff_query(db, &figures,
 		       "SELECT 'currency ' || n.key, f.k, f.s, f.n, count(*) OVER ()"
 		       " FROM coopsettle.runs r CROSS JOIN LATERAL"
@@ -1049,8 +1111,44 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 		diff_notes(f, &figures, "figures that differ");
 	rc = 0;
 cleanup:
-	cs_buf_free(&lines.text);
 	cs_buf_free(&figures.text);
+	return rc;
+}
+
+/* A distribute run: its stored rows, then a recomputation from the settle
+ * runs committed now, compared by hash and figure by figure. */
+static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
+			     const cs_config *cfg, const cs_window *w, const char *conninfo,
+			     cs_error *err)
+{
+	char id[24];
+	cs_run_opts ro;
+	cs_run_result res;
+	cs_error run_err;
+	int rc = -1, ran;
+
+	cs_run_result_init(&res);
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (dist_check_stored(db, f, run, cfg, id, err) < 0)
+		goto cleanup;
+	dry_run_opts(&ro, conninfo, cfg, w);
+	cs_error_clear(&run_err);
+	ran = cs_run_distribute(&ro, &res, &run_err) == 0;
+	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
+		*err = run_err;
+		goto cleanup;
+	}
+	if (!ran) {
+		rc = dist_report_stopped(db, f, run, &run_err, err);
+		goto cleanup;
+	}
+	if (dist_check_input(db, f, run, &res, err) < 0)
+		goto cleanup;
+	check_output_hash(f, run, &res);
+	if (dist_compare_figures(db, f, id, &res, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
 	cs_run_result_free(&res);
 	return rc;
 }
@@ -1150,80 +1248,96 @@ static void chain_bad(findings *f, int64_t id, const char *fmt, ...)
 	f->n_failed++;
 }
 
-int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
-{
-	cs_db *db = NULL;
-	cs_cursor c;
-	cs_db_rows rows;
-	findings f;
-	char prev_hash[65] = "", hex[65];
-	int64_t prev_id = 0, n_runs = 0, id;
-	int rc = -1, step;
-	size_t i;
+/* The chain as read so far: how many records, and the last one. */
+typedef struct chain_pos {
+	int64_t n_runs;
+	int64_t prev_id; /* 0 before the first record */
+	char prev_hash[65];
+} chain_pos;
 
-	memset(&c, 0, sizeof(c));
-	findings_init(&f, report);
-	db = cs_stored_connect(conninfo, err);
-	if (!db || cs_stored_begin(db, NULL, err) < 0)
-		goto cleanup;
+/* One record of the chain: its hash, its link to the record before it, its
+ * config hash and its status. */
+static void chain_check_record(findings *f, const cs_stored_run *run, const chain_pos *p)
+{
+	char hex[65];
+
+	cs_stored_run_record_hash(run, hex);
+	if (strcmp(hex, run->record_sha256) != 0)
+		chain_bad(f, run->id,
+			  "the record does not hash to its record_sha256 (a field was "
+			  "changed): stored %s, the fields hash to %s",
+			  run->record_sha256, hex);
+	if (p->n_runs == 1 && run->has_prev)
+		chain_bad(f, run->id,
+			  "the first record links to a previous record %s that does not exist "
+			  "(a run before it was deleted)",
+			  run->prev_record_sha256);
+	else if (p->prev_id &&
+		 (!run->has_prev || strcmp(run->prev_record_sha256, p->prev_hash) != 0))
+		chain_bad(f, run->id,
+			  "prev_record_sha256 %s is not the record_sha256 of run %lld (%s): "
+			  "a run between them was deleted, or one of them was changed",
+			  run->has_prev ? run->prev_record_sha256 : "NULL", (long long)p->prev_id,
+			  p->prev_hash);
+	cs_sha256_hex(run->config_text, run->config_len, hex);
+	if (strcmp(hex, run->config_sha256) != 0)
+		chain_bad(f, run->id, "the stored config text does not hash to config_sha256");
+	if ((strcmp(run->status, "superseded") == 0) != (run->superseded_by != 0))
+		chain_bad(f, run->id, "status '%s' but %s", run->status,
+			  run->superseded_by ? "a later run supersedes it"
+					     : "no run supersedes it");
+}
+
+/* Reads every run record in id order and checks each against the one
+ * before it; p ends at the head of the chain. */
+static int chain_check_records(cs_db *db, findings *f, chain_pos *p, cs_error *err)
+{
+	cs_cursor c;
+	int64_t id;
+	int step;
+
 	if (cs_cursor_open(&c, db, "cs_chain",
 			   "SELECT " CS_STORED_RUN_COLUMNS " FROM coopsettle.runs r ORDER BY r.id", 0,
 			   NULL, err) < 0)
-		goto cleanup;
-	cs_buf_puts(report, "verify the chain of run records\n");
+		return -1;
+	cs_buf_puts(f->report, "verify the chain of run records\n");
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		cs_stored_run run;
 
-		n_runs++;
+		p->n_runs++;
 		if (cs_stored_run_from_row(&c.rows, c.row, &run) < 0) {
 			if (cs_parse_i64(cs_cursor_cell(&c, 0), &id) < 0)
-				id = prev_id + 1;
-			chain_bad(&f, id, "the record has a malformed field");
+				id = p->prev_id + 1;
+			chain_bad(f, id, "the record has a malformed field");
 			cs_stored_run_free(&run);
 			continue;
 		}
-		cs_stored_run_record_hash(&run, hex);
-		if (strcmp(hex, run.record_sha256) != 0)
-			chain_bad(&f, run.id,
-				  "the record does not hash to its record_sha256 (a field was "
-				  "changed): stored %s, the fields hash to %s",
-				  run.record_sha256, hex);
-		if (n_runs == 1 && run.has_prev)
-			chain_bad(&f, run.id,
-				  "the first record links to a previous record %s that does not exist "
-				  "(a run before it was deleted)",
-				  run.prev_record_sha256);
-		else if (prev_id && (!run.has_prev || strcmp(run.prev_record_sha256, prev_hash) != 0))
-			chain_bad(&f, run.id,
-				  "prev_record_sha256 %s is not the record_sha256 of run %lld (%s): "
-				  "a run between them was deleted, or one of them was changed",
-				  run.has_prev ? run.prev_record_sha256 : "NULL", (long long)prev_id,
-				  prev_hash);
-		cs_sha256_hex(run.config_text, run.config_len, hex);
-		if (strcmp(hex, run.config_sha256) != 0)
-			chain_bad(&f, run.id, "the stored config text does not hash to config_sha256");
-		if ((strcmp(run.status, "superseded") == 0) != (run.superseded_by != 0))
-			chain_bad(&f, run.id, "status '%s' but %s", run.status,
-				  run.superseded_by ? "a later run supersedes it"
-						    : "no run supersedes it");
-		prev_id = run.id;
-		snprintf(prev_hash, sizeof(prev_hash), "%s", run.record_sha256);
+		chain_check_record(f, &run, p);
+		p->prev_id = run.id;
+		snprintf(p->prev_hash, sizeof(p->prev_hash), "%s", run.record_sha256);
 		cs_stored_run_free(&run);
 	}
-	if (step < 0)
-		goto cleanup;
 	cs_cursor_close(&c);
+	return step < 0 ? -1 : 0;
+}
 
-	/* every run's lines balance and are as many as its record says */
+/* Every run's lines balance and are as many as its record says, and no
+ * rows are stored for a run record that does not exist. */
+static int chain_check_rows(cs_db *db, findings *f, cs_error *err)
+{
+	cs_db_rows rows;
+	int64_t id;
+	size_t i;
+
 	if (cs_db_query(db,
 			"SELECT run_id, entry, currency, sum(amount_minor)::text"
 			" FROM coopsettle.ledger_lines GROUP BY 1, 2, 3"
 			" HAVING sum(amount_minor) <> 0 ORDER BY 1, 2, 3",
 			0, NULL, &rows, err) < 0)
-		goto cleanup;
+		return -1;
 	for (i = 0; i < rows.n_rows; i++)
 		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
-			chain_bad(&f, id, "its %s ledger lines in %s sum to %s, not zero",
+			chain_bad(f, id, "its %s ledger lines in %s sum to %s, not zero",
 				  nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)),
 				  nz(cs_db_cell(&rows, i, 3)));
 	cs_db_rows_free(&rows);
@@ -1233,10 +1347,10 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 			" WHERE entry = 'post' GROUP BY run_id) n ON n.run_id = r.id"
 			" WHERE r.line_count <> coalesce(n.n, 0) ORDER BY r.id",
 			0, NULL, &rows, err) < 0)
-		goto cleanup;
+		return -1;
 	for (i = 0; i < rows.n_rows; i++)
 		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
-			chain_bad(&f, id, "%s posted lines stored, the record says %s",
+			chain_bad(f, id, "%s posted lines stored, the record says %s",
 				  nz(cs_db_cell(&rows, i, 2)), nz(cs_db_cell(&rows, i, 1)));
 	cs_db_rows_free(&rows);
 	if (cs_db_query(db,
@@ -1247,39 +1361,61 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 			" FROM coopsettle.member_allocations) t WHERE NOT EXISTS"
 			" (SELECT 1 FROM coopsettle.runs r WHERE r.id = t.run_id) ORDER BY 1, 2",
 			0, NULL, &rows, err) < 0)
-		goto cleanup;
+		return -1;
 	for (i = 0; i < rows.n_rows; i++)
 		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
-			chain_bad(&f, id, "%s are stored for a run record that does not exist (deleted)",
+			chain_bad(f, id, "%s are stored for a run record that does not exist (deleted)",
 				  nz(cs_db_cell(&rows, i, 1)));
 	cs_db_rows_free(&rows);
+	return 0;
+}
 
-	if (f.n_failed) {
-		cs_buf_printf(report, "the chain of %lld run record%s does NOT verify (%d problem%s)\n",
-			      (long long)n_runs, n_runs == 1 ? "" : "s", f.n_failed,
-			      f.n_failed == 1 ? "" : "s");
+/* The verdict: the problems found (err filled, -1), or the head of a chain
+ * that verifies. */
+static int chain_report(findings *f, const chain_pos *p, cs_error *err)
+{
+	if (f->n_failed) {
+		cs_buf_printf(f->report,
+			      "the chain of %lld run record%s does NOT verify (%d problem%s)\n",
+			      (long long)p->n_runs, p->n_runs == 1 ? "" : "s", f->n_failed,
+			      f->n_failed == 1 ? "" : "s");
 		cs_error_set(err, CS_EXIT_VERIFY, "the run chain does not verify: first bad run %lld",
-			     (long long)f.first_run);
-		cs_error_detail(err, "%s", f.failed.data);
+			     (long long)f->first_run);
+		cs_error_detail(err, "%s", f->failed.data);
 		cs_error_hint(err, "Run 'coopsettle verify --run %lld' for the details of that run; "
 				   "docs/auditing.md says what each problem means.",
-			      (long long)f.first_run);
-		goto cleanup;
+			      (long long)f->first_run);
+		return -1;
 	}
-	cs_buf_printf(report,
+	cs_buf_printf(f->report,
 		      "  %-9s %lld run record%s hash to their record_sha256 and link in order\n"
 		      "  %-9s every run's ledger lines sum to zero and number its line_count\n",
-		      "ok", (long long)n_runs, n_runs == 1 ? "" : "s", "ok");
-	if (n_runs)
-		cs_buf_printf(report,
+		      "ok", (long long)p->n_runs, p->n_runs == 1 ? "" : "s", "ok");
+	if (p->n_runs)
+		cs_buf_printf(f->report,
 			      "the chain verifies; its head is run %lld, record_sha256 %s\n"
 			      "(keep the head hash: a deleted last run shows only against it)\n",
-			      (long long)prev_id, prev_hash);
+			      (long long)p->prev_id, p->prev_hash);
 	else
-		cs_buf_puts(report, "the chain verifies; there are no runs\n");
-	rc = 0;
+		cs_buf_puts(f->report, "the chain verifies; there are no runs\n");
+	return 0;
+}
+
+int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
+{
+	cs_db *db = NULL;
+	findings f;
+	chain_pos p;
+	int rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	findings_init(&f, report);
+	db = cs_stored_connect(conninfo, err);
+	if (!db || cs_stored_begin(db, NULL, err) < 0 || chain_check_records(db, &f, &p, err) < 0 ||
+	    chain_check_rows(db, &f, err) < 0)
+		goto cleanup;
+	rc = chain_report(&f, &p, err);
 cleanup:
-	cs_cursor_close(&c);
 	cs_db_close(db);
 	cs_buf_free(&f.failed);
 	return rc;

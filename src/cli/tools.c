@@ -105,42 +105,44 @@ static int finish(int rc, const cs_error *err)
 
 enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_HELP };
 
-int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"run", required_argument, NULL, OPT_RUN},
-		{"chain", no_argument, NULL, OPT_CHAIN},
-		{"member", required_argument, NULL, OPT_MEMBER},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"output", required_argument, NULL, OPT_OUTPUT},
-		{"out", required_argument, NULL, OPT_OUT},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
-	};
-	/* which options each command takes */
-	static const struct {
-		const char *cmd;
-		const char *help;
-		int allowed[OPT_HELP + 1];
-	} cmds[] = {
-		{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_HELP] = 1}},
-		{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1, [OPT_HELP] = 1}},
-		{"export", export_help,
-		 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
-		{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_HELP] = 1}},
-	};
-	const char *run_text = NULL, *member_text = NULL, *format = NULL, *output = NULL,
-		   *out_dir = NULL;
-	int64_t run = 0, member = 0;
-	int chain = 0, c, rc, k;
-	size_t which;
-	cs_error err;
-	cs_buf report;
+static const struct option opts[] = {
+	{"run", required_argument, NULL, OPT_RUN},
+	{"chain", no_argument, NULL, OPT_CHAIN},
+	{"member", required_argument, NULL, OPT_MEMBER},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"out", required_argument, NULL, OPT_OUT},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
 
-	for (which = 0; which < sizeof(cmds) / sizeof(cmds[0]); which++)
-		if (strcmp(cmds[which].cmd, cmd) == 0)
-			break;
-	CS_ASSERT(which < sizeof(cmds) / sizeof(cmds[0])); /* main.c routes only these */
+/* which options each command takes */
+static const struct {
+	const char *cmd;
+	const char *help;
+	int allowed[OPT_HELP + 1];
+} cmds[] = {
+	{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_HELP] = 1}},
+	{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1, [OPT_HELP] = 1}},
+	{"export", export_help,
+	 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
+	{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_HELP] = 1}},
+};
+
+/* The options a command was given. */
+typedef struct tool_args {
+	const char *run_text, *member_text, *format, *output, *out_dir; /* NULL: not given */
+	int chain;
+	int64_t run, member; /* parsed from run_text, member_text */
+} tool_args;
+
+/* Parses the options of command cmds[which] into a. Returns -1 to go on,
+ * or the exit code to return: after --help, or on a usage error. */
+static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool_args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -150,22 +152,22 @@ int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
 			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 		switch (c) {
 		case OPT_RUN:
-			run_text = optarg;
+			a->run_text = optarg;
 			break;
 		case OPT_CHAIN:
-			chain = 1;
+			a->chain = 1;
 			break;
 		case OPT_MEMBER:
-			member_text = optarg;
+			a->member_text = optarg;
 			break;
 		case OPT_FORMAT:
-			format = optarg;
+			a->format = optarg;
 			break;
 		case OPT_OUTPUT:
-			output = optarg;
+			a->output = optarg;
 			break;
 		case OPT_OUT:
-			out_dir = optarg;
+			a->out_dir = optarg;
 			break;
 		case OPT_HELP:
 			fputs(cmds[which].help, stdout);
@@ -174,43 +176,68 @@ int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cs_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (run_text && parse_id(cmd, "--run", run_text, 1, &run) < 0)
+	if (a->run_text && parse_id(cmd, "--run", a->run_text, 1, &a->run) < 0)
 		return CS_EXIT_USAGE;
-	if (member_text && parse_id(cmd, "--member", member_text, 0, &member) < 0)
+	if (a->member_text && parse_id(cmd, "--member", a->member_text, 0, &a->member) < 0)
 		return CS_EXIT_USAGE;
+	return -1;
+}
+
+/* Checks that command cmd has the options it needs, runs it and returns its
+ * exit code. */
+static int run_tool(const char *conninfo, const char *cmd, const tool_args *a)
+{
+	cs_error err;
+	cs_buf report;
+	int rc = 0;
+
 	cs_error_clear(&err);
 	cs_buf_init(&report);
-	rc = 0;
-	k = CS_EXIT_OK;
 	if (strcmp(cmd, "verify") == 0) {
-		if (chain == (run_text != NULL))
-			return cs_usage_error(cmd, "%s needs exactly one of --run N and --chain", cmd);
-		rc = chain ? cs_verify_chain(conninfo, &report, &err)
-			   : cs_verify_run(conninfo, run, &report, &err);
+		if (a->chain == (a->run_text != NULL))
+			return cs_usage_error(cmd, "%s needs exactly one of --run N and --chain",
+					      cmd);
+		rc = a->chain ? cs_verify_chain(conninfo, &report, &err)
+			      : cs_verify_run(conninfo, a->run, &report, &err);
 		fputs(report.data ? report.data : "", stdout);
-	} else if (!run_text) {
+	} else if (!a->run_text) {
 		cs_buf_free(&report);
 		return cs_usage_error(cmd, "%s needs --run N", cmd);
 	} else if (strcmp(cmd, "explain") == 0) {
-		if (!member_text)
+		if (!a->member_text)
 			return cs_usage_error(cmd, "%s needs --member ID", cmd);
-		rc = cs_audit_explain(conninfo, run, member, stdout, &err);
+		rc = cs_audit_explain(conninfo, a->run, a->member, stdout, &err);
 	} else if (strcmp(cmd, "export") == 0) {
 		cs_export_format fmt;
 
-		if (!format)
+		if (!a->format)
 			return cs_usage_error(cmd, "%s needs --format hledger|beancount|csv", cmd);
-		if (cs_export_format_parse(format, &fmt) < 0)
+		if (cs_export_format_parse(a->format, &fmt) < 0)
 			return cs_usage_error(cmd, "unknown format '%s' (hledger, beancount or csv)",
-					   format);
-		rc = cs_audit_export(conninfo, run, fmt, output, &err);
+					      a->format);
+		rc = cs_audit_export(conninfo, a->run, fmt, a->output, &err);
 	} else {
-		if (!out_dir)
+		if (!a->out_dir)
 			return cs_usage_error(cmd, "%s needs --out DIR", cmd);
-		rc = cs_audit_statements(conninfo, run, out_dir, &report, &err);
+		rc = cs_audit_statements(conninfo, a->run, a->out_dir, &report, &err);
 		fputs(report.data ? report.data : "", stderr);
 	}
 	cs_buf_free(&report);
-	k = finish(rc, &err);
-	return k;
+	return finish(rc, &err);
+}
+
+int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
+{
+	tool_args a;
+	size_t which;
+	int k;
+
+	for (which = 0; which < sizeof(cmds) / sizeof(cmds[0]); which++)
+		if (strcmp(cmds[which].cmd, cmd) == 0)
+			break;
+	CS_ASSERT(which < sizeof(cmds) / sizeof(cmds[0])); /* main.c routes only these */
+	k = parse_args(cmd, which, argc, argv, &a);
+	if (k >= 0)
+		return k;
+	return run_tool(conninfo, cmd, &a);
 }

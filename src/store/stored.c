@@ -329,56 +329,45 @@ static int currency_amounts(cs_db *db, const cs_config *cfg, const char *sql, in
 	return rc;
 }
 
-int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
-			const cs_window *w, cs_stored_dist *out, cs_error *err)
+/* The fee income of the settle runs ids (a bigint[] literal) and the costs
+ * the run recorded in its statement, per currency. */
+static int dist_currency_totals(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
+				const char *ids, cs_surplus_input *in, cs_error *err)
 {
-	cs_buf ids, canon;
-	cs_db_rows rows;
-	cs_sha256 *h = NULL;
-	const cs_member *sorted;
 	char run_text[24];
-	const char *params[1];
-	size_t n_members = 0, n_cur = cfg->n_currencies, i, cur;
-	int rc = -1;
+	const char *params[1] = {ids};
 
-	memset(out, 0, sizeof(*out));
-	cs_buf_init(&ids);
-	cs_buf_init(&canon);
-	out->members = cs_members_new();
-	if (cs_stored_settle_runs(db, run->from_us, run->to_us, run->id, &out->refs, &out->n_refs,
-				  err) < 0)
-		goto cleanup;
-	id_array(&ids, out->refs, out->n_refs);
-	out->in.cfg = cfg;
-	cs_window_local_days(w, &out->in.first_day, &out->in.end_day);
-	params[0] = ids.data;
 	if (currency_amounts(db, cfg,
 			     "SELECT currency, sum(fees_minor)::text FROM coopsettle.currency_totals"
 			     " WHERE run_id = ANY($1::bigint[]) GROUP BY currency",
-			     1, params, out->in.fee_income_minor, err) < 0)
-		goto cleanup;
+			     1, params, in->fee_income_minor, err) < 0)
+		return -1;
 	snprintf(run_text, sizeof(run_text), "%lld", (long long)run->id);
 	params[0] = run_text;
-	if (currency_amounts(db, cfg,
-			     "SELECT c.key, c.value->>'costs_minor' FROM coopsettle.runs r,"
-			     " pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
-			     " WHERE r.id = $1::bigint",
-			     1, params, out->in.costs_minor, err) < 0)
-		goto cleanup;
-	if (cs_source_members(db, cfg, out->members, 1, err) < 0)
-		goto cleanup;
-	sorted = cs_members_sorted(out->members, &n_members);
-	out->fees_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
-	out->gross_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
-	CS_ASSERT(out->fees_minor && out->gross_minor);
-	params[0] = ids.data;
+	return currency_amounts(db, cfg,
+				"SELECT c.key, c.value->>'costs_minor' FROM coopsettle.runs r,"
+				" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
+				" WHERE r.id = $1::bigint",
+				1, params, in->costs_minor, err);
+}
+
+/* Each member's fees and gross on its own side in the settle runs ids, into
+ * out's arrays (n_members sorted members by n_cur currencies). */
+static int dist_member_totals(cs_db *db, const cs_config *cfg, const char *ids,
+			      const cs_member *sorted, cs_stored_dist *out, cs_error *err)
+{
+	const char *params[1] = {ids};
+	size_t n_cur = cfg->n_currencies, i;
+	cs_db_rows rows;
+	int rc = 0;
+
 	if (cs_db_query(db,
 			"SELECT party_id, side, currency, sum(fees_minor)::text,"
 			" sum(gross_minor)::text FROM coopsettle.party_totals"
 			" WHERE run_id = ANY($1::bigint[]) GROUP BY 1, 2, 3",
 			1, params, &rows, err) < 0)
-		goto cleanup;
-	for (i = 0; i < rows.n_rows; i++) {
+		return -1;
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
 		int64_t id;
 		const cs_member *m;
 		const char *side = cs_db_cell(&rows, i, 1), *code = cs_db_cell(&rows, i, 2);
@@ -392,34 +381,36 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 			continue; /* not a member, or not the member's own side */
 		k = (size_t)(m - sorted) * n_cur + (size_t)c;
 		if (cs_amount_parse(cs_db_cell(&rows, i, 3), &out->fees_minor[k]) < 0 ||
-		    cs_amount_parse(cs_db_cell(&rows, i, 4), &out->gross_minor[k]) < 0) {
-			cs_db_rows_free(&rows);
-			cs_error_set(err, CS_EXIT_VERIFY, "a stored party total is malformed");
-			goto cleanup;
-		}
+		    cs_amount_parse(cs_db_cell(&rows, i, 4), &out->gross_minor[k]) < 0)
+			rc = cs_error_set(err, CS_EXIT_VERIFY, "a stored party total is malformed");
 	}
 	cs_db_rows_free(&rows);
-	out->in.n_members = n_members;
-	out->in.members = sorted;
-	out->in.fees_minor = out->fees_minor;
-	out->in.gross_minor = out->gross_minor;
+	return rc;
+}
 
-	/* the canonical distribute input (docs/reproducibility.md) */
-	h = cs_sha256_new();
-	cs_buf_printf(&canon, "D\t%lld\t%lld\n", (long long)out->in.first_day,
-		      (long long)out->in.end_day);
-	for (i = 0; i < out->n_refs; i++)
-		cs_buf_printf(&canon, "R\t%lld\t%s\n", (long long)out->refs[i].id,
-			      out->refs[i].output_sha256);
+/* The canonical distribute input (docs/reproducibility.md) of d, hashed
+ * into d->input_sha256. */
+static void dist_input_hash(const cs_config *cfg, cs_stored_dist *d)
+{
+	const cs_surplus_input *in = &d->in;
+	size_t n_cur = cfg->n_currencies, i, cur;
+	cs_sha256 *h = cs_sha256_new();
+	cs_buf canon;
+
+	cs_buf_init(&canon);
+	cs_buf_printf(&canon, "D\t%lld\t%lld\n", (long long)in->first_day, (long long)in->end_day);
+	for (i = 0; i < d->n_refs; i++)
+		cs_buf_printf(&canon, "R\t%lld\t%s\n", (long long)d->refs[i].id,
+			      d->refs[i].output_sha256);
 	for (cur = 0; cur < n_cur; cur++) {
 		cs_buf_printf(&canon, "C\t%s\t", cfg->currencies[cur].code);
-		cs_buf_put_i128(&canon, out->in.fee_income_minor[cur]);
+		cs_buf_put_i128(&canon, in->fee_income_minor[cur]);
 		cs_buf_putc(&canon, '\t');
-		cs_buf_put_i128(&canon, out->in.costs_minor[cur]);
+		cs_buf_put_i128(&canon, in->costs_minor[cur]);
 		cs_buf_putc(&canon, '\n');
 	}
-	for (i = 0; i < n_members; i++) {
-		const cs_member *m = &sorted[i];
+	for (i = 0; i < in->n_members; i++) {
+		const cs_member *m = &in->members[i];
 
 		cs_buf_printf(&canon, "M\t%lld\t%s\t%lld\t", (long long)m->id, cs_class_name(m->cls),
 			      (long long)m->joined_day);
@@ -430,9 +421,9 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 		cs_buf_printf(&canon, "\t%lld", (long long)m->capital_minor);
 		for (cur = 0; cur < n_cur; cur++) {
 			cs_buf_putc(&canon, '\t');
-			cs_buf_put_i128(&canon, out->fees_minor[i * n_cur + cur]);
+			cs_buf_put_i128(&canon, in->fees_minor[i * n_cur + cur]);
 			cs_buf_putc(&canon, '\t');
-			cs_buf_put_i128(&canon, out->gross_minor[i * n_cur + cur]);
+			cs_buf_put_i128(&canon, in->gross_minor[i * n_cur + cur]);
 		}
 		cs_buf_putc(&canon, '\n');
 		if (canon.len > 65536) {
@@ -441,13 +432,44 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 		}
 	}
 	cs_sha256_update(h, canon.data, canon.len);
-	cs_sha256_final(h, out->input_sha256);
-	h = NULL;
+	cs_sha256_final(h, d->input_sha256);
+	cs_buf_free(&canon);
+}
+
+int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
+			const cs_window *w, cs_stored_dist *out, cs_error *err)
+{
+	cs_buf ids;
+	const cs_member *sorted;
+	size_t n_members = 0, n_cur = cfg->n_currencies;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	cs_buf_init(&ids);
+	out->members = cs_members_new();
+	if (cs_stored_settle_runs(db, run->from_us, run->to_us, run->id, &out->refs, &out->n_refs,
+				  err) < 0)
+		goto cleanup;
+	id_array(&ids, out->refs, out->n_refs);
+	out->in.cfg = cfg;
+	cs_window_local_days(w, &out->in.first_day, &out->in.end_day);
+	if (dist_currency_totals(db, cfg, run, ids.data, &out->in, err) < 0 ||
+	    cs_source_members(db, cfg, out->members, 1, err) < 0)
+		goto cleanup;
+	sorted = cs_members_sorted(out->members, &n_members);
+	out->fees_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
+	out->gross_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
+	CS_ASSERT(out->fees_minor && out->gross_minor);
+	if (dist_member_totals(db, cfg, ids.data, sorted, out, err) < 0)
+		goto cleanup;
+	out->in.n_members = n_members;
+	out->in.members = sorted;
+	out->in.fees_minor = out->fees_minor;
+	out->in.gross_minor = out->gross_minor;
+	dist_input_hash(cfg, out);
 	rc = 0;
 cleanup:
-	cs_sha256_free(h);
 	cs_buf_free(&ids);
-	cs_buf_free(&canon);
 	if (rc < 0)
 		cs_stored_dist_free(out);
 	return rc;
