@@ -2,8 +2,9 @@
 # fuzz.sh -- build a libFuzzer target with clang and run it for a while.
 #
 # usage: scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_ARGS...]
-#   TARGET is config (cs_config_load_buffer) or number (the number grammar
-#   and rounding); SECONDS > 0. CS_FUZZ_BUILD_DIR overrides the build
+#   TARGET is config (cs_config_load_buffer), number (the number grammar
+#   and rounding) or engine (a config, then the settle and surplus cores on
+#   rows made from it); SECONDS > 0. CS_FUZZ_BUILD_DIR overrides the build
 #   directory (default build-fuzz/).
 #
 # Builds build-fuzz/ with clang, -fsanitize=fuzzer,address,undefined, then
@@ -21,7 +22,7 @@ cd "$CS_ROOT"
 
 usage()
 {
-	sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 case "${1:-}" in
@@ -29,7 +30,7 @@ case "${1:-}" in
 	usage
 	exit 0
 	;;
-config | number) ;;
+config | number | engine) ;;
 *)
 	usage >&2
 	exit 2
@@ -50,10 +51,17 @@ config)
 	inputs=("$fuzz_dir/seeds/config" "$fuzz_dir/regressions/config"
 		"$CS_ROOT/config" "$CS_ROOT/tests/config/bad")
 	max_len=16384 # the largest seed is a few kilobytes
+	dict=config
+	;;
+engine)
+	inputs=("$fuzz_dir/seeds/engine" "$fuzz_dir/regressions/engine" "$CS_ROOT/config")
+	max_len=16384
+	dict=config # the input is a config
 	;;
 number)
 	inputs=("$fuzz_dir/seeds/number" "$fuzz_dir/regressions/number")
 	max_len=256 # 30 digits and a rate fit many times over
+	dict=number
 	;;
 esac
 
@@ -86,7 +94,7 @@ stamp="$build_dir/.fuzz-$target.start"
 : >"$stamp"
 "$build_dir/tests/fuzz_$target" -max_total_time="$seconds" -max_len="$max_len" \
 	-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	-dict="$fuzz_dir/$target.dict" -artifact_prefix="$artifacts/" \
+	-dict="$fuzz_dir/$dict.dict" -artifact_prefix="$artifacts/" \
 	"$@" "$corpus" "${inputs[@]}" 2>&1 | tee "$log" | grep -v -E '^#[0-9]+\s+(NEW|REDUCE|pulse)' ||
 	rc=${PIPESTATUS[0]}
 end=$(date +%s)

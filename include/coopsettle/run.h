@@ -46,6 +46,9 @@ typedef struct cs_run_opts {
 	 * its per-party (settle) or per-member (distribute) list, the stored
 	 * statement's form. */
 	int summary_only;
+	/* A dry run that recomputes committed run restate_run_id (verify):
+	 * res->restated receives the statement as that run stored it. */
+	int64_t restate_run_id;
 } cs_run_opts;
 
 typedef struct cs_run_result {
@@ -58,6 +61,7 @@ typedef struct cs_run_result {
 	int64_t lines_written;
 	cs_buf statement;    /* the JSON statement (spec section 8) */
 	cs_buf summary;      /* the human summary */
+	cs_buf restated;     /* opts->restate_run_id: the stored statement, rebuilt */
 } cs_run_result;
 
 /* Initialises a result (empty buffers). */

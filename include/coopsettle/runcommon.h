@@ -31,8 +31,20 @@ typedef struct cs_run_ref {
 	int64_t id;
 	int64_t from_us, to_us;
 	char from_text[40], to_text[40];
+	char input_sha256[65];
 	char output_sha256[65];
 } cs_run_ref;
+
+/* Checks, before any work, that the database can store the config's text
+ * in the run record (its encoding has every character of it): exit 2
+ * otherwise. Returns 0 or -1. */
+int cs_run_check_storable(cs_db *db, const cs_config *cfg, cs_error *err);
+
+/* Nonzero when a recomputation of ref's window is "unchanged": its input
+ * AND output hashes both equal ref's (a changed input with an unchanged
+ * output is not: the run is replaced so that its record matches its
+ * inputs again). */
+int cs_run_unchanged(const cs_run_ref *ref, const char *input_sha256, const char *output_sha256);
 
 /*
  * On the writer connection: BEGIN, take the advisory lock, check the schema,

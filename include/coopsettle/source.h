@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "coopsettle/buf.h"
 #include "coopsettle/config.h"
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
@@ -20,6 +21,18 @@ typedef int (*cs_row_fn)(void *ctx, const cs_txn_row *row, cs_error *err);
 
 /* Returns "schema"."table" quoted for SQL (caller frees), or NULL. */
 char *cs_source_relation_sql(cs_db *db, const cs_relation *rel, cs_error *err);
+
+/*
+ * A source column read as bigint must hold whole numbers: a numeric or
+ * floating-point column whose value has a fraction is invalid input, never
+ * rounded. For the columns cols (n of them) of the relation rel (quoted
+ * SQL), writes into out an SQL expression that is NULL for a row whose
+ * columns are all whole, else text naming each column and value that is
+ * not ("amount_minor 1000.5"); out is left empty when every column is of an
+ * integer type (nothing to check, no cost). Returns 0 or -1.
+ */
+int cs_source_inexact_sql(cs_db *db, const char *rel, const char *const *cols, size_t n,
+			  cs_buf *out, cs_error *err);
 
 /*
  * Loads the members relation into members. Rows with a NULL id or class, a

@@ -75,9 +75,13 @@ int cs_stored_run_from_row(const cs_db_rows *rows, size_t r, cs_stored_run *run)
 /* Frees what run owns. */
 void cs_stored_run_free(cs_stored_run *run);
 
-/* The canonical record of run (docs/reproducibility.md) hashed: writes the
- * hex SHA-256 that its record_sha256 should hold. */
-void cs_stored_run_record_hash(const cs_stored_run *run, char hex[65]);
+/*
+ * Checks run's record_sha256 against its fields: returns the format of the
+ * canonical record that hashes to it (CS_RECORD_FORMAT, or 1 for a record
+ * written before format 2), or 0 when none does (a field was changed). hex
+ * gets the hash of the current format either way.
+ */
+int cs_stored_run_record_check(const cs_stored_run *run, char hex[65]);
 
 /*
  * Parses the run's stored config (exactly as stored: the same bytes the run
@@ -139,6 +143,7 @@ typedef struct cs_stored_dist {
 	cs_surplus_input in; /* points into the members and arrays below */
 	cs_members *members;
 	cs_i128 *fees_minor, *gross_minor;
+	int64_t *skipped_days; /* local days of the window the clocks skipped */
 	cs_settle_ref *refs;
 	size_t n_refs;
 	char input_sha256[65]; /* of the canonical input rebuilt here */
@@ -159,12 +164,27 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 /* Frees what d owns. */
 void cs_stored_dist_free(cs_stored_dist *d);
 
-/* The canonical text of a run record that its record hash covers
- * (docs/reproducibility.md). Appends to out. */
-void cs_stored_record_canonical(cs_buf *out, int64_t id, const char *kind, int64_t from_us,
-			     int64_t to_us, const char *config_sha256, const char *input_sha256,
-			     const char *output_sha256, const char *engine_version,
-			     const char *created_at, int64_t supersedes,
-			     const char *prev_record_sha256);
+/* The canonical record a run's record_sha256 covers: format 1, the fields
+ * of every record since the chain began; format 2 (CS_RECORD_FORMAT,
+ * written since 2026-12-01) adds the window texts, line_count and the
+ * SHA-256 of the statement, so every field of the record is covered but
+ * status, which superseding changes (docs/reproducibility.md). */
+#define CS_RECORD_FORMAT 2
+
+typedef struct cs_record_fields {
+	int64_t id;
+	const char *kind;
+	int64_t from_us, to_us;
+	const char *from_text, *to_text;
+	const char *config_sha256, *input_sha256, *output_sha256;
+	const char *engine_version, *created_at;
+	int64_t supersedes;             /* 0: none */
+	const char *prev_record_sha256; /* NULL: the first record */
+	int64_t line_count;
+	const char *statement;
+} cs_record_fields;
+
+/* Appends the canonical record of r in format (1 or 2) to out. */
+void cs_stored_record_canonical(cs_buf *out, int format, const cs_record_fields *r);
 
 #endif

@@ -17,6 +17,8 @@
 typedef struct cs_surplus_input {
 	const cs_config *cfg;
 	int64_t first_day, end_day; /* the window's local days [first, end) */
+	const int64_t *skipped_days; /* of them, the days that do not exist, ascending */
+	size_t n_skipped_days;
 	size_t n_members;
 	const cs_member *members; /* sorted by id */
 	/* patronage bases per member and currency: [m * n_currencies + c] */
@@ -42,8 +44,9 @@ typedef struct cs_surplus_result {
 	cs_surplus_alloc *allocs; /* [m * n_currencies + c], owned by the result */
 } cs_surplus_result;
 
-/* Days of membership of m among the local days [first, end). */
-int64_t cs_membership_days(const cs_member *m, int64_t first_day, int64_t end_day);
+/* Days of membership of m among the local days of in's window, the days
+ * the clocks skipped not counted. */
+int64_t cs_membership_days(const cs_surplus_input *in, const cs_member *m);
 
 /* Runs the waterfall. On success returns 0 and fills res (free it with
  * cs_surplus_result_free). Every stage's sum is asserted. */

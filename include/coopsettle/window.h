@@ -11,6 +11,7 @@
 #ifndef COOPSETTLE_WINDOW_H
 #define COOPSETTLE_WINDOW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "coopsettle/error.h"
@@ -53,6 +54,18 @@ void cs_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 /* The local days of w (dates whose local midnight lies in [from, to)) as a
  * range [*first_day, *end_day) of days since 1970-01-01. */
 void cs_window_local_days(const cs_window *w, int64_t *first_day, int64_t *end_day);
+
+/* Nonzero when some instant has the local date day (days since
+ * 1970-01-01): Pacific/Apia skipped 2011-12-30, going from the 29th to the
+ * 31st at midnight. */
+int cs_local_day_exists(int64_t day);
+
+/* The local days of w that do not exist (cs_local_day_exists), ascending,
+ * in a new array *days the caller frees (NULL when there are none); returns
+ * their count. A skipped day lies in [*first_day, *end_day) of
+ * cs_window_local_days but is no day of the window: nothing is counted in
+ * it. */
+size_t cs_window_skipped_days(const cs_window *w, int64_t **days);
 
 /* Formats microseconds since the epoch as local ISO 8601 with offset. */
 void cs_format_local(char *buf, unsigned long size, int64_t us);

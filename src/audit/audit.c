@@ -150,12 +150,12 @@ static void line_text(cs_buf *out, const stored_line *l, const cs_config *cfg)
 	int c = cs_config_currency_index(cfg, l->currency, strlen(l->currency));
 
 	cs_i128_format(num, l->amount);
-	cs_buf_printf(out, "line %lld %s, party ", (long long)l->line_no, l->account);
+	cs_buf_printf(out, "line %lld %s, party ", (long long)l->line_no, cs_text_shown(l->account));
 	if (l->has_party)
 		cs_buf_printf(out, "%lld", (long long)l->party);
 	else
 		cs_buf_puts(out, "none");
-	cs_buf_printf(out, ", %s %s", num, l->currency);
+	cs_buf_printf(out, ", %s %s", num, cs_text_shown(l->currency));
 	if (c >= 0)
 		cs_buf_printf(out, " (%s %s)",
 			      cs_amount_format(major, l->amount, cfg->currencies[c].exponent),
@@ -208,7 +208,7 @@ static int explain_reject(audit_run *a, int64_t id, cs_buf *out, cs_error *err)
 		return -1;
 	for (i = 0; i < rows.n_rows; i++)
 		cs_buf_printf(out, "    run %lld rejected it: %s\n", (long long)a->run.id,
-			      cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "");
+			      cs_text_shown(cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : ""));
 	cs_db_rows_free(&rows);
 	return 0;
 }
@@ -253,9 +253,13 @@ static void txn_head(cs_buf *out, const cs_config *cfg, const cs_txn_row *r, int
 		cs_buf_printf(out, "\ntransaction %lld, %s", (long long)r->id, when);
 	else
 		cs_buf_printf(out, "\ntransaction with a NULL id, %s", when);
-	if (r->has_category)
-		cs_buf_printf(out, ", category '%.*s'",
-			      (int)(r->category_len > 80 ? 80 : r->category_len), r->category);
+	if (r->has_category) {
+		char cat[84];
+
+		snprintf(cat, sizeof(cat), "%.*s", (int)(r->category_len > 80 ? 80 : r->category_len),
+			 r->category);
+		cs_buf_printf(out, ", category '%s'", cs_text_shown(cat));
+	}
 	cs_buf_puts(out, "\n  producer ");
 	if (r->has_producer)
 		cs_buf_printf(out, "%lld (%s)", (long long)r->producer_id,
@@ -728,8 +732,8 @@ static void explain_dist_head(cs_buf *out, const audit_run *a, const cs_stored_d
 	cs_buf_printf(out, ", paid-in capital %lld minor units of %s; %lld day%s of "
 			   "membership among the window's local days %s to %s\n",
 		      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
-		      (long long)cs_membership_days(x, d->in.first_day, d->in.end_day),
-		      cs_membership_days(x, d->in.first_day, d->in.end_day) == 1 ? "" : "s",
+		      (long long)cs_membership_days(&d->in, x),
+		      cs_membership_days(&d->in, x) == 1 ? "" : "s",
 		      a->first_day, a->last_day);
 	cs_buf_printf(out, "inputs: %zu settle run%s of the window as they were when run %lld was "
 			   "made:",
@@ -979,35 +983,57 @@ cleanup:
 	return rc;
 }
 
-/* Opens path.tmp-PID for writing; the caller renames or removes it. */
-static FILE *open_temp(const char *path, cs_buf *tmp, cs_error *err)
+/* Mode of an export file: what the process's umask lets a new file have,
+ * as any program that writes a file the user named. */
+static mode_t umask_mode(void)
+{
+	mode_t mask = umask(0);
+
+	umask(mask);
+	return (mode_t)(0666 & ~mask);
+}
+
+/* Opens a new temporary file next to path (mkstemp: a name no one can
+ * guess or pre-place, created exclusively, never through a symlink) with
+ * permissions mode; tmp gets its name. The caller renames or removes it. */
+static FILE *open_temp(const char *path, cs_buf *tmp, mode_t mode, cs_error *err)
 {
 	FILE *f;
+	int fd;
 
 	cs_buf_reset(tmp);
-	cs_buf_printf(tmp, "%s.tmp-%ld", path, (long)getpid());
-	f = fopen(tmp->data, "wb");
-	if (!f)
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", tmp->data,
-			     strerror(errno));
+	cs_buf_printf(tmp, "%s.tmp-XXXXXX", path);
+	fd = mkstemp(tmp->data);
+	if (fd < 0) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fchmod(fd, mode) != 0 || (f = fdopen(fd, "wb")) == NULL) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(tmp->data);
+		return NULL;
+	}
 	return f;
 }
 
-/* Closes f and renames tmp to path; on failure (or when ok is 0) removes
- * tmp. Returns 0 or -1 (err filled unless it already was). */
+/* Closes f and renames tmp to path -- rename replaces whatever path names
+ * (a symlink included) without following it; on failure (or when ok is 0)
+ * removes tmp. Messages name path, the file asked for. Returns 0 or -1 (err
+ * filled unless it already was). */
 static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_error *err)
 {
-	int closed = fclose(f) == 0;
+	int closed = fflush(f) == 0 && fsync(fileno(f)) == 0;
 
+	closed = fclose(f) == 0 && closed;
 	if (ok && !closed)
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", tmp, strerror(errno));
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
 	if (ok && closed && rename(tmp, path) != 0) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", tmp, path,
-			     strerror(errno));
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
 		closed = 0;
 	}
 	if (!ok || !closed) {
-		remove(tmp);
+		unlink(tmp);
 		return -1;
 	}
 	return 0;
@@ -1028,7 +1054,7 @@ int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
 		rc = export_to(&a, fmt, stdout, err);
 		goto cleanup;
 	}
-	f = open_temp(path, &tmp, err);
+	f = open_temp(path, &tmp, umask_mode(), err);
 	if (!f)
 		goto cleanup;
 	rc = export_to(&a, fmt, f, err);
@@ -1041,7 +1067,13 @@ cleanup:
 
 /* ---- statements ---- */
 
-static int write_file(const char *dir, int64_t member, const char *ext, const cs_buf *doc,
+/* Where statements go: the folder and the files' permissions. */
+typedef struct out_dir {
+	const char *path;
+	mode_t mode; /* 0600, or 0640 with --group-readable */
+} out_dir;
+
+static int write_file(const out_dir *dir, int64_t member, const char *ext, const cs_buf *doc,
 		      cs_error *err)
 {
 	cs_buf path, tmp;
@@ -1050,12 +1082,12 @@ static int write_file(const char *dir, int64_t member, const char *ext, const cs
 
 	cs_buf_init(&path);
 	cs_buf_init(&tmp);
-	cs_buf_printf(&path, "%s/member-%lld.%s", dir, (long long)member, ext);
-	f = open_temp(path.data, &tmp, err);
+	cs_buf_printf(&path, "%s/member-%lld.%s", dir->path, (long long)member, ext);
+	f = open_temp(path.data, &tmp, dir->mode, err);
 	if (f) {
 		ok = fwrite(doc->data, 1, doc->len, f) == doc->len;
 		if (!ok)
-			cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", tmp.data,
+			cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path.data,
 				     strerror(errno));
 		rc = close_temp(f, tmp.data, path.data, ok, err);
 	}
@@ -1065,7 +1097,7 @@ static int write_file(const char *dir, int64_t member, const char *ext, const cs
 }
 
 /* Writes the statements of one member (amounts of n currencies). */
-static int write_member(const char *dir, cs_statement_doc *doc, cs_buf *b, cs_error *err)
+static int write_member(const out_dir *dir, cs_statement_doc *doc, cs_buf *b, cs_error *err)
 {
 	cs_buf_reset(b);
 	cs_statement_text(b, doc);
@@ -1090,12 +1122,12 @@ static int statements_of_distribute(const audit_run *a, cs_error *err)
 	return -1;
 }
 
-/* Creates directory dir unless it exists. */
-static int make_dir(const char *dir, cs_error *err)
+/* Creates directory dir unless it exists: no more open than its files. */
+static int make_dir(const out_dir *dir, cs_error *err)
 {
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s", dir,
-				    strerror(errno));
+	if (mkdir(dir->path, dir->mode & 0040 ? 0750 : 0700) != 0 && errno != EEXIST)
+		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s",
+				    dir->path, strerror(errno));
 	return 0;
 }
 
@@ -1147,7 +1179,7 @@ static int read_amounts(const audit_run *a, const cs_cursor *c, int cur, cs_stat
  * gathering one member's rows (one per currency) into doc and amounts at a
  * time; *n_members counts the members. */
 static int write_statements(audit_run *a, const cs_members *members, cs_statement_doc *doc,
-			    cs_statement_amounts *amounts, const char *dir, int64_t *n_members,
+			    cs_statement_amounts *amounts, const out_dir *dir, int64_t *n_members,
 			    cs_error *err)
 {
 	char run_text[24];
@@ -1203,9 +1235,11 @@ cleanup:
 	return rc;
 }
 
-int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, cs_buf *report,
-			cs_error *err)
+int cs_audit_statements(const char *conninfo, int64_t run_id, const char *path,
+			int group_readable, cs_buf *report, cs_error *err)
 {
+	out_dir d = {path, group_readable ? 0640 : 0600};
+	const out_dir *dir = &d;
 	audit_run a;
 	cs_members *members = cs_members_new();
 	cs_statement_doc doc;
@@ -1221,7 +1255,7 @@ int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, c
 		goto cleanup;
 	cs_buf_printf(report, "coopsettle: wrote statements of %lld member%s of run %lld to %s "
 			      "(member-ID.txt and member-ID.html)\n",
-		      (long long)n_members, n_members == 1 ? "" : "s", (long long)run_id, dir);
+		      (long long)n_members, n_members == 1 ? "" : "s", (long long)run_id, path);
 	rc = 0;
 cleanup:
 	audit_close(&a);

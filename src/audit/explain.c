@@ -12,6 +12,7 @@
 #include "coopsettle/amount.h"
 #include "coopsettle/error.h"
 #include "coopsettle/num.h"
+#include "coopsettle/util.h"
 
 /* Decimals shown of a fraction whose decimal expansion does not end. */
 #define DECIMALS_SHOWN 6
@@ -402,11 +403,11 @@ static int rules_explain(cs_buf *out, const cs_config *cfg, const cs_fee_input *
 		if (rule_explain(cfg, &cfg->rules[r], in, row, why, sizeof(why))) {
 			cs_buf_printf(out, "    '%s' (line %u): matches; the first that does, so it "
 					   "applies\n",
-				      cfg->rules[r].id, cfg->rules[r].line);
+				      cs_text_shown(cfg->rules[r].id), cfg->rules[r].line);
 			return (int)r;
 		}
-		cs_buf_printf(out, "    '%s' (line %u): does not match: %s\n", cfg->rules[r].id,
-			      cfg->rules[r].line, why);
+		cs_buf_printf(out, "    '%s' (line %u): does not match: %s\n",
+			      cs_text_shown(cfg->rules[r].id), cfg->rules[r].line, cs_text_shown(why));
 	}
 	return -1;
 }
@@ -560,7 +561,7 @@ static size_t capital_count(const cs_surplus_input *in)
 
 	for (i = 0; i < in->n_members; i++)
 		if (in->members[i].capital_minor > 0 &&
-		    cs_membership_days(&in->members[i], in->first_day, in->end_day) > 0)
+		    cs_membership_days(in, &in->members[i]) > 0)
 			n++;
 	return n;
 }
@@ -570,7 +571,7 @@ static void capital_member_explain(cs_buf *out, const cs_surplus_input *in, cons
 				   size_t m, const cs_currency *c)
 {
 	const cs_member *mem = &in->members[m];
-	int64_t d = cs_membership_days(mem, in->first_day, in->end_day);
+	int64_t d = cs_membership_days(in, mem);
 	mpq_t q, lim;
 	char r[160];
 
@@ -612,7 +613,7 @@ static size_t capital_parts(const cs_surplus_input *in, size_t m, cs_alloc_part 
 	mpz_init(w);
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *x = &in->members[i];
-		int64_t dx = cs_membership_days(x, in->first_day, in->end_day);
+		int64_t dx = cs_membership_days(in, x);
 
 		if (x->capital_minor <= 0 || dx <= 0)
 			continue;
@@ -736,7 +737,7 @@ static int eligible(const cs_surplus_input *in, const cs_step *st, size_t i, siz
 		snprintf(why, size, "is a %s", cs_class_name(x->cls));
 		return 0;
 	}
-	if (cs_membership_days(x, in->first_day, in->end_day) <= 0) {
+	if (cs_membership_days(in, x) <= 0) {
 		snprintf(why, size, "has no day of membership in the window");
 		return 0;
 	}

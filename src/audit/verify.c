@@ -32,11 +32,15 @@ typedef struct findings {
 	cs_buf failed;     /* one line per failed check, for the error detail */
 } findings;
 
-static void vcheck(findings *f, int ok, const char *fmt, va_list ap)
+static void vcheck(findings *f, int ok, const char *failed, const char *fmt, va_list ap)
 {
 	char what[512];
 
-	vsnprintf(what, sizeof(what), fmt, ap);
+	if (ok)
+		vsnprintf(what, sizeof(what), fmt, ap);
+	else
+		snprintf(what, sizeof(what), "%s", failed);
+	cs_text_clean(what, strlen(what), 0); /* stored text never reaches a terminal raw */
 	cs_buf_printf(f->report, "  %-9s %s\n", ok ? "ok" : "MISMATCH", what);
 	if (!ok) {
 		if (f->n_failed == 0)
@@ -46,14 +50,17 @@ static void vcheck(findings *f, int ok, const char *fmt, va_list ap)
 	}
 }
 
-/* One check: "ok" or "MISMATCH", and what was checked. */
-static int check(findings *f, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int check(findings *f, int ok, const char *fmt, ...)
+/* One check: "ok" and what held (fmt), or "MISMATCH" and what failed
+ * (failed: named by what is wrong, so that the first failure reads as the
+ * reason the run does not verify). */
+static int check(findings *f, int ok, const char *failed, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int check(findings *f, int ok, const char *failed, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vcheck(f, ok, fmt, ap);
+	vcheck(f, ok, failed, fmt, ap);
 	va_end(ap);
 	return ok;
 }
@@ -70,6 +77,7 @@ static void note(findings *f, const char *fmt, ...)
 		char line[1024];
 
 		vsnprintf(line, sizeof(line), fmt, ap);
+		cs_text_clean(line, strlen(line), 0);
 		cs_buf_puts(f->report, line);
 	}
 	va_end(ap);
@@ -93,6 +101,7 @@ static void diff_add(diff_list *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	cs_text_clean(line, strlen(line), 0);
 	cs_buf_puts(&d->text, line);
 	cs_buf_putc(&d->text, '\n');
 }
@@ -538,22 +547,60 @@ static void drain(settle_cmp *x)
 
 /* ---- checks shared by both kinds ---- */
 
-/* Config hash, record hash, link to the previous record. */
-static int check_record(cs_db *db, findings *f, const cs_stored_run *run, cs_error *err)
+/* The record's window columns besides window_from_us and window_to_us
+ * (which the record hash covers): the display texts, as the run's time
+ * zone writes them (w), and the timestamps. */
+static int check_window_columns(cs_db *db, findings *f, const cs_stored_run *run,
+				const cs_window *w, cs_error *err)
+{
+	char id[24];
+	const char *param = id;
+	cs_db_rows rows;
+	int ok;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (cs_db_query(db,
+			"SELECT window_from = 'epoch'::timestamptz + window_from_us"
+			" * interval '1 microsecond' AND window_to = 'epoch'::timestamptz"
+			" + window_to_us * interval '1 microsecond', window_from::text,"
+			" window_to::text FROM coopsettle.runs WHERE id = $1::bigint",
+			1, &param, &rows, err) < 0)
+		return -1;
+	ok = strcmp(run->from_text, w->from_text) == 0 && strcmp(run->to_text, w->to_text) == 0 &&
+	     same(cs_db_cell(&rows, 0, 0), "t");
+	if (!check(f, ok, "the window columns disagree with window_from_us and window_to_us",
+		   "window columns agree with window_from_us and window_to_us"))
+		note(f,
+		     "window_from_text %s, window_to_text %s, window_from %s, window_to %s; "
+		     "from the covered microseconds: [%s, %s)",
+		     run->from_text, run->to_text, nz(cs_db_cell(&rows, 0, 1)),
+		     nz(cs_db_cell(&rows, 0, 2)), w->from_text, w->to_text);
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* Config hash, record hash, window columns, link to the previous record. */
+static int check_record(cs_db *db, findings *f, const cs_stored_run *run, const cs_window *w,
+			cs_error *err)
 {
 	char hex[65], id[24];
 	const char *param = id;
 	cs_db_rows rows;
 	int ok;
 
+	if (check_window_columns(db, f, run, w, err) < 0)
+		return -1;
 	cs_sha256_hex(run->config_text, run->config_len, hex);
 	if (!check(f, strcmp(hex, run->config_sha256) == 0,
+		   "the stored config text does not hash to config_sha256",
 		   "stored config text hashes to config_sha256"))
 		note(f, "config_sha256 %s, the stored text hashes to %s", run->config_sha256, hex);
-	cs_stored_run_record_hash(run, hex);
-	if (!check(f, strcmp(hex, run->record_sha256) == 0, "run record hashes to record_sha256"))
-		note(f, "record_sha256 %s, the stored fields hash to %s: a field of the record "
-			"was changed after the run",
+	if (!check(f, cs_stored_run_record_check(run, hex) != 0,
+		   "the run record does not hash to record_sha256",
+		   "run record hashes to record_sha256"))
+		note(f,
+		     "record_sha256 %s, the stored fields hash to %s: a field of the record "
+		     "was changed after the run",
 		     run->record_sha256, hex);
 	snprintf(id, sizeof(id), "%lld", (long long)run->id);
 	if (cs_db_query(db,
@@ -563,12 +610,14 @@ static int check_record(cs_db *db, findings *f, const cs_stored_run *run, cs_err
 		return -1;
 	if (rows.n_rows == 0) {
 		ok = !run->has_prev;
-		if (!check(f, ok, "run record is the first of the chain"))
+		if (!check(f, ok, "the run record links to a record that no longer exists",
+			   "run record is the first of the chain"))
 			note(f, "it links to a previous record %s that no longer exists",
 			     run->prev_record_sha256);
 	} else {
 		ok = run->has_prev && same(cs_db_cell(&rows, 0, 1), run->prev_record_sha256);
-		if (!check(f, ok, "run record links to run %s before it", cs_db_cell(&rows, 0, 0)))
+		if (!check(f, ok, "the run record does not link to the run before it",
+			   "run record links to run %s before it", cs_db_cell(&rows, 0, 0)))
 			note(f, "prev_record_sha256 %s, run %s has record_sha256 %s",
 			     run->has_prev ? run->prev_record_sha256 : "NULL",
 			     nz(cs_db_cell(&rows, 0, 0)), nz(cs_db_cell(&rows, 0, 1)));
@@ -595,7 +644,8 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 			" ORDER BY 1, 2",
 			1, params, &rows, err) < 0)
 		return -1;
-	if (!check(f, rows.n_rows == 0, "stored ledger lines sum to zero per currency"))
+	if (!check(f, rows.n_rows == 0, "the stored ledger lines do not sum to zero per currency",
+		   "stored ledger lines sum to zero per currency"))
 		for (i = 0; i < rows.n_rows; i++)
 			note(f, "%s lines in %s sum to %s", nz(cs_db_cell(&rows, i, 0)),
 			     nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)));
@@ -607,8 +657,27 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 		return -1;
 	cs_db_cell_i64(&rows, 0, 0, &count);
 	cs_db_rows_free(&rows);
-	check(f, count == run->line_count, "%lld posted lines stored, as the run record says (%lld)",
-	      (long long)count, (long long)run->line_count);
+	check(f, count == run->line_count,
+	      "the number of posted lines differs from the run record's line_count",
+	      "%lld posted lines stored, as the run record says (%lld)", (long long)count,
+	      (long long)run->line_count);
+	/* a settle line's transaction is its journal; a distribute line has none
+	 * (neither enters the canonical output twice, so it is checked here) */
+	params[1] = run->kind;
+	if (cs_db_query(db,
+			"SELECT count(*) FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND"
+			" CASE WHEN $2 = 'settle' THEN transaction_id IS DISTINCT FROM journal"
+			" ELSE transaction_id IS NOT NULL END",
+			2, params, &rows, err) < 0)
+		return -1;
+	cs_db_cell_i64(&rows, 0, 0, &count);
+	cs_db_rows_free(&rows);
+	if (!check(f, count == 0,
+		   "ledger lines carry a transaction_id their run cannot have written",
+		   "every line's transaction_id is %s",
+		   strcmp(run->kind, "settle") == 0 ? "its journal" : "empty"))
+		note(f, "%lld lines differ", (long long)count);
+	params[1] = old;
 	if (!run->supersedes)
 		return 0;
 	/* each reversal line is the negation of a posted line of the old run */
@@ -629,7 +698,9 @@ static int check_lines(cs_db *db, findings *f, const cs_stored_run *run, cs_erro
 		return -1;
 	cs_db_cell_i64(&rows, 0, 0, &count);
 	cs_db_rows_free(&rows);
-	if (!check(f, count == 0, "reversal lines negate the posted lines of superseded run %lld",
+	if (!check(f, count == 0,
+		   "the reversal lines do not negate the posted lines of the superseded run",
+		   "reversal lines negate the posted lines of superseded run %lld",
 		   (long long)run->supersedes))
 		note(f, "%lld lines are in one set but not the other", (long long)count);
 	return 0;
@@ -659,21 +730,42 @@ static void settle_cmp_free(settle_cmp *x)
 	cs_buf_free(&x->line_diff.text);
 }
 
-/* The options of a dry run of the stored run's window and config. */
+/* The options of a dry run of the stored run's window and config, which
+ * also rebuilds the run's stored statement. */
 static void dry_run_opts(cs_run_opts *ro, const char *conninfo, const cs_config *cfg,
-			 const cs_window *w)
+			 const cs_window *w, int64_t run_id)
 {
 	memset(ro, 0, sizeof(*ro));
 	ro->conninfo = conninfo;
 	ro->cfg = cfg;
 	ro->window = *w;
 	ro->dry_run = 1;
+	ro->restate_run_id = run_id;
+}
+
+/* The stored statement against the one the recomputation rebuilds: equal
+ * byte for byte when input and output are unchanged (both kinds). */
+static void check_statement(findings *f, const cs_stored_run *run, const cs_run_result *res)
+{
+	size_t n = strlen(run->statement);
+
+	if (strcmp(res->input_hash, run->input_sha256) != 0 ||
+	    strcmp(res->output_hash, run->output_sha256) != 0)
+		return; /* the figures differ already, and are named above */
+	if (!check(f, res->restated.len == n && memcmp(res->restated.data, run->statement, n) == 0,
+		   "the stored statement differs from the recomputation's",
+		   "stored statement equals the recomputation's"))
+		note(f,
+		     "the run record's statement was edited after the run; the recomputation "
+		     "gives %.300s",
+		     res->restated.data ? res->restated.data : "");
 }
 
 /* The recomputed output hash against output_sha256 (both kinds). */
 static void check_output_hash(findings *f, const cs_stored_run *run, const cs_run_result *res)
 {
 	if (!check(f, strcmp(res->output_hash, run->output_sha256) == 0,
+		   "the recomputed output differs from output_sha256",
 		   "recomputed output matches output_sha256")) {
 		note(f, "output_sha256 %s, recomputed %s", run->output_sha256, res->output_hash);
 		if (strcmp(res->input_hash, run->input_sha256) == 0)
@@ -692,9 +784,11 @@ static int settle_check_stored(cs_db *db, findings *f, const cs_stored_run *run,
 	if (stored_settle_output(db, id, hex, err) < 0)
 		return -1;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
+		   "stored ledger lines, totals or rejects were changed after the run (they do not hash to output_sha256)",
 		   "stored ledger lines, totals and rejects hash to output_sha256"))
-		note(f, "output_sha256 %s, the stored rows hash to %s: they were changed after "
-			"the run",
+		note(f,
+		     "output_sha256 %s, the stored rows hash to %s: they were changed after "
+		     "the run",
 		     run->output_sha256, hex);
 	return check_lines(db, f, run, err);
 }
@@ -733,7 +827,8 @@ static int settle_open_stored(cs_db *db, settle_cmp *x, const cs_stored_run *run
 /* The recomputation: a dry run of the same window and config, each input row
  * and line compared as it is made. Returns 1 when it ran to the end. */
 static int settle_recompute(settle_cmp *x, const cs_config *cfg, const cs_window *w,
-			    const char *conninfo, cs_run_result *res, cs_error *run_err)
+			    const char *conninfo, int64_t run_id, cs_run_result *res,
+			    cs_error *run_err)
 {
 	cs_run_taps taps;
 	cs_run_opts ro;
@@ -742,7 +837,7 @@ static int settle_recompute(settle_cmp *x, const cs_config *cfg, const cs_window
 	taps.ctx = x;
 	taps.input = on_input;
 	taps.line = on_line;
-	dry_run_opts(&ro, conninfo, cfg, w);
+	dry_run_opts(&ro, conninfo, cfg, w, run_id);
 	ro.taps = &taps;
 	cs_error_clear(run_err);
 	return cs_run_settle(&ro, res, run_err) == 0;
@@ -754,7 +849,9 @@ static void settle_report_input(findings *f, const settle_cmp *x, const cs_store
 				const cs_run_result *res)
 {
 	if (!check(f, strcmp(res->input_hash, run->input_sha256) == 0,
-		   "recomputed input matches input_sha256 (%lld rows read now)", (long long)x->rows)) {
+		   "the input changed since the run (the recomputed input differs from input_sha256)",
+		   "recomputed input matches input_sha256 (%lld rows read now)",
+		   (long long)x->rows)) {
 		note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res->input_hash);
 		if (!x->has_snapshot)
 			note(f, "no input snapshot is stored for this run (made before schema version "
@@ -766,7 +863,8 @@ static void settle_report_input(findings *f, const settle_cmp *x, const cs_store
 		diff_notes(f, &x->removed, "transactions removed since the run");
 		diff_notes(f, &x->changed, "transactions changed since the run");
 	} else if (x->has_snapshot && (x->added.count || x->removed.count || x->changed.count)) {
-		check(f, 0, "the run's input snapshot equals the rows read now");
+		check(f, 0, "the run's input snapshot differs from the rows read now",
+		      "the run's input snapshot equals the rows read now");
 		diff_notes(f, &x->added, "rows not in the snapshot");
 		diff_notes(f, &x->removed, "snapshot rows not read now");
 		diff_notes(f, &x->changed, "snapshot rows that differ");
@@ -827,6 +925,7 @@ static int settle_compare_totals(cs_db *db, findings *f, const char *id, const c
 		       2, params, err) < 0)
 		goto cleanup;
 	if (!check(f, totals.count == 0,
+		   "stored party totals, currency totals or rejects differ from the recomputation",
 		   "stored party totals, currency totals and rejects equal the recomputation"))
 		diff_notes(f, &totals, "totals that differ");
 	rc = 0;
@@ -853,9 +952,19 @@ static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
 	if (settle_check_stored(db, f, run, id, err) < 0 ||
 	    settle_open_stored(db, &x, run, id, err) < 0)
 		goto cleanup;
-	ran = settle_recompute(&x, cfg, w, conninfo, &res, &run_err);
+	ran = settle_recompute(&x, cfg, w, conninfo, run->id, &res, &run_err);
 	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
 		*err = run_err; /* the recomputation could not run: not a mismatch */
+		goto cleanup;
+	}
+	if (!ran) {
+		/* the recomputation stopped on the data: that is the finding, the
+		 * rows it did not get to are no differences */
+		check(f, 0, "the run cannot be recomputed from the current database", "-");
+		note(f, "the recomputation stops with exit 3: %s", run_err.message);
+		if (run_err.detail[0])
+			note(f, "%s", run_err.detail);
+		rc = 0;
 		goto cleanup;
 	}
 	drain(&x);
@@ -864,12 +973,12 @@ static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
 		goto cleanup;
 	}
 	settle_report_input(f, &x, run, &res);
-	if (!ran)
-		note(f, "the recomputation stops with exit 3: %s", run_err.message);
 	check_output_hash(f, run, &res);
-	if (!check(f, x.line_diff.count == 0, "stored ledger lines equal the recomputation"))
+	check_statement(f, run, &res);
+	if (!check(f, x.line_diff.count == 0, "stored ledger lines differ from the recomputation",
+		   "stored ledger lines equal the recomputation"))
 		diff_notes(f, &x.line_diff, "lines that differ");
-	if (ran && settle_compare_totals(db, f, id, &res, err) < 0)
+	if (settle_compare_totals(db, f, id, &res, err) < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
@@ -1007,15 +1116,19 @@ static int dist_check_stored(cs_db *db, findings *f, const cs_stored_run *run,
 	if (stored_dist_output(db, cfg, id, hex, err) < 0)
 		goto cleanup;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
+		   "stored ledger lines, steps or figures were changed after the run (they do not hash to output_sha256)",
 		   "stored ledger lines, steps and figures hash to output_sha256"))
-		note(f, "output_sha256 %s, the stored rows hash to %s: they were changed after "
-			"the run",
+		note(f,
+		     "output_sha256 %s, the stored rows hash to %s: they were changed after "
+		     "the run",
 		     run->output_sha256, hex);
 	if (check_lines(db, f, run, err) < 0 || dist_lines_vs_allocations(db, cfg, id, &lines, err) < 0)
 		goto cleanup;
 	if (!check(f, lines.count == 0,
+		   "stored ledger lines disagree with the stored allocations, steps and figures",
 		   "stored ledger lines agree with the stored allocations, steps and figures"))
-		diff_notes(f, &lines, "lines that disagree (stored sum, sum the allocations imply)");
+		diff_notes(f, &lines,
+			   "lines that disagree (stored sum, sum the allocations imply)");
 	rc = 0;
 cleanup:
 	cs_buf_free(&lines.text);
@@ -1027,7 +1140,8 @@ cleanup:
 static int dist_report_stopped(cs_db *db, findings *f, const cs_stored_run *run,
 			       const cs_error *run_err, cs_error *err)
 {
-	check(f, 0, "the run can be recomputed from the current database");
+	check(f, 0, "the run cannot be recomputed from the current database",
+	      "the run can be recomputed from the current database");
 	note(f, "%s", run_err->message);
 	if (run_err->detail[0])
 		note(f, "%s", run_err->detail);
@@ -1040,6 +1154,7 @@ static int dist_check_input(cs_db *db, findings *f, const cs_stored_run *run,
 			    const cs_run_result *res, cs_error *err)
 {
 	if (check(f, strcmp(res->input_hash, run->input_sha256) == 0,
+		  "the input changed since the run (the recomputed input differs from input_sha256)",
 		  "recomputed input matches input_sha256"))
 		return 0;
 	note(f, "input_sha256 %s, recomputed %s", run->input_sha256, res->input_hash);
@@ -1089,24 +1204,27 @@ static int dist_compare_figures(cs_db *db, findings *f, const char *id, const cs
 		       "SELECT 'member ' || coalesce(s.member_id::text, n.id) || ' '"
 		       " || coalesce(s.currency, n.cur), f.k, coalesce(f.s, '0'), coalesce(f.n, '0'),"
 		       " count(*) OVER ()"
-		       " FROM (SELECT * FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
-		       " AND (capital_interest_minor <> 0 OR patronage_minor <> 0 OR cash_minor <> 0"
-		       " OR retained_minor <> 0)) s"
+		       " FROM (SELECT * FROM coopsettle.member_allocations WHERE run_id = $1::bigint) s"
 		       " FULL JOIN (SELECT e->>'id' id, e->>'currency' cur,"
 		       " e->>'capital_interest_minor' ci, e->>'patronage_minor' pat,"
-		       " e->>'cash_minor' cash, e->>'retained_minor' ret"
+		       " e->>'cash_minor' cash, e->>'retained_minor' ret,"
+		       " e->>'patronage_basis_minor' basis"
 		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'members') e) n"
 		       " ON n.id = s.member_id::text AND n.cur = s.currency"
 		       " CROSS JOIN LATERAL (VALUES"
+		       " ('row', CASE WHEN s.run_id IS NULL THEN 'missing' ELSE 'stored' END,"
+		       " CASE WHEN n.id IS NULL THEN 'none' ELSE 'stored' END),"
 		       " ('capital_interest_minor', s.capital_interest_minor::text, n.ci),"
 		       " ('patronage_minor', s.patronage_minor::text, n.pat),"
 		       " ('cash_minor', s.cash_minor::text, n.cash),"
-		       " ('retained_minor', s.retained_minor::text, n.ret)) f(k, s, n)"
+		       " ('retained_minor', s.retained_minor::text, n.ret),"
+		       " ('patronage_basis_minor', s.patronage_basis_minor::text, n.basis)) f(k, s, n)"
 		       " WHERE coalesce(f.s, '0') <> coalesce(f.n, '0')"
 		       " ORDER BY 1, 2 LIMIT 20",
 		       2, params, err) < 0)
 		goto cleanup;
 	if (!check(f, figures.count == 0,
+		   "stored figures, steps or member allocations differ from the recomputation",
 		   "stored figures, steps and member allocations equal the recomputation"))
 		diff_notes(f, &figures, "figures that differ");
 	rc = 0;
@@ -1131,7 +1249,7 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 	snprintf(id, sizeof(id), "%lld", (long long)run->id);
 	if (dist_check_stored(db, f, run, cfg, id, err) < 0)
 		goto cleanup;
-	dry_run_opts(&ro, conninfo, cfg, w);
+	dry_run_opts(&ro, conninfo, cfg, w, run->id);
 	cs_error_clear(&run_err);
 	ran = cs_run_distribute(&ro, &res, &run_err) == 0;
 	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
@@ -1145,6 +1263,7 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 	if (dist_check_input(db, f, run, &res, err) < 0)
 		goto cleanup;
 	check_output_hash(f, run, &res);
+	check_statement(f, run, &res);
 	if (dist_compare_figures(db, f, id, &res, err) < 0)
 		goto cleanup;
 	rc = 0;
@@ -1197,7 +1316,7 @@ int cs_verify_run(const char *conninfo, int64_t run_id, cs_buf *report, cs_error
 		cs_buf_printf(report, "%lld", (long long)run.superseded_by);
 	cs_buf_printf(report, ", engine %s (this engine %s)\n", run.engine_version,
 		      CS_VERSION);
-	if (cs_stored_begin(db, cfg, err) < 0 || check_record(db, &f, &run, err) < 0)
+	if (cs_stored_begin(db, cfg, err) < 0 || check_record(db, &f, &run, &w, err) < 0)
 		goto cleanup;
 	if (strcmp(run.kind, "settle") == 0) {
 		if (verify_settle(db, &f, &run, cfg, &w, conninfo, err) < 0)
@@ -1227,6 +1346,11 @@ cleanup:
 }
 
 /* ---- verify --chain ---- */
+
+/* An ISO 8601 time with offset as the engine writes window texts, as an
+ * SQL string literal for `~`. */
+#define CS_ISO_TIME_RE \
+	"'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}$'"
 
 static void chain_bad(findings *f, int64_t id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -1261,8 +1385,7 @@ static void chain_check_record(findings *f, const cs_stored_run *run, const chai
 {
 	char hex[65];
 
-	cs_stored_run_record_hash(run, hex);
-	if (strcmp(hex, run->record_sha256) != 0)
+	if (cs_stored_run_record_check(run, hex) == 0)
 		chain_bad(f, run->id,
 			  "the record does not hash to its record_sha256 (a field was "
 			  "changed): stored %s, the fields hash to %s",
@@ -1352,6 +1475,41 @@ static int chain_check_rows(cs_db *db, findings *f, cs_error *err)
 		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
 			chain_bad(f, id, "%s posted lines stored, the record says %s",
 				  nz(cs_db_cell(&rows, i, 2)), nz(cs_db_cell(&rows, i, 1)));
+	cs_db_rows_free(&rows);
+	/* the window's timestamps and texts name the instants the covered
+	 * microseconds name (the texts' exact form: verify --run) */
+	if (cs_db_query(db,
+			"SELECT id FROM coopsettle.runs WHERE NOT coalesce("
+			" window_from = 'epoch'::timestamptz + window_from_us * interval '1 microsecond'"
+			" AND window_to = 'epoch'::timestamptz + window_to_us * interval '1 microsecond'"
+			" AND CASE WHEN window_from_text ~ " CS_ISO_TIME_RE " AND window_to_text ~ "
+			CS_ISO_TIME_RE " THEN window_from_text::timestamptz = window_from"
+			" AND window_to_text::timestamptz = window_to ELSE false END, false) ORDER BY id",
+			0, NULL, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows; i++)
+		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
+			chain_bad(f, id, "its window columns disagree with window_from_us and "
+					 "window_to_us");
+	cs_db_rows_free(&rows);
+	/* the input snapshot's chunks number its rows 1..n, their arrays alike */
+	if (cs_db_query(db,
+			"SELECT DISTINCT run_id FROM (SELECT run_id, first_ordinal, coalesce(pg_catalog.lag("
+			"first_ordinal + pg_catalog.cardinality(transaction_id)) OVER (PARTITION BY run_id"
+			" ORDER BY first_ordinal), 1) AS expected, pg_catalog.cardinality(transaction_id)"
+			" AS n, ARRAY[pg_catalog.cardinality(occurred_at_us),"
+			" pg_catalog.cardinality(producer_id), pg_catalog.cardinality(consumer_id),"
+			" pg_catalog.cardinality(amount_minor), pg_catalog.cardinality(currency),"
+			" pg_catalog.cardinality(category), pg_catalog.cardinality(producer_member),"
+			" pg_catalog.cardinality(consumer_member)] AS others"
+			" FROM coopsettle.run_input_chunks) c"
+			" WHERE first_ordinal <> expected OR NOT (n = ALL (others)) ORDER BY 1",
+			0, NULL, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows; i++)
+		if (cs_db_cell_i64(&rows, i, 0, &id) == 0)
+			chain_bad(f, id, "its input snapshot's chunks do not number its rows 1 to n "
+					 "(a chunk was edited)");
 	cs_db_rows_free(&rows);
 	if (cs_db_query(db,
 			"SELECT t.run_id, t.what FROM (SELECT DISTINCT run_id, 'ledger lines' what"

@@ -6,6 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/util.h"
 
 void cs_error_clear(cs_error *err)
 {
@@ -47,11 +50,18 @@ void cs_error_hint(cs_error *err, const char *fmt, ...)
 
 void cs_error_print(const cs_error *err)
 {
-	fprintf(stderr, "coopsettle: %s\n", err->message);
-	if (err->detail[0])
-		fprintf(stderr, "detail: %s\n", err->detail);
-	if (err->hint[0])
-		fprintf(stderr, "hint: %s\n", err->hint);
+	cs_error clean = *err;
+
+	/* messages quote stored text and the server's words: no control bytes
+	 * reach the terminal (a detail may hold several lines) */
+	cs_text_clean(clean.message, strlen(clean.message), 0);
+	cs_text_clean(clean.detail, strlen(clean.detail), 1);
+	cs_text_clean(clean.hint, strlen(clean.hint), 0);
+	fprintf(stderr, "coopsettle: %s\n", clean.message);
+	if (clean.detail[0])
+		fprintf(stderr, "detail: %s\n", clean.detail);
+	if (clean.hint[0])
+		fprintf(stderr, "hint: %s\n", clean.hint);
 }
 
 int cs_usage_error(const char *cmd, const char *fmt, const char *what)

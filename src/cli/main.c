@@ -195,12 +195,20 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args *a, i
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	unsigned seen = 0;
+	int c, index;
 
 	memset(a, 0, sizeof(*a));
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, &index)) != -1) {
+		if (c > 0 && c < 32 && c != OPT_HELP) {
+			if (seen & (1u << c)) {
+				*rc = cs_usage_error(cmd, "option '--%s' is given twice", opts[index].name);
+				return -1;
+			}
+			seen |= 1u << c;
+		}
 		switch (c) {
 		case OPT_CONFIG:
 			a->config = optarg;
@@ -323,16 +331,18 @@ int main(int argc, char **argv)
 			printf("coopsettle %s\n", CS_VERSION);
 			return CS_EXIT_OK;
 		}
-		if (strcmp(argv[i], "--db") == 0) {
+		if (strcmp(argv[i], "--db") == 0 || strncmp(argv[i], "--db=", 5) == 0) {
+			if (conninfo)
+				return cs_usage_error(NULL, "option '%s' is given twice", "--db");
+			if (argv[i][4] == '=') {
+				conninfo = argv[i] + 5;
+				i++;
+				continue;
+			}
 			if (i + 1 >= argc)
 				return cs_usage_error(NULL, "option '%s' needs a value", "--db");
 			conninfo = argv[i + 1];
 			i += 2;
-			continue;
-		}
-		if (strncmp(argv[i], "--db=", 5) == 0) {
-			conninfo = argv[i] + 5;
-			i++;
 			continue;
 		}
 		return cs_usage_error(NULL, "unknown option '%s'", argv[i]);

@@ -68,11 +68,18 @@ static const char export_help[] =
 
 static const char statements_help[] =
 	"usage: coopsettle [--db CONNINFO] statements --run N --out DIR\n"
+	"                  [--group-readable]\n"
 	"\n"
 	"Writes one statement per member of distribute run N into DIR (created if\n"
 	"missing), as member-ID.txt and member-ID.html: the cooperative, the\n"
 	"period, the member's patronage basis, the refund split into cash and\n"
 	"retained parts, the capital interest, the run id and its record hash.\n"
+	"The files are readable by their owner only (0600; a new DIR 0700).\n"
+	"\n"
+	"  --run N            the distribute run\n"
+	"  --out DIR          the folder to write into\n"
+	"  --group-readable   files 0640 (a new DIR 0750), for a group that sends\n"
+	"                     the statements\n"
 	"\n"
 	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run, not a\n"
 	"distribute run\n";
@@ -103,7 +110,8 @@ static int finish(int rc, const cs_error *err)
 	return CS_EXIT_OK;
 }
 
-enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_HELP };
+enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_GROUP_READABLE,
+       OPT_HELP };
 
 static const struct option opts[] = {
 	{"run", required_argument, NULL, OPT_RUN},
@@ -112,6 +120,7 @@ static const struct option opts[] = {
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"out", required_argument, NULL, OPT_OUT},
+	{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -126,13 +135,14 @@ static const struct {
 	{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1, [OPT_HELP] = 1}},
 	{"export", export_help,
 	 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
-	{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_HELP] = 1}},
+	{"statements", statements_help,
+	 {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_GROUP_READABLE] = 1, [OPT_HELP] = 1}},
 };
 
 /* The options a command was given. */
 typedef struct tool_args {
 	const char *run_text, *member_text, *format, *output, *out_dir; /* NULL: not given */
-	int chain;
+	int chain, group_readable;
 	int64_t run, member; /* parsed from run_text, member_text */
 } tool_args;
 
@@ -140,16 +150,20 @@ typedef struct tool_args {
  * or the exit code to return: after --help, or on a usage error. */
 static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool_args *a)
 {
-	int c;
+	unsigned seen = 0;
+	int c, index;
 
 	memset(a, 0, sizeof(*a));
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, &index)) != -1) {
 		if (c == ':')
 			return cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		if (c <= 0 || c > OPT_HELP || !cmds[which].allowed[c])
 			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		if (c != OPT_HELP && (seen & (1u << c)))
+			return cs_usage_error(cmd, "option '--%s' is given twice", opts[index].name);
+		seen |= 1u << c;
 		switch (c) {
 		case OPT_RUN:
 			a->run_text = optarg;
@@ -168,6 +182,9 @@ static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool
 			break;
 		case OPT_OUT:
 			a->out_dir = optarg;
+			break;
+		case OPT_GROUP_READABLE:
+			a->group_readable = 1;
 			break;
 		case OPT_HELP:
 			fputs(cmds[which].help, stdout);
@@ -199,6 +216,8 @@ static int run_tool(const char *conninfo, const char *cmd, const tool_args *a)
 					      cmd);
 		rc = a->chain ? cs_verify_chain(conninfo, &report, &err)
 			      : cs_verify_run(conninfo, a->run, &report, &err);
+		if (report.len) /* the report quotes stored text: no control bytes */
+			cs_text_clean(report.data, report.len, 1);
 		fputs(report.data ? report.data : "", stdout);
 	} else if (!a->run_text) {
 		cs_buf_free(&report);
@@ -219,7 +238,10 @@ static int run_tool(const char *conninfo, const char *cmd, const tool_args *a)
 	} else {
 		if (!a->out_dir)
 			return cs_usage_error(cmd, "%s needs --out DIR", cmd);
-		rc = cs_audit_statements(conninfo, a->run, a->out_dir, &report, &err);
+		rc = cs_audit_statements(conninfo, a->run, a->out_dir, a->group_readable, &report,
+					 &err);
+		if (report.len)
+			cs_text_clean(report.data, report.len, 1);
 		fputs(report.data ? report.data : "", stderr);
 	}
 	cs_buf_free(&report);

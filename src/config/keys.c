@@ -241,8 +241,83 @@ static void h_currency(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 	cfg->base_currency = (size_t)i;
 }
 
-/* A time zone name the system tz database knows: a regular file under
- * $TZDIR (default /usr/share/zoneinfo) that starts with "TZif". */
+/* Names a tz database holds beside the zones that must not name a
+ * cooperative's calendar: links to the host's own zone, the posix and
+ * right (leap second) copies, and the "Factory" zone. */
+static int tz_host_dependent(const char *name, size_t len)
+{
+	static const char *const names[] = {"localtime", "posixrules", "Factory"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (len == strlen(names[i]) && memcmp(name, names[i], len) == 0)
+			return 1;
+	return (len > 6 && memcmp(name, "right/", 6) == 0) ||
+	       (len > 6 && memcmp(name, "posix/", 6) == 0);
+}
+
+/* The text of $TZDIR/tzdata.zi (the tz database's own list of its zones,
+ * "Z NAME ..." lines, and links, "L TARGET NAME" lines), read once; NULL
+ * when the system has none. */
+static const char *tzdata_zi(void)
+{
+	static char *text;
+	static int tried;
+	const char *dir = getenv("TZDIR");
+	char path[4200];
+	size_t n;
+	FILE *f;
+
+	if (tried)
+		return text;
+	tried = 1;
+	if (dir == NULL || dir[0] == '\0' || strlen(dir) > 4000)
+		dir = "/usr/share/zoneinfo";
+	snprintf(path, sizeof(path), "%s/tzdata.zi", dir);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	text = cfg_xmalloc(CS_CONFIG_BYTES_MAX + 1);
+	n = fread(text, 1, CS_CONFIG_BYTES_MAX, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* Nonzero when name is a zone or a link of tzdata.zi (always, when the
+ * system has no tzdata.zi: the file check below still holds). */
+static int tz_listed(const char *name, size_t len)
+{
+	const char *t = tzdata_zi(), *line;
+
+	if (t == NULL)
+		return 1;
+	for (line = t; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+		const char *end = strchr(line, '\n'), *word;
+
+		if (end == NULL)
+			end = line + strlen(line);
+		if (line[0] == 'Z' && line[1] == ' ') {
+			word = line + 2;
+		} else if (line[0] == 'L' && line[1] == ' ') {
+			word = memchr(line + 2, ' ', (size_t)(end - line - 2));
+			if (word == NULL)
+				continue;
+			word++;
+		} else {
+			continue;
+		}
+		if ((size_t)(end - word) >= len && memcmp(word, name, len) == 0 &&
+		    (word + len == end || word[len] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/* A time zone name of the IANA database, the same on every host: listed
+ * in the system's tzdata.zi as a zone or a link, not one of the
+ * host-dependent names, and a regular file under $TZDIR (default
+ * /usr/share/zoneinfo) that starts with "TZif". */
 static int timezone_known(const char *name, size_t len)
 {
 	const char *dir = getenv("TZDIR");
@@ -262,6 +337,8 @@ static int timezone_known(const char *name, size_t len)
 		      c == '_' || c == '+' || c == '/' || c == '-'))
 			return 0;
 	}
+	if (tz_host_dependent(name, len) || !tz_listed(name, len))
+		return 0;
 	if (dir == NULL || dir[0] == '\0' || strlen(dir) > 4000)
 		dir = "/usr/share/zoneinfo";
 	snprintf(path, sizeof(path), "%s/%.*s", dir, (int)len, name);
@@ -285,7 +362,9 @@ static void h_timezone(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 		return;
 	if (!timezone_known(cfg_scalar_text(v), cfg_scalar_len(v))) {
 		cfg_error_at(p, &v->start_mark,
-			 "unknown time zone '%s' (not in the system tz database)",
+			 "unknown time zone '%s': use a zone name of the IANA tz database, such as "
+			 "Europe/Berlin or UTC (not localtime, posixrules, Factory, right/ or posix/ "
+			 "names, which differ between hosts)",
 			 cfg_show(buf, sizeof(buf), cfg_scalar_text(v), cfg_scalar_len(v)));
 		return;
 	}
@@ -1073,12 +1152,7 @@ static void amount_pair(cfg_parse *p, void *obj, const cfg_event *key, const cfg
 	ac->marks[i] = key->start_mark;
 	if (cfg_get_money(p, val, m, 1, &ref))
 		return;
-	if (cs_money_to_minor(m->minor[i], m->major, cfg->currencies[i].exponent) != 0) {
-		cfg_error_at(p, &ref.mark, "'%s' is %s, not a whole number of minor units of %s (exponent %u)",
-			 ref.path, ref.text, cfg->currencies[i].code, cfg->currencies[i].exponent);
-		return;
-	}
-	m->applies[i] = 1;
+	cfg_money_to_minor(p, m, (size_t)i, &ref);
 }
 
 static void h_costs_amount(cfg_parse *p, void *obj, int arg, const cfg_event *v)

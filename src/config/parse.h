@@ -158,6 +158,10 @@ int cfg_get_rate(cfg_parse *p, const cfg_event *ev, mpq_t out);
 /* Money into m->major (m->present on success); ref, when not NULL, keeps
  * the position for the exactness check (cfg_money_resolve). */
 int cfg_get_money(cfg_parse *p, const cfg_event *ev, cs_money *m, int nonneg, money_ref *ref);
+/* Converts m to minor units of currency i into m->minor[i] (and sets
+ * m->applies[i]); reports at ref a value that is not a whole number of
+ * minor units or does not fit a bigint. Returns 0 or -1. */
+int cfg_money_to_minor(cfg_parse *p, cs_money *m, size_t i, const money_ref *ref);
 /* Converts m to minor units of every currency in applicable (indexes into
  * cfg->currencies), reporting the first currency it is not exact in. */
 void cfg_money_resolve(cfg_parse *p, cs_money *m, const money_ref *ref,

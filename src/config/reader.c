@@ -26,6 +26,7 @@
 #include "coopsettle/error.h"
 #include "coopsettle/limits.h"
 #include "coopsettle/num.h"
+#include "coopsettle/util.h"
 #include "parse.h"
 
 /* Errors held while walking; more than the CS_CONFIG_ERRORS_MAX reported so
@@ -534,24 +535,37 @@ int cfg_get_money(cfg_parse *p, const cfg_event *ev, cs_money *m, int nonneg,
 
 /* Converts m to minor units of every currency in applicable (indexes into
  * cfg->currencies), reporting the first currency it is not exact in. */
-void cfg_money_resolve(cfg_parse *p, cs_money *m, const money_ref *ref,
-			  const unsigned char *applicable)
+int cfg_money_to_minor(cfg_parse *p, cs_money *m, size_t i, const money_ref *ref)
 {
-	const cs_config *cfg = p->cfg;
+	const cs_currency *c = &p->cfg->currencies[i];
+
+	if (cs_money_to_minor(m->minor[i], m->major, c->exponent) != 0) {
+		cfg_error_at(p, &ref->mark,
+			     "'%s' is %s, not a whole number of minor units of %s (exponent %u)",
+			     ref->path, ref->text, c->code, c->exponent);
+		return -1;
+	}
+	/* amounts in the database are bigint: a config amount beyond them
+	 * means nothing, and the engine's 128-bit sums rely on the bound */
+	if (mpz_sizeinbase(m->minor[i], 2) > 63) {
+		cfg_error_at(p, &ref->mark,
+			     "'%s' is %s, too large: in minor units of %s (exponent %u) it must "
+			     "lie within a bigint (at most 9223372036854775807)",
+			     ref->path, ref->text, c->code, c->exponent);
+		return -1;
+	}
+	m->applies[i] = 1;
+	return 0;
+}
+
+void cfg_money_resolve(cfg_parse *p, cs_money *m, const money_ref *ref,
+		       const unsigned char *applicable)
+{
 	size_t i;
 
-	for (i = 0; i < cfg->n_currencies; i++) {
-		if (!applicable[i])
-			continue;
-		if (cs_money_to_minor(m->minor[i], m->major, cfg->currencies[i].exponent) == 0) {
-			m->applies[i] = 1;
-			continue;
-		}
-		cfg_error_at(p, &ref->mark,
-			 "'%s' is %s, not a whole number of minor units of %s (exponent %u)",
-			 ref->path, ref->text, cfg->currencies[i].code, cfg->currencies[i].exponent);
-		return;
-	}
+	for (i = 0; i < p->cfg->n_currencies; i++)
+		if (applicable[i] && cfg_money_to_minor(p, m, i, ref) < 0)
+			return;
 }
 
 int cfg_get_enum(cfg_parse *p, const cfg_event *ev, const char *const *names,
@@ -852,6 +866,48 @@ static void errors_to_diag(cfg_parse *p, cs_config_diag *diag)
 		diag->truncated = 1;
 }
 
+/* Offset of the first byte of text that is not part of well-formed UTF-8,
+ * or a NUL byte; len when there is none. */
+static size_t utf8_bad_offset(const unsigned char *t, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		n = cs_utf8_char_len(t + i, len - i);
+		if (n == 0 || t[i] == 0)
+			return i;
+		i += n;
+	}
+	return len;
+}
+
+/* The config must be UTF-8 text without NUL bytes: the run record stores
+ * it as text, and libyaml would otherwise read a UTF-16 file and hand the
+ * engine its content converted, so that the stored bytes are not the file
+ * that was checked. Reports the first bad byte; returns -1 then. */
+static int check_encoding(cfg_parse *p)
+{
+	const unsigned char *t = (const unsigned char *)p->text;
+	size_t bad = utf8_bad_offset(t, p->len);
+	cfg_mark m;
+
+	if (bad == p->len)
+		return 0;
+	p->pass = 2;
+	m = mark_of_offset(p, bad);
+	if (p->len >= 2 && ((t[0] == 0xFF && t[1] == 0xFE) || (t[0] == 0xFE && t[1] == 0xFF)))
+		cfg_error_at(p, &m, "the config is UTF-16 text (it starts with a UTF-16 byte order "
+				    "mark): save it as UTF-8");
+	else if (t[bad] == 0)
+		cfg_error_at(p, &m, "the config contains a NUL byte: it must be UTF-8 text (a "
+				    "UTF-16 file? save it as UTF-8)");
+	else
+		cfg_error_at(p, &m, "the config is not UTF-8: byte 0x%02X does not begin a valid "
+				    "UTF-8 character here (save the file as UTF-8)",
+			     t[bad]);
+	return -1;
+}
+
 /* ---- public API ---------------------------------------------------------------- */
 
 int cs_config_load_buffer(cs_config **out, const char *name, const char *text, size_t len,
@@ -878,7 +934,8 @@ int cs_config_load_buffer(cs_config **out, const char *name, const char *text, s
 	p->len = len;
 	p->end = mark_of_offset(p, len);
 
-	cfg_keys_load(p);
+	if (check_encoding(p) == 0)
+		cfg_keys_load(p);
 
 	if (p->n_errs > 0) {
 		errors_to_diag(p, diag);
@@ -963,6 +1020,25 @@ static int find_line(const char *text, size_t text_len, unsigned line, size_t *s
 	return 1;
 }
 
+/* Prints a line of the config for a message: control bytes (NUL, ESC)
+ * and bytes that are not UTF-8 never reach the terminal, '?' instead. */
+static void print_line(FILE *f, const unsigned char *t, size_t len)
+{
+	size_t pos = 0, n;
+
+	while (pos < len) {
+		n = cs_utf8_char_len(t + pos, len - pos);
+		if (n == 0 || (n == 1 && ((t[pos] < 0x20 && t[pos] != '\t') || t[pos] == 0x7F))) {
+			fputc('?', f);
+			pos += n ? n : 1;
+			continue;
+		}
+		fwrite(t + pos, 1, n, f);
+		pos += n;
+	}
+	fputc('\n', f);
+}
+
 void cs_config_diag_print(FILE *f, const cs_config_diag *diag, const char *name,
 			  const char *text, size_t text_len)
 {
@@ -981,8 +1057,7 @@ void cs_config_diag_print(FILE *f, const cs_config_diag *diag, const char *name,
 		fprintf(f, "%s:%u:%u: %s\n", name, e->line, e->col, e->message);
 		if (text == NULL || !find_line(text, text_len, e->line, &start, &len))
 			continue;
-		fwrite(text + start, 1, len, f);
-		fputc('\n', f);
+		print_line(f, (const unsigned char *)text + start, len);
 		/* the column counts characters: one space (or the tab) per
 		 * character before it, so the caret lines up */
 		for (c = 1, pos = start; c < e->col; c++) {

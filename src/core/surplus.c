@@ -11,9 +11,10 @@
 #include "coopsettle/alloc.h"
 #include "coopsettle/num.h"
 
-int64_t cs_membership_days(const cs_member *m, int64_t first_day, int64_t end_day)
+int64_t cs_membership_days(const cs_surplus_input *in, const cs_member *m)
 {
-	int64_t lo = first_day, hi = end_day;
+	int64_t lo = in->first_day, hi = in->end_day, days;
+	size_t i;
 
 	if (!m->has_joined)
 		return 0;
@@ -21,7 +22,13 @@ int64_t cs_membership_days(const cs_member *m, int64_t first_day, int64_t end_da
 		lo = m->joined_day;
 	if (m->has_left && m->left_day < hi)
 		hi = m->left_day;
-	return hi > lo ? hi - lo : 0;
+	if (hi <= lo)
+		return 0;
+	days = hi - lo;
+	for (i = 0; i < in->n_skipped_days; i++)
+		if (in->skipped_days[i] >= lo && in->skipped_days[i] < hi)
+			days--;
+	return days;
 }
 
 void cs_surplus_result_free(cs_surplus_result *res)
@@ -58,7 +65,7 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 	if (cur != cfg->base_currency)
 		return 0; /* capital interest is paid in the base currency only */
 	for (i = 0; i < in->n_members; i++) {
-		int64_t d = cs_membership_days(&in->members[i], in->first_day, in->end_day);
+		int64_t d = cs_membership_days(in, &in->members[i]);
 
 		if (in->members[i].capital_minor > 0 && d > 0)
 			n++;
@@ -75,7 +82,7 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 	 * and LR depends only on the proportions. */
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *m = &in->members[i];
-		int64_t d = cs_membership_days(m, in->first_day, in->end_day);
+		int64_t d = cs_membership_days(in, m);
 
 		if (m->capital_minor <= 0 || d <= 0)
 			continue;
@@ -134,7 +141,7 @@ static int eligible(const cs_surplus_input *in, const cs_step *st, size_t c, siz
 	cs_i128 p = basis[i * in->cfg->n_currencies + cur];
 
 	if (m->cls != st->classes[c] || p <= 0 ||
-	    cs_membership_days(m, in->first_day, in->end_day) <= 0)
+	    cs_membership_days(in, m) <= 0)
 		return 0;
 	cs_i128_to_mpz(t, p);
 	return mpz_cmp(t, min_pat) >= 0;

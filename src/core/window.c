@@ -211,6 +211,16 @@ int cs_window_from_period(cs_window *w, const char *period, cs_error *err)
 	}
 	if (!valid_date(y, m, d))
 		goto bad;
+	if (len == 10 && !cs_local_day_exists(cs_days_from_civil(y, (unsigned)m, (unsigned)d))) {
+		const char *tz = getenv("TZ");
+
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "the day %s does not exist in time zone %s: its clocks skipped it",
+			     period, tz ? tz : "UTC");
+		cs_error_hint(err, "Settle the days around it; a month or a year containing it "
+				   "counts only the days that exist.");
+		return -1;
+	}
 	w->from_us = cs_local_midnight_us(y, m, d);
 	w->to_us = cs_local_midnight_us(y2, m2, d2);
 	cs_window_format(w);
@@ -297,22 +307,50 @@ int cs_window_from_bounds(cs_window *w, const char *from, const char *to, cs_err
 	return 0;
 }
 
-void cs_window_local_days(const cs_window *w, int64_t *first_day, int64_t *end_day)
+/* Local midnight of day (days since 1970-01-01). */
+static int64_t midnight_of_day(int64_t day)
 {
-	int64_t day = local_day_of((time_t)(w->from_us / US_PER_SEC));
 	int64_t y;
 	unsigned m, d;
 
-	/* The first local day is the one whose midnight is >= from. */
 	cs_civil_from_days(day, &y, &m, &d);
-	if (cs_local_midnight_us((int)y, (int)m, (int)d) < w->from_us)
+	return cs_local_midnight_us((int)y, (int)m, (int)d);
+}
+
+int cs_local_day_exists(int64_t day)
+{
+	return midnight_of_day(day) < midnight_of_day(day + 1);
+}
+
+void cs_window_local_days(const cs_window *w, int64_t *first_day, int64_t *end_day)
+{
+	int64_t day = local_day_of((time_t)(w->from_us / US_PER_SEC));
+
+	/* The first local day is the one whose midnight is >= from. */
+	if (midnight_of_day(day) < w->from_us)
 		day++;
 	*first_day = day;
-	for (;;) {
-		cs_civil_from_days(day, &y, &m, &d);
-		if (cs_local_midnight_us((int)y, (int)m, (int)d) >= w->to_us)
-			break;
+	while (midnight_of_day(day) < w->to_us)
 		day++;
-	}
 	*end_day = day;
+}
+
+size_t cs_window_skipped_days(const cs_window *w, int64_t **days)
+{
+	int64_t first, end, day, this_midnight, next_midnight;
+	size_t n = 0;
+
+	*days = NULL;
+	cs_window_local_days(w, &first, &end);
+	this_midnight = midnight_of_day(first);
+	for (day = first; day < end; day++, this_midnight = next_midnight) {
+		next_midnight = midnight_of_day(day + 1);
+		if (this_midnight < next_midnight)
+			continue;
+		/* day's "midnight" is the next day's: no instant has its date */
+		*days = realloc(*days, (n + 1) * sizeof(**days));
+		CS_ASSERT(*days != NULL);
+		(*days)[n++] = day;
+	}
+	return n;
 }

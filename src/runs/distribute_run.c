@@ -187,11 +187,13 @@ static void day_text(char *buf, size_t size, int64_t day)
 
 static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error *err)
 {
+	static const char *const amount_col[] = {"amount_minor"};
 	char *rel;
-	cs_buf sql;
+	cs_buf sql, inexact;
 	cs_db_rows rows;
 	char first[16], end[16];
-	const char *params[2] = {first, end};
+	cs_buf skipped;
+	const char *params[3] = {first, end, NULL};
 	size_t i;
 	int rc = 0;
 
@@ -207,13 +209,29 @@ static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error 
 	day_text(first, sizeof(first), in->first_day);
 	day_text(end, sizeof(end), in->end_day);
 	cs_buf_init(&sql);
+	cs_buf_init(&inexact);
+	cs_buf_init(&skipped);
+	cs_buf_putc(&skipped, '{'); /* the days the clocks skipped are no days of the window */
+	for (i = 0; i < in->n_skipped_days; i++) {
+		char day[16];
+
+		day_text(day, sizeof(day), in->skipped_days[i]);
+		cs_buf_printf(&skipped, "%s%s", i ? "," : "", day);
+	}
+	cs_buf_putc(&skipped, '}');
+	params[2] = skipped.data;
+	if (cs_source_inexact_sql(r, rel, amount_col, 1, &inexact, err) < 0) {
+		rc = -1;
+		goto cleanup;
+	}
 	cs_buf_printf(&sql,
 		      "SELECT currency::text, sum(amount_minor::bigint)::text,"
-		      " count(*) FILTER (WHERE amount_minor IS NULL) FROM %s"
+		      " count(*) FILTER (WHERE amount_minor IS NULL), %s%s%s FROM %s"
 		      " WHERE booked_on::date >= $1::date AND booked_on::date < $2::date"
-		      " GROUP BY 1",
-		      rel);
-	if (cs_db_query(r, sql.data, 2, params, &rows, err) < 0) {
+		      " AND booked_on::date <> ALL ($3::date[]) GROUP BY 1",
+		      inexact.len ? "pg_catalog.string_agg(" : "NULL::text",
+		      inexact.len ? inexact.data : "", inexact.len ? ", '; ')" : "", rel);
+	if (cs_db_query(r, sql.data, 3, params, &rows, err) < 0) {
 		rc = -1;
 		goto cleanup;
 	}
@@ -224,6 +242,14 @@ static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error 
 
 		if (c < 0) {
 			rc = -1;
+		} else if (cs_db_cell(&rows, i, 3)) {
+			rc = cs_error_set(err, CS_EXIT_DATA,
+					  "operating cost rows in %s hold a fraction in amount_minor; "
+					  "nothing was written",
+					  cfg->currencies[c].code);
+			cs_error_detail(err, "%.400s is not a whole number", cs_db_cell(&rows, i, 3));
+			cs_error_hint(err, "Amounts in minor units are whole numbers: correct the rows "
+					   "or the view that converts them (docs/inputs.md).");
 		} else if (!nulls || strcmp(nulls, "0") != 0) {
 			rc = cs_error_set(err, CS_EXIT_DATA,
 					  "operating cost rows in %s have a NULL amount_minor",
@@ -237,6 +263,8 @@ static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error 
 	cs_db_rows_free(&rows);
 cleanup:
 	cs_buf_free(&sql);
+	cs_buf_free(&inexact);
+	cs_buf_free(&skipped);
 	free(rel);
 	return rc;
 }
@@ -519,8 +547,11 @@ static void dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplu
 		for (cur = 0; cur < n_cur; cur++) {
 			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
 
-			if (!a->capital_interest_minor && !a->patronage_minor && !a->cash_minor &&
-			    !a->retained_minor)
+			/* 2: every row of member_allocations (the basis too) */
+			if (with_members == 2 ? !a->capital_interest_minor && !a->patronage_minor &&
+						       !a->basis_minor
+					      : !a->capital_interest_minor && !a->patronage_minor &&
+						       !a->cash_minor && !a->retained_minor)
 				continue;
 			cs_json_object_begin(&j);
 			cs_json_key(&j, "id");
@@ -535,6 +566,10 @@ static void dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplu
 			cs_json_int(&j, a->cash_minor);
 			cs_json_key(&j, "retained_minor");
 			cs_json_int(&j, a->retained_minor);
+			if (with_members == 2) {
+				cs_json_key(&j, "patronage_basis_minor");
+				cs_json_int(&j, a->basis_minor);
+			}
 			cs_json_object_end(&j);
 		}
 	}
@@ -716,6 +751,7 @@ typedef struct dist_run {
 	cs_surplus_result sres;
 	int have_sres;
 	cs_i128 *fees, *gross; /* patronage bases [member * n_currencies + c] */
+	int64_t *skipped;      /* local days the clocks skipped */
 	cs_run_ref old_ref;
 	int64_t old, id; /* the run superseded (0: none); this run's id */
 	int writing;     /* the writer's transaction is open */
@@ -734,7 +770,7 @@ static int dist_open(dist_run *d, cs_error *err)
 		return -1;
 	}
 	d->r = cs_db_connect(opts->conninfo, err);
-	if (!d->r)
+	if (!d->r || cs_run_check_storable(d->r, opts->cfg, err) < 0)
 		return -1;
 	if (opts->dry_run)
 		return 0;
@@ -761,6 +797,8 @@ static int dist_read(dist_run *d, cs_error *err)
 	id_array(&ids, d->refs, d->n_refs);
 	d->in.cfg = cfg;
 	cs_window_local_days(&d->opts->window, &d->in.first_day, &d->in.end_day);
+	d->in.n_skipped_days = cs_window_skipped_days(&d->opts->window, &d->skipped);
+	d->in.skipped_days = d->skipped;
 	if (fee_income(d->r, cfg, ids.data, &d->in, err) < 0 || costs(d->r, cfg, &d->in, err) < 0 ||
 	    cs_source_members(d->r, cfg, d->members, 1, err) < 0)
 		goto cleanup;
@@ -856,7 +894,7 @@ static int dist_write(dist_run *d, cs_error *err)
 	const cs_run_opts *opts = d->opts;
 	cs_run_result *res = d->res;
 
-	if (d->old && strcmp(d->old_ref.output_sha256, res->output_hash) == 0) {
+	if (d->old && cs_run_unchanged(&d->old_ref, res->input_hash, res->output_hash)) {
 		res->status = "unchanged";
 		res->run_id = d->old;
 		cs_run_rollback(d->w);
@@ -898,6 +936,7 @@ static void dist_close(dist_run *d, int failed, cs_error *err)
 	free(d->refs);
 	free(d->fees);
 	free(d->gross);
+	free(d->skipped);
 	cs_buf_free(&d->o.copy);
 	cs_buf_free(&d->o.canon);
 	cs_sha256_free(d->o.hash);
@@ -927,9 +966,14 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 	if (rc == 0)
 		rc = dist_write(&d, err);
 	if (rc == 0) {
+		/* verify's recomputation lists every allocation row, basis included */
 		dist_statement(&res->statement, opts, &d.in, &d.sres, res->run_id, res->status,
-			       res->input_hash, res->output_hash, !opts->summary_only);
+			       res->input_hash, res->output_hash,
+			       opts->summary_only ? 0 : opts->restate_run_id ? 2 : 1);
 		dist_summary(&res->summary, opts, &d.in, &d.sres, res, d.n_refs);
+		if (opts->dry_run && opts->restate_run_id)
+			dist_statement(&res->restated, opts, &d.in, &d.sres, opts->restate_run_id,
+				       "committed", res->input_hash, res->output_hash, 0);
 	}
 	dist_close(&d, rc < 0, err);
 	return rc < 0 ? -1 : 0;

@@ -28,12 +28,14 @@ void cs_run_result_init(cs_run_result *res)
 	memset(res, 0, sizeof(*res));
 	cs_buf_init(&res->statement);
 	cs_buf_init(&res->summary);
+	cs_buf_init(&res->restated);
 }
 
 void cs_run_result_free(cs_run_result *res)
 {
 	cs_buf_free(&res->statement);
 	cs_buf_free(&res->summary);
+	cs_buf_free(&res->restated);
 }
 
 /* ---- the ledger COPY, shared by settle and distribute ---- */
@@ -99,6 +101,40 @@ void cs_run_name_lost_connection(cs_db *r, cs_db *w, cs_error *err)
 	cs_error_detail(err, "%s", was);
 }
 
+int cs_run_check_storable(cs_db *db, const cs_config *cfg, cs_error *err)
+{
+	const char *params[1] = {cfg->text};
+	cs_db_rows rows;
+	char encoding[64];
+
+	if (cs_db_query(db, "SELECT pg_catalog.length($1::text)",
+			1, params, &rows, err) == 0) {
+		cs_db_rows_free(&rows);
+		return 0;
+	}
+	if (err->exit_code != CS_EXIT_RUNTIME ||
+	    (!strstr(err->detail, "SQLSTATE 22P05") && !strstr(err->detail, "SQLSTATE 22021")))
+		return -1;
+	snprintf(encoding, sizeof(encoding), "%s", "its encoding");
+	if (cs_db_query(db, "SELECT pg_catalog.getdatabaseencoding()", 0, NULL, &rows, err) == 0) {
+		snprintf(encoding, sizeof(encoding), "encoding %s", cs_db_cell(&rows, 0, 0));
+		cs_db_rows_free(&rows);
+	}
+	cs_error_set(err, CS_EXIT_USAGE,
+		     "the database cannot store the text of %s: a character of it has no "
+		     "equivalent in the database's %s; nothing was done",
+		     cfg->path, encoding);
+	cs_error_hint(err, "Use a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8'), or keep "
+			   "the config to characters the database's encoding has.");
+	return -1;
+}
+
+int cs_run_unchanged(const cs_run_ref *ref, const char *input_sha256, const char *output_sha256)
+{
+	return strcmp(ref->input_sha256, input_sha256) == 0 &&
+	       strcmp(ref->output_sha256, output_sha256) == 0;
+}
+
 void cs_run_rollback(cs_db *w)
 {
 	cs_error ignored;
@@ -132,7 +168,8 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int6
 	params[2] = to;
 	if (cs_db_query(w,
 			"SELECT id, window_from_us, window_to_us, window_from_text, window_to_text,"
-			" output_sha256 FROM coopsettle.runs WHERE kind = $1 AND status = 'committed'"
+			" output_sha256, input_sha256 FROM coopsettle.runs WHERE kind = $1"
+			" AND status = 'committed'"
 			" AND window_from_us < $3::bigint AND window_to_us > $2::bigint ORDER BY id",
 			3, params, &rows, err) < 0)
 		goto fail;
@@ -148,6 +185,8 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int6
 	snprintf(old_ref->to_text, sizeof(old_ref->to_text), "%s", cs_db_cell(&rows, 0, 4));
 	snprintf(old_ref->output_sha256, sizeof(old_ref->output_sha256), "%s",
 		 cs_db_cell(&rows, 0, 5));
+	snprintf(old_ref->input_sha256, sizeof(old_ref->input_sha256), "%s",
+		 cs_db_cell(&rows, 0, 6));
 	equal = rows.n_rows == 1 && old_ref->from_us == opts->window.from_us &&
 		old_ref->to_us == opts->window.to_us;
 	if (opts->supersede && equal) {
@@ -294,6 +333,7 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 	char id_text[24], old_text[24], from[24], to[24], lines_text[24], record_hex[65];
 	char created_at[64], prev[65];
 	int has_prev = 0;
+	cs_record_fields fields;
 	cs_buf rec;
 	const char *params[19];
 
@@ -309,10 +349,23 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 		snprintf(prev, sizeof(prev), "%s", cs_db_cell(&rows, 0, 1));
 	}
 	cs_db_rows_free(&rows);
+	fields.id = id;
+	fields.kind = kind;
+	fields.from_us = opts->window.from_us;
+	fields.to_us = opts->window.to_us;
+	fields.from_text = opts->window.from_text;
+	fields.to_text = opts->window.to_text;
+	fields.config_sha256 = opts->cfg->sha256_hex;
+	fields.input_sha256 = input_sha256;
+	fields.output_sha256 = output_sha256;
+	fields.engine_version = CS_VERSION;
+	fields.created_at = created_at;
+	fields.supersedes = old;
+	fields.prev_record_sha256 = has_prev ? prev : NULL;
+	fields.line_count = expected_lines;
+	fields.statement = statement;
 	cs_buf_init(&rec);
-	cs_stored_record_canonical(&rec, id, kind, opts->window.from_us, opts->window.to_us,
-				   opts->cfg->sha256_hex, input_sha256, output_sha256, CS_VERSION,
-				   created_at, old, has_prev ? prev : NULL);
+	cs_stored_record_canonical(&rec, CS_RECORD_FORMAT, &fields);
 	cs_sha256_hex(rec.data, rec.len, record_hex);
 	cs_buf_free(&rec);
 

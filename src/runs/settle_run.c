@@ -405,7 +405,7 @@ static int settle_open(settle_run *sr, cs_error *err)
 	const cs_run_opts *opts = sr->opts;
 
 	sr->r = cs_db_connect(opts->conninfo, err);
-	if (!sr->r)
+	if (!sr->r || cs_run_check_storable(sr->r, opts->cfg, err) < 0)
 		return -1;
 	if (!opts->dry_run) {
 		sr->w = cs_db_connect(opts->conninfo, err);
@@ -488,7 +488,7 @@ static int settle_write(settle_run *sr, cs_error *err)
 		settle_statement(&res->statement, opts, sr->s, 0, res->status, !opts->summary_only);
 		return abort_invalid(sr->s, err);
 	}
-	if (sr->old && strcmp(sr->old_ref.output_sha256, res->output_hash) == 0) {
+	if (sr->old && cs_run_unchanged(&sr->old_ref, res->input_hash, res->output_hash)) {
 		res->status = "unchanged";
 		res->run_id = sr->old;
 		cs_run_rollback(sr->w);
@@ -551,6 +551,9 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 		settle_statement(&res->statement, opts, sr.s, res->run_id, res->status,
 				 !opts->summary_only);
 		settle_summary(&res->summary, opts, sr.s, res);
+		if (opts->dry_run && opts->restate_run_id)
+			settle_statement(&res->restated, opts, sr.s, opts->restate_run_id,
+					 "committed", 0);
 	}
 	settle_close(&sr, rc < 0, err);
 	return rc < 0 ? -1 : 0;

@@ -127,17 +127,40 @@ int cs_stored_run_load(cs_db *db, int64_t id, cs_stored_run *run, cs_error *err)
 	return 0;
 }
 
-void cs_stored_run_record_hash(const cs_stored_run *run, char hex[65])
+int cs_stored_run_record_check(const cs_stored_run *run, char hex[65])
 {
+	cs_record_fields r;
+	char v1[65];
 	cs_buf b;
 
+	r.id = run->id;
+	r.kind = run->kind;
+	r.from_us = run->from_us;
+	r.to_us = run->to_us;
+	r.from_text = run->from_text;
+	r.to_text = run->to_text;
+	r.config_sha256 = run->config_sha256;
+	r.input_sha256 = run->input_sha256;
+	r.output_sha256 = run->output_sha256;
+	r.engine_version = run->engine_version;
+	r.created_at = run->created_at;
+	r.supersedes = run->supersedes;
+	r.prev_record_sha256 = run->has_prev ? run->prev_record_sha256 : NULL;
+	r.line_count = run->line_count;
+	r.statement = run->statement;
 	cs_buf_init(&b);
-	cs_stored_record_canonical(&b, run->id, run->kind, run->from_us, run->to_us,
-				run->config_sha256, run->input_sha256, run->output_sha256,
-				run->engine_version, run->created_at, run->supersedes,
-				run->has_prev ? run->prev_record_sha256 : NULL);
+	cs_stored_record_canonical(&b, CS_RECORD_FORMAT, &r);
 	cs_sha256_hex(b.data, b.len, hex);
+	if (strcmp(hex, run->record_sha256) == 0) {
+		cs_buf_free(&b);
+		return CS_RECORD_FORMAT;
+	}
+	/* a record written before format 2 (2026-12-01) */
+	cs_buf_reset(&b);
+	cs_stored_record_canonical(&b, 1, &r);
+	cs_sha256_hex(b.data, b.len, v1);
 	cs_buf_free(&b);
+	return strcmp(v1, run->record_sha256) == 0 ? 1 : 0;
 }
 
 int cs_stored_run_config(const cs_stored_run *run, cs_config **cfg, cs_window *w,
@@ -288,6 +311,7 @@ void cs_stored_dist_free(cs_stored_dist *d)
 	cs_members_free(d->members);
 	free(d->fees_minor);
 	free(d->gross_minor);
+	free(d->skipped_days);
 	free(d->refs);
 	memset(d, 0, sizeof(*d));
 }
@@ -453,6 +477,8 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 	id_array(&ids, out->refs, out->n_refs);
 	out->in.cfg = cfg;
 	cs_window_local_days(w, &out->in.first_day, &out->in.end_day);
+	out->in.n_skipped_days = cs_window_skipped_days(w, &out->skipped_days);
+	out->in.skipped_days = out->skipped_days;
 	if (dist_currency_totals(db, cfg, run, ids.data, &out->in, err) < 0 ||
 	    cs_source_members(db, cfg, out->members, 1, err) < 0)
 		goto cleanup;
@@ -475,22 +501,28 @@ cleanup:
 	return rc;
 }
 
-void cs_stored_record_canonical(cs_buf *out, int64_t id, const char *kind, int64_t from_us,
-			     int64_t to_us, const char *config_sha256, const char *input_sha256,
-			     const char *output_sha256, const char *engine_version,
-			     const char *created_at, int64_t supersedes,
-			     const char *prev_record_sha256)
+void cs_stored_record_canonical(cs_buf *out, int format, const cs_record_fields *r)
 {
+	char statement_hex[65];
+
+	CS_ASSERT(format == 1 || format == 2);
 	cs_buf_printf(out,
-		      "coopsettle run record v1\nid=%lld\nkind=%s\nwindow_from_us=%lld\n"
+		      "coopsettle run record v%d\nid=%lld\nkind=%s\nwindow_from_us=%lld\n"
 		      "window_to_us=%lld\nconfig_sha256=%s\ninput_sha256=%s\noutput_sha256=%s\n"
 		      "engine_version=%s\ncreated_at=%s\n",
-		      (long long)id, kind, (long long)from_us, (long long)to_us, config_sha256,
-		      input_sha256, output_sha256, engine_version, created_at);
-	if (supersedes)
-		cs_buf_printf(out, "supersedes=%lld\n", (long long)supersedes);
+		      format, (long long)r->id, r->kind, (long long)r->from_us, (long long)r->to_us,
+		      r->config_sha256, r->input_sha256, r->output_sha256, r->engine_version,
+		      r->created_at);
+	if (r->supersedes)
+		cs_buf_printf(out, "supersedes=%lld\n", (long long)r->supersedes);
 	else
 		cs_buf_puts(out, "supersedes=\\N\n");
 	cs_buf_printf(out, "prev_record_sha256=%s\n",
-		      prev_record_sha256 ? prev_record_sha256 : "\\N");
+		      r->prev_record_sha256 ? r->prev_record_sha256 : "\\N");
+	if (format == 1)
+		return;
+	cs_sha256_hex(r->statement, strlen(r->statement), statement_hex);
+	cs_buf_printf(out, "window_from_text=%s\nwindow_to_text=%s\nline_count=%lld\n"
+			   "statement_sha256=%s\n",
+		      r->from_text, r->to_text, (long long)r->line_count, statement_hex);
 }

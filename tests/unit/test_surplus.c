@@ -33,6 +33,18 @@ static cs_config *load(const char *text)
 	return cfg;
 }
 
+/* Days of membership of m in [first, end), counted one by one (a second,
+ * simpler computation than the engine's). */
+static int64_t days_in(const cs_member *m, int64_t first, int64_t end)
+{
+	int64_t d, n = 0;
+
+	for (d = first; d < end; d++)
+		if (m->has_joined && m->joined_day <= d && (!m->has_left || d < m->left_day))
+			n++;
+	return n;
+}
+
 static const char golden_config[] =
 	"version: 1\ncooperative: T\ncurrency: EUR\ncurrencies: {EUR: 2}\n"
 	"fees: [{id: flat, rate: 10%}]\n"
@@ -203,7 +215,7 @@ static void test_surplus__property(void **state)
 			/* capital interest: within 1 of amt * C d / sum(C d) */
 			cs_i128_to_mpz(T, res.step_minor[0][1]);
 			for (i = 0; i < n; i++) {
-				int64_t d = cs_membership_days(&m[i], 10, 40);
+				int64_t d = days_in(&m[i], 10, 40);
 
 				if (m[i].capital_minor > 0 && d > 0) {
 					mpz_set_si(w, m[i].capital_minor);
@@ -221,7 +233,7 @@ static void test_surplus__property(void **state)
 				fail_msg("seed %lld case %lld: member sums differ from steps",
 					 (long long)seed, (long long)c);
 			for (i = 0; mpz_sgn(W) > 0 && i < n; i++) {
-				int64_t d = cs_membership_days(&m[i], 10, 40);
+				int64_t d = days_in(&m[i], 10, 40);
 
 				mpz_set_si(w, m[i].capital_minor > 0 && d > 0 ? m[i].capital_minor : 0);
 				mpz_mul_si(w, w, d > 0 ? (long)d : 0);

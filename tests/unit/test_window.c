@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -65,6 +66,38 @@ static void test_window__month_quarter_year(void **state)
 	assert_true(end - first == 92);
 }
 
+/* Pacific/Apia went from 2011-12-29 to 2011-12-31 at midnight: the 30th
+ * is no day, and December 2011 had 30 days there. */
+static void test_window__skipped_day_apia(void **state)
+{
+	cs_window w, m = period("Pacific/Apia", "2011-12");
+	cs_error err;
+	int64_t first, end, *skipped = NULL;
+	int64_t dec30 = cs_days_from_civil(2011, 12, 30);
+	size_t n;
+
+	(void)state;
+	assert_false(cs_local_day_exists(dec30));
+	assert_true(cs_local_day_exists(dec30 - 1));
+	assert_true(cs_local_day_exists(dec30 + 1));
+	assert_int_equal(cs_window_from_period(&w, "2011-12-30", &err), -1);
+	assert_int_equal(err.exit_code, 2);
+	assert_non_null(strstr(err.message, "does not exist"));
+	cs_window_local_days(&m, &first, &end);
+	assert_true(end - first == 31);
+	n = cs_window_skipped_days(&m, &skipped);
+	assert_int_equal(n, 1);
+	assert_true(skipped[0] == dec30);
+	free(skipped);
+	/* the 29th ends where the 31st begins */
+	w = period("Pacific/Apia", "2011-12-29");
+	assert_string_equal(w.to_text, "2011-12-31T00:00:00+14:00");
+	/* Berlin skips no day */
+	m = period("Europe/Berlin", "2026");
+	assert_int_equal(cs_window_skipped_days(&m, &skipped), 0);
+	assert_null(skipped);
+}
+
 static void test_window__bad_periods(void **state)
 {
 	static const char *const bad[] = {"2026-13", "2026-02-30", "2026-Q5", "26-01",
@@ -117,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_window__day_in_utc),
 		cmocka_unit_test(test_window__dst_days_berlin),
 		cmocka_unit_test(test_window__month_quarter_year),
+		cmocka_unit_test(test_window__skipped_day_apia),
 		cmocka_unit_test(test_window__bad_periods),
 		cmocka_unit_test(test_window__bounds),
 		cmocka_unit_test(test_window__civil_roundtrip),

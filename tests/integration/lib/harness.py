@@ -48,12 +48,16 @@ class Result:
 class TestDB:
     """A fresh database with the coopsettle schema."""
 
-    def __init__(self, name=None, init=True):
+    def __init__(self, name=None, init=True, encoding=None):
         self.name = name or "t_" + uuid.uuid4().hex[:12]
         admin = psycopg2.connect(dbname="postgres")
         admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute('CREATE DATABASE "%s"' % self.name)
+            if encoding:  # e.g. LATIN1 or SQL_ASCII, with the C locale
+                cur.execute('CREATE DATABASE "%s" ENCODING \'%s\' LC_COLLATE \'C\''
+                            ' LC_CTYPE \'C\' TEMPLATE template0' % (self.name, encoding))
+            else:
+                cur.execute('CREATE DATABASE "%s"' % self.name)
         admin.close()
         self.conn = psycopg2.connect(dbname=self.name)
         self.conn.autocommit = True
@@ -100,11 +104,11 @@ class TestDB:
 
     def write_config(self, cfg, name="config.yaml"):
         path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             if isinstance(cfg, str):
                 f.write(cfg)
-            else:
-                json.dump(cfg, f, indent=1)
+            else:  # characters as themselves: YAML reads no surrogate pairs
+                json.dump(cfg, f, indent=1, ensure_ascii=False)
         return path
 
     def add_members(self, rows):

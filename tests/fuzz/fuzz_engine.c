@@ -1,0 +1,201 @@
+/*
+ * fuzz_engine.c -- fuzz target for the pure cores behind a config that
+ * check-config accepts: the config loader, then the settle core
+ * (cs_settle_row ... cs_settle_finish) on a few rows, then the surplus
+ * waterfall (cs_surplus_compute) on members and patronage bases made from
+ * those rows.
+ *
+ * The input is the config text. The rows and members are derived from the
+ * input's bytes (a hash seeds a small generator), with amounts and capital
+ * at the bigint limits among them, so every config the fuzzer finds meets
+ * hostile figures too. No assertion may be reachable from a config the
+ * loader accepts (docs/fuzzing.md): a crash here is a bug, whatever the
+ * config says. Seeds: tests/fuzz/seeds/engine and the example configs;
+ * regressions: tests/fuzz/regressions/engine.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopsettle/config.h"
+#include "coopsettle/config_load.h"
+#include "coopsettle/error.h"
+#include "coopsettle/members.h"
+#include "coopsettle/settle.h"
+#include "coopsettle/surplus.h"
+#include "coopsettle/window.h"
+#include "fuzz.h"
+
+#define ROWS 16
+#define MEMBERS 6
+
+/* xorshift64*: deterministic, seeded from the input. */
+static uint64_t next_u64(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static uint64_t seed_of(const uint8_t *data, size_t size)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		h = (h ^ data[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* An amount: small, typical, or at a bigint limit. */
+static int64_t amount_of(uint64_t *s)
+{
+	static const int64_t edge[] = {0, 1, -1, INT64_MAX, INT64_MIN, INT64_MIN + 1, INT64_MAX / 2,
+				       -(INT64_MAX / 3), 100, 99999, -50};
+	uint64_t r = next_u64(s);
+
+	if (r % 3 == 0)
+		return edge[(r >> 8) % (sizeof(edge) / sizeof(edge[0]))];
+	return (int64_t)((r >> 16) % 2000000) - 100000;
+}
+
+/* A category of the config's rules, or none, or one no rule names. */
+static const char *category_of(const cs_config *cfg, uint64_t *s)
+{
+	uint64_t r = next_u64(s);
+	const cs_rule *rule = &cfg->rules[(r >> 4) % cfg->n_rules];
+
+	if (r % 4 == 0)
+		return NULL;
+	if (rule->n_categories == 0 || r % 4 == 1)
+		return "other";
+	return rule->categories[(r >> 12) % rule->n_categories];
+}
+
+static void add_members(cs_members *ms, uint64_t *s, int64_t first_day)
+{
+	size_t i;
+
+	for (i = 0; i < MEMBERS; i++) {
+		cs_member m;
+		uint64_t r = next_u64(s);
+
+		memset(&m, 0, sizeof(m));
+		m.id = (int64_t)i + 1;
+		m.cls = i % 2 ? CS_CLASS_CONSUMER : CS_CLASS_PRODUCER;
+		m.has_joined = 1;
+		m.joined_day = first_day - 10 + (int64_t)(r % 40);
+		if (r & 0x100) {
+			m.has_left = 1;
+			m.left_day = m.joined_day + 1 + (int64_t)((r >> 9) % 40);
+		}
+		m.capital_minor = r & 0x200 ? INT64_MAX : (int64_t)((r >> 20) % 10000000);
+		CS_ASSERT(cs_members_add(ms, &m) == 0);
+	}
+}
+
+/* Settles ROWS rows; returns the state (the caller frees it). */
+static cs_settle *settle_rows(const cs_config *cfg, const cs_members *ms, uint64_t *s,
+			      int64_t first_day)
+{
+	cs_settle *st = cs_settle_new(cfg, ms, NULL, NULL);
+	cs_error err;
+	size_t i;
+
+	for (i = 0; i < ROWS; i++) {
+		cs_txn_row row;
+		uint64_t r = next_u64(s);
+		const char *cat = category_of(cfg, s);
+		const char *code = cfg->currencies[(r >> 3) % cfg->n_currencies].code;
+
+		memset(&row, 0, sizeof(row));
+		row.has_id = r % 17 != 0;
+		row.id = (int64_t)i + 1 - (int64_t)(r % 11 == 0); /* now and then a repeat */
+		row.has_occurred_at = 1;
+		row.occurred_at_us = (first_day * 86400 + (int64_t)((r >> 5) % 86400)) * 1000000;
+		row.has_producer = r % 19 != 0;
+		row.producer_id = (int64_t)((r >> 24) % (MEMBERS + 2)) + 1;
+		row.has_consumer = r % 5 != 0;
+		row.consumer_id = (int64_t)((r >> 28) % (MEMBERS + 2)) + 1;
+		row.has_amount = 1;
+		row.amount_minor = amount_of(s);
+		row.has_currency = 1;
+		row.currency = r % 23 == 0 ? "XXX" : code;
+		row.currency_len = strlen(row.currency);
+		row.has_category = cat != NULL;
+		row.category = cat;
+		row.category_len = cat ? strlen(cat) : 0;
+		CS_ASSERT(cs_settle_row(st, &row, &err) == 0);
+	}
+	CS_ASSERT(cs_settle_finish(st, &err) == 0);
+	for (i = 0; i < cfg->n_currencies; i++)
+		CS_ASSERT(cs_settle_lines_sum(st, i) == 0); /* every journal balances */
+	return st;
+}
+
+/* The waterfall over the members, with the rows' party totals as bases and
+ * the rows' fees as fee income. */
+static void distribute(const cs_config *cfg, cs_members *ms, const cs_settle *st, uint64_t *s,
+		       int64_t first_day)
+{
+	size_t n_members, n_parties, i, n_cur = cfg->n_currencies;
+	const cs_member *sorted = cs_members_sorted(ms, &n_members);
+	const cs_party_total *pt = cs_settle_parties(st, &n_parties);
+	cs_i128 *fees = calloc(n_members * n_cur, sizeof(cs_i128));
+	cs_i128 *gross = calloc(n_members * n_cur, sizeof(cs_i128));
+	cs_surplus_input in;
+	cs_surplus_result res;
+	cs_error err;
+
+	CS_ASSERT(fees && gross);
+	memset(&in, 0, sizeof(in));
+	for (i = 0; i < n_parties; i++) {
+		size_t m = (size_t)(pt[i].party_id - 1);
+
+		if (m < n_members && sorted[m].cls == pt[i].side) {
+			fees[m * n_cur + pt[i].currency] += pt[i].fees_minor;
+			gross[m * n_cur + pt[i].currency] += pt[i].gross_minor;
+		}
+	}
+	in.cfg = cfg;
+	in.first_day = first_day;
+	in.end_day = first_day + 1 + (int64_t)(next_u64(s) % 366);
+	in.n_members = n_members;
+	in.members = sorted;
+	in.fees_minor = fees;
+	in.gross_minor = gross;
+	for (i = 0; i < n_cur; i++) {
+		in.fee_income_minor[i] = cs_settle_currency_total(st, i)->fees_minor;
+		if (cfg->costs_amount.present && cfg->costs_amount.applies[i])
+			in.costs_minor[i] = cs_i128_from_mpz(cfg->costs_amount.minor[i]);
+		else
+			in.costs_minor[i] = amount_of(s);
+	}
+	if (cs_surplus_compute(&in, &res, &err) == 0)
+		cs_surplus_result_free(&res);
+	free(fees);
+	free(gross);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+	cs_members *ms;
+	cs_settle *st;
+	uint64_t s = seed_of(data, size);
+	int64_t first_day = cs_days_from_civil(2026, 11, 1);
+
+	if (cs_config_load_buffer(&cfg, "fuzz.yaml", (const char *)data, size, &diag) < 0)
+		return 0;
+	ms = cs_members_new();
+	add_members(ms, &s, first_day);
+	st = settle_rows(cfg, ms, &s, first_day);
+	if (cfg->has_surplus)
+		distribute(cfg, ms, st, &s, first_day);
+	cs_settle_free(st);
+	cs_members_free(ms);
+	cs_config_free(cfg);
+	return 0;
+}
