@@ -108,6 +108,11 @@ typedef enum cs_basis {
 	CS_BASIS_VOLUME,
 } cs_basis;
 
+/* How capital interest counts capital (config version 2, spec 10.3). */
+typedef enum cs_interest_basis {
+	CS_INTEREST_DAILY_BALANCE = 0, /* version 2 default; with constant capital, spec 6's C * d */
+} cs_interest_basis;
+
 /* A waterfall step (spec section 6). */
 typedef struct cs_step {
 	char *id;
@@ -120,6 +125,7 @@ typedef struct cs_step {
 	mpq_t rate;
 	int has_cap_share;
 	mpq_t cap_share;
+	cs_interest_basis interest_basis; /* version 2 */
 	/* CS_STEP_PATRONAGE */
 	cs_basis basis;
 	size_t n_classes;                    /* in config order */
@@ -142,7 +148,7 @@ typedef struct cs_config {
 	size_t text_len;
 	char sha256_hex[65]; /* SHA-256 of the file's bytes */
 
-	int version; /* 1 */
+	int version; /* 1 or 2 (spec 10: time-true records) */
 	char *cooperative;
 	size_t base_currency; /* index into currencies */
 	cs_currency currencies[CS_CURRENCIES_MAX]; /* sorted by code */
@@ -153,6 +159,7 @@ typedef struct cs_config {
 	cs_relation source_transactions;
 	cs_relation source_members;
 	cs_relation source_costs;
+	cs_relation source_capital; /* version 2: capital movements */
 	char *accounts[CS_ACCOUNT_COUNT];
 
 	cs_rule *rules;
@@ -164,6 +171,7 @@ typedef struct cs_config {
 	cs_money costs_amount; /* costs: {amount: {...}}; applies[i] per currency */
 	cs_step *steps;
 	size_t n_steps;
+	int retained_is_capital; /* version 2: retained patronage counts as capital (default 1) */
 } cs_config;
 
 /* Frees a config and everything it owns. NULL is allowed. */

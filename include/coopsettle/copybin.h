@@ -16,6 +16,8 @@
 
 /* Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01. */
 #define CS_PG_EPOCH_OFFSET_US INT64_C(946684800000000)
+/* Days from 1970-01-01 to 2000-01-01, the epoch of a binary date. */
+#define CS_PG_EPOCH_DAYS INT64_C(10957)
 
 typedef struct cs_copybin_field {
 	int is_null;

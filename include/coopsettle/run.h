@@ -19,6 +19,7 @@
 #include "coopsettle/config.h"
 #include "coopsettle/error.h"
 #include "coopsettle/settle.h"
+#include "coopsettle/surplus.h"
 #include "coopsettle/window.h"
 
 /* Callbacks that watch a settle dry run's recomputation as it happens:
@@ -77,5 +78,13 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err);
 
 /* Runs distribute for opts (spec section 6); same conventions. */
 int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err);
+
+/* Recomputes distribute run opts->restate_run_id (a dry run) from inputs
+ * already prepared -- verify's first stage, from the run's own snapshots --
+ * without reading the database: res gets the input and output hashes, the
+ * statement with every allocation row and the stored statement rebuilt
+ * (res->restated). Returns 0 or -1. */
+int cs_run_distribute_from(const cs_run_opts *opts, const cs_surplus_input *in,
+			   cs_run_result *res, cs_error *err);
 
 #endif

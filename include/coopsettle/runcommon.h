@@ -19,12 +19,14 @@
  * The ledger lines leave both runs as binary COPY through a sender thread
  * (copypipe.h). cs_ledger_copy_open begins that COPY on w (the header goes
  * into *b); cs_ledger_tuple appends one line to *b in the column order the
- * COPY names. NULL transaction_id, rule_id or party_id is SQL NULL.
+ * COPY names. NULL transaction_id, rule_id or party_id is SQL NULL;
+ * posted_day (days since 1970-01-01) is the line's posted_on (spec 10.5).
  */
 cs_copypipe *cs_ledger_copy_open(cs_db *w, cs_buf *b, cs_error *err);
 void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no,
 		     const int64_t *transaction_id, const char *rule_id, const char *account,
-		     const int64_t *party_id, const char *currency, cs_i128 amount);
+		     const int64_t *party_id, const char *currency, cs_i128 amount,
+		     int64_t posted_day);
 
 /* A committed run found by a conflict check. */
 typedef struct cs_run_ref {

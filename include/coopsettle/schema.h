@@ -14,7 +14,7 @@
  * CS_INPUT_CHUNK_ROWS rows (coopsettle.run_input_chunks, one array per
  * column) with the view coopsettle.run_inputs over them. init-db migrates
  * any older schema in place. */
-#define CS_SCHEMA_VERSION 4
+#define CS_SCHEMA_VERSION 5
 
 /* Rows of the input snapshot per coopsettle.run_input_chunks row, and the
  * same as SQL text. */

@@ -19,6 +19,7 @@
 #include "coopsettle/fee.h"
 #include "coopsettle/i128.h"
 #include "coopsettle/members.h"
+#include "coopsettle/window.h"
 
 /* One input row as read; a has_* of 0 is SQL NULL. Strings are not
  * NUL-terminated and only valid during the call. */
@@ -39,6 +40,10 @@ typedef struct cs_txn_row {
 	int has_category;
 	const char *category;
 	size_t category_len;
+	/* flags_given: the member flags are these (a run's input snapshot,
+	 * recomputed by verify), not looked up */
+	int flags_given;
+	int producer_member, consumer_member;
 } cs_txn_row;
 
 /* One ledger line (debit positive, credit negative). */
@@ -51,17 +56,21 @@ typedef struct cs_ledger_line {
 	size_t currency;
 	cs_i128 amount_minor;
 	int rule_index;
+	int64_t posted_day; /* the local day of the transaction (spec 10.5) */
 } cs_ledger_line;
 
 /* Receives each ledger line as it is computed. Returns 0, or -1 with err
  * filled to stop the run. */
 typedef int (*cs_line_sink_fn)(void *ctx, const cs_ledger_line *line, cs_error *err);
 
-/* Totals of one (party, side, currency). */
+/* Totals of one (party, side, currency) -- and, with config version 2,
+ * member: whether the party was a member of its side's class on the
+ * transactions' days (spec 10.1); -1 with version 1. */
 typedef struct cs_party_total {
 	int64_t party_id;
 	cs_class side;
 	size_t currency;
+	int member;
 	int64_t transactions;
 	cs_i128 gross_minor;
 	cs_i128 fees_minor;
@@ -93,6 +102,20 @@ cs_settle *cs_settle_new(const cs_config *cfg, const cs_members *members,
 /* Frees the state; NULL is allowed. */
 void cs_settle_free(cs_settle *s);
 
+/* The local days of the window (days must outlive s): every row's day and
+ * posting date is looked up in it. Required before the first row. With
+ * config version 2 the caller has prepared the members for the same days
+ * (cs_members_window). */
+void cs_settle_use_days(cs_settle *s, const cs_day_map *days);
+
+/* Config version 2, after finish: calls fn for every membership period a
+ * settled party held in its side's class and that overlaps the window's
+ * days -- the run's membership snapshot, the canonical input's M records --
+ * in the order of the party totals (producers first, by id; a party's
+ * periods by from_day). */
+typedef void (*cs_settle_period_fn)(void *ctx, int64_t id, cs_class cls, const cs_period *p);
+void cs_settle_memberships(const cs_settle *s, cs_settle_period_fn fn, void *ctx);
+
 /* Called with each row as it is settled and hashed (rows that will be
  * rejected too), in that order, with the member flags of its producer and
  * consumer; the row's strings are valid during the call. */
@@ -111,7 +134,8 @@ int cs_settle_row(cs_settle *s, const cs_txn_row *row, cs_error *err);
  * finishes the hashes. Returns 0, or -1 when the sink failed. */
 int cs_settle_finish(cs_settle *s, cs_error *err);
 
-/* After finish: party totals sorted by side (producer first), id, currency. */
+/* After finish: party totals sorted by side (producer first), id, currency
+ * (and member, false first). */
 const cs_party_total *cs_settle_parties(const cs_settle *s, size_t *n);
 
 /* Totals of currency index i (of cfg->currencies). */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "coopsettle/buf.h"
+#include "coopsettle/capital.h"
 #include "coopsettle/config.h"
 #include "coopsettle/db.h"
 #include "coopsettle/error.h"
@@ -144,6 +145,12 @@ typedef struct cs_stored_dist {
 	cs_members *members;
 	cs_i128 *fees_minor, *gross_minor;
 	int64_t *skipped_days; /* local days of the window the clocks skipped */
+	cs_run_link *links;    /* refs as the canonical input names them */
+	/* config version 2: from the run's snapshots */
+	cs_i128 *class_fees_minor, *class_gross_minor, *capital_days_minor;
+	cs_capital capital;
+	cs_cost_row *cost_rows;
+	size_t n_cost_rows;
 	cs_settle_ref *refs;
 	size_t n_refs;
 	char input_sha256[65]; /* of the canonical input rebuilt here */
@@ -163,6 +170,12 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 
 /* Frees what d owns. */
 void cs_stored_dist_free(cs_stored_dist *d);
+
+/* Loads the membership snapshot of run run_id (config version 2) into m,
+ * in the order cs_members_add_period takes; a row the engine cannot have
+ * written (a class it does not know, out of order) is left out, so the
+ * run's input hash then differs. Returns 0 or -1. */
+int cs_stored_memberships(cs_db *db, int64_t run_id, cs_members *m, cs_error *err);
 
 /* The canonical record a run's record_sha256 covers: format 1, the fields
  * of every record since the chain began; format 2 (CS_RECORD_FORMAT,

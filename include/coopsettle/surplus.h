@@ -13,6 +13,29 @@
 #include "coopsettle/i128.h"
 #include "coopsettle/members.h"
 
+/* A run a distribute run took inputs from: a tiling settle run, or an
+ * earlier distribute run whose retained patronage counts as capital. */
+typedef struct cs_run_link {
+	int64_t id;
+	int64_t last_day; /* its window's last local day (distribute runs) */
+	char output_sha256[65];
+} cs_run_link;
+
+/* One row of source.capital as read (a distribute run's capital snapshot). */
+typedef struct cs_capital_row {
+	int64_t member_id;
+	int64_t day; /* booked_on, days since 1970-01-01 */
+	int64_t amount_minor;
+} cs_capital_row;
+
+/* One row of the costs relation in a distribute window (version 2: the
+ * run's cost snapshot). */
+typedef struct cs_cost_row {
+	int64_t day;     /* booked_on, days since 1970-01-01 */
+	size_t currency; /* index into cfg->currencies */
+	int64_t amount_minor;
+} cs_cost_row;
+
 /* What the waterfall needs; every array is the caller's. */
 typedef struct cs_surplus_input {
 	const cs_config *cfg;
@@ -21,9 +44,29 @@ typedef struct cs_surplus_input {
 	size_t n_skipped_days;
 	size_t n_members;
 	const cs_member *members; /* sorted by id */
-	/* patronage bases per member and currency: [m * n_currencies + c] */
+	/* version 1: patronage bases per member and currency (the member's own
+	 * class): [m * n_currencies + c] */
 	const cs_i128 *fees_minor;
 	const cs_i128 *gross_minor;
+	/* version 2 (spec 10.1, 10.2): the set the members come from (their
+	 * periods), the bases per member, class and currency -- member business
+	 * only -- [(m * CS_CLASSES_MAX + class) * n_currencies + c], and per
+	 * member the capital summed over the counted days (cs_capital_day_sum) */
+	const cs_members *set;
+	const cs_i128 *class_fees_minor;
+	const cs_i128 *class_gross_minor;
+	const cs_i128 *capital_days_minor;
+	/* what the canonical input names besides (cs_surplus_input_hash): the
+	 * tiling settle runs; version 2 the distribute runs whose retained
+	 * patronage counts as capital, and the capital rows by member, day */
+	const cs_run_link *settle_runs;
+	size_t n_settle_runs;
+	const cs_run_link *capital_runs;
+	size_t n_capital_runs;
+	const cs_capital_row *capital_rows;
+	size_t n_capital_rows;
+	const cs_cost_row *cost_rows; /* version 2, costs from a relation: by day, code, amount */
+	size_t n_cost_rows;
 	cs_i128 fee_income_minor[CS_CURRENCIES_MAX];
 	cs_i128 costs_minor[CS_CURRENCIES_MAX];
 } cs_surplus_input;
@@ -45,8 +88,32 @@ typedef struct cs_surplus_result {
 } cs_surplus_result;
 
 /* Days of membership of m among the local days of in's window, the days
- * the clocks skipped not counted. */
+ * the clocks skipped not counted: version 1 of its one class, version 2 of
+ * any class. */
 int64_t cs_membership_days(const cs_surplus_input *in, const cs_member *m);
+
+/* Version 2: days of membership of m in class cls in the window. */
+int64_t cs_class_days(const cs_surplus_input *in, const cs_member *m, cs_class cls);
+
+/* A capital movement: amount_minor added at the end of local day day. */
+typedef struct cs_capital_event {
+	int64_t day;
+	int64_t amount_minor;
+} cs_capital_event;
+
+/*
+ * Version 2, capital interest `basis: daily_balance` (spec 10.3, 10.7.6):
+ * the sum over the window's local days D on which m is a member of any
+ * class of its capital at the end of D - 1, from its movements ev (n of
+ * them, ascending by day). Returns 0, or -1 with *bad_day the first counted
+ * day on which that capital is below 0 (invalid input).
+ */
+int cs_capital_day_sum(const cs_surplus_input *in, const cs_member *m, const cs_capital_event *ev,
+		       size_t n, cs_i128 *sum, int64_t *bad_day);
+
+/* The SHA-256 of the canonical input of a distribute run over in
+ * (docs/reproducibility.md): version 1 and version 2 forms. */
+void cs_surplus_input_hash(const cs_surplus_input *in, char hex[65]);
 
 /* Runs the waterfall. On success returns 0 and fills res (free it with
  * cs_surplus_result_free). Every stage's sum is asserted. */

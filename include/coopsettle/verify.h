@@ -40,15 +40,19 @@
 
 /*
  * Verifies run run_id. The report (appended to report, which the caller
- * owns) has one line per check. Returns 0 when every check passes; -1 with
+ * owns) has one line per check; with json, report receives instead one JSON
+ * object: {"checks": [{"check", "ok", "stage", "details"}], "run_id",
+ * "verifies", "kind": null | "does_not_reproduce" | "inputs_changed",
+ * "failed_checks"}. Returns 0 when every check passes; -1 with
  * err filled otherwise: exit 5 (CS_EXIT_VERIFY) for a mismatch, the report
  * saying what differs; 1 for a database or I/O failure; 2 for a run that
  * does not exist.
  */
-int cs_verify_run(const char *conninfo, int64_t run_id, cs_buf *report, cs_error *err);
+int cs_verify_run(const char *conninfo, int64_t run_id, int json, cs_buf *report,
+		  cs_error *err);
 
 /* Verifies the chain of run records; same conventions. The error message of
  * a mismatch names the first bad run. */
-int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err);
+int cs_verify_chain(const char *conninfo, int json, cs_buf *report, cs_error *err);
 
 #endif

@@ -67,6 +67,30 @@ int cs_local_day_exists(int64_t day);
  * it. */
 size_t cs_window_skipped_days(const cs_window *w, int64_t **days);
 
+/* The local days a window's instants fall on, with their midnights, so that
+ * the local day of a transaction is a binary search, not a time zone
+ * conversion (settle runs look it up for every row). */
+typedef struct cs_day_map {
+	int64_t first_day;     /* the local day of the window's first instant */
+	size_t n_days;         /* through the local day of its last instant */
+	int64_t *midnight_us;  /* n_days + 1 local midnights, owned */
+} cs_day_map;
+
+/* Builds the day map of w in the current time zone. */
+void cs_day_map_init(cs_day_map *map, const cs_window *w);
+
+/* Frees what map owns. */
+void cs_day_map_free(cs_day_map *map);
+
+/* The local day (days since 1970-01-01) of the instant us. */
+int64_t cs_day_map_day(const cs_day_map *map, int64_t us);
+
+/* The local day of the instant us, through the C library (slow). */
+int64_t cs_local_day_of_us(int64_t us);
+
+/* Writes day (days since 1970-01-01) as YYYY-MM-DD into buf. */
+void cs_day_text(char *buf, size_t size, int64_t day);
+
 /* Formats microseconds since the epoch as local ISO 8601 with offset. */
 void cs_format_local(char *buf, unsigned long size, int64_t us);
 

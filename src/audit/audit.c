@@ -43,15 +43,6 @@ typedef struct audit_run {
 	char first_day[16], last_day[16];
 } audit_run;
 
-static void day_text(char *buf, size_t size, int64_t day)
-{
-	int64_t y;
-	unsigned m, d;
-
-	cs_civil_from_days(day, &y, &m, &d);
-	snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
-}
-
 static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_error *err)
 {
 	int64_t first, end;
@@ -65,8 +56,8 @@ static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_err
 	    cs_stored_begin(a->db, a->cfg, err) < 0)
 		return -1;
 	cs_window_local_days(&a->w, &first, &end);
-	day_text(a->first_day, sizeof(a->first_day), first);
-	day_text(a->last_day, sizeof(a->last_day), end > first ? end - 1 : first);
+	cs_day_text(a->first_day, sizeof(a->first_day), first);
+	cs_day_text(a->last_day, sizeof(a->last_day), end > first ? end - 1 : first);
 	return 0;
 }
 
@@ -722,11 +713,11 @@ static void explain_dist_head(cs_buf *out, const audit_run *a, const cs_stored_d
 	cs_buf_printf(out, "explain distribute run %lld [%s, %s), %s, for member %lld\n",
 		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
 		      (long long)x->id);
-	day_text(day, sizeof(day), x->joined_day);
+	cs_day_text(day, sizeof(day), x->joined_day);
 	cs_buf_printf(out, "member %lld: class %s, joined %s", (long long)x->id,
 		      cs_class_name(x->cls), day);
 	if (x->has_left) {
-		day_text(day, sizeof(day), x->left_day);
+		cs_day_text(day, sizeof(day), x->left_day);
 		cs_buf_printf(out, ", left %s", day);
 	}
 	cs_buf_printf(out, ", paid-in capital %lld minor units of %s; %lld day%s of "

@@ -13,8 +13,10 @@
 
 #include "coopsettle/amount.h"
 #include "coopsettle/hash.h"
+#include "coopsettle/json.h"
 #include "coopsettle/run.h"
 #include "coopsettle/runcommon.h"
+#include "coopsettle/source.h"
 #include "coopsettle/stored.h"
 #include "coopsettle/util.h"
 
@@ -24,13 +26,55 @@
 
 /* ---- the report ---- */
 
+/* What a check is about (spec 10.4): the stored run itself and its
+ * recomputation from its own snapshots -- a failure means the run does not
+ * reproduce -- or its snapshots against today's sources -- a failure means
+ * the inputs changed since the run. */
+enum { STAGE_REPRODUCE = 0, STAGE_INPUTS = 1 };
+
 typedef struct findings {
 	cs_buf *report;
 	int n_failed;
-	int64_t first_run; /* chain: the first bad run; 0 none */
-	char first[512];   /* the first failed check */
-	cs_buf failed;     /* one line per failed check, for the error detail */
+	int n_drift;        /* failed checks of STAGE_INPUTS */
+	int stage;          /* of the checks from now on */
+	int64_t first_run;  /* chain: the first bad run; 0 none */
+	char first[512];    /* the first failed check */
+	char first_broken[512]; /* the first failed check of STAGE_REPRODUCE */
+	cs_buf failed;      /* one line per failed check, for the error detail */
+	cs_buf json;        /* the same findings as JSON (--json) */
+	cs_json j;
+	int in_check;       /* j holds an open check's details array */
 } findings;
+
+/* Closes the JSON of the check before, when one is open. */
+static void json_close_check(findings *f)
+{
+	if (!f->in_check)
+		return;
+	cs_json_array_end(&f->j);
+	cs_json_object_end(&f->j);
+	f->in_check = 0;
+}
+
+/* Opens the JSON of a check: what, ok, stage, then its details. */
+static void json_open_check(findings *f, int ok, const char *what, int64_t run_id)
+{
+	json_close_check(f);
+	cs_json_object_begin(&f->j);
+	if (run_id) {
+		cs_json_key(&f->j, "run_id");
+		cs_json_int(&f->j, run_id);
+	}
+	cs_json_key(&f->j, "check");
+	cs_json_string(&f->j, what);
+	cs_json_key(&f->j, "ok");
+	cs_json_bool(&f->j, ok);
+	cs_json_key(&f->j, "stage");
+	cs_json_string(&f->j, f->stage == STAGE_INPUTS ? "inputs" : "reproduce");
+	cs_json_key(&f->j, "details");
+	cs_json_array_begin(&f->j);
+	f->in_check = 1;
+}
 
 static void vcheck(findings *f, int ok, const char *failed, const char *fmt, va_list ap)
 {
@@ -42,9 +86,14 @@ static void vcheck(findings *f, int ok, const char *failed, const char *fmt, va_
 		snprintf(what, sizeof(what), "%s", failed);
 	cs_text_clean(what, strlen(what), 0); /* stored text never reaches a terminal raw */
 	cs_buf_printf(f->report, "  %-9s %s\n", ok ? "ok" : "MISMATCH", what);
+	json_open_check(f, ok, what, 0);
 	if (!ok) {
 		if (f->n_failed == 0)
 			snprintf(f->first, sizeof(f->first), "%s", what);
+		if (f->stage == STAGE_INPUTS)
+			f->n_drift++;
+		else if (!f->first_broken[0])
+			snprintf(f->first_broken, sizeof(f->first_broken), "%s", what);
 		cs_buf_printf(&f->failed, "%s%s", f->failed.len ? "\n" : "", what);
 		f->n_failed++;
 	}
@@ -79,6 +128,8 @@ static void note(findings *f, const char *fmt, ...)
 		vsnprintf(line, sizeof(line), fmt, ap);
 		cs_text_clean(line, strlen(line), 0);
 		cs_buf_puts(f->report, line);
+		if (f->in_check)
+			cs_json_string(&f->j, line);
 	}
 	va_end(ap);
 	cs_buf_putc(f->report, '\n');
@@ -175,21 +226,30 @@ static int hash_rows(cs_db *db, cs_sha256 *h, const char *name, const char *tag,
 
 /* The output hash of settle run id over its stored rows (the canonical
  * settle output of docs/reproducibility.md). */
-static int stored_settle_output(cs_db *db, const char *id, char hex[65], cs_error *err)
+static int stored_settle_output(cs_db *db, const char *id, int dated, char hex[65],
+				cs_error *err)
 {
 	cs_sha256 *h = cs_sha256_new();
 	const char *params[1] = {id};
 
+	/* config version 2: the posting date and member business are output */
 	if (hash_rows(db, h, "cs_out_l", "L",
-		      "SELECT transaction_id, line_no, account, party_id, currency, amount_minor,"
-		      " rule_id FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
-		      " AND entry = 'post' ORDER BY journal, line_no",
-		      1, params, 7, err) < 0 ||
+		      dated ? "SELECT transaction_id, line_no, account, party_id, currency, amount_minor,"
+			      " rule_id, posted_on - DATE '1970-01-01' FROM coopsettle.ledger_lines"
+			      " WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no"
+			    : "SELECT transaction_id, line_no, account, party_id, currency, amount_minor,"
+			      " rule_id FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
+			      " AND entry = 'post' ORDER BY journal, line_no",
+		      1, params, dated ? 8 : 7, err) < 0 ||
 	    hash_rows(db, h, "cs_out_p", "P",
-		      "SELECT side, party_id, currency, transactions, gross_minor, fees_minor"
-		      " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
-		      " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\"",
-		      1, params, 6, err) < 0 ||
+		      dated ? "SELECT side, party_id, currency, CASE WHEN member THEN 't' WHEN NOT member"
+			      " THEN 'f' END, transactions, gross_minor, fees_minor"
+			      " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+			      " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\", member"
+			    : "SELECT side, party_id, currency, transactions, gross_minor, fees_minor"
+			      " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+			      " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\"",
+		      1, params, dated ? 7 : 6, err) < 0 ||
 	    hash_rows(db, h, "cs_out_c", "C",
 		      "SELECT currency, transactions, gross_minor, fees_minor, fees_producer_minor,"
 		      " fees_consumer_minor FROM coopsettle.currency_totals"
@@ -219,10 +279,14 @@ static int stored_dist_output(cs_db *db, const cs_config *cfg, const char *id, c
 
 	cs_buf_init(&b);
 	if (hash_rows(db, h, "cs_out_l", "L",
-		      "SELECT journal, line_no, account, party_id, currency, amount_minor, rule_id"
-		      " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint AND entry = 'post'"
-		      " ORDER BY journal, line_no",
-		      1, params, 7, err) < 0)
+		      cfg->version >= 2
+			      ? "SELECT journal, line_no, account, party_id, currency, amount_minor,"
+				" rule_id, posted_on - DATE '1970-01-01' FROM coopsettle.ledger_lines"
+				" WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no"
+			      : "SELECT journal, line_no, account, party_id, currency, amount_minor,"
+				" rule_id FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
+				" AND entry = 'post' ORDER BY journal, line_no",
+		      1, params, cfg->version >= 2 ? 8 : 7, err) < 0)
 		goto cleanup;
 	for (cur = 0; cur < cfg->n_currencies; cur++) {
 		params[1] = cfg->currencies[cur].code;
@@ -276,6 +340,7 @@ typedef struct settle_cmp {
 	const cs_config *cfg;
 	cs_cursor inputs, lines;
 	int has_snapshot;
+	int lines_open;              /* the stored lines are compared */
 	int inputs_live, lines_live; /* the cursor holds an unconsumed row */
 	int failed;                  /* a cursor failed: comparing stopped */
 	cs_error cursor_err;
@@ -463,6 +528,8 @@ static int on_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 	char amount[48], party[24], what[512];
 
 	(void)err;
+	if (!x->lines_open)
+		return 0;
 	cs_i128_format(amount, l->amount_minor);
 	if (l->has_party)
 		snprintf(party, sizeof(party), "%lld", (long long)l->party_id);
@@ -512,6 +579,14 @@ static int on_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 				      nz(cs_cursor_cell(&x->lines, 6)), amount);
 		if (!same(cs_cursor_cell(&x->lines, 7), rule))
 			cs_buf_printf(&b, " rule %s -> %s;", nz(cs_cursor_cell(&x->lines, 7)), rule);
+		{ /* lines written before 2026-12-01 have no posting date */
+			char day[24];
+
+			snprintf(day, sizeof(day), "%lld", (long long)l->posted_day);
+			if (cs_cursor_cell(&x->lines, 8) && !same(cs_cursor_cell(&x->lines, 8), day))
+				cs_buf_printf(&b, " posted_on %s -> %s;",
+					      nz(cs_cursor_cell(&x->lines, 8)), day);
+		}
 		if (b.len) {
 			b.data[b.len - 1] = '\0';
 			diff_add(&x->line_diff, "journal %lld line %d (%s, party %s, %s):%s",
@@ -538,7 +613,7 @@ static void drain(settle_cmp *x)
 		describe_stored(what, sizeof(what), &x->inputs);
 		diff_add(&x->removed, "%s", what);
 	}
-	while (peek(x, &x->lines, &x->lines_live)) {
+	while (x->lines_open && peek(x, &x->lines, &x->lines_live)) {
 		x->lines_live = 0;
 		describe_line(what, sizeof(what), &x->lines);
 		diff_add(&x->line_diff, "%s is stored but not in the recomputation", what);
@@ -623,6 +698,58 @@ static int check_record(cs_db *db, findings *f, const cs_stored_run *run, const 
 			     nz(cs_db_cell(&rows, 0, 0)), nz(cs_db_cell(&rows, 0, 1)));
 	}
 	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* The dates and flags no hash covers for every config version (spec 10.5):
+ * a line written since schema version 5 has a posting date; a distribute
+ * line is posted on the window's last local day, a reversal on the day its
+ * run was made; a party total carries a member flag exactly with config
+ * version 2. */
+static int check_dates(cs_db *db, findings *f, const cs_stored_run *run, const cs_config *cfg,
+		       cs_error *err)
+{
+	char id[24], version[8];
+	const char *params[3] = {id, cfg->timezone, version};
+	cs_db_rows rows;
+	int64_t n[5] = {0, 0, 0, 0, 0};
+	size_t k;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	snprintf(version, sizeof(version), "%d", cfg->version);
+	if (cs_db_query(db,
+			"SELECT (SELECT count(*) FROM coopsettle.ledger_lines l WHERE l.run_id = r.id"
+			" AND l.posted_on IS NULL AND r.created_at::timestamptz >= (SELECT"
+			" min(applied_at) FROM coopsettle.schema_version WHERE version >= 5)),"
+			" (SELECT count(*) FROM coopsettle.ledger_lines l WHERE l.run_id = r.id"
+			" AND l.entry = 'post' AND r.kind = 'distribute' AND l.posted_on <>"
+			" ((r.window_to - interval '1 microsecond') AT TIME ZONE $2)::date),"
+			" (SELECT count(*) FROM coopsettle.ledger_lines l WHERE l.run_id = r.id"
+			" AND l.entry = 'reversal' AND l.posted_on <>"
+			" (r.created_at::timestamptz AT TIME ZONE $2)::date),"
+			" (SELECT count(*) FROM coopsettle.party_totals p WHERE p.run_id = r.id"
+			" AND (p.member IS NULL) <> ($3::integer < 2)),"
+			" (SELECT count(*) FROM (SELECT ordinal, pg_catalog.row_number() OVER"
+			" (ORDER BY ordinal) AS n FROM coopsettle.settlement_rejects"
+			" WHERE run_id = r.id) x WHERE x.ordinal <> x.n)"
+			" FROM coopsettle.runs r WHERE r.id = $1::bigint",
+			3, params, &rows, err) < 0)
+		return -1;
+	for (k = 0; k < 5 && rows.n_rows; k++)
+		cs_db_cell_i64(&rows, 0, k, &n[k]);
+	cs_db_rows_free(&rows);
+	if (!check(f, !n[0] && !n[1] && !n[2],
+		   "ledger lines carry posting dates their run cannot have written",
+		   "every line's posting date is the one its run writes"))
+		note(f, "%lld lines without a date, %lld distribute lines off the window's last day, "
+			"%lld reversal lines off the day of their run",
+		     (long long)n[0], (long long)n[1], (long long)n[2]);
+	if (!check(f, !n[3], "party totals carry member flags their run cannot have written",
+		   "every party total's member flag fits config version %d", cfg->version))
+		note(f, "%lld party totals", (long long)n[3]);
+	if (!check(f, !n[4], "the rejected rows are not numbered 1 to n",
+		   "the rejected rows are numbered 1 to n"))
+		note(f, "%lld rejects out of place", (long long)n[4]);
 	return 0;
 }
 
@@ -777,11 +904,13 @@ static void check_output_hash(findings *f, const cs_stored_run *run, const cs_ru
 
 /* The stored rows against output_sha256, and the stored lines on their own. */
 static int settle_check_stored(cs_db *db, findings *f, const cs_stored_run *run, const char *id,
-			       cs_error *err)
+			       const cs_config *cfg, cs_error *err)
 {
+	int dated = cfg->version >= 2;
+
 	char hex[65];
 
-	if (stored_settle_output(db, id, hex, err) < 0)
+	if (stored_settle_output(db, id, dated, hex, err) < 0)
 		return -1;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
 		   "stored ledger lines, totals or rejects were changed after the run (they do not hash to output_sha256)",
@@ -790,13 +919,13 @@ static int settle_check_stored(cs_db *db, findings *f, const cs_stored_run *run,
 		     "output_sha256 %s, the stored rows hash to %s: they were changed after "
 		     "the run",
 		     run->output_sha256, hex);
-	return check_lines(db, f, run, err);
+	return check_lines(db, f, run, err) < 0 || check_dates(db, f, run, cfg, err) < 0 ? -1 : 0;
 }
 
 /* Opens the streams of the run's input snapshot (when it has one) and of
  * its stored posted lines, both in the order the recomputation makes them. */
 static int settle_open_stored(cs_db *db, settle_cmp *x, const cs_stored_run *run, const char *id,
-			      cs_error *err)
+			      int with_lines, cs_error *err)
 {
 	const char *params[2] = {id, run->created_at};
 	cs_db_rows rows;
@@ -817,9 +946,13 @@ static int settle_open_stored(cs_db *db, settle_cmp *x, const cs_stored_run *run
 			   " FROM coopsettle.run_inputs WHERE run_id = $1::bigint ORDER BY ordinal",
 			   1, params, err) < 0)
 		return -1;
+	if (!with_lines)
+		return 0;
+	x->lines_open = 1;
 	return cs_cursor_open(&x->lines, db, "cs_lines",
 			      "SELECT journal, line_no, transaction_id, account, party_id, currency,"
-			      " amount_minor, rule_id FROM coopsettle.ledger_lines"
+			      " amount_minor, rule_id, posted_on - DATE '1970-01-01'"
+			      " FROM coopsettle.ledger_lines"
 			      " WHERE run_id = $1::bigint AND entry = 'post' ORDER BY journal, line_no",
 			      1, params, err);
 }
@@ -836,7 +969,7 @@ static int settle_recompute(settle_cmp *x, const cs_config *cfg, const cs_window
 	memset(&taps, 0, sizeof(taps));
 	taps.ctx = x;
 	taps.input = on_input;
-	taps.line = on_line;
+	taps.line = x->lines_open ? on_line : NULL;
 	dry_run_opts(&ro, conninfo, cfg, w, run_id);
 	ro.taps = &taps;
 	cs_error_clear(run_err);
@@ -934,6 +1067,246 @@ cleanup:
 	return rc;
 }
 
+/* ---- settle, stage 1: the run from its own snapshots ---- */
+
+
+/* The snapshot row at cursor c as a transaction row with the member flags
+ * the run used; its strings point into the cursor. */
+static void snapshot_row(const cs_cursor *c, cs_txn_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->has_id = cs_parse_i64(cs_cursor_cell(c, 0), &r->id) == 0;
+	r->has_occurred_at = cs_parse_i64(cs_cursor_cell(c, 1), &r->occurred_at_us) == 0;
+	r->has_producer = cs_parse_i64(cs_cursor_cell(c, 2), &r->producer_id) == 0;
+	r->has_consumer = cs_parse_i64(cs_cursor_cell(c, 3), &r->consumer_id) == 0;
+	r->has_amount = cs_parse_i64(cs_cursor_cell(c, 4), &r->amount_minor) == 0;
+	if ((r->currency = cs_cursor_cell(c, 5)) != NULL) {
+		r->has_currency = 1;
+		r->currency_len = strlen(r->currency);
+	}
+	if ((r->category = cs_cursor_cell(c, 6)) != NULL) {
+		r->has_category = 1;
+		r->category_len = strlen(r->category);
+	}
+	r->flags_given = 1;
+	r->producer_member = same(cs_cursor_cell(c, 7), "t");
+	r->consumer_member = same(cs_cursor_cell(c, 8), "t");
+}
+
+/* Feeds the input snapshot to core s in its stored order; an order the
+ * engine cannot have written (ids going down) stops it: returns 0 then,
+ * with *out_of_order set, or -1 when the sink failed. */
+static int feed_snapshot(settle_cmp *x, cs_settle *s, int *out_of_order, cs_error *err)
+{
+	cs_txn_row r;
+	int have_prev = 0;
+	int64_t prev = 0;
+
+	*out_of_order = 0;
+	while (peek(x, &x->inputs, &x->inputs_live)) {
+		x->inputs_live = 0;
+		snapshot_row(&x->inputs, &r);
+		if (r.has_id && have_prev && r.id < prev) {
+			*out_of_order = 1;
+			return 0;
+		}
+		if (r.has_id) {
+			have_prev = 1;
+			prev = r.id;
+		} else if (have_prev) { /* NULL ids come first */
+			*out_of_order = 1;
+			return 0;
+		}
+		if (cs_settle_row(s, &r, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Stage 1 of verify --run (spec 10.4): recomputes the run from its own
+ * snapshots -- its input rows with the member flags it used, its membership
+ * snapshot (config version 2) -- and compares the hashes and the stored
+ * lines. Returns 0, 1 when the run has no input snapshot (made before
+ * schema version 2: the caller recomputes from today's data), or -1. */
+static int settle_reproduce(cs_db *db, findings *f, const cs_stored_run *run,
+			    const cs_config *cfg, const cs_window *w, const char *id, cs_error *err)
+{
+	settle_cmp x;
+	cs_members *ms = cs_members_new();
+	cs_day_map days = {0, 0, NULL};
+	cs_settle *s = NULL;
+	int rc = -1, out_of_order = 0;
+
+	settle_cmp_init(&x, cfg);
+	f->stage = STAGE_REPRODUCE;
+	if (settle_open_stored(db, &x, run, id, 1, err) < 0)
+		goto cleanup;
+	if (!x.has_snapshot) {
+		rc = 1;
+		goto cleanup;
+	}
+	if (cfg->version >= 2 && cs_stored_memberships(db, run->id, ms, err) < 0)
+		goto cleanup;
+	cs_day_map_init(&days, w);
+	if (cfg->version >= 2)
+		cs_members_window(ms, days.first_day, days.first_day + (int64_t)days.n_days);
+	s = cs_settle_new(cfg, ms, on_line, &x);
+	cs_settle_use_days(s, &days);
+	if (feed_snapshot(&x, s, &out_of_order, err) < 0 || x.failed)
+		goto cleanup;
+	if (out_of_order) {
+		check(f, 0, "the run's input snapshot is out of order (it was edited)", "-");
+		rc = 0;
+		goto cleanup;
+	}
+	if (cs_settle_finish(s, err) < 0)
+		goto cleanup;
+	drain(&x);
+	if (x.failed) {
+		*err = x.cursor_err;
+		goto cleanup;
+	}
+	if (!check(f, strcmp(cs_settle_input_hash(s), run->input_sha256) == 0,
+		   "the run's snapshots do not hash to input_sha256 (a snapshot was changed)",
+		   "the run's snapshots hash to input_sha256"))
+		note(f, "input_sha256 %s, the snapshots hash to %s", run->input_sha256,
+		     cs_settle_input_hash(s));
+	if (!check(f, strcmp(cs_settle_output_hash(s), run->output_sha256) == 0,
+		   "the recomputation from the run's snapshots differs from output_sha256",
+		   "the run reproduces from its snapshots: the recomputation hashes to "
+		   "output_sha256"))
+		note(f, "output_sha256 %s, recomputed from the snapshots %s", run->output_sha256,
+		     cs_settle_output_hash(s));
+	if (!check(f, x.line_diff.count == 0,
+		   "stored ledger lines differ from the recomputation from the snapshots",
+		   "stored ledger lines equal the recomputation from the snapshots"))
+		diff_notes(f, &x.line_diff, "lines that differ");
+	rc = 0;
+cleanup:
+	cs_settle_free(s);
+	cs_members_free(ms);
+	cs_day_map_free(&days);
+	settle_cmp_free(&x);
+	return rc;
+}
+
+/* ---- settle, stage 2: the snapshots against today's sources ---- */
+
+/* The memberships that differ between run id's snapshot and the members
+ * relation now (config version 2), for the parties of the run (settle,
+ * keys from party_totals) or every member (distribute), among the periods
+ * overlapping the local days [first_day, end_day). */
+static int membership_drift(cs_db *db, diff_list *d, const cs_config *cfg, const char *id,
+			    int64_t first_day, int64_t end_day, int settle, cs_error *err)
+{
+	char first[16], end[16];
+	const char *params[3] = {id, first, end};
+	char *rel = NULL;
+	cs_buf sql;
+	cs_db_rows rows;
+	size_t i;
+	int rc = -1;
+
+	cs_day_text(first, sizeof(first), first_day);
+	cs_day_text(end, sizeof(end), end_day);
+	cs_buf_init(&sql);
+	rel = cs_source_relation_sql(db, &cfg->source_members, err);
+	if (!rel)
+		goto cleanup;
+	cs_buf_printf(&sql,
+		      "WITH snap AS (SELECT member_id, class, joined_on, left_on"
+		      " FROM coopsettle.run_memberships WHERE run_id = $1::bigint),"
+		      " now AS (SELECT m.id::bigint AS member_id, m.class::text AS class,"
+		      " m.joined_on::date AS joined_on, m.left_on::date AS left_on FROM %s m"
+		      " WHERE m.joined_on::date < $3::date AND (m.left_on IS NULL"
+		      " OR m.left_on::date > $2::date)%s),"
+		      " d AS ((SELECT 'in the run''s snapshot, not in the members now' AS what, *"
+		      " FROM (SELECT * FROM snap EXCEPT ALL SELECT * FROM now) a)"
+		      " UNION ALL (SELECT 'in the members now, not in the run''s snapshot', *"
+		      " FROM (SELECT * FROM now EXCEPT ALL SELECT * FROM snap) b))"
+		      " SELECT member_id, class, joined_on, left_on, what, count(*) OVER ()"
+		      " FROM d ORDER BY 1, 2, 3, 5 LIMIT 20",
+		      rel,
+		      settle ? " AND (m.id::bigint, m.class::text) IN (SELECT party_id, side"
+			       " FROM coopsettle.party_totals WHERE run_id = $1::bigint)"
+			     : "");
+	if (cs_db_query(db, sql.data, 3, params, &rows, err) < 0)
+		goto cleanup;
+	for (i = 0; i < rows.n_rows; i++)
+		diff_add(d, "member %s %s [%s, %s): %s", nz(cs_db_cell(&rows, i, 0)),
+			 nz(cs_db_cell(&rows, i, 1)), nz(cs_db_cell(&rows, i, 2)),
+			 cs_db_cell(&rows, i, 3) ? cs_db_cell(&rows, i, 3) : "open",
+			 nz(cs_db_cell(&rows, i, 4)));
+	if (rows.n_rows) {
+		int64_t total = 0;
+
+		if (cs_db_cell_i64(&rows, 0, 5, &total) == 0 && total > (int64_t)rows.n_rows)
+			d->count += total - (int64_t)rows.n_rows;
+	}
+	cs_db_rows_free(&rows);
+	rc = 0;
+cleanup:
+	free(rel);
+	cs_buf_free(&sql);
+	return rc;
+}
+
+/* Stage 2 of verify --run (spec 10.4): today's sources against the run's
+ * snapshots: the input recomputed now, and every transaction (and, config
+ * version 2, membership) that differs named. */
+static int settle_drift(cs_db *db, findings *f, const cs_stored_run *run, const cs_config *cfg,
+			const cs_window *w, const char *conninfo, const char *id, cs_error *err)
+{
+	settle_cmp x;
+	cs_run_result res;
+	cs_error run_err;
+	diff_list members;
+	cs_day_map days = {0, 0, NULL};
+	int rc = -1, ran;
+
+	settle_cmp_init(&x, cfg);
+	cs_run_result_init(&res);
+	diff_init(&members);
+	f->stage = STAGE_INPUTS;
+	if (settle_open_stored(db, &x, run, id, 0, err) < 0)
+		goto cleanup;
+	ran = settle_recompute(&x, cfg, w, conninfo, run->id, &res, &run_err);
+	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
+		*err = run_err; /* the recomputation could not run: not a mismatch */
+		goto cleanup;
+	}
+	if (!ran) {
+		check(f, 0, "the run cannot be recomputed from the current database", "-");
+		note(f, "the recomputation stops with exit 3: %s", run_err.message);
+		if (run_err.detail[0])
+			note(f, "%s", run_err.detail);
+		rc = 0;
+		goto cleanup;
+	}
+	drain(&x);
+	if (x.failed) {
+		*err = x.cursor_err;
+		goto cleanup;
+	}
+	if (cfg->version >= 2 && strcmp(res.input_hash, run->input_sha256) != 0) {
+		cs_day_map_init(&days, w);
+		if (membership_drift(db, &members, cfg, id, days.first_day,
+				     days.first_day + (int64_t)days.n_days, 1, err) < 0)
+			goto cleanup;
+	}
+	settle_report_input(f, &x, run, &res);
+	diff_notes(f, &members, "memberships changed since the run");
+	f->stage = STAGE_REPRODUCE; /* the stored statement is the run's own */
+	check_statement(f, run, &res);
+	rc = 0;
+cleanup:
+	cs_day_map_free(&days);
+	cs_buf_free(&members.text);
+	settle_cmp_free(&x);
+	cs_run_result_free(&res);
+	return rc;
+}
+
 /* A settle run: its stored rows, then a recomputation compared with them
  * row by row, then its totals. */
 static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
@@ -949,8 +1322,19 @@ static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
 	settle_cmp_init(&x, cfg);
 	cs_run_result_init(&res);
 	snprintf(id, sizeof(id), "%lld", (long long)run->id);
-	if (settle_check_stored(db, f, run, id, err) < 0 ||
-	    settle_open_stored(db, &x, run, id, err) < 0)
+	if (settle_check_stored(db, f, run, id, cfg, err) < 0)
+		goto cleanup;
+	/* a run with snapshots: reproduced from them, then they against today */
+	switch (settle_reproduce(db, f, run, cfg, w, id, err)) {
+	case -1:
+		goto cleanup;
+	case 0:
+		rc = settle_drift(db, f, run, cfg, w, conninfo, id, err);
+		goto cleanup;
+	default: /* a run made before snapshots: against today's data alone */
+		break;
+	}
+	if (settle_open_stored(db, &x, run, id, 1, err) < 0)
 		goto cleanup;
 	ran = settle_recompute(&x, cfg, w, conninfo, run->id, &res, &run_err);
 	if (!ran && run_err.exit_code != CS_EXIT_DATA) {
@@ -1122,7 +1506,8 @@ static int dist_check_stored(cs_db *db, findings *f, const cs_stored_run *run,
 		     "output_sha256 %s, the stored rows hash to %s: they were changed after "
 		     "the run",
 		     run->output_sha256, hex);
-	if (check_lines(db, f, run, err) < 0 || dist_lines_vs_allocations(db, cfg, id, &lines, err) < 0)
+	if (check_lines(db, f, run, err) < 0 || check_dates(db, f, run, cfg, err) < 0 ||
+	    dist_lines_vs_allocations(db, cfg, id, &lines, err) < 0)
 		goto cleanup;
 	if (!check(f, lines.count == 0,
 		   "stored ledger lines disagree with the stored allocations, steps and figures",
@@ -1235,6 +1620,159 @@ cleanup:
 
 /* A distribute run: its stored rows, then a recomputation from the settle
  * runs committed now, compared by hash and figure by figure. */
+/* Stage 1 for a distribute run of config version 2: recomputed from its
+ * own snapshots (memberships, capital, member business of the settle runs
+ * and the retained patronage of the distribute runs committed when it was
+ * made, its costs), compared with its record and stored rows. */
+static int dist_reproduce(cs_db *db, findings *f, const cs_stored_run *run,
+			  const cs_config *cfg, const cs_window *w, const char *conninfo,
+			  const char *id, cs_error *err)
+{
+	cs_stored_dist sd;
+	cs_run_opts ro;
+	cs_run_result res;
+	int rc = -1;
+
+	f->stage = STAGE_REPRODUCE;
+	cs_run_result_init(&res);
+	if (cs_stored_dist_load(db, cfg, run, w, &sd, err) < 0)
+		goto cleanup;
+	dry_run_opts(&ro, conninfo, cfg, w, run->id);
+	if (cs_run_distribute_from(&ro, &sd.in, &res, err) < 0)
+		goto cleanup;
+	if (!check(f, strcmp(res.input_hash, run->input_sha256) == 0,
+		   "the run's snapshots do not hash to input_sha256 (a snapshot was changed)",
+		   "the run's snapshots hash to input_sha256"))
+		note(f, "input_sha256 %s, the snapshots hash to %s", run->input_sha256,
+		     res.input_hash);
+	if (!check(f, strcmp(res.output_hash, run->output_sha256) == 0,
+		   "the recomputation from the run's snapshots differs from output_sha256",
+		   "the run reproduces from its snapshots: the recomputation hashes to "
+		   "output_sha256"))
+		note(f, "output_sha256 %s, recomputed from the snapshots %s", run->output_sha256,
+		     res.output_hash);
+	check_statement(f, run, &res);
+	if (dist_compare_figures(db, f, id, &res, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	cs_stored_dist_free(&sd);
+	cs_run_result_free(&res);
+	return rc;
+}
+
+/* Config version 2: the rows of table (run id's snapshot of source rel, as
+ * SQL in now_sql over the same columns) that differ from today's. */
+static int rows_drift(cs_db *db, diff_list *d, const char *what, const char *snap_sql,
+		      const char *now_sql, int n_params, const char *const *params, cs_error *err)
+{
+	cs_buf sql;
+	cs_db_rows rows;
+	size_t i;
+	int rc;
+
+	cs_buf_init(&sql);
+	cs_buf_printf(&sql,
+		      "WITH snap AS (%s), now AS (%s),"
+		      " d AS ((SELECT 'in the run''s snapshot, not in the source now' AS what, *"
+		      " FROM (SELECT * FROM snap EXCEPT ALL SELECT * FROM now) a)"
+		      " UNION ALL (SELECT 'in the source now, not in the run''s snapshot', *"
+		      " FROM (SELECT * FROM now EXCEPT ALL SELECT * FROM snap) b))"
+		      " SELECT d.*::text, count(*) OVER () FROM d ORDER BY 1 LIMIT 20",
+		      snap_sql, now_sql);
+	rc = cs_db_query(db, sql.data, n_params, params, &rows, err);
+	cs_buf_free(&sql);
+	if (rc < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows; i++)
+		diff_add(d, "%s %s", what, nz(cs_db_cell(&rows, i, 0)));
+	if (rows.n_rows) {
+		int64_t total = 0;
+
+		if (cs_db_cell_i64(&rows, 0, 1, &total) == 0 && total > (int64_t)rows.n_rows)
+			d->count += total - (int64_t)rows.n_rows;
+	}
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* Stage 2 for a distribute run of config version 2: what drifted since,
+ * named by kind -- settle runs, memberships, capital, costs, and the
+ * distribute runs whose retained patronage counted. */
+static int dist_drift(cs_db *db, findings *f, const cs_stored_run *run, const cs_config *cfg,
+		      const cs_window *w, const char *id, const cs_run_result *res,
+		      cs_error *err)
+{
+	diff_list drift;
+	char *cap = NULL, *costs_rel = NULL, last[16];
+	int64_t first_day, end_day;
+	const char *params[2] = {id, last};
+	cs_buf snap, now;
+	int rc = -1;
+
+	f->stage = STAGE_INPUTS;
+	if (check(f, strcmp(res->input_hash, run->input_sha256) == 0,
+		  "the inputs changed since the run (the recomputed input differs from "
+		  "input_sha256)",
+		  "the inputs are unchanged since the run"))
+		return 0;
+	note(f, "input_sha256 %s, recomputed now %s", run->input_sha256, res->input_hash);
+	diff_init(&drift);
+	cs_buf_init(&snap);
+	cs_buf_init(&now);
+	cs_window_local_days(w, &first_day, &end_day);
+	cs_day_text(last, sizeof(last), end_day - 1);
+	if (dist_settle_runs(db, f, run, err) < 0 ||
+	    membership_drift(db, &drift, cfg, id, first_day, end_day, 0, err) < 0)
+		goto cleanup;
+	diff_notes(f, &drift, "memberships changed since the run");
+	cs_buf_reset(&drift.text);
+	drift.count = 0;
+	cap = cs_source_relation_sql(db, &cfg->source_capital, err);
+	if (!cap)
+		goto cleanup;
+	/* capital rows of the run's members up to its last day */
+	cs_buf_printf(&now,
+		      "SELECT c.member_id::bigint, c.booked_on::date, c.amount_minor::bigint FROM %s c"
+		      " WHERE c.booked_on::date <= $2::date AND c.member_id::bigint IN"
+		      " (SELECT member_id FROM coopsettle.run_memberships WHERE run_id = $1::bigint)",
+		      cap);
+	if (rows_drift(db, &drift, "capital",
+		       "SELECT member_id, booked_on, amount_minor FROM coopsettle.run_capital"
+		       " WHERE run_id = $1::bigint",
+		       now.data, 2, params, err) < 0)
+		goto cleanup;
+	diff_notes(f, &drift, "capital movements changed since the run");
+	cs_buf_reset(&drift.text);
+	drift.count = 0;
+	if (cfg->costs_from_relation) {
+		costs_rel = cs_source_relation_sql(db, &cfg->costs_relation, err);
+		if (!costs_rel)
+			goto cleanup;
+		cs_buf_reset(&now);
+		cs_buf_printf(&now,
+			      "SELECT c.booked_on::date, c.currency::text, c.amount_minor::bigint"
+			      " FROM %s c, coopsettle.runs r WHERE r.id = $1::bigint"
+			      " AND c.booked_on::date >= r.window_from::date"
+			      " AND c.booked_on::date <= $2::date",
+			      costs_rel);
+		if (rows_drift(db, &drift, "cost",
+			       "SELECT booked_on, currency, amount_minor FROM coopsettle.run_costs"
+			       " WHERE run_id = $1::bigint",
+			       now.data, 2, params, err) < 0)
+			goto cleanup;
+		diff_notes(f, &drift, "operating costs changed since the run");
+	}
+	rc = 0;
+cleanup:
+	free(cap);
+	free(costs_rel);
+	cs_buf_free(&snap);
+	cs_buf_free(&now);
+	cs_buf_free(&drift.text);
+	return rc;
+}
+
 static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 			     const cs_config *cfg, const cs_window *w, const char *conninfo,
 			     cs_error *err)
@@ -1249,6 +1787,8 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 	snprintf(id, sizeof(id), "%lld", (long long)run->id);
 	if (dist_check_stored(db, f, run, cfg, id, err) < 0)
 		goto cleanup;
+	if (cfg->version >= 2 && dist_reproduce(db, f, run, cfg, w, conninfo, id, err) < 0)
+		goto cleanup;
 	dry_run_opts(&ro, conninfo, cfg, w, run->id);
 	cs_error_clear(&run_err);
 	ran = cs_run_distribute(&ro, &res, &run_err) == 0;
@@ -1257,7 +1797,12 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 		goto cleanup;
 	}
 	if (!ran) {
+		f->stage = STAGE_INPUTS;
 		rc = dist_report_stopped(db, f, run, &run_err, err);
+		goto cleanup;
+	}
+	if (cfg->version >= 2) { /* stage 2: today's sources against the snapshots */
+		rc = dist_drift(db, f, run, cfg, w, id, &res, err);
 		goto cleanup;
 	}
 	if (dist_check_input(db, f, run, &res, err) < 0)
@@ -1279,9 +1824,52 @@ static void findings_init(findings *f, cs_buf *report)
 	memset(f, 0, sizeof(*f));
 	f->report = report;
 	cs_buf_init(&f->failed);
+	cs_buf_init(&f->json);
+	cs_json_init(&f->j, &f->json);
+	cs_json_object_begin(&f->j);
+	cs_json_key(&f->j, "checks");
+	cs_json_array_begin(&f->j);
 }
 
-int cs_verify_run(const char *conninfo, int64_t run_id, cs_buf *report, cs_error *err)
+/* Ends the JSON of the findings with the verdict: what (run_id, or 0 for
+ * the chain), whether it verifies, and the kind of failure. Replaces the
+ * report with it when json is set. */
+static void findings_finish(findings *f, int64_t run_id, int json)
+{
+	const char *kind = !f->n_failed ? NULL : f->n_failed > f->n_drift ? "does_not_reproduce"
+									    : "inputs_changed";
+
+	json_close_check(f);
+	cs_json_array_end(&f->j);
+	cs_json_key(&f->j, run_id ? "run_id" : "chain");
+	if (run_id)
+		cs_json_int(&f->j, run_id);
+	else
+		cs_json_bool(&f->j, 1);
+	cs_json_key(&f->j, "verifies");
+	cs_json_bool(&f->j, f->n_failed == 0);
+	cs_json_key(&f->j, "kind");
+	if (kind)
+		cs_json_string(&f->j, kind);
+	else
+		cs_json_null(&f->j);
+	cs_json_key(&f->j, "failed_checks");
+	cs_json_int(&f->j, f->n_failed);
+	cs_json_object_end(&f->j);
+	cs_buf_putc(&f->json, '\n');
+	if (json) {
+		cs_buf_reset(f->report);
+		cs_buf_put(f->report, f->json.data, f->json.len);
+	}
+}
+
+static void findings_free(findings *f)
+{
+	cs_buf_free(&f->failed);
+	cs_buf_free(&f->json);
+}
+
+int cs_verify_run(const char *conninfo, int64_t run_id, int json, cs_buf *report, cs_error *err)
 {
 	cs_db *db = NULL;
 	cs_stored_run run;
@@ -1324,24 +1912,38 @@ int cs_verify_run(const char *conninfo, int64_t run_id, cs_buf *report, cs_error
 	} else if (verify_distribute(db, &f, &run, cfg, &w, conninfo, err) < 0) {
 		goto cleanup;
 	}
-	if (f.n_failed) {
-		cs_buf_printf(report, "run %lld does NOT verify (%d check%s failed)\n",
+	if (f.n_failed > f.n_drift) {
+		/* the run itself: its stored rows, or its recomputation from its own
+		 * snapshots, differ from its record */
+		cs_buf_printf(report, "run %lld does NOT reproduce (%d check%s failed)\n",
+			      (long long)run_id, f.n_failed, f.n_failed == 1 ? "" : "s");
+		cs_error_set(err, CS_EXIT_VERIFY, "run %lld does not verify: %s", (long long)run_id,
+			     f.first_broken);
+		cs_error_detail(err, "%s", f.failed.data);
+		cs_error_hint(err, "The run's stored rows or snapshots were changed after it, or this "
+				   "engine computes differently; the report on stdout names what "
+				   "differs (docs/auditing.md).");
+	} else if (f.n_failed) {
+		cs_buf_printf(report,
+			      "run %lld reproduces from its snapshots, but the inputs changed since "
+			      "(%d check%s failed)\n",
 			      (long long)run_id, f.n_failed, f.n_failed == 1 ? "" : "s");
 		cs_error_set(err, CS_EXIT_VERIFY, "run %lld does not verify: %s", (long long)run_id,
 			     f.first);
 		cs_error_detail(err, "%s", f.failed.data);
-		cs_error_hint(err, "The report on stdout names what differs; docs/auditing.md says "
-				   "how to read it.");
-		goto cleanup;
+		cs_error_hint(err, "The run is intact; its inputs were changed since. Re-run its window "
+				   "with --supersede to book a correction (docs/auditing.md).");
+	} else {
+		cs_buf_printf(report, "run %lld verifies\n", (long long)run_id);
+		rc = 0;
 	}
-	cs_buf_printf(report, "run %lld verifies\n", (long long)run_id);
-	rc = 0;
+	findings_finish(&f, run_id, json);
 cleanup:
 	if (loaded)
 		cs_stored_run_free(&run);
 	cs_config_free(cfg);
 	cs_db_close(db);
-	cs_buf_free(&f.failed);
+	findings_free(&f);
 	return rc;
 }
 
@@ -1364,8 +1966,11 @@ static void chain_bad(findings *f, int64_t id, const char *fmt, ...)
 	va_end(ap);
 	if (!f->first_run || id < f->first_run)
 		f->first_run = id;
-	if (f->n_failed < 200)
+	cs_text_clean(what, strlen(what), 0);
+	if (f->n_failed < 200) {
 		cs_buf_printf(f->report, "  %-9s run %lld: %s\n", "MISMATCH", (long long)id, what);
+		json_open_check(f, 0, what, id);
+	}
 	if (f->n_failed < CS_VERIFY_LISTED_MAX)
 		cs_buf_printf(&f->failed, "%srun %lld: %s", f->failed.len ? "\n" : "", (long long)id,
 			      what);
@@ -1516,7 +2121,10 @@ static int chain_check_rows(cs_db *db, findings *f, cs_error *err)
 			" FROM coopsettle.ledger_lines UNION SELECT DISTINCT run_id, 'input snapshot'"
 			" FROM coopsettle.run_input_chunks UNION SELECT DISTINCT run_id, 'party totals'"
 			" FROM coopsettle.party_totals UNION SELECT DISTINCT run_id, 'member allocations'"
-			" FROM coopsettle.member_allocations) t WHERE NOT EXISTS"
+			" FROM coopsettle.member_allocations UNION SELECT DISTINCT run_id,"
+			" 'membership snapshots' FROM coopsettle.run_memberships UNION SELECT DISTINCT"
+			" run_id, 'capital snapshots' FROM coopsettle.run_capital UNION SELECT DISTINCT"
+			" run_id, 'cost snapshots' FROM coopsettle.run_costs) t WHERE NOT EXISTS"
 			" (SELECT 1 FROM coopsettle.runs r WHERE r.id = t.run_id) ORDER BY 1, 2",
 			0, NULL, &rows, err) < 0)
 		return -1;
@@ -1559,7 +2167,7 @@ static int chain_report(findings *f, const chain_pos *p, cs_error *err)
 	return 0;
 }
 
-int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
+int cs_verify_chain(const char *conninfo, int json, cs_buf *report, cs_error *err)
 {
 	cs_db *db = NULL;
 	findings f;
@@ -1573,8 +2181,9 @@ int cs_verify_chain(const char *conninfo, cs_buf *report, cs_error *err)
 	    chain_check_rows(db, &f, err) < 0)
 		goto cleanup;
 	rc = chain_report(&f, &p, err);
+	findings_finish(&f, 0, json);
 cleanup:
 	cs_db_close(db);
-	cs_buf_free(&f.failed);
+	findings_free(&f);
 	return rc;
 }

@@ -17,21 +17,27 @@
 #include "coopsettle/verify.h"
 
 static const char verify_help[] =
-	"usage: coopsettle [--db CONNINFO] verify (--run N | --chain)\n"
+	"usage: coopsettle [--db CONNINFO] verify (--run N | --chain) [--json]\n"
 	"\n"
-	"  --run N     recompute run N from the current database with its stored\n"
-	"              config and window (a dry run), and check its stored config,\n"
-	"              record, ledger lines and totals against their hashes and\n"
-	"              against the recomputation; names the transactions added,\n"
-	"              removed or changed since the run, and the lines that differ\n"
+	"  --run N     check run N in two stages. First, does it reproduce: its\n"
+	"              stored config, record, ledger lines and totals against their\n"
+	"              hashes, and a recomputation from the run's own snapshots (the\n"
+	"              transactions, memberships, capital and costs it read) against\n"
+	"              its record. Then, did its inputs change: the snapshots against\n"
+	"              today's sources, naming every transaction, membership,\n"
+	"              capital movement, cost and settle run that differs\n"
 	"  --chain     check every run record's hash and its link to the record\n"
 	"              before it, each run's config hash and status, and that each\n"
 	"              run's ledger lines sum to zero and number its line_count\n"
+	"  --json      print the findings as one JSON object instead of the report\n"
+	"              (\"verifies\", \"kind\": does_not_reproduce or inputs_changed,\n"
+	"              and every check with its details)\n"
 	"\n"
 	"Prints one line per check on stdout. docs/auditing.md explains each.\n"
 	"\n"
 	"exit codes: 0 everything verifies; 1 database/I/O; 2 usage or no such run;\n"
-	"5 verification mismatch (stderr names the first, stdout has the details)\n";
+	"5 the run does not reproduce, or its inputs changed since (stderr says\n"
+	"which and names the first finding, stdout has the details)\n";
 
 static const char explain_help[] =
 	"usage: coopsettle [--db CONNINFO] explain --run N --member ID\n"
@@ -111,7 +117,7 @@ static int finish(int rc, const cs_error *err)
 }
 
 enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_GROUP_READABLE,
-       OPT_HELP };
+       OPT_JSON, OPT_HELP };
 
 static const struct option opts[] = {
 	{"run", required_argument, NULL, OPT_RUN},
@@ -121,6 +127,7 @@ static const struct option opts[] = {
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
+	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -131,7 +138,7 @@ static const struct {
 	const char *help;
 	int allowed[OPT_HELP + 1];
 } cmds[] = {
-	{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_HELP] = 1}},
+	{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_JSON] = 1, [OPT_HELP] = 1}},
 	{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1, [OPT_HELP] = 1}},
 	{"export", export_help,
 	 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
@@ -142,7 +149,7 @@ static const struct {
 /* The options a command was given. */
 typedef struct tool_args {
 	const char *run_text, *member_text, *format, *output, *out_dir; /* NULL: not given */
-	int chain, group_readable;
+	int chain, group_readable, json;
 	int64_t run, member; /* parsed from run_text, member_text */
 } tool_args;
 
@@ -186,6 +193,9 @@ static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool
 		case OPT_GROUP_READABLE:
 			a->group_readable = 1;
 			break;
+		case OPT_JSON:
+			a->json = 1;
+			break;
 		case OPT_HELP:
 			fputs(cmds[which].help, stdout);
 			return CS_EXIT_OK;
@@ -214,8 +224,8 @@ static int run_tool(const char *conninfo, const char *cmd, const tool_args *a)
 		if (a->chain == (a->run_text != NULL))
 			return cs_usage_error(cmd, "%s needs exactly one of --run N and --chain",
 					      cmd);
-		rc = a->chain ? cs_verify_chain(conninfo, &report, &err)
-			      : cs_verify_run(conninfo, a->run, &report, &err);
+		rc = a->chain ? cs_verify_chain(conninfo, a->json, &report, &err)
+			      : cs_verify_run(conninfo, a->run, a->json, &report, &err);
 		if (report.len) /* the report quotes stored text: no control bytes */
 			cs_text_clean(report.data, report.len, 1);
 		fputs(report.data ? report.data : "", stdout);

@@ -52,6 +52,7 @@ typedef struct step_ctx {
 	cs_step *step;
 	int type_ok;
 	int share_ok;
+	int basis; /* index into basis_names, -1: not given or not valid */
 } step_ctx;
 
 typedef struct shares_ctx {
@@ -67,7 +68,9 @@ static const char *const account_defaults[CS_ACCOUNT_COUNT] = {
 };
 
 static const char *const step_type_names[] = {"account", "capital_interest", "patronage"};
-static const char *const basis_names[] = {"fees", "volume"};
+/* `basis` of a step: patronage takes the first two, capital interest
+ * (config version 2) the third. */
+static const char *const basis_names[] = {"fees", "volume", "daily_balance"};
 static const char *const on_invalid_names[] = {"abort", "quarantine"};
 
 static int is_currency_code(const char *s, size_t len)
@@ -198,14 +201,15 @@ static void h_version(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 
 	(void)obj;
 	(void)arg;
-	if (!cfg_want_scalar(p, v, "1"))
+	if (!cfg_want_scalar(p, v, "1 or 2"))
 		return;
-	if (!cfg_text_is(v, "1")) {
-		cfg_error_at(p, &v->start_mark, "unsupported 'version' '%s': this engine reads version 1",
-			 cfg_show(buf, sizeof(buf), cfg_scalar_text(v), cfg_scalar_len(v)));
+	if (!cfg_text_is(v, "1") && !cfg_text_is(v, "2")) {
+		cfg_error_at(p, &v->start_mark,
+			     "unsupported 'version' '%s': this engine reads versions 1 and 2",
+			     cfg_show(buf, sizeof(buf), cfg_scalar_text(v), cfg_scalar_len(v)));
 		return;
 	}
-	p->cfg->version = 1;
+	p->cfg->version = cfg_text_is(v, "2") ? 2 : 1;
 }
 
 static void h_cooperative(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -402,14 +406,29 @@ static void h_on_invalid(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 		p->cfg->on_invalid = (cs_on_invalid)i;
 }
 
+/* A key that only config version 2 has: reports it in a version 1 config
+ * (the version is read in pass 1, wherever it stands). Returns 1 when the
+ * key may be used. */
+static int version_2(cfg_parse *p, const cfg_event *v)
+{
+	if (p->cfg->version >= 2)
+		return 1;
+	cfg_error_at(p, &v->start_mark, "'%s' needs 'version: 2' (time-true records)", p->path);
+	cfg_skip_value(p, v);
+	return 0;
+}
+
 static void h_source_relation(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 {
 	cs_config *cfg = p->cfg;
 	cs_relation *r = arg == 0 ? &cfg->source_transactions
 		       : arg == 1 ? &cfg->source_members
-				  : &cfg->source_costs;
+		       : arg == 2 ? &cfg->source_costs
+				  : &cfg->source_capital;
 
 	(void)obj;
+	if (arg == 3 && !version_2(p, v))
+		return;
 	cfg_get_relation(p, v, r);
 }
 
@@ -417,15 +436,17 @@ static const key_spec source_keys[] = {
 	{"transactions", h_source_relation, 0, 0},
 	{"members", h_source_relation, 1, 0},
 	{"costs", h_source_relation, 2, 0},
+	{"capital", h_source_relation, 3, 0},
 };
 
 static void h_source(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 {
-	key_seen seen[3];
+	key_seen seen[sizeof(source_keys) / sizeof(source_keys[0])];
 
 	(void)arg;
 	if (cfg_want_map(p, v))
-		cfg_parse_map(p, v, source_keys, 3, obj, seen);
+		cfg_parse_map(p, v, source_keys, sizeof(source_keys) / sizeof(source_keys[0]), obj,
+			      seen);
 }
 
 static void h_account(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -885,7 +906,8 @@ static const struct {
 } step_type_keys[3] = {
 	[CS_STEP_ACCOUNT] = {SK_BIT(SK_SHARE) | SK_BIT(SK_ACCOUNT),
 			     SK_BIT(SK_SHARE) | SK_BIT(SK_ACCOUNT)},
-	[CS_STEP_CAPITAL_INTEREST] = {SK_BIT(SK_RATE) | SK_BIT(SK_CAP_SHARE), SK_BIT(SK_RATE)},
+	[CS_STEP_CAPITAL_INTEREST] = {SK_BIT(SK_RATE) | SK_BIT(SK_CAP_SHARE) | SK_BIT(SK_BASIS),
+				      SK_BIT(SK_RATE)},
 	[CS_STEP_PATRONAGE] = {SK_BIT(SK_SHARE) | SK_BIT(SK_BASIS) | SK_BIT(SK_CLASSES) |
 				       SK_BIT(SK_MIN_PATRONAGE) | SK_BIT(SK_CASH_FRACTION),
 			       SK_BIT(SK_SHARE) | SK_BIT(SK_CLASSES)},
@@ -961,8 +983,8 @@ static void h_step_basis(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 	int b;
 
 	(void)arg;
-	if (cfg_get_enum(p, v, basis_names, 2, &b) == 0)
-		((step_ctx *)obj)->step->basis = (cs_basis)b;
+	if (cfg_get_enum(p, v, basis_names, sizeof(basis_names) / sizeof(basis_names[0]), &b) == 0)
+		((step_ctx *)obj)->basis = b;
 }
 
 static void h_class_share(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -1030,6 +1052,28 @@ static const key_spec step_keys[SK_COUNT] = {
 };
 
 /* Checks of a whole step: keys of its type, and the waterfall's shares. */
+/* The step's `basis`, by its type: fees or volume for patronage,
+ * daily_balance for capital interest with config version 2. */
+static void finish_basis(cfg_parse *p, const step_ctx *sc, const key_seen *seen)
+{
+	cs_step *s = sc->step;
+
+	if (!seen[SK_BASIS].seen || sc->basis < 0)
+		return;
+	if (s->type == CS_STEP_PATRONAGE && sc->basis <= CS_BASIS_VOLUME) {
+		s->basis = (cs_basis)sc->basis;
+	} else if (s->type == CS_STEP_CAPITAL_INTEREST && sc->basis == 2) {
+		if (p->cfg->version < 2)
+			cfg_error_at(p, &seen[SK_BASIS].value,
+				     "'basis' of a capital_interest step needs 'version: 2'");
+		s->interest_basis = CS_INTEREST_DAILY_BALANCE;
+	} else if (s->type != CS_STEP_ACCOUNT) {
+		cfg_error_at(p, &seen[SK_BASIS].value, "'basis' of a %s step is %s",
+			     step_type_names[s->type],
+			     s->type == CS_STEP_PATRONAGE ? "fees or volume" : "daily_balance");
+	}
+}
+
 static void finish_step(cfg_parse *p, const step_ctx *sc, const key_seen *seen,
 			const cfg_event *start)
 {
@@ -1042,6 +1086,7 @@ static void finish_step(cfg_parse *p, const step_ctx *sc, const key_seen *seen,
 
 	if (!sc->type_ok)
 		return;
+	finish_basis(p, sc, seen);
 	allowed = step_type_keys[s->type].allowed;
 	required = step_type_keys[s->type].required;
 	for (k = SK_SHARE; k < SK_COUNT; k++) {
@@ -1093,6 +1138,7 @@ static void step_item(cfg_parse *p, void *obj, size_t index, const cfg_event *ev
 	}
 	cfg->steps = cfg_array_grow(cfg->steps, cfg->n_steps, sizeof(cs_step));
 	memset(&sc, 0, sizeof(sc));
+	sc.basis = -1;
 	sc.step = &cfg->steps[cfg->n_steps++];
 	cfg_step_init(sc.step);
 	sc.step->line = cfg_to_unsigned(ev->start_mark.line + 1);
@@ -1199,20 +1245,32 @@ static void h_costs(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 		cfg_error_at(p, &v->start_mark, "'%s' needs 'relation' or 'amount'", p->path);
 }
 
+static void h_retained_is_capital(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	int b;
+
+	(void)obj;
+	(void)arg;
+	if (version_2(p, v) && cfg_get_bool(p, v, &b) == 0)
+		p->cfg->retained_is_capital = b;
+}
+
 static const key_spec surplus_keys[] = {
 	{"costs", h_costs, 0, 0},
 	{"steps", h_steps, 0, 1},
+	{"retained_is_capital", h_retained_is_capital, 0, 0},
 };
 
 static void h_surplus(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 {
-	key_seen seen[2];
+	key_seen seen[sizeof(surplus_keys) / sizeof(surplus_keys[0])];
 
 	(void)arg;
 	if (!cfg_want_map(p, v))
 		return;
 	p->cfg->has_surplus = 1;
-	cfg_parse_map(p, v, surplus_keys, 2, obj, seen);
+	cfg_parse_map(p, v, surplus_keys, sizeof(surplus_keys) / sizeof(surplus_keys[0]), obj,
+		      seen);
 }
 
 /* ---- document --------------------------------------------------------------- */
@@ -1231,9 +1289,12 @@ static const key_spec top_keys[] = {
 	{"surplus", h_surplus, 0, 0},
 };
 
-/* Pass 1 reads `currencies` only (quietly). */
+/* Pass 1 reads `currencies` and `version` only (quietly): money is checked
+ * against the currencies and version 2's keys against the version, which
+ * may both come last. */
 static const key_spec top_keys_pass1[] = {
 	{"currencies", h_currencies, 0, 0},
+	{"version", h_version, 0, 0},
 };
 
 static int set_default_relation(cs_relation *r, const char *name)
@@ -1252,6 +1313,7 @@ static void set_defaults(cs_config *cfg)
 	CS_ASSERT(set_default_relation(&cfg->source_transactions, "coopsettle.transactions") == 0);
 	CS_ASSERT(set_default_relation(&cfg->source_members, "coopsettle.members") == 0);
 	CS_ASSERT(set_default_relation(&cfg->source_costs, "coopsettle.operating_costs") == 0);
+	CS_ASSERT(set_default_relation(&cfg->source_capital, "coopsettle.capital_movements") == 0);
 	for (i = 0; i < CS_ACCOUNT_COUNT; i++)
 		if (cfg->accounts[i] == NULL)
 			cfg->accounts[i] = cfg_xstrndup(account_defaults[i], strlen(account_defaults[i]));

@@ -162,6 +162,7 @@ cs_config *cfg_new(const char *name, const char *text, size_t len)
 	cfg->text = cfg_xstrndup(text, len);
 	cfg->text_len = len;
 	cs_sha256_hex(text, len, cfg->sha256_hex);
+	cfg->retained_is_capital = 1;
 	return cfg;
 }
 
@@ -178,6 +179,7 @@ void cs_config_free(cs_config *cfg)
 	cfg_relation_clear(&cfg->source_transactions);
 	cfg_relation_clear(&cfg->source_members);
 	cfg_relation_clear(&cfg->source_costs);
+	cfg_relation_clear(&cfg->source_capital);
 	cfg_relation_clear(&cfg->costs_relation);
 	for (i = 0; i < CS_ACCOUNT_COUNT; i++)
 		free(cfg->accounts[i]);

@@ -942,7 +942,8 @@ int cs_config_load_buffer(cs_config **out, const char *name, const char *text, s
 		cs_config_free(cfg);
 		cfg = NULL;
 	} else {
-		CS_ASSERT(cfg->version == 1 && cfg->n_currencies > 0 && cfg->n_rules > 0);
+		CS_ASSERT((cfg->version == 1 || cfg->version == 2) && cfg->n_currencies > 0 &&
+			  cfg->n_rules > 0);
 		*out = cfg;
 		rc = 0;
 	}

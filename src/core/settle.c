@@ -14,6 +14,8 @@
 struct cs_settle {
 	const cs_config *cfg;
 	const cs_members *members;
+	const cs_day_map *days;
+	int dated; /* config version 2: memberships on the transaction's day */
 	cs_line_sink_fn sink;
 	void *sink_ctx;
 	cs_settle_input_fn on_input;
@@ -66,6 +68,7 @@ cs_settle *cs_settle_new(const cs_config *cfg, const cs_members *members,
 	CS_ASSERT(s != NULL);
 	s->cfg = cfg;
 	s->members = members;
+	s->dated = cfg->version >= 2;
 	s->sink = sink;
 	s->sink_ctx = sink_ctx;
 	cs_fee_calc_init(&s->calc, cfg);
@@ -96,6 +99,11 @@ void cs_settle_free(cs_settle *s)
 	cs_sha256_free(s->in_hash);
 	cs_sha256_free(s->out_hash);
 	free(s);
+}
+
+void cs_settle_use_days(cs_settle *s, const cs_day_map *days)
+{
+	s->days = days;
 }
 
 static void flush_hash(cs_sha256 *h, cs_buf *b, int force)
@@ -209,7 +217,10 @@ static size_t party_hash(int64_t id, cs_class side, size_t cur)
 	return (size_t)mix((uint64_t)id * 4 + side + ((uint64_t)cur << 56));
 }
 
-static cs_party_total *party_find(cs_settle *s, int64_t id, cs_class side, size_t cur)
+/* The totals of (id, side, cur, member); member -1 with version 1. Both
+ * member variants of a party share one probe sequence (the hash leaves
+ * member out), so the prefetch does not need to know it. */
+static cs_party_total *party_find(cs_settle *s, int64_t id, cs_class side, size_t cur, int member)
 {
 	size_t mask, h;
 	cs_party_total *t;
@@ -234,7 +245,7 @@ static cs_party_total *party_find(cs_settle *s, int64_t id, cs_class side, size_
 	h = party_hash(id, side, cur) & mask;
 	while (s->slots[h]) {
 		t = &s->parties[s->slots[h] - 1];
-		if (t->party_id == id && t->side == side && t->currency == cur)
+		if (t->party_id == id && t->side == side && t->currency == cur && t->member == member)
 			return t;
 		h = (h + 1) & mask;
 	}
@@ -252,6 +263,7 @@ static cs_party_total *party_find(cs_settle *s, int64_t id, cs_class side, size_
 	t->party_id = id;
 	t->side = side;
 	t->currency = cur;
+	t->member = member;
 	s->slots[h] = (uint32_t)s->n_parties;
 	return t;
 }
@@ -286,6 +298,10 @@ static int emit(cs_settle *s, const cs_ledger_line *l, cs_error *err)
 	p = fmt_i128(p, l->amount_minor);
 	*p++ = '\t';
 	p = fmt_put(p, rule, n_rule);
+	if (s->dated) { /* version 2: the posting date is part of the output */
+		*p++ = '\t';
+		p = fmt_i128(p, l->posted_day);
+	}
 	*p++ = '\n';
 	cs_buf_put(b, rec, (size_t)(p - rec));
 	flush_hash(s->out_hash, b, 0);
@@ -346,7 +362,7 @@ static const char *invalid_reason(const cs_txn_row *r, int cur, int dup, char *r
 /* The four ledger lines of spec section 5, in the table's order (lines of
  * amount 0 are not emitted). */
 static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
-		      cs_error *err)
+		      int64_t day, cs_error *err)
 {
 	cs_i128 g = r->amount_minor;
 	cs_ledger_line l;
@@ -355,6 +371,7 @@ static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fe
 	l.transaction_id = r->id;
 	l.currency = cur;
 	l.rule_index = fee->rule_index;
+	l.posted_day = day;
 
 	l.line_no = 1;
 	l.account = CS_ACCOUNT_CLEARING;
@@ -382,19 +399,21 @@ static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fe
 	return emit(s, &l, err);
 }
 
-/* Adds a settled row to its parties' and its currency's totals. */
-static void add_totals(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee)
+/* Adds a settled row to its parties' and its currency's totals; pm, cm:
+ * the parties' member flags, kept in the party totals with version 2. */
+static void add_totals(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
+		       int pm, int cm)
 {
 	cs_i128 g = r->amount_minor;
 	cs_party_total *ps;
 	cs_currency_total *ct;
 
-	ps = party_find(s, r->producer_id, CS_CLASS_PRODUCER, cur);
+	ps = party_find(s, r->producer_id, CS_CLASS_PRODUCER, cur, s->dated ? pm : -1);
 	ps->transactions++;
 	cs_i128_add(&ps->gross_minor, g);
 	cs_i128_add(&ps->fees_minor, fee->fee_producer_minor);
 	if (r->has_consumer) {
-		ps = party_find(s, r->consumer_id, CS_CLASS_CONSUMER, cur);
+		ps = party_find(s, r->consumer_id, CS_CLASS_CONSUMER, cur, s->dated ? cm : -1);
 		ps->transactions++;
 		cs_i128_add(&ps->gross_minor, g);
 		cs_i128_add(&ps->fees_minor, fee->fee_consumer_minor);
@@ -412,15 +431,29 @@ static void add_totals(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_f
 static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 {
 	int cur = -1, pm = 0, cm = 0;
+	int64_t day = 0;
 	cs_fee_input in;
 	cs_fee_result fee;
 	const char *why;
 	char reason[64];
 
-	if (r->has_producer)
-		pm = cs_members_is(s->members, r->producer_id, CS_CLASS_PRODUCER);
-	if (r->has_consumer)
-		cm = cs_members_is(s->members, r->consumer_id, CS_CLASS_CONSUMER);
+	CS_ASSERT(s->days != NULL);
+	if (r->has_occurred_at)
+		day = cs_day_map_day(s->days, r->occurred_at_us);
+	if (r->flags_given) {
+		pm = r->producer_member;
+		cm = r->consumer_member;
+	} else if (!s->dated) {
+		if (r->has_producer)
+			pm = cs_members_is(s->members, r->producer_id, CS_CLASS_PRODUCER);
+		if (r->has_consumer)
+			cm = cs_members_is(s->members, r->consumer_id, CS_CLASS_CONSUMER);
+	} else if (r->has_occurred_at) { /* version 2: a member on the row's day */
+		if (r->has_producer)
+			pm = cs_members_is_on(s->members, r->producer_id, CS_CLASS_PRODUCER, day);
+		if (r->has_consumer)
+			cm = cs_members_is_on(s->members, r->consumer_id, CS_CLASS_CONSUMER, day);
+	}
 	hash_input_row(s, r, pm, cm);
 	if (s->on_input)
 		s->on_input(s->on_input_ctx, r, pm, cm);
@@ -443,9 +476,9 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 		add_reject(s, r, "no fee rule matches");
 		return 0;
 	}
-	if (emit_lines(s, r, (size_t)cur, &fee, err) < 0)
+	if (emit_lines(s, r, (size_t)cur, &fee, day, err) < 0)
 		return -1;
-	add_totals(s, r, (size_t)cur, &fee);
+	add_totals(s, r, (size_t)cur, &fee, pm, cm);
 	return 0;
 }
 
@@ -534,7 +567,53 @@ static int party_cmp(const void *a, const void *b)
 		return x->side < y->side ? -1 : 1;
 	if (x->party_id != y->party_id)
 		return x->party_id < y->party_id ? -1 : 1;
-	return (x->currency > y->currency) - (x->currency < y->currency);
+	if (x->currency != y->currency)
+		return x->currency < y->currency ? -1 : 1;
+	return (x->member > y->member) - (x->member < y->member);
+}
+
+/* One membership of the snapshot as an M record of the canonical input. */
+static void hash_period(void *ctx, int64_t id, cs_class cls, const cs_period *p)
+{
+	cs_settle *s = ctx;
+	cs_buf *b = &s->in_buf;
+
+	cs_buf_puts(b, "M\t");
+	cs_buf_put_i128(b, id);
+	cs_buf_printf(b, "\t%s\t", cs_class_name(cls));
+	cs_buf_put_i128(b, p->from_day);
+	cs_buf_putc(b, '\t');
+	if (p->to_day == CS_DAY_OPEN)
+		cs_buf_puts(b, "\\N");
+	else
+		cs_buf_put_i128(b, p->to_day);
+	cs_buf_putc(b, '\n');
+	flush_hash(s->in_hash, b, 0);
+}
+
+void cs_settle_memberships(const cs_settle *s, cs_settle_period_fn fn, void *ctx)
+{
+	int64_t first = s->days->first_day, end = first + (int64_t)s->days->n_days;
+	const cs_party_total *t = s->sorted;
+	size_t i, k, n;
+
+	CS_ASSERT(s->finished && s->dated);
+	/* in the order of the sorted party totals: each (side, id) once,
+	 * producers first, by id; a party's periods by from_day */
+	for (i = 0; i < s->n_parties; i++) {
+		const cs_member *x;
+		const cs_period *p;
+
+		if (i > 0 && t[i].party_id == t[i - 1].party_id && t[i].side == t[i - 1].side)
+			continue;
+		x = cs_members_find(s->members, t[i].party_id);
+		if (!x)
+			continue;
+		p = cs_members_periods(s->members, x, t[i].side, &n);
+		for (k = 0; k < n; k++)
+			if (p[k].from_day < end && p[k].to_day > first)
+				fn(ctx, t[i].party_id, t[i].side, &p[k]);
+	}
 }
 
 int cs_settle_finish(cs_settle *s, cs_error *err)
@@ -568,6 +647,8 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 		cs_buf_printf(b, "P\t%s\t", cs_class_name(t->side));
 		cs_buf_put_i128(b, t->party_id);
 		cs_buf_printf(b, "\t%s\t", s->cfg->currencies[t->currency].code);
+		if (s->dated) /* version 2: member business apart */
+			cs_buf_puts(b, t->member ? "t\t" : "f\t");
 		cs_buf_put_i128(b, t->transactions);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, t->gross_minor);
@@ -597,6 +678,8 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 		cs_buf_printf(b, "\t%s\n", s->rejects[i].reason);
 		flush_hash(s->out_hash, b, 0);
 	}
+	if (s->dated)
+		cs_settle_memberships(s, hash_period, s);
 	flush_hash(s->in_hash, &s->in_buf, 1);
 	flush_hash(s->out_hash, b, 1);
 	cs_sha256_final(s->in_hash, s->in_hex);

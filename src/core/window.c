@@ -354,3 +354,58 @@ size_t cs_window_skipped_days(const cs_window *w, int64_t **days)
 	}
 	return n;
 }
+
+int64_t cs_local_day_of_us(int64_t us)
+{
+	int64_t secs = us >= 0 ? us / US_PER_SEC : -((-us + US_PER_SEC - 1) / US_PER_SEC);
+
+	return local_day_of((time_t)secs);
+}
+
+void cs_day_map_init(cs_day_map *map, const cs_window *w)
+{
+	int64_t last = cs_local_day_of_us(w->to_us - 1);
+	size_t i;
+
+	map->first_day = cs_local_day_of_us(w->from_us);
+	map->n_days = last >= map->first_day ? (size_t)(last - map->first_day + 1) : 0;
+	CS_ASSERT(map->n_days < 1000000); /* a window of more than 2,700 years */
+	map->midnight_us = malloc((map->n_days + 1) * sizeof(int64_t));
+	CS_ASSERT(map->midnight_us != NULL);
+	for (i = 0; i <= map->n_days; i++)
+		map->midnight_us[i] = midnight_of_day(map->first_day + (int64_t)i);
+}
+
+void cs_day_map_free(cs_day_map *map)
+{
+	free(map->midnight_us);
+	map->midnight_us = NULL;
+	map->n_days = 0;
+}
+
+int64_t cs_day_map_day(const cs_day_map *map, int64_t us)
+{
+	size_t lo = 0, hi = map->n_days, mid;
+
+	if (map->n_days == 0 || us < map->midnight_us[0] || us >= map->midnight_us[map->n_days])
+		return cs_local_day_of_us(us);
+	/* the last day whose midnight is <= us (a skipped day shares its
+	 * midnight with the next, which wins) */
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (map->midnight_us[mid] <= us)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return map->first_day + (int64_t)lo;
+}
+
+void cs_day_text(char *buf, size_t size, int64_t day)
+{
+	int64_t y;
+	unsigned m, d;
+
+	cs_civil_from_days(day, &y, &m, &d);
+	snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "coopsettle/buf.h"
+#include "coopsettle/capital.h"
 #include "coopsettle/copybin.h"
 #include "coopsettle/copypipe.h"
 #include "coopsettle/db.h"
@@ -176,16 +177,12 @@ static int fee_income(cs_db *r, const cs_config *cfg, const char *ids, cs_surplu
 	return 0;
 }
 
-static void day_text(char *buf, size_t size, int64_t day)
-{
-	int64_t y;
-	unsigned m, d;
-
-	cs_civil_from_days(day, &y, &m, &d);
-	snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
-}
-
-static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error *err)
+/* The costs per currency of the window (spec 6): the config's amounts, or
+ * the sums of the costs relation over the window's local days; with config
+ * version 2 also those rows (booked_on, currency,
+ * amount_minor" in *cost_rows (n_cost_rows of them), the run's snapshot. */
+static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_cost_row **cost_rows,
+		 size_t *n_cost_rows, cs_error *err)
 {
 	static const char *const amount_col[] = {"amount_minor"};
 	char *rel;
@@ -206,8 +203,8 @@ static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error 
 	rel = cs_source_relation_sql(r, &cfg->costs_relation, err);
 	if (!rel)
 		return -1;
-	day_text(first, sizeof(first), in->first_day);
-	day_text(end, sizeof(end), in->end_day);
+	cs_day_text(first, sizeof(first), in->first_day);
+	cs_day_text(end, sizeof(end), in->end_day);
 	cs_buf_init(&sql);
 	cs_buf_init(&inexact);
 	cs_buf_init(&skipped);
@@ -215,7 +212,7 @@ static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error 
 	for (i = 0; i < in->n_skipped_days; i++) {
 		char day[16];
 
-		day_text(day, sizeof(day), in->skipped_days[i]);
+		cs_day_text(day, sizeof(day), in->skipped_days[i]);
 		cs_buf_printf(&skipped, "%s%s", i ? "," : "", day);
 	}
 	cs_buf_putc(&skipped, '}');
@@ -261,6 +258,38 @@ static int costs(cs_db *r, const cs_config *cfg, cs_surplus_input *in, cs_error 
 		}
 	}
 	cs_db_rows_free(&rows);
+	if (rc == 0 && cfg->version >= 2 && cost_rows) {
+		/* version 2: the rows themselves, the run's cost snapshot */
+		cs_buf_reset(&sql);
+		cs_buf_printf(&sql,
+			      "SELECT booked_on::date - DATE '1970-01-01', currency::text,"
+			      " amount_minor::bigint"
+			      " FROM %s WHERE booked_on::date >= $1::date AND booked_on::date < $2::date"
+			      " AND booked_on::date <> ALL ($3::date[]) ORDER BY booked_on::date,"
+			      " currency::text COLLATE \"C\", amount_minor::bigint",
+			      rel);
+		if (cs_db_query(r, sql.data, 3, params, &rows, err) < 0) {
+			rc = -1;
+		} else {
+			*cost_rows = calloc(rows.n_rows + 1, sizeof(**cost_rows));
+			CS_ASSERT(*cost_rows != NULL);
+			for (i = 0; i < rows.n_rows; i++) {
+				cs_cost_row *x = &(*cost_rows)[i];
+				const char *code = cs_db_cell(&rows, i, 1);
+				int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+
+				/* the sums above passed: currencies known, no NULL amount */
+				CS_ASSERT(c >= 0);
+				x->currency = (size_t)c;
+				if (cs_db_cell_i64(&rows, i, 0, &x->day) < 0 ||
+				    cs_db_cell_i64(&rows, i, 2, &x->amount_minor) < 0)
+					rc = cs_error_set(err, CS_EXIT_DATA,
+							  "an operating cost row has a NULL booked_on");
+			}
+			*n_cost_rows = rows.n_rows;
+			cs_db_rows_free(&rows);
+		}
+	}
 cleanup:
 	cs_buf_free(&sql);
 	cs_buf_free(&inexact);
@@ -284,6 +313,9 @@ typedef struct bases_ctx {
 	size_t n_members;
 	size_t hint; /* the member found last */
 	cs_i128 *fees, *gross;
+	/* config version 2: member business per class (spec 10.1) */
+	int dated;
+	cs_i128 *class_fees, *class_gross;
 } bases_ctx;
 
 /* Adds one party total (party_id, side, currency, fees, gross) to its
@@ -298,9 +330,22 @@ static const char *base_row(bases_ctx *b, const cs_copybin_field *f, size_t n, c
 	size_t k;
 	cs_i128 fv, gv;
 
-	if (n != 5 || f[0].is_null || f[1].is_null || f[2].is_null ||
+	int cls = -1;
+
+	if (n != 6 || f[0].is_null || f[1].is_null || f[2].is_null ||
 	    cs_copybin_int8(&f[0], &id) < 0)
 		return "unexpected party total row";
+	if (b->dated) {
+		/* member business only: a party total of a version 1 settle run
+		 * (member NULL) counts as its member's own side always did */
+		if (!f[5].is_null && (f[5].len != 1 || f[5].data[0] == 0))
+			return NULL;
+		cls = f[1].len == 8 && memcmp(f[1].data, "producer", 8) == 0 ? CS_CLASS_PRODUCER
+		      : f[1].len == 8 && memcmp(f[1].data, "consumer", 8) == 0 ? CS_CLASS_CONSUMER
+									       : -1;
+		if (cls < 0)
+			return "unexpected side in a party total";
+	}
 	/* party totals come in id order within a run (a row per currency):
 	 * try the last member found and the next one before the hash table */
 	if (b->hint < b->n_members && b->sorted[b->hint].id == id)
@@ -313,7 +358,7 @@ static const char *base_row(bases_ctx *b, const cs_copybin_field *f, size_t n, c
 		return NULL; /* not a member */
 	b->hint = (size_t)(m - b->sorted);
 	side = cs_class_name(m->cls);
-	if (f[1].len != strlen(side) || memcmp(f[1].data, side, f[1].len) != 0)
+	if (!b->dated && (f[1].len != strlen(side) || memcmp(f[1].data, side, f[1].len) != 0))
 		return NULL; /* not the member's own side */
 	c = cs_config_currency_index(b->cfg, f[2].data, f[2].len);
 	if (c < 0) {
@@ -326,6 +371,12 @@ static const char *base_row(bases_ctx *b, const cs_copybin_field *f, size_t n, c
 	if (f[3].is_null || f[4].is_null || cs_copybin_numeric(&f[3], &fv) < 0 ||
 	    cs_copybin_numeric(&f[4], &gv) < 0)
 		return "bad party total";
+	if (b->dated) {
+		k = (b->hint * CS_CLASSES_MAX + (size_t)cls) * b->cfg->n_currencies + (size_t)c;
+		cs_i128_add(&b->class_fees[k], fv);
+		cs_i128_add(&b->class_gross[k], gv);
+		return NULL;
+	}
 	k = b->hint * b->cfg->n_currencies + (size_t)c;
 	cs_i128_add(&b->fees[k], fv);
 	cs_i128_add(&b->gross[k], gv);
@@ -339,11 +390,8 @@ static const char *base_row(bases_ctx *b, const cs_copybin_field *f, size_t n, c
  * of a 1M-member run, docs/performance.md); memory here is the members'
  * arrays, sized before.
  */
-static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *members,
-		 const cs_member *sorted, size_t n_members, cs_i128 *fees, cs_i128 *gross,
-		 cs_error *err)
+static int bases(cs_db *r, const char *ids, bases_ctx b, cs_error *err)
 {
-	bases_ctx b = {cfg, members, sorted, n_members, 0, fees, gross};
 	cs_buf sql;
 	cs_copybin_reader rd = {0, 0};
 	cs_copybin_field f[CS_COPYBIN_FIELDS_MAX];
@@ -354,7 +402,7 @@ static int bases(cs_db *r, const cs_config *cfg, const char *ids, cs_members *me
 	/* ids is "{1,2,3}", made of integers by id_array: safe as a literal */
 	cs_buf_init(&sql);
 	cs_buf_printf(&sql,
-		      "COPY (SELECT party_id, side, currency, fees_minor, gross_minor"
+		      "COPY (SELECT party_id, side, currency, fees_minor, gross_minor, member"
 		      " FROM coopsettle.party_totals WHERE run_id = ANY('%s'::bigint[]))"
 		      " TO STDOUT (FORMAT binary)",
 		      ids);
@@ -388,6 +436,7 @@ typedef struct dist_out {
 	cs_sha256 *hash;
 	cs_buf canon;
 	int64_t lines;
+	int64_t posted_day; /* the window's last local day (spec 10.5) */
 } dist_out;
 
 /* Hands a full chunk to the sender thread; the server inserts it while the
@@ -413,7 +462,7 @@ static int out_line(dist_out *o, size_t cur, int64_t line_no, const char *accoun
 	o->lines++;
 	if (o->pipe) { /* journal: the currency's position in the config */
 		cs_ledger_tuple(&o->copy, o->run_id, (int64_t)cur + 1, line_no, NULL, step, account,
-				has_party ? &party : NULL, code, amount);
+				has_party ? &party : NULL, code, amount, o->posted_day);
 		if (o->copy.len >= CS_COPY_CHUNK_BYTES && out_flush(o, err) < 0)
 			return -1;
 	}
@@ -434,6 +483,10 @@ static int out_line(dist_out *o, size_t cur, int64_t line_no, const char *accoun
 	cs_buf_put_i128(c, amount);
 	cs_buf_putc(c, '\t');
 	cs_buf_puts(c, step ? step : "\\N");
+	if (o->cfg->version >= 2) { /* version 2: the posting date is output */
+		cs_buf_putc(c, '\t');
+		cs_buf_put_i128(c, o->posted_day);
+	}
 	cs_buf_putc(c, '\n');
 	if (c->len > 65536) {
 		cs_sha256_update(o->hash, c->data, c->len);
@@ -688,35 +741,6 @@ cleanup:
 	return rc;
 }
 
-/* One member's record of the canonical input: id, class, membership,
- * capital and its patronage bases per currency. */
-static void canonical_member(cs_buf *b, const cs_config *cfg, const cs_member *m,
-			     const cs_i128 *fees, const cs_i128 *gross)
-{
-	size_t cur;
-
-	cs_buf_puts(b, "M\t");
-	cs_buf_put_i128(b, m->id);
-	cs_buf_putc(b, '\t');
-	cs_buf_puts(b, cs_class_name(m->cls));
-	cs_buf_putc(b, '\t');
-	cs_buf_put_i128(b, m->joined_day);
-	cs_buf_putc(b, '\t');
-	if (m->has_left)
-		cs_buf_put_i128(b, m->left_day);
-	else
-		cs_buf_puts(b, "\\N");
-	cs_buf_putc(b, '\t');
-	cs_buf_put_i128(b, m->capital_minor);
-	for (cur = 0; cur < cfg->n_currencies; cur++) {
-		cs_buf_putc(b, '\t');
-		cs_buf_put_i128(b, fees[cur]);
-		cs_buf_putc(b, '\t');
-		cs_buf_put_i128(b, gross[cur]);
-	}
-	cs_buf_putc(b, '\n');
-}
-
 /* The surplus and steps of every currency: the end of the canonical
  * output, after the lines. */
 static void canonical_steps(cs_buf *b, const cs_config *cfg, const cs_surplus_result *sres)
@@ -752,6 +776,12 @@ typedef struct dist_run {
 	int have_sres;
 	cs_i128 *fees, *gross; /* patronage bases [member * n_currencies + c] */
 	int64_t *skipped;      /* local days the clocks skipped */
+	cs_run_link *links;    /* the tiling settle runs, for the canonical input */
+	/* config version 2: member business per class, capital over time */
+	cs_i128 *class_fees, *class_gross, *capital_days;
+	cs_capital capital;
+	cs_cost_row *cost_rows; /* version 2: the cost rows read */
+	size_t n_cost_rows;
 	cs_run_ref old_ref;
 	int64_t old, id; /* the run superseded (0: none); this run's id */
 	int writing;     /* the writer's transaction is open */
@@ -782,6 +812,49 @@ static int dist_open(dist_run *d, cs_error *err)
 	return cs_run_next_id(d->w, &d->id, err);
 }
 
+/* Config version 2: every member's capital over time and its sum over the
+ * days capital interest counts (daily_balance, spec 10.3); capital below 0
+ * on such a day is invalid input (exit 3, spec 10.7.6). */
+static int dist_capital(dist_run *d, cs_error *err)
+{
+	const cs_config *cfg = d->opts->cfg;
+	cs_buf bad;
+	size_t i, n_bad = 0;
+	int64_t bad_day;
+
+	if (cs_capital_read(d->r, cfg, d->members, d->sorted, d->n_members, d->in.end_day - 1,
+			    d->opts->window.from_us, &d->capital, err) < 0)
+		return -1;
+	d->capital_days = calloc(d->n_members + 1, sizeof(cs_i128));
+	CS_ASSERT(d->capital_days != NULL);
+	d->in.set = d->members; /* cs_capital_day_sum reads the periods */
+	cs_buf_init(&bad);
+	for (i = 0; i < d->n_members; i++) {
+		const cs_capital_event *ev = d->capital.events + d->capital.first[i];
+
+		if (cs_capital_day_sum(&d->in, &d->sorted[i], ev, d->capital.count[i],
+				       &d->capital_days[i], &bad_day) == 0)
+			continue;
+		if (n_bad++ < CS_REJECTS_PRINTED_MAX) {
+			char day[16];
+
+			cs_day_text(day, sizeof(day), bad_day - 1);
+			cs_buf_printf(&bad, "%smember %lld: capital below 0 at the end of %s",
+				      bad.len ? "\n" : "", (long long)d->sorted[i].id, day);
+		}
+	}
+	if (n_bad) {
+		cs_error_set(err, CS_EXIT_DATA,
+			     "%zu member%s with capital below 0 on a day capital interest counts",
+			     n_bad, n_bad == 1 ? "" : "s");
+		cs_error_detail(err, "%s", bad.data);
+		cs_error_hint(err, "Correct the capital movements (a repayment booked too early?); "
+				   "nothing was written.");
+	}
+	cs_buf_free(&bad);
+	return n_bad ? -1 : 0;
+}
+
 /* Reads, in one snapshot taken after the lock: the tiling settle runs,
  * their fee income, the costs, the members and their patronage bases. */
 static int dist_read(dist_run *d, cs_error *err)
@@ -799,58 +872,70 @@ static int dist_read(dist_run *d, cs_error *err)
 	cs_window_local_days(&d->opts->window, &d->in.first_day, &d->in.end_day);
 	d->in.n_skipped_days = cs_window_skipped_days(&d->opts->window, &d->skipped);
 	d->in.skipped_days = d->skipped;
-	if (fee_income(d->r, cfg, ids.data, &d->in, err) < 0 || costs(d->r, cfg, &d->in, err) < 0 ||
+	if (fee_income(d->r, cfg, ids.data, &d->in, err) < 0 || costs(d->r, cfg, &d->in, &d->cost_rows, &d->n_cost_rows, err) < 0 ||
 	    cs_source_members(d->r, cfg, d->members, 1, err) < 0)
 		goto cleanup;
 	d->sorted = cs_members_sorted(d->members, &d->n_members);
 	d->fees = calloc(d->n_members * cfg->n_currencies + 1, sizeof(cs_i128));
 	d->gross = calloc(d->n_members * cfg->n_currencies + 1, sizeof(cs_i128));
 	CS_ASSERT(d->fees && d->gross);
-	if (bases(d->r, cfg, ids.data, d->members, d->sorted, d->n_members, d->fees, d->gross,
-		  err) < 0)
+	if (cfg->version >= 2) {
+		d->class_fees = calloc(d->n_members * CS_CLASSES_MAX * cfg->n_currencies + 1,
+				       sizeof(cs_i128));
+		d->class_gross = calloc(d->n_members * CS_CLASSES_MAX * cfg->n_currencies + 1,
+					sizeof(cs_i128));
+		CS_ASSERT(d->class_fees && d->class_gross);
+		cs_members_window(d->members, d->in.first_day, d->in.end_day);
+	}
+	{
+		bases_ctx b = {cfg,	 d->members,	     d->sorted,		 d->n_members,  0,
+			       d->fees, d->gross, cfg->version >= 2, d->class_fees, d->class_gross};
+
+		if (bases(d->r, ids.data, b, err) < 0)
+			goto cleanup;
+	}
+	if (cfg->version >= 2 && dist_capital(d, err) < 0)
 		goto cleanup;
 	cs_db_exec(d->r, "COMMIT", 0, NULL, err);
 	d->in.n_members = d->n_members;
 	d->in.members = d->sorted;
 	d->in.fees_minor = d->fees;
 	d->in.gross_minor = d->gross;
+	if (cfg->version >= 2) {
+		d->in.set = d->members;
+		d->in.class_fees_minor = d->class_fees;
+		d->in.class_gross_minor = d->class_gross;
+		d->in.capital_days_minor = d->capital_days;
+	}
 	rc = 0;
 cleanup:
 	cs_buf_free(&ids);
 	return rc;
 }
 
-/* The canonical input (docs/reproducibility.md) into hex. */
-static void dist_input_hash(const dist_run *d, char hex[65])
+/* The canonical input (docs/reproducibility.md) into hex: the tiling
+ * settle runs, and with version 2 the capital runs and rows, join the
+ * waterfall's input. */
+static void dist_input_hash(dist_run *d, char hex[65])
 {
-	const cs_config *cfg = d->opts->cfg;
-	const cs_surplus_input *in = &d->in;
-	cs_sha256 *h = cs_sha256_new();
-	cs_buf b;
-	size_t i, cur;
+	size_t i;
 
-	cs_buf_init(&b);
-	cs_buf_printf(&b, "D\t%lld\t%lld\n", (long long)in->first_day, (long long)in->end_day);
-	for (i = 0; i < d->n_refs; i++)
-		cs_buf_printf(&b, "R\t%lld\t%s\n", (long long)d->refs[i].id, d->refs[i].output);
-	for (cur = 0; cur < cfg->n_currencies; cur++) {
-		cs_buf_printf(&b, "C\t%s\t", cfg->currencies[cur].code);
-		cs_buf_put_i128(&b, in->fee_income_minor[cur]);
-		cs_buf_putc(&b, '\t');
-		cs_buf_put_i128(&b, in->costs_minor[cur]);
-		cs_buf_putc(&b, '\n');
+	d->links = calloc(d->n_refs + 1, sizeof(*d->links));
+	CS_ASSERT(d->links != NULL);
+	for (i = 0; i < d->n_refs; i++) {
+		d->links[i].id = d->refs[i].id;
+		snprintf(d->links[i].output_sha256, sizeof(d->links[i].output_sha256), "%s",
+			 d->refs[i].output);
 	}
-	for (i = 0; i < d->n_members; i++) {
-		canonical_member(&b, cfg, &d->sorted[i], d->fees + i * cfg->n_currencies,
-				 d->gross + i * cfg->n_currencies);
-		if (b.len > 65536) {
-			cs_sha256_update(h, b.data, b.len);
-			cs_buf_reset(&b);
-		}
-	}
-	cs_sha256_update(h, b.data, b.len);
-	cs_sha256_final(h, hex);
-	cs_buf_free(&b);
+	d->in.settle_runs = d->links;
+	d->in.n_settle_runs = d->n_refs;
+	d->in.capital_runs = d->capital.runs;
+	d->in.n_capital_runs = d->capital.n_runs;
+	d->in.capital_rows = d->capital.rows;
+	d->in.n_capital_rows = d->capital.n_rows;
+	d->in.cost_rows = d->cost_rows;
+	d->in.n_cost_rows = d->n_cost_rows;
+	cs_surplus_input_hash(&d->in, hex);
 }
 
 /* Runs the waterfall and builds the ledger lines; a real run streams them
@@ -866,6 +951,7 @@ static int dist_compute(dist_run *d, cs_error *err)
 	d->have_sres = 1;
 	o->cfg = d->opts->cfg;
 	o->run_id = d->id;
+	o->posted_day = d->in.end_day - 1;
 	if (d->w && !(o->pipe = cs_ledger_copy_open(d->w, &o->copy, err)))
 		return -1;
 	if (build_lines(o, &d->in, &d->sres, err) < 0)
@@ -885,6 +971,85 @@ static int dist_compute(dist_run *d, cs_error *err)
 	o->hash = NULL;
 	d->res->lines_written = o->lines;
 	return 0;
+}
+
+/* COPY text rows into table (columns cols) as one COPY; n rows expected. */
+static int copy_text(cs_db *w, const char *sql, const char *table, const cs_buf *b, int64_t n,
+		     cs_error *err)
+{
+	if (cs_db_copy_in_begin(w, sql, err) < 0 ||
+	    (b->len && cs_db_copy_in_put(w, b->data, b->len, err) < 0) ||
+	    cs_db_copy_in_end(w, err) < 0)
+		return -1;
+	return cs_db_expect_stored(w, table, n, err);
+}
+
+/* Config version 2: what the run read from memberships, capital and costs
+ * (spec 10.4), so that verify recomputes it from its own snapshots. */
+static int write_snapshots(dist_run *d, cs_error *err)
+{
+	const cs_surplus_input *in = &d->in;
+	cs_buf b;
+	size_t i, n, k;
+	int64_t rows = 0;
+	int c, rc = -1;
+	char day[16];
+
+	cs_buf_init(&b);
+	for (i = 0; i < d->n_members; i++) {
+		for (c = 0; c < CS_CLASSES_MAX; c++) {
+			const cs_period *p = cs_members_periods(d->members, &d->sorted[i],
+								 (cs_class)c, &n);
+
+			for (k = 0; k < n; k++) {
+				if (p[k].from_day >= in->end_day || p[k].to_day <= in->first_day)
+					continue;
+				cs_day_text(day, sizeof(day), p[k].from_day);
+				cs_buf_printf(&b, "%lld\t%lld\t%s\t%s\t", (long long)d->id,
+					      (long long)d->sorted[i].id, cs_class_name((cs_class)c), day);
+				if (p[k].to_day == CS_DAY_OPEN) {
+					cs_buf_puts(&b, "\\N\n");
+				} else {
+					cs_day_text(day, sizeof(day), p[k].to_day);
+					cs_buf_printf(&b, "%s\n", day);
+				}
+				rows++;
+			}
+		}
+	}
+	if (copy_text(d->w,
+		      "COPY coopsettle.run_memberships (run_id, member_id, class, joined_on,"
+		      " left_on) FROM STDIN",
+		      "coopsettle.run_memberships", &b, rows, err) < 0)
+		goto cleanup;
+	cs_buf_reset(&b);
+	for (i = 0; i < d->capital.n_rows; i++) {
+		const cs_capital_row *r = &d->capital.rows[i];
+
+		cs_day_text(day, sizeof(day), r->day);
+		cs_buf_printf(&b, "%lld\t%lld\t%s\t%lld\n", (long long)d->id,
+			      (long long)r->member_id, day, (long long)r->amount_minor);
+	}
+	if (copy_text(d->w,
+		      "COPY coopsettle.run_capital (run_id, member_id, booked_on, amount_minor)"
+		      " FROM STDIN",
+		      "coopsettle.run_capital", &b, (int64_t)d->capital.n_rows, err) < 0)
+		goto cleanup;
+	cs_buf_reset(&b);
+	for (i = 0; i < d->n_cost_rows; i++) {
+		const cs_cost_row *r = &d->cost_rows[i];
+
+		cs_day_text(day, sizeof(day), r->day);
+		cs_buf_printf(&b, "%lld\t%s\t%s\t%lld\n", (long long)d->id, day,
+			      in->cfg->currencies[r->currency].code, (long long)r->amount_minor);
+	}
+	rc = copy_text(d->w,
+		       "COPY coopsettle.run_costs (run_id, booked_on, currency, amount_minor)"
+		       " FROM STDIN",
+		       "coopsettle.run_costs", &b, (int64_t)d->n_cost_rows, err);
+cleanup:
+	cs_buf_free(&b);
+	return rc;
 }
 
 /* Unchanged (rolled back), or the steps, allocations and run record; then
@@ -909,6 +1074,7 @@ static int dist_write(dist_run *d, cs_error *err)
 		       res->input_hash, res->output_hash, 0);
 	CS_FAILPOINT("distribute_before_write");
 	if (write_dist(d->w, opts->cfg, d->id, &d->in, &d->sres, err) < 0 ||
+	    (opts->cfg->version >= 2 && write_snapshots(d, err) < 0) ||
 	    cs_run_finish_write(d->w, opts, "distribute", d->id, d->old, res->input_hash,
 				res->output_hash, d->o.lines, res->statement.data, err) < 0)
 		return -1;
@@ -937,6 +1103,12 @@ static void dist_close(dist_run *d, int failed, cs_error *err)
 	free(d->fees);
 	free(d->gross);
 	free(d->skipped);
+	free(d->links);
+	free(d->class_fees);
+	free(d->class_gross);
+	free(d->capital_days);
+	cs_capital_free(&d->capital);
+	free(d->cost_rows);
 	cs_buf_free(&d->o.copy);
 	cs_buf_free(&d->o.canon);
 	cs_sha256_free(d->o.hash);
@@ -974,6 +1146,34 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 		if (opts->dry_run && opts->restate_run_id)
 			dist_statement(&res->restated, opts, &d.in, &d.sres, opts->restate_run_id,
 				       "committed", res->input_hash, res->output_hash, 0);
+	}
+	dist_close(&d, rc < 0, err);
+	return rc < 0 ? -1 : 0;
+}
+
+int cs_run_distribute_from(const cs_run_opts *opts, const cs_surplus_input *in,
+			   cs_run_result *res, cs_error *err)
+{
+	dist_run d;
+	int rc;
+
+	CS_ASSERT(opts->dry_run && opts->restate_run_id);
+	memset(&d, 0, sizeof(d));
+	d.opts = opts;
+	d.res = res;
+	d.members = cs_members_new(); /* unused: in holds the members */
+	cs_buf_init(&d.o.copy);
+	cs_buf_init(&d.o.canon);
+	d.o.hash = cs_sha256_new();
+	d.in = *in;
+	res->status = "dry_run";
+	cs_surplus_input_hash(&d.in, res->input_hash);
+	rc = dist_compute(&d, err);
+	if (rc == 0) {
+		dist_statement(&res->statement, opts, &d.in, &d.sres, 0, res->status,
+			       res->input_hash, res->output_hash, 2);
+		dist_statement(&res->restated, opts, &d.in, &d.sres, opts->restate_run_id,
+			       "committed", res->input_hash, res->output_hash, 0);
 	}
 	dist_close(&d, rc < 0, err);
 	return rc < 0 ? -1 : 0;

@@ -45,7 +45,7 @@ cs_copypipe *cs_ledger_copy_open(cs_db *w, cs_buf *b, cs_error *err)
 	return cs_copypipe_open(w,
 				"COPY coopsettle.ledger_lines (run_id, entry, journal, line_no,"
 				" transaction_id, rule_id, account, party_id, currency,"
-				" amount_minor) FROM STDIN (FORMAT binary)",
+				" amount_minor, posted_on) FROM STDIN (FORMAT binary)",
 				b, err);
 }
 
@@ -69,10 +69,14 @@ static void put_text_or_null(cs_buf *b, const char *s)
  * docs/performance.md has the figures). Runs for every ledger line. */
 void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no,
 		     const int64_t *transaction_id, const char *rule_id, const char *account,
-		     const int64_t *party_id, const char *currency, cs_i128 amount)
+		     const int64_t *party_id, const char *currency, cs_i128 amount,
+		     int64_t posted_day)
 {
 	CS_ASSERT(line_no > 0 && line_no <= INT32_MAX);
-	cs_copybin_put_nfields(b, 10);
+	/* a date is days since 2000-01-01 in an int4 (a window is within years
+	 * 1900-9998: window.c) */
+	CS_ASSERT(posted_day > -INT32_MAX + CS_PG_EPOCH_DAYS && posted_day < INT32_MAX);
+	cs_copybin_put_nfields(b, 11);
 	cs_copybin_put_int8(b, run_id);
 	cs_copybin_put_text(b, "post", 4);
 	cs_copybin_put_int8(b, journal);
@@ -83,6 +87,7 @@ void cs_ledger_tuple(cs_buf *b, int64_t run_id, int64_t journal, int64_t line_no
 	put_int8_or_null(b, party_id);
 	put_text_or_null(b, currency);
 	cs_copybin_put_numeric(b, amount);
+	cs_copybin_put_int4(b, (int32_t)(posted_day - CS_PG_EPOCH_DAYS));
 }
 
 /* One settled ledger line: journal = its transaction (spec section 5). */
@@ -281,23 +286,27 @@ cleanup:
 /* Reverses the posted lines of run old into run id and marks old
  * superseded. Every line of old must be reversed once: the count is checked
  * against old's record (exit 1 otherwise). */
-static int supersede_old(cs_db *w, int64_t id, int64_t old, cs_error *err)
+static int supersede_old(cs_db *w, const cs_config *cfg, int64_t id, int64_t old, cs_error *err)
 {
 	cs_db_rows rows;
 	char id_text[24], old_text[24];
-	const char *params[2] = {id_text, old_text};
+	/* a reversal is posted on the day it is made, in the cooperative's time
+	 * zone (spec 10.5), never back into the closed period */
+	const char *params[3] = {id_text, old_text, cfg->timezone};
 	int64_t reversed, old_lines = -2;
 
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
 	if (cs_db_exec(w,
 		       "INSERT INTO coopsettle.ledger_lines (run_id, entry, journal, line_no,"
-		       " transaction_id, rule_id, account, party_id, currency, amount_minor)"
+		       " transaction_id, rule_id, account, party_id, currency, amount_minor,"
+		       " posted_on)"
 		       " SELECT $1::bigint, 'reversal', journal, line_no, transaction_id,"
-		       " rule_id, account, party_id, currency, -amount_minor"
+		       " rule_id, account, party_id, currency, -amount_minor,"
+		       " (pg_catalog.now() AT TIME ZONE $3)::date"
 		       " FROM coopsettle.ledger_lines WHERE run_id = $2::bigint"
 		       " AND entry = 'post'",
-		       2, params, err) < 0)
+		       3, params, err) < 0)
 		return -1;
 	reversed = cs_db_rows_stored(w);
 	if (cs_db_exec(w,
@@ -440,7 +449,7 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 			int64_t expected_lines, const char *statement, cs_error *err)
 {
 	CS_FAILPOINT("before_record");
-	if ((old && supersede_old(w, id, old, err) < 0) ||
+	if ((old && supersede_old(w, opts->cfg, id, old, err) < 0) ||
 	    insert_record(w, opts, kind, id, old, input_sha256, output_sha256, expected_lines,
 			  statement, err) < 0)
 		goto fail;

@@ -61,7 +61,7 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 	cs_ledger_tuple(&k->buf, k->run_id, l->transaction_id, l->line_no, &l->transaction_id,
 			k->cfg->rules[l->rule_index].id, k->cfg->accounts[l->account],
 			l->has_party ? &l->party_id : NULL, k->cfg->currencies[l->currency].code,
-			l->amount_minor);
+			l->amount_minor, l->posted_day);
 	if (k->buf.len >= CS_COPY_CHUNK_BYTES)
 		return sink_flush(k, err);
 	return 0;
@@ -185,6 +185,10 @@ static void settle_statement(cs_buf *out, const cs_run_opts *opts, const cs_sett
 			cs_json_int(&j, p[i].gross_minor);
 			cs_json_key(&j, "fees_minor");
 			cs_json_int(&j, p[i].fees_minor);
+			if (p[i].member >= 0) { /* version 2 (spec 10.1) */
+				cs_json_key(&j, "member");
+				cs_json_bool(&j, p[i].member);
+			}
 			cs_json_object_end(&j);
 		}
 		cs_json_array_end(&j);
@@ -255,7 +259,7 @@ static int write_party_totals(cs_db *w, const cs_config *cfg, const cs_settle *s
 
 	if (cs_db_copy_in_begin(w,
 				"COPY coopsettle.party_totals (run_id, party_id, side, currency,"
-				" transactions, gross_minor, fees_minor) FROM STDIN",
+				" transactions, gross_minor, fees_minor, member) FROM STDIN",
 				err) < 0)
 		return -1;
 	cs_buf_reset(b);
@@ -266,7 +270,7 @@ static int write_party_totals(cs_db *w, const cs_config *cfg, const cs_settle *s
 		cs_buf_put_i128(b, p[i].gross_minor);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, p[i].fees_minor);
-		cs_buf_putc(b, '\n');
+		cs_buf_puts(b, p[i].member < 0 ? "\t\\N\n" : p[i].member ? "\tt\n" : "\tf\n");
 		if (b->len >= CS_COPY_CHUNK_BYTES || i + 1 == n) {
 			if (cs_db_copy_in_put(w, b->data, b->len, err) < 0)
 				return -1;
@@ -341,7 +345,51 @@ static int write_rejects(cs_db *w, const cs_settle *s, int64_t id, cs_buf *b, cs
 	return cs_db_expect_stored(w, "coopsettle.settlement_rejects", (int64_t)n, err);
 }
 
-/* Writes the party totals, currency totals and rejects of run id. */
+/* The membership snapshot as COPY text, counted. */
+typedef struct period_copy {
+	int64_t run_id;
+	cs_buf *b;
+	int64_t n;
+} period_copy;
+
+static void period_row(void *ctx, int64_t id, cs_class cls, const cs_period *p)
+{
+	period_copy *pc = ctx;
+	char day[16];
+
+	cs_buf_printf(pc->b, "%lld\t%lld\t%s\t", (long long)pc->run_id, (long long)id,
+		      cs_class_name(cls));
+	cs_day_text(day, sizeof(day), p->from_day);
+	cs_buf_puts(pc->b, day);
+	if (p->to_day == CS_DAY_OPEN) {
+		cs_buf_puts(pc->b, "\t\\N\n");
+	} else {
+		cs_day_text(day, sizeof(day), p->to_day);
+		cs_buf_printf(pc->b, "\t%s\n", day);
+	}
+	pc->n++;
+}
+
+/* Config version 2: the memberships the run read for its settled parties
+ * (their snapshot: verify recomputes the run from it, spec 10.4). */
+static int write_memberships(cs_db *w, const cs_settle *s, int64_t id, cs_buf *b, cs_error *err)
+{
+	period_copy pc = {id, b, 0};
+
+	cs_buf_reset(b);
+	cs_settle_memberships(s, period_row, &pc);
+	if (cs_db_copy_in_begin(w,
+				"COPY coopsettle.run_memberships (run_id, member_id, class, joined_on,"
+				" left_on) FROM STDIN",
+				err) < 0 ||
+	    (b->len && cs_db_copy_in_put(w, b->data, b->len, err) < 0) ||
+	    cs_db_copy_in_end(w, err) < 0)
+		return -1;
+	return cs_db_expect_stored(w, "coopsettle.run_memberships", pc.n, err);
+}
+
+/* Writes the party totals, currency totals, rejects and (config version 2)
+ * the membership snapshot of run id. */
 static int write_totals(cs_db *w, const cs_config *cfg, const cs_settle *s, int64_t id,
 			cs_error *err)
 {
@@ -354,6 +402,8 @@ static int write_totals(cs_db *w, const cs_config *cfg, const cs_settle *s, int6
 		rc = write_currency_totals(w, cfg, s, id, &b, err);
 	if (rc == 0)
 		rc = write_rejects(w, s, id, &b, err);
+	if (rc == 0 && cfg->version >= 2)
+		rc = write_memberships(w, s, id, &b, err);
 	cs_buf_free(&b);
 	return rc;
 }
@@ -390,6 +440,7 @@ typedef struct settle_run {
 	cs_run_result *res;
 	cs_db *r, *w; /* reader; writer (NULL for a dry run) */
 	cs_members *members;
+	cs_day_map days; /* the window's local days */
 	cs_settle *s;
 	line_sink sink;
 	reader_ctx rc;
@@ -439,7 +490,12 @@ static int settle_read(settle_run *sr, cs_error *err)
 	if (cs_source_begin_read(sr->r, opts->cfg, err) < 0 ||
 	    cs_source_members(sr->r, opts->cfg, sr->members, 0, err) < 0)
 		return -1;
+	cs_day_map_init(&sr->days, &opts->window);
+	if (opts->cfg->version >= 2) /* memberships on the rows' days (spec 10.1) */
+		cs_members_window(sr->members, sr->days.first_day,
+				  sr->days.first_day + (int64_t)sr->days.n_days);
 	sr->s = cs_settle_new(opts->cfg, sr->members, sink_line, &sr->sink);
+	cs_settle_use_days(sr->s, &sr->days);
 	if (rc->spool || (rc->taps && rc->taps->input))
 		cs_settle_on_input(sr->s, on_settled_input, rc);
 	rc->settle = sr->s;
@@ -526,6 +582,7 @@ static void settle_close(settle_run *sr, int failed, cs_error *err)
 	cs_db_close(sr->w);
 	cs_settle_free(sr->s);
 	cs_members_free(sr->members);
+	cs_day_map_free(&sr->days);
 	cs_buf_free(&sr->sink.buf);
 	cs_input_spool_free(sr->rc.spool);
 }

@@ -196,6 +196,40 @@ static const char *const schema_v1_sql[] = {
 	"    pg_catalog.unnest(c.consumer_member)) WITH ORDINALITY AS u(transaction_id,"
 	"    occurred_at_us, producer_id, consumer_id, amount_minor, currency, category,"
 	"    producer_member, consumer_member, i);",
+	/* version 5 (config version 2, time-true records; docs/inputs.md,
+	 * docs/auditing.md): capital movements as an input; a posting date on
+	 * every ledger line (NULL on lines written before); party totals apart
+	 * for member business (NULL: a version 1 run); the snapshots of what a
+	 * run read from memberships, capital and costs */
+	"CREATE TABLE IF NOT EXISTS coopsettle.capital_movements ("
+	"  member_id bigint, booked_on date, amount_minor bigint);",
+	"CREATE INDEX IF NOT EXISTS capital_movements_member_idx"
+	"  ON coopsettle.capital_movements (member_id, booked_on);",
+	"ALTER TABLE coopsettle.ledger_lines ADD COLUMN IF NOT EXISTS posted_on date;",
+	"ALTER TABLE coopsettle.party_totals ADD COLUMN IF NOT EXISTS member boolean;",
+	"DO $$ BEGIN"
+	"  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conname = 'party_totals_pkey'"
+	"      AND conrelid = 'coopsettle.party_totals'::regclass) THEN"
+	"    ALTER TABLE coopsettle.party_totals DROP CONSTRAINT party_totals_pkey;"
+	"  END IF;"
+	"END $$;",
+	"CREATE UNIQUE INDEX IF NOT EXISTS party_totals_key ON coopsettle.party_totals"
+	"  (run_id, side, party_id, currency, member) NULLS NOT DISTINCT;",
+	"CREATE TABLE IF NOT EXISTS coopsettle.run_memberships ("
+	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
+	"  member_id bigint NOT NULL, class text NOT NULL, joined_on date NOT NULL,"
+	"  left_on date);",
+	"CREATE INDEX IF NOT EXISTS run_memberships_run_idx"
+	"  ON coopsettle.run_memberships (run_id, member_id);",
+	"CREATE TABLE IF NOT EXISTS coopsettle.run_capital ("
+	"  run_id bigint NOT NULL," /* no foreign key: see the file comment */
+	"  member_id bigint NOT NULL, booked_on date NOT NULL, amount_minor bigint NOT NULL);",
+	"CREATE INDEX IF NOT EXISTS run_capital_run_idx"
+	"  ON coopsettle.run_capital (run_id, member_id);",
+	"CREATE TABLE IF NOT EXISTS coopsettle.run_costs ("
+	"  run_id bigint NOT NULL REFERENCES coopsettle.runs (id) DEFERRABLE INITIALLY DEFERRED,"
+	"  booked_on date NOT NULL, currency text NOT NULL, amount_minor bigint NOT NULL);",
+	"CREATE INDEX IF NOT EXISTS run_costs_run_idx ON coopsettle.run_costs (run_id);",
 	/* append-only: refuse UPDATE and DELETE but the supersede status change */
 	"CREATE OR REPLACE FUNCTION coopsettle.refuse_change() RETURNS trigger"
 	"  LANGUAGE plpgsql SET search_path = '' AS $$"
@@ -224,7 +258,8 @@ static int cell_int(const char *text)
 
 static const char *const append_only_tables[] = {
 	"runs", "ledger_lines", "party_totals", "currency_totals", "settlement_rejects",
-	"distribution_steps", "member_allocations", "run_input_chunks",
+	"distribution_steps", "member_allocations", "run_input_chunks", "run_memberships",
+	"run_capital", "run_costs",
 };
 
 int cs_schema_init(cs_db *db, int *version, cs_error *err)

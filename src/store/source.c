@@ -28,8 +28,6 @@ char *cs_source_relation_sql(cs_db *db, const cs_relation *rel, cs_error *err)
 	return b.data;
 }
 
-/* Days between 1970-01-01 and 2000-01-01. */
-#define PG_EPOCH_DAYS 10957
 
 static int bad_row(cs_error *err, const char *rel, const char *why)
 {
@@ -79,11 +77,11 @@ static int member_from_row(const cs_copybin_field *f, int need_dates, cs_member 
 	else
 		*problem = "class is neither 'producer' nor 'consumer'";
 	if (!*problem && !f[2].is_null && cs_copybin_int4(&f[2], &day) == 0)
-		m->joined_day = (int64_t)day + PG_EPOCH_DAYS, m->has_joined = 1;
+		m->joined_day = (int64_t)day + CS_PG_EPOCH_DAYS, m->has_joined = 1;
 	else if (!*problem && need_dates)
 		*problem = "joined_on is null";
 	if (!*problem && !f[3].is_null && cs_copybin_int4(&f[3], &day) == 0)
-		m->left_day = (int64_t)day + PG_EPOCH_DAYS, m->has_left = 1;
+		m->left_day = (int64_t)day + CS_PG_EPOCH_DAYS, m->has_left = 1;
 	if (!*problem && !f[4].is_null && cs_copybin_int8(&f[4], &m->capital_minor) < 0)
 		*problem = "paid_in_capital_minor is not a bigint";
 	return 0;
@@ -169,10 +167,39 @@ static int inexact_fail(inexact_list *l, const cs_relation *rel, cs_error *err)
 	return -1;
 }
 
+/* The invalid member rows found so far, the first CS_REJECTS_PRINTED_MAX
+ * listed. */
+typedef struct bad_members {
+	cs_buf text;
+	int n;
+} bad_members;
+
+static void bad_member(void *ctx, int64_t id, const char *reason)
+{
+	bad_members *b = ctx;
+
+	if (b->n++ < CS_REJECTS_PRINTED_MAX)
+		cs_buf_printf(&b->text, "%smember %lld: %s", b->text.len ? "\n" : "", (long long)id,
+			      reason);
+}
+
+/* One valid member row into members: version 1 one row per member (a
+ * repeated id is invalid), version 2 a membership period. Returns the
+ * problem, or NULL. */
+static const char *member_add(cs_members *members, const cs_member *m, int dated)
+{
+	if (!dated)
+		return cs_members_add(members, m) < 0 ? "duplicate id" : NULL;
+	cs_members_add_period(members, m->id, m->cls, m->joined_day, m->has_left, m->left_day);
+	return NULL;
+}
+
 int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int need_dates,
 		      cs_error *err)
 {
 	static const char *const int_cols[] = {"id", "paid_in_capital_minor"};
+	int dated = cfg->version >= 2;
+	bad_members bad2 = {{NULL, 0, 0}, 0};
 	char *rel = cs_source_relation_sql(db, &cfg->source_members, err);
 	cs_buf sql, bad, inexact_sql;
 	inexact_list inexact = {{NULL, 0, 0}, 0};
@@ -188,16 +215,19 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 	cs_buf_init(&bad);
 	cs_buf_init(&inexact_sql);
 	cs_buf_init(&inexact.text);
-	if (cs_source_inexact_sql(db, rel, int_cols, 2, &inexact_sql, err) < 0) {
+	if (cs_source_inexact_sql(db, rel, int_cols, dated ? 1 : 2, &inexact_sql, err) < 0) {
 		failed = 1;
 		goto cleanup;
 	}
 	n_cols = inexact_sql.len ? 6 : 5;
+	/* version 2: memberships, paid_in_capital_minor not read (spec 10.1),
+	 * in the order cs_members_add_period takes them */
 	cs_buf_printf(&sql,
-		      "COPY (SELECT id::bigint, class::text, joined_on::date, left_on::date,"
-		      " paid_in_capital_minor::bigint%s%s FROM %s ORDER BY id) TO STDOUT"
-		      " (FORMAT binary)",
-		      inexact_sql.len ? ", " : "", inexact_sql.len ? inexact_sql.data : "", rel);
+		      "COPY (SELECT id::bigint, class::text, joined_on::date, left_on::date, %s%s%s"
+		      " FROM %s ORDER BY %s) TO STDOUT (FORMAT binary)",
+		      dated ? "NULL::bigint" : "paid_in_capital_minor::bigint",
+		      inexact_sql.len ? ", " : "", inexact_sql.len ? inexact_sql.data : "", rel,
+		      dated ? "id, class::text COLLATE \"C\", joined_on" : "id");
 	if (cs_db_copy_out_begin(db, sql.data, err) < 0) {
 		data_exception(err, &cfg->source_members);
 		failed = 1;
@@ -219,7 +249,7 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 		if (rc == 0)
 			continue;
 		if (n != n_cols ||
-		    member_from_row(f, need_dates, &m, idtext, sizeof(idtext), &problem) < 0) {
+		    member_from_row(f, need_dates || dated, &m, idtext, sizeof(idtext), &problem) < 0) {
 			bad_row(err, cfg->source_members.table, "unexpected column types");
 			failed = 1;
 			continue;
@@ -228,8 +258,8 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 			inexact_add(&inexact, "member", !f[0].is_null, m.id, &f[5]);
 			continue;
 		}
-		if (!problem && cs_members_add(members, &m) < 0)
-			problem = "duplicate id";
+		if (!problem)
+			problem = member_add(members, &m, dated);
 		if (problem) {
 			if (n_bad < CS_REJECTS_PRINTED_MAX)
 				cs_buf_printf(&bad, "%smember %s: %s", n_bad ? "\n" : "", idtext,
@@ -243,6 +273,13 @@ int cs_source_members(cs_db *db, const cs_config *cfg, cs_members *members, int 
 	}
 	if (!failed && inexact_fail(&inexact, &cfg->source_members, err) < 0)
 		failed = 1;
+	if (!failed && dated && !n_bad) { /* overlaps and empty periods (spec 10.7.12) */
+		cs_members_check_periods(members, bad_member, &bad2);
+		if (bad2.n) {
+			cs_buf_puts(&bad, bad2.text.data);
+			n_bad = bad2.n;
+		}
+	}
 	if (!failed && n_bad) {
 		cs_error_set(err, CS_EXIT_DATA, "%d invalid member row%s in '%s.%s'", n_bad,
 			     n_bad == 1 ? "" : "s", cfg->source_members.schema,
@@ -256,6 +293,7 @@ cleanup:
 	cs_buf_free(&bad);
 	cs_buf_free(&inexact_sql);
 	cs_buf_free(&inexact.text);
+	cs_buf_free(&bad2.text);
 	free(rel);
 	return failed ? -1 : 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "coopsettle/amount.h"
+#include "coopsettle/capital.h"
 #include "coopsettle/config_load.h"
 #include "coopsettle/buf.h"
 #include "coopsettle/hash.h"
@@ -312,6 +313,12 @@ void cs_stored_dist_free(cs_stored_dist *d)
 	free(d->fees_minor);
 	free(d->gross_minor);
 	free(d->skipped_days);
+	free(d->links);
+	free(d->class_fees_minor);
+	free(d->class_gross_minor);
+	free(d->capital_days_minor);
+	free(d->cost_rows);
+	cs_capital_free(&d->capital);
 	free(d->refs);
 	memset(d, 0, sizeof(*d));
 }
@@ -416,48 +423,186 @@ static int dist_member_totals(cs_db *db, const cs_config *cfg, const char *ids,
  * into d->input_sha256. */
 static void dist_input_hash(const cs_config *cfg, cs_stored_dist *d)
 {
-	const cs_surplus_input *in = &d->in;
-	size_t n_cur = cfg->n_currencies, i, cur;
-	cs_sha256 *h = cs_sha256_new();
-	cs_buf canon;
+	size_t i;
 
-	cs_buf_init(&canon);
-	cs_buf_printf(&canon, "D\t%lld\t%lld\n", (long long)in->first_day, (long long)in->end_day);
-	for (i = 0; i < d->n_refs; i++)
-		cs_buf_printf(&canon, "R\t%lld\t%s\n", (long long)d->refs[i].id,
-			      d->refs[i].output_sha256);
-	for (cur = 0; cur < n_cur; cur++) {
-		cs_buf_printf(&canon, "C\t%s\t", cfg->currencies[cur].code);
-		cs_buf_put_i128(&canon, in->fee_income_minor[cur]);
-		cs_buf_putc(&canon, '\t');
-		cs_buf_put_i128(&canon, in->costs_minor[cur]);
-		cs_buf_putc(&canon, '\n');
+	(void)cfg;
+	d->links = calloc(d->n_refs + 1, sizeof(*d->links));
+	CS_ASSERT(d->links != NULL);
+	for (i = 0; i < d->n_refs; i++) {
+		d->links[i].id = d->refs[i].id;
+		snprintf(d->links[i].output_sha256, sizeof(d->links[i].output_sha256), "%s",
+			 d->refs[i].output_sha256);
 	}
-	for (i = 0; i < in->n_members; i++) {
-		const cs_member *m = &in->members[i];
+	d->in.settle_runs = d->links;
+	d->in.n_settle_runs = d->n_refs;
+	cs_surplus_input_hash(&d->in, d->input_sha256);
+}
 
-		cs_buf_printf(&canon, "M\t%lld\t%s\t%lld\t", (long long)m->id, cs_class_name(m->cls),
-			      (long long)m->joined_day);
-		if (m->has_left)
-			cs_buf_printf(&canon, "%lld", (long long)m->left_day);
-		else
-			cs_buf_puts(&canon, "\\N");
-		cs_buf_printf(&canon, "\t%lld", (long long)m->capital_minor);
-		for (cur = 0; cur < n_cur; cur++) {
-			cs_buf_putc(&canon, '\t');
-			cs_buf_put_i128(&canon, in->fees_minor[i * n_cur + cur]);
-			cs_buf_putc(&canon, '\t');
-			cs_buf_put_i128(&canon, in->gross_minor[i * n_cur + cur]);
-		}
-		cs_buf_putc(&canon, '\n');
-		if (canon.len > 65536) {
-			cs_sha256_update(h, canon.data, canon.len);
-			cs_buf_reset(&canon);
-		}
+int cs_stored_memberships(cs_db *db, int64_t run_id, cs_members *m, cs_error *err)
+{
+	char id[24];
+	const char *params[1] = {id};
+	cs_cursor c;
+	int rc;
+	int64_t mid = 0, prev_id = INT64_MIN, from = 0, to = 0, prev_from = INT64_MIN;
+	int prev_cls = -1, has_left;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run_id);
+	if (cs_cursor_open(&c, db, "cs_memberships",
+			   "SELECT member_id, class, joined_on - DATE '1970-01-01',"
+			   " left_on - DATE '1970-01-01' FROM coopsettle.run_memberships"
+			   " WHERE run_id = $1::bigint ORDER BY member_id, class COLLATE \"C\","
+			   " joined_on",
+			   1, params, err) < 0)
+		return -1;
+	while ((rc = cs_cursor_next(&c, err)) == 1) {
+		const char *cls = cs_cursor_cell(&c, 1);
+		int k = (cls && strcmp(cls, "producer") == 0) ? CS_CLASS_PRODUCER
+			: (cls && strcmp(cls, "consumer") == 0) ? CS_CLASS_CONSUMER
+						: -1;
+
+		if (k < 0 || cs_parse_i64(cs_cursor_cell(&c, 0), &mid) < 0 ||
+		    cs_parse_i64(cs_cursor_cell(&c, 2), &from) < 0)
+			continue;
+		/* the order cs_members_add_period takes (class as text sorts,
+		 * consumer first): a row out of it was edited */
+		k = k == CS_CLASS_CONSUMER ? 0 : 1;
+		if (mid == prev_id && (k < prev_cls || (k == prev_cls && from < prev_from)))
+			continue;
+		prev_id = mid;
+		prev_cls = k;
+		k = k == 0 ? CS_CLASS_CONSUMER : CS_CLASS_PRODUCER;
+		prev_from = from;
+		has_left = cs_parse_i64(cs_cursor_cell(&c, 3), &to) == 0;
+		cs_members_add_period(m, mid, (cs_class)k, from, has_left, to);
 	}
-	cs_sha256_update(h, canon.data, canon.len);
-	cs_sha256_final(h, d->input_sha256);
-	cs_buf_free(&canon);
+	cs_cursor_close(&c);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Config version 2: the member business per member, class and currency of
+ * the settle runs ids (a bigint[] literal), into out's class arrays. */
+static int dist_class_totals(cs_db *db, const cs_config *cfg, const char *ids,
+			     const cs_member *sorted, cs_stored_dist *out, cs_error *err)
+{
+	const char *params[1] = {ids};
+	size_t n_cur = cfg->n_currencies, i;
+	cs_db_rows rows;
+	int rc = 0;
+
+	if (cs_db_query(db,
+			"SELECT party_id, side, currency, sum(fees_minor)::text,"
+			" sum(gross_minor)::text FROM coopsettle.party_totals"
+			" WHERE run_id = ANY($1::bigint[]) AND member IS NOT FALSE GROUP BY 1, 2, 3",
+			1, params, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
+		int64_t id;
+		const cs_member *m;
+		const char *side = cs_db_cell(&rows, i, 1), *code = cs_db_cell(&rows, i, 2);
+		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+		int cls = side && strcmp(side, "producer") == 0	  ? CS_CLASS_PRODUCER
+			  : side && strcmp(side, "consumer") == 0 ? CS_CLASS_CONSUMER
+								  : -1;
+		size_t k;
+
+		if (cs_db_cell_i64(&rows, i, 0, &id) < 0 || cls < 0 || c < 0)
+			continue;
+		m = cs_members_find(out->members, id);
+		if (!m)
+			continue; /* not a member */
+		k = ((size_t)(m - sorted) * CS_CLASSES_MAX + (size_t)cls) * n_cur + (size_t)c;
+		if (cs_amount_parse(cs_db_cell(&rows, i, 3), &out->class_fees_minor[k]) < 0 ||
+		    cs_amount_parse(cs_db_cell(&rows, i, 4), &out->class_gross_minor[k]) < 0)
+			rc = cs_error_set(err, CS_EXIT_VERIFY, "a stored party total is malformed");
+	}
+	cs_db_rows_free(&rows);
+	return rc;
+}
+
+/* Config version 2: the cost rows run read (its snapshot), in the order
+ * the canonical input names them. */
+static int stored_cost_rows(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
+			    cs_stored_dist *out, cs_error *err)
+{
+	char id[24];
+	const char *params[1] = {id};
+	cs_db_rows rows;
+	size_t i;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (cs_db_query(db,
+			"SELECT booked_on - DATE '1970-01-01', currency, amount_minor"
+			" FROM coopsettle.run_costs WHERE run_id = $1::bigint"
+			" ORDER BY booked_on, currency COLLATE \"C\", amount_minor",
+			1, params, &rows, err) < 0)
+		return -1;
+	out->cost_rows = calloc(rows.n_rows + 1, sizeof(*out->cost_rows));
+	CS_ASSERT(out->cost_rows != NULL);
+	for (i = 0; i < rows.n_rows; i++) {
+		cs_cost_row *x = &out->cost_rows[out->n_cost_rows];
+		const char *code = cs_db_cell(&rows, i, 1);
+		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+
+		/* a row the engine cannot have written is left out: the hash shows it */
+		if (c < 0 || cs_db_cell_i64(&rows, i, 0, &x->day) < 0 ||
+		    cs_db_cell_i64(&rows, i, 2, &x->amount_minor) < 0)
+			continue;
+		x->currency = (size_t)c;
+		out->n_cost_rows++;
+	}
+	cs_db_rows_free(&rows);
+	out->in.cost_rows = out->cost_rows;
+	out->in.n_cost_rows = out->n_cost_rows;
+	return 0;
+}
+
+/* Config version 2: run's members from its membership snapshot, their
+ * member business, and their capital from its capital snapshot, with the
+ * retained patronage of the distribute runs committed when it was made. */
+static int dist_load_v2(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
+			const char *ids, cs_stored_dist *out, cs_error *err)
+{
+	const cs_member *sorted;
+	size_t n_members = 0, n_cur = cfg->n_currencies, i;
+	int64_t bad_day;
+
+	if (cs_stored_memberships(db, run->id, out->members, err) < 0)
+		return -1;
+	sorted = cs_members_sorted(out->members, &n_members);
+	cs_members_window(out->members, out->in.first_day, out->in.end_day);
+	out->class_fees_minor = calloc(n_members * CS_CLASSES_MAX * n_cur + 1, sizeof(cs_i128));
+	out->class_gross_minor = calloc(n_members * CS_CLASSES_MAX * n_cur + 1, sizeof(cs_i128));
+	out->capital_days_minor = calloc(n_members + 1, sizeof(cs_i128));
+	CS_ASSERT(out->class_fees_minor && out->class_gross_minor && out->capital_days_minor);
+	if (dist_class_totals(db, cfg, ids, sorted, out, err) < 0 ||
+	    cs_capital_read_snapshot(db, cfg, out->members, sorted, n_members, run->id,
+				     run->from_us, &out->capital, err) < 0)
+		return -1;
+	out->in.n_members = n_members;
+	out->in.members = sorted;
+	out->in.set = out->members;
+	out->in.class_fees_minor = out->class_fees_minor;
+	out->in.class_gross_minor = out->class_gross_minor;
+	for (i = 0; i < n_members; i++) /* below 0: an edited snapshot, whose hash shows it */
+		if (cs_capital_day_sum(&out->in, &sorted[i], out->capital.events + out->capital.first[i],
+				       out->capital.count[i], &out->capital_days_minor[i],
+				       &bad_day) < 0)
+			out->capital_days_minor[i] = 0;
+	out->in.capital_days_minor = out->capital_days_minor;
+	out->in.capital_runs = out->capital.runs;
+	out->in.n_capital_runs = out->capital.n_runs;
+	out->in.capital_rows = out->capital.rows;
+	out->in.n_capital_rows = out->capital.n_rows;
+	if (stored_cost_rows(db, cfg, run, out, err) < 0)
+		return -1;
+	/* v1 arrays, unused by version 2 but kept non-NULL */
+	out->fees_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
+	out->gross_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));
+	CS_ASSERT(out->fees_minor && out->gross_minor);
+	out->in.fees_minor = out->fees_minor;
+	out->in.gross_minor = out->gross_minor;
+	return 0;
 }
 
 int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
@@ -479,8 +624,16 @@ int cs_stored_dist_load(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 	cs_window_local_days(w, &out->in.first_day, &out->in.end_day);
 	out->in.n_skipped_days = cs_window_skipped_days(w, &out->skipped_days);
 	out->in.skipped_days = out->skipped_days;
-	if (dist_currency_totals(db, cfg, run, ids.data, &out->in, err) < 0 ||
-	    cs_source_members(db, cfg, out->members, 1, err) < 0)
+	if (dist_currency_totals(db, cfg, run, ids.data, &out->in, err) < 0)
+		goto cleanup;
+	if (cfg->version >= 2) { /* from the run's own snapshots (spec 10.4) */
+		if (dist_load_v2(db, cfg, run, ids.data, out, err) < 0)
+			goto cleanup;
+		dist_input_hash(cfg, out);
+		rc = 0;
+		goto cleanup;
+	}
+	if (cs_source_members(db, cfg, out->members, 1, err) < 0)
 		goto cleanup;
 	sorted = cs_members_sorted(out->members, &n_members);
 	out->fees_minor = calloc(n_members * n_cur + 1, sizeof(cs_i128));

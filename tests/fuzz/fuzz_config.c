@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		/* a loaded config is complete (spec section 9) */
 		CS_ASSERT(cfg != NULL);
-		CS_ASSERT(cfg->version == 1);
+		CS_ASSERT(cfg->version == 1 || cfg->version == 2);
 		CS_ASSERT(cfg->n_currencies > 0 && cfg->n_currencies <= CS_CURRENCIES_MAX);
 		CS_ASSERT(cfg->base_currency < cfg->n_currencies);
 		CS_ASSERT(cfg->n_rules > 0 && cfg->n_rules <= CS_RULES_MAX);

@@ -73,14 +73,32 @@ static const char *category_of(const cs_config *cfg, uint64_t *s)
 	return rule->categories[(r >> 12) % rule->n_categories];
 }
 
-static void add_members(cs_members *ms, uint64_t *s, int64_t first_day)
+/* Members 1..MEMBERS: version 1 one row each (odd ids consumers), with
+ * capital; version 2 memberships of either class or both, in one or two
+ * periods that start, end or miss the window. */
+static void add_members(const cs_config *cfg, cs_members *ms, uint64_t *s, int64_t first_day)
 {
 	size_t i;
 
 	for (i = 0; i < MEMBERS; i++) {
 		cs_member m;
 		uint64_t r = next_u64(s);
+		int c;
 
+		if (cfg->version >= 2) {
+			for (c = 0; c < 2; c++) { /* consumer rows first, as read */
+				cs_class cls = c == 0 ? CS_CLASS_CONSUMER : CS_CLASS_PRODUCER;
+				int64_t from = first_day - 10 + (int64_t)((r >> (8 * c)) % 40);
+				int64_t len = 1 + (int64_t)((r >> (8 * c + 16)) % 20);
+
+				if ((r >> (40 + c)) & 1)
+					continue; /* not this class */
+				cs_members_add_period(ms, (int64_t)i + 1, cls, from, 1, from + len);
+				if ((r >> (44 + c)) & 1) /* rejoins later, for good */
+					cs_members_add_period(ms, (int64_t)i + 1, cls, from + len + 3, 0, 0);
+			}
+			continue;
+		}
 		memset(&m, 0, sizeof(m));
 		m.id = (int64_t)i + 1;
 		m.cls = i % 2 ? CS_CLASS_CONSUMER : CS_CLASS_PRODUCER;
@@ -96,12 +114,24 @@ static void add_members(cs_members *ms, uint64_t *s, int64_t first_day)
 }
 
 /* Settles ROWS rows; returns the state (the caller frees it). */
-static cs_settle *settle_rows(const cs_config *cfg, const cs_members *ms, uint64_t *s,
+static cs_settle *settle_rows(const cs_config *cfg, cs_members *ms, uint64_t *s,
 			      int64_t first_day)
 {
 	cs_settle *st = cs_settle_new(cfg, ms, NULL, NULL);
+	static cs_day_map days; /* November 2026 in UTC, made once */
 	cs_error err;
 	size_t i;
+
+	if (!days.midnight_us) {
+		cs_window w;
+
+		CS_ASSERT(cs_tz_use("UTC", &err) == 0);
+		CS_ASSERT(cs_window_from_period(&w, "2026-11", &err) == 0);
+		cs_day_map_init(&days, &w);
+	}
+	if (cfg->version >= 2)
+		cs_members_window(ms, days.first_day, days.first_day + (int64_t)days.n_days);
+	cs_settle_use_days(st, &days);
 
 	for (i = 0; i < ROWS; i++) {
 		cs_txn_row row;
@@ -190,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cs_config_load_buffer(&cfg, "fuzz.yaml", (const char *)data, size, &diag) < 0)
 		return 0;
 	ms = cs_members_new();
-	add_members(ms, &s, first_day);
+	add_members(cfg, ms, &s, first_day);
 	st = settle_rows(cfg, ms, &s, first_day);
 	if (cfg->has_surplus)
 		distribute(cfg, ms, st, &s, first_day);

@@ -65,6 +65,22 @@ ROWS = [
     (6, "2026-11-27 10:00:00+01", 1, 10, 777, "USD", "crafts"),  # quarantined
 ]
 
+# Config version 2 (time-true records): memberships over time, a member of
+# both classes, capital movements, costs from a relation -- so that the
+# snapshot tables and the version 2 columns hold rows to edit.
+CONFIG_V2 = dict(CONFIG, version=2)
+CONFIG_V2["surplus"] = dict(CONFIG["surplus"], costs={"relation": "coopsettle.operating_costs"})
+MEMBERSHIPS_V2 = [
+    (1, "producer", "2020-01-01", None, None),
+    (2, "producer", "2026-11-16", None, None),
+    (2, "consumer", "2020-01-01", "2026-11-10", None),
+    (2, "consumer", "2026-11-20", None, None),
+    (10, "consumer", "2020-01-01", None, None),
+    (11, "consumer", "2020-01-01", None, None),
+]
+CAPITAL_V2 = [(1, "2025-01-01", 100000), (1, "2026-11-15", -20000), (2, "2026-11-16", 50000)]
+COSTS_V2 = [("2026-11-05", "EUR", 50), ("2026-11-20", "CHF", 7)]
+
 # The tables the engine writes, and the columns that name a row's run.
 TABLES = {
     "runs": "id",
@@ -75,6 +91,9 @@ TABLES = {
     "distribution_steps": "run_id",
     "member_allocations": "run_id",
     "run_input_chunks": "run_id",
+    "run_memberships": "run_id",
+    "run_capital": "run_id",
+    "run_costs": "run_id",
 }
 # Columns whose edit swaps between the values a CHECK allows.
 SWAPS = {
@@ -82,13 +101,21 @@ SWAPS = {
     ("runs", "status"): ("committed", "superseded"),
     ("ledger_lines", "entry"): ("post", "reversal"),
     ("party_totals", "side"): ("producer", "consumer"),
+    ("run_memberships", "class"): ("producer", "consumer"),
 }
 
 
-def setup(db):
-    db.add_members(MEMBERS)
+def setup(db, v2=False):
+    if v2:
+        db.add_members(MEMBERSHIPS_V2)
+        for row in CAPITAL_V2:
+            db.sql("INSERT INTO coopsettle.capital_movements VALUES (%s, %s, %s)", row)
+        for row in COSTS_V2:
+            db.sql("INSERT INTO coopsettle.operating_costs VALUES (%s, %s, %s)", row)
+    else:
+        db.add_members(MEMBERS)
     db.add_transactions(ROWS)
-    path = db.write_config(CONFIG)
+    path = db.write_config(CONFIG_V2 if v2 else CONFIG)
     # run 1: November 3 alone, then superseded by run 2 after a correction
     for day in range(1, 31):
         r = db.run("settle", "--config", path, "--period", "2026-11-%02d" % day)
@@ -132,9 +159,11 @@ def edited(table, col, dtype):
     if dtype == "text":
         return "COALESCE(%s, '') || 'x'" % q
     if dtype == "boolean":
-        return "NOT %s" % q
+        return "COALESCE(NOT %s, true)" % q
     if dtype == "timestamp with time zone":
         return "%s + interval '1 second'" % q
+    if dtype == "date":
+        return "COALESCE(%s, DATE '2000-01-01') + 1" % q
     if dtype == "ARRAY":
         return None  # per element type, below
     raise AssertionError("unknown type %s of %s.%s" % (dtype, table, col))
@@ -241,9 +270,9 @@ def added_rows(t, db, dist_run, settle_run):
     t.eq(db.run("verify", "--chain").code, 0, "the extra rows are gone")
 
 
-def main(t):
+def main(t, v2=False):
     db = TestDB()
-    setup(db)
+    setup(db, v2)
     runs = db.sql("SELECT id, kind, status FROM coopsettle.runs ORDER BY id")
     dist_run = max(r[0] for r in runs if r[1] == "distribute")
     superseded = [r[0] for r in runs if r[2] == "superseded"][0]
@@ -267,19 +296,27 @@ def main(t):
         "distribution_steps": [dist_run],
         "member_allocations": [dist_run],
         "run_input_chunks": [quarantined],
+        "run_memberships": [superseding, dist_run],
+        "run_capital": [dist_run],
+        "run_costs": [dist_run],
     }
     known = set(TABLES)
     schema_tables = {r[0] for r in db.sql(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'coopsettle'"
         " AND table_type = 'BASE TABLE'")} - {"transactions", "members", "operating_costs",
-                                              "schema_version"}
+                                              "capital_movements", "schema_version"}
     t.eq(schema_tables - known, set(), "every output table is in this test")
     tamper_columns(t, db, runs_of_table, {superseded})
     added_rows(t, db, dist_run, settle_runs[1])
     db.drop()
 
 
+def main_v2(t):
+    main(t, v2=True)
+
+
 if __name__ == "__main__":
     t = Runner()
     t.case(main)
+    t.case(main_v2)
     t.finish()

@@ -15,6 +15,7 @@
 #include "coopsettle/fee.h"
 #include "coopsettle/members.h"
 #include "coopsettle/settle.h"
+#include "coopsettle/window.h"
 
 static const char config_text[] =
 	"version: 1\n"
@@ -142,6 +143,22 @@ static cs_txn_row row(int64_t id, int64_t producer, int has_consumer, int64_t co
 	return r;
 }
 
+/* A one-day window in UTC around the test rows' instants. */
+static cs_day_map test_days;
+
+static const cs_day_map *days(void)
+{
+	cs_window w;
+	cs_error err;
+
+	if (!test_days.midnight_us) {
+		assert_int_equal(cs_tz_use("UTC", &err), 0);
+		assert_int_equal(cs_window_from_period(&w, "1970-01-01", &err), 0);
+		cs_day_map_init(&test_days, &w);
+	}
+	return &test_days;
+}
+
 static void test_settle__lines_totals_rejects(void **state)
 {
 	cs_config *cfg = load();
@@ -159,6 +176,7 @@ static void test_settle__lines_totals_rejects(void **state)
 	(void)state;
 	cs_members_add(m, &member);
 	s = cs_settle_new(cfg, m, collect, &c);
+	cs_settle_use_days(s, days());
 	r = row(1, 1, 0, 0, 300, "EUR"); /* guest */
 	assert_int_equal(cs_settle_row(s, &r, &err), 0);
 	r = row(2, 1, 1, 10, 15000, "EUR");
@@ -190,6 +208,7 @@ static void test_settle__lines_totals_rejects(void **state)
 
 	/* the same rows again: the same hashes */
 	s = cs_settle_new(cfg, m, NULL, NULL);
+	cs_settle_use_days(s, days());
 	r = row(1, 1, 0, 0, 300, "EUR");
 	cs_settle_row(s, &r, &err);
 	r = row(2, 1, 1, 10, 15000, "EUR");
