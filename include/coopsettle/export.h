@@ -5,8 +5,10 @@
  *
  * One journal transaction per ledger journal: a settle run's transaction
  * id, a distribute run's currency; reversal lines of a superseded run form
- * their own journal transactions. Every journal transaction is dated the
- * last local day of the run's window (the period it settles), carries the
+ * their own journal transactions. Every journal transaction is dated by
+ * its lines' posting date (spec 10.5: a sale on its own day, a distribution
+ * on the window's last day, a reversal on the day its run was made; a line
+ * written before posting dates were kept: the window's last day), carries the
  * run id, kind, journal and rule or step id as tags (hledger) or metadata
  * (beancount), and the run's hashes are in the file's header (hledger,
  * beancount: also a `custom` directive) or in every row (CSV). Amounts are
@@ -64,6 +66,7 @@ typedef struct cs_export_line {
 	const char *currency;
 	unsigned exponent;
 	cs_i128 amount_minor;
+	const char *posted_on; /* YYYY-MM-DD, the line's posting date; NULL: the run's date */
 } cs_export_line;
 
 /*

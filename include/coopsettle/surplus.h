@@ -92,6 +92,11 @@ typedef struct cs_surplus_result {
  * any class. */
 int64_t cs_membership_days(const cs_surplus_input *in, const cs_member *m);
 
+/* Version 2: nonzero when a period of m, of either class, overlaps the
+ * window (in->set holds the periods). A member outside the window cannot
+ * matter to it: the canonical input and the snapshots leave it out. */
+int cs_member_in_window(const cs_surplus_input *in, const cs_member *m);
+
 /* Version 2: days of membership of m in class cls in the window. */
 int64_t cs_class_days(const cs_surplus_input *in, const cs_member *m, cs_class cls);
 

@@ -41,6 +41,7 @@ typedef struct audit_run {
 	cs_config *cfg;
 	cs_window w;
 	char first_day[16], last_day[16];
+	char open_day[16]; /* the local day of the window's first instant */
 } audit_run;
 
 static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_error *err)
@@ -58,6 +59,7 @@ static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_err
 	cs_window_local_days(&a->w, &first, &end);
 	cs_day_text(a->first_day, sizeof(a->first_day), first);
 	cs_day_text(a->last_day, sizeof(a->last_day), end > first ? end - 1 : first);
+	cs_day_text(a->open_day, sizeof(a->open_day), cs_local_day_of_us(a->w.from_us));
 	return 0;
 }
 
@@ -373,10 +375,15 @@ static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *member
 	size_t n_mine = 0;
 
 	cur = read_txn(t, cfg, &r);
-	if (r.has_producer)
-		pm = cs_members_is(members, r.producer_id, CS_CLASS_PRODUCER);
-	if (r.has_consumer)
-		cm = cs_members_is(members, r.consumer_id, CS_CLASS_CONSUMER);
+	if (t->rows.n_cols > 7) { /* the run's snapshot: the flags it used */
+		pm = r.has_producer && cs_cursor_cell(t, 7) && cs_cursor_cell(t, 7)[0] == 't';
+		cm = r.has_consumer && cs_cursor_cell(t, 8) && cs_cursor_cell(t, 8)[0] == 't';
+	} else {
+		if (r.has_producer)
+			pm = cs_members_is(members, r.producer_id, CS_CLASS_PRODUCER);
+		if (r.has_consumer)
+			cm = cs_members_is(members, r.consumer_id, CS_CLASS_CONSUMER);
+	}
 	txn_head(out, cfg, &r, cur, member, pm, cm);
 	why = txn_invalid(&r, cur);
 	if (why)
@@ -400,9 +407,10 @@ static int explain_settle_totals(audit_run *a, int64_t member, const member_sums
 	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	snprintf(member_text, sizeof(member_text), "%lld", (long long)member);
 	if (cs_db_query(a->db,
-			"SELECT side, currency, transactions, gross_minor::text, fees_minor::text"
-			" FROM coopsettle.party_totals WHERE run_id = $1::bigint"
-			" AND party_id = $2::bigint ORDER BY side <> 'producer', currency COLLATE \"C\"",
+			"SELECT side, currency, sum(transactions), sum(gross_minor)::text,"
+			" sum(fees_minor)::text FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+			" AND party_id = $2::bigint GROUP BY side, currency"
+			" ORDER BY side <> 'producer', currency COLLATE \"C\"",
 			2, params, &rows, err) < 0)
 		return -1;
 	cs_buf_printf(out, "\ntotals of party %lld in run %lld (stored), and recomputed now:\n",
@@ -500,6 +508,7 @@ typedef struct settle_explain {
 	int64_t member;
 	char run_text[24], member_text[24];
 	cs_members *members; /* the members relation now */
+	int snapshot;        /* the transactions come from the run's input snapshot */
 	cs_fee_calc calc;
 	cs_cursor t;         /* the member's transactions now, by id */
 	cs_cursor l;         /* the stored lines of the journals with the member */
@@ -515,9 +524,29 @@ static int open_member_txns(settle_explain *x, cs_error *err)
 {
 	audit_run *a = x->a;
 	const char *params[3] = {a->w.from_utc, a->w.to_utc, x->member_text};
+	const char *snap[2] = {x->run_text, x->member_text};
 	char *rel;
 	cs_buf sql;
+	cs_db_rows rows;
 	int rc;
+
+	/* a run with an input snapshot is explained from what it read, with the
+	 * member flags it used (spec 10.4), not from the rows now */
+	if (cs_db_query(a->db,
+			"SELECT EXISTS (SELECT 1 FROM coopsettle.run_input_chunks"
+			" WHERE run_id = $1::bigint)",
+			1, snap, &rows, err) < 0)
+		return -1;
+	x->snapshot = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
+	cs_db_rows_free(&rows);
+	if (x->snapshot)
+		return cs_cursor_open(&x->t, a->db, "cs_explain_t",
+				      "SELECT transaction_id, occurred_at_us, producer_id, consumer_id,"
+				      " amount_minor, currency, category, producer_member,"
+				      " consumer_member FROM coopsettle.run_inputs"
+				      " WHERE run_id = $1::bigint AND (producer_id = $2::bigint"
+				      " OR consumer_id = $2::bigint) ORDER BY ordinal",
+				      2, snap, err);
 
 	rel = cs_source_relation_sql(a->db, &a->cfg->source_transactions, err);
 	if (!rel)
@@ -565,9 +594,12 @@ static void explain_settle_head(settle_explain *x)
 		      cs_members_find(x->members, x->member)
 			      ? ""
 			      : " (not in the members relation now)");
-	cs_buf_printf(&x->out, "its transactions in the window as the database holds them now, "
-			       "computed with the run's stored config ('%s', rounding %s), next to "
-			       "the ledger lines the run stored\n",
+	cs_buf_printf(&x->out, "its transactions in the window %s, computed with the run's stored "
+			       "config ('%s', rounding %s), next to the ledger lines the run "
+			       "stored\n",
+		      x->snapshot ? "as the run read them (its input snapshot, with the member "
+				    "flags it used)"
+				  : "as the database holds them now",
 		      a->cfg->cooperative, cs_rounding_name(a->cfg->rounding));
 }
 
@@ -851,7 +883,7 @@ static void export_run_of(const audit_run *a, cs_export_run *er)
 	er->from_text = a->w.from_text;
 	er->to_text = a->w.to_text;
 	er->date = a->last_day;
-	er->open_date = a->first_day;
+	er->open_date = a->open_day; /* on or before every line's posting date */
 	er->config_sha256 = a->run.config_sha256;
 	er->input_sha256 = a->run.input_sha256;
 	er->output_sha256 = a->run.output_sha256;
@@ -917,6 +949,9 @@ static int export_line_read(const audit_run *a, const cs_cursor *c, cs_export_li
 	l->has_party = cs_parse_i64(cs_cursor_cell(c, 6), &l->party_id) == 0;
 	l->currency = code;
 	l->exponent = cfg->currencies[cur].exponent;
+	/* dated by its posting date (spec 10.5); a line written before posting
+	 * dates were kept has none, and takes the window's last day */
+	l->posted_on = cs_cursor_cell(c, 9);
 	return 0;
 }
 
@@ -932,7 +967,8 @@ static int export_lines(audit_run *a, cs_export *x, cs_buf *out, FILE *f, cs_err
 	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
 	if (cs_cursor_open(&c, a->db, "cs_export",
 			   "SELECT entry, journal, line_no, transaction_id, rule_id, account,"
-			   " party_id, currency, amount_minor::text FROM coopsettle.ledger_lines"
+			   " party_id, currency, amount_minor::text, posted_on::text"
+			   " FROM coopsettle.ledger_lines"
 			   " WHERE run_id = $1::bigint ORDER BY entry = 'post', journal, line_no",
 			   1, params, err) < 0)
 		goto cleanup;

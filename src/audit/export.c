@@ -348,6 +348,7 @@ static void journal_head(cs_export *x, const cs_export_line *l)
 	const cs_export_run *r = x->run;
 	cs_buf *o = x->out;
 	int settle = strcmp(r->kind, "settle") == 0;
+	const char *date = l->posted_on ? l->posted_on : r->date;
 	char what[160];
 
 	if (settle && l->has_transaction)
@@ -361,7 +362,7 @@ static void journal_head(cs_export *x, const cs_export_line *l)
 			 l->currency);
 	if (x->fmt == CS_EXPORT_HLEDGER) {
 		cs_buf_printf(o, "\n%s * %s run %lld: %s  ; run:%lld, kind:%s, entry:%s, journal:%lld",
-			      r->date, r->kind, (long long)r->id, what, (long long)r->id, r->kind,
+			      date, r->kind, (long long)r->id, what, (long long)r->id, r->kind,
 			      l->reversal ? "reversal" : "post", (long long)l->journal);
 		if (l->reversal && r->supersedes)
 			cs_buf_printf(o, ", reverses:%lld", (long long)r->supersedes);
@@ -375,7 +376,7 @@ static void journal_head(cs_export *x, const cs_export_line *l)
 	} else {
 		cs_buf_printf(o, "\n%s * \"%s run %lld: %s\"\n  run: %lld\n  kind: \"%s\"\n"
 				 "  entry: \"%s\"\n  journal: %lld\n",
-			      r->date, r->kind, (long long)r->id, what, (long long)r->id, r->kind,
+			      date, r->kind, (long long)r->id, what, (long long)r->id, r->kind,
 			      l->reversal ? "reversal" : "post", (long long)l->journal);
 		if (l->reversal && r->supersedes)
 			cs_buf_printf(o, "  reverses: %lld\n", (long long)r->supersedes);
@@ -437,7 +438,7 @@ int cs_export_line_put(cs_export *x, const cs_export_line *l, cs_error *err)
 	if (x->fmt == CS_EXPORT_CSV) {
 		cs_buf_printf(o, "%lld,%s,%s,%lld,%lld,%s,", (long long)r->id, r->kind,
 			      l->reversal ? "reversal" : "post", (long long)l->journal,
-			      (long long)l->line_no, r->date);
+			      (long long)l->line_no, l->posted_on ? l->posted_on : r->date);
 		if (l->has_transaction)
 			cs_buf_printf(o, "%lld", (long long)l->transaction_id);
 		cs_buf_putc(o, ',');

@@ -1915,7 +1915,7 @@ int cs_verify_run(const char *conninfo, int64_t run_id, int json, cs_buf *report
 	if (f.n_failed > f.n_drift) {
 		/* the run itself: its stored rows, or its recomputation from its own
 		 * snapshots, differ from its record */
-		cs_buf_printf(report, "run %lld does NOT reproduce (%d check%s failed)\n",
+		cs_buf_printf(report, "run %lld does not reproduce (%d check%s failed)\n",
 			      (long long)run_id, f.n_failed, f.n_failed == 1 ? "" : "s");
 		cs_error_set(err, CS_EXIT_VERIFY, "run %lld does not verify: %s", (long long)run_id,
 			     f.first_broken);
@@ -1926,8 +1926,8 @@ int cs_verify_run(const char *conninfo, int64_t run_id, int json, cs_buf *report
 	} else if (f.n_failed) {
 		cs_buf_printf(report,
 			      "run %lld reproduces from its snapshots, but the inputs changed since "
-			      "(%d check%s failed)\n",
-			      (long long)run_id, f.n_failed, f.n_failed == 1 ? "" : "s");
+			      "run %lld (%d check%s failed)\n",
+			      (long long)run_id, (long long)run_id, f.n_failed, f.n_failed == 1 ? "" : "s");
 		cs_error_set(err, CS_EXIT_VERIFY, "run %lld does not verify: %s", (long long)run_id,
 			     f.first);
 		cs_error_detail(err, "%s", f.failed.data);

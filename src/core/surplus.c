@@ -68,6 +68,21 @@ static int64_t member_days(const cs_surplus_input *in, const cs_member *m, int c
 	return days;
 }
 
+int cs_member_in_window(const cs_surplus_input *in, const cs_member *m)
+{
+	size_t n, k;
+	int c;
+
+	for (c = 0; c < CS_CLASSES_MAX; c++) {
+		const cs_period *p = cs_members_periods(in->set, m, (cs_class)c, &n);
+
+		for (k = 0; k < n; k++)
+			if (p[k].from_day < in->end_day && p[k].to_day > in->first_day)
+				return 1;
+	}
+	return 0;
+}
+
 int64_t cs_class_days(const cs_surplus_input *in, const cs_member *m, cs_class cls)
 {
 	return member_days(in, m, cls, in->first_day, in->end_day);
@@ -481,6 +496,12 @@ static void canonical_member_v2(cs_buf *b, const cs_surplus_input *in, size_t i,
 	size_t n_cur = in->cfg->n_currencies, cur, n, k;
 	int c;
 
+	if (!cs_member_in_window(in, m)) { /* cannot matter: neither it nor its capital */
+		for (; *row < in->n_capital_rows && in->capital_rows[*row].member_id == m->id;
+		     (*row)++)
+			;
+		return;
+	}
 	cs_buf_puts(b, "M\t");
 	cs_buf_put_i128(b, m->id);
 	cs_buf_putc(b, '\n');

@@ -1023,9 +1023,14 @@ static int write_snapshots(dist_run *d, cs_error *err)
 		      "coopsettle.run_memberships", &b, rows, err) < 0)
 		goto cleanup;
 	cs_buf_reset(&b);
+	rows = 0;
 	for (i = 0; i < d->capital.n_rows; i++) {
 		const cs_capital_row *r = &d->capital.rows[i];
+		const cs_member *m = cs_members_find(d->members, r->member_id);
 
+		if (!m || !cs_member_in_window(in, m))
+			continue;
+		rows++;
 		cs_day_text(day, sizeof(day), r->day);
 		cs_buf_printf(&b, "%lld\t%lld\t%s\t%lld\n", (long long)d->id,
 			      (long long)r->member_id, day, (long long)r->amount_minor);
@@ -1033,7 +1038,7 @@ static int write_snapshots(dist_run *d, cs_error *err)
 	if (copy_text(d->w,
 		      "COPY coopsettle.run_capital (run_id, member_id, booked_on, amount_minor)"
 		      " FROM STDIN",
-		      "coopsettle.run_capital", &b, (int64_t)d->capital.n_rows, err) < 0)
+		      "coopsettle.run_capital", &b, rows, err) < 0)
 		goto cleanup;
 	cs_buf_reset(&b);
 	for (i = 0; i < d->n_cost_rows; i++) {
