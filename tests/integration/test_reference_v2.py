@@ -19,6 +19,7 @@ import reference as ref  # noqa: E402
 
 D = date
 UTC = timezone.utc
+CLASSES = ("producer", "consumer")
 
 
 class Checks:
@@ -421,6 +422,9 @@ def capital_movements(t):
     dec = ref.period_window("Europe/Berlin", "2026-12")
     t.raises(lambda: ref.distribute_v2(cfg, ms, [], {"EUR": 100000}, {}, mv, retained, *dec),
              "capital", [3], "capital below 0 on a counted day is invalid, naming the member")
+    t.eq(ref.invalid_capital_ids(ms, mv + [(1, None, 5), (None, D(2026, 11, 2), 5),
+                                           (99, None, None)], retained, days), [None, 1],
+         "NULL columns: invalid, except in rows of ids without a membership")
     t.eq(ref.retained_of([alloc(4, 0, 10, 2, 8), alloc(5, 3, 0, 0, 0),
                           alloc(4, 0, 10, 2, 8, "CHF")], "EUR", D(2026, 11, 30)),
          [(4, D(2026, 11, 30), 8)], "retained_of: base currency, non-zero retained only")
@@ -579,10 +583,84 @@ def month_vs_days(t):
                     for v in by_tx.values()), what + "balanced, one posting day per transaction")
 
 
+def same_as_version_1(t):
+    """Where nothing depends on time, version 2 must give version 1's
+    figures: one class per id, one period each, capital constant since
+    before the window. Random configs and members; the settle side with
+    periods covering the whole window (version 1's fee flags ignore dates),
+    the distribute side with periods starting and ending anywhere (both
+    versions count the same membership days; version 2's patronage bases
+    are the parties' member business)."""
+    rng = random.Random(2026)
+    first, end = D(2026, 11, 1), D(2026, 12, 1)
+    for scenario in range(150):
+        what = "scenario %d: " % scenario
+        cfg = config([{"id": "m", "when": {"consumer_member": True},
+                       "rate": rng.choice(["3%", "1/7", "0.5%"]),
+                       "borne_by": {"producer": "1/3", "consumer": "2/3"}},
+                      {"id": "g", "rate": rng.choice(["9%", "12.5%"]), "fixed": "0.05",
+                       "max": "20.00"}],
+                     rounding=rng.choice(["half_even", "half_up", "down", "up"]),
+                     currencies={"EUR": 2, "CHF": 2})
+        steps = []
+        if rng.random() < 0.6:
+            steps.append({"id": "res", "type": "account", "share": rng.choice(["10%", "1/3"]),
+                          "account": "equity:reserves:legal"})
+        ci = {"id": "ci", "type": "capital_interest", "rate": rng.choice(["3%", "5%", "100%"])}
+        if rng.random() < 0.5:
+            ci["cap_share"] = rng.choice(["1%", "20%"])
+        steps.append(ci)
+        steps.append({"id": "pat", "type": "patronage", "share": rng.choice(["remaining", "50%"]),
+                      "basis": rng.choice(["fees", "volume"]),
+                      "classes": rng.choice([{"producer": "60%", "consumer": "40%"},
+                                             {"consumer": "1/3", "producer": "2/3"}]),
+                      "min_patronage": rng.choice(["0", "0.50"]),
+                      "cash_fraction": rng.choice(["20%", "1", "1/3"])})
+        cfg["surplus"] = {"costs": {"amount": {"EUR": "0", "CHF": "0"}}, "steps": steps}
+        cls = {i: rng.choice(CLASSES) for i in range(1, 9)}
+        # settle: whole-window memberships
+        ms = [(i, c, D(2020, 1, 1), None) for i, c in cls.items() if rng.random() < 0.7]
+        rows = [tx(k, datetime(2026, 11, rng.randrange(1, 31), rng.randrange(0, 24),
+                               tzinfo=ref.zone_of("Europe/Berlin")),
+                   rng.randrange(1, 9), rng.choice([None, rng.randrange(1, 9)]),
+                   rng.choice([0, 7, 1999, 45000, -3000]), rng.choice(["EUR", "CHF"]))
+                for k in range(1, 30)]
+        v1 = ref.settle(dict(cfg, version=1), {m[0]: m[1] for m in ms}, rows)
+        v2 = ref.settle_v2(cfg, ms, rows)
+        t.eq(v2[0], v1[0], what + "settle currencies as version 1")
+        merged = ref.sum_parties([dict(p, member=None) for p in v2[1]])
+        t.eq([{k: v for k, v in p.items() if k != "member"} for p in merged], v1[1],
+             what + "settle parties, member flags summed away, as version 1")
+        t.eq([line[:5] for line in v2[2]], v1[2], what + "settle lines as version 1")
+        # distribute: dated periods, constant capital
+        members1, ms2, mv, parties = [], [], [], []
+        fees, gross = {}, {}
+        for i, c in cls.items():
+            j = first + timedelta(days=rng.randrange(-40, 29))
+            left = j + timedelta(days=rng.randrange(1, 60)) if rng.random() < 0.4 else None
+            cap = rng.choice([0, 0, 10000, 123457])
+            members1.append((i, c, j, left, cap))
+            ms2.append((i, c, j, left))
+            if cap:
+                mv.append((i, first - timedelta(days=rng.randrange(1, 400)), cap))
+            for cur in ("EUR", "CHF"):
+                f, g = rng.randrange(-500, 5000), rng.randrange(-500, 90000)
+                fees[(i, cur)], gross[(i, cur)] = f, g
+                parties.append(party(i, c, True, 1, g, f, cur))
+                # business on the other side, or as a non-member, is not patronage
+                parties.append(party(i, "consumer" if c == "producer" else "producer", False,
+                                     1, 10 ** 6, 10 ** 5, cur))
+        income = {"EUR": rng.randrange(-1000, 60000), "CHF": rng.randrange(0, 9000)}
+        want = ref.distribute(dict(cfg, version=1), members1, income, {}, fees, gross, first,
+                              end)
+        got = ref.distribute_v2(cfg, ms2, parties, income, {}, mv, [], *NOV)
+        t.eq(got, want, what + "distribute as version 1")
+
+
 def main():
     t = Checks()
     for fn in (dual_role, leave_and_rejoin, dst_days, leave_on_last_day, capital_movements,
-               apia, invalid_transactions, month_vs_days):
+               apia, invalid_transactions, month_vs_days, same_as_version_1):
         t.case(fn)
     t.finish()
 

@@ -705,11 +705,16 @@ def daily_balance_sum(memberships, movements, retained, member, days, with_retai
 
 
 def capital_problems(memberships, movements, retained, days, with_retained=True):
-    """[(member id, day)] for each member and counted day whose capital (at
-    the end of the day before) is below 0. Movements of ids that never hold
-    a membership are ignored."""
-    out = []
-    for mid in member_ids(memberships):
+    """[(member id, day)]: a movement of a member with a NULL column (day
+    None; a NULL member_id is named as None), and for each member the first
+    counted day whose capital (at the end of the day before) is below 0.
+    Movements of ids that never hold a membership are ignored."""
+    ids = member_ids(memberships)
+    out = [(m, None) for (m, b, a) in movements
+           if (m is None or m in ids) and (m is None or b is None or a is None)]
+    if out:
+        return out
+    for mid in ids:
         for d in map(as_day, days):
             if is_member_of_any(memberships, mid, d) and \
                     capital_at_end_of(movements, retained, mid, d - timedelta(days=1),
@@ -720,8 +725,9 @@ def capital_problems(memberships, movements, retained, days, with_retained=True)
 
 
 def invalid_capital_ids(memberships, movements, retained, days, with_retained=True):
-    return [m for m, _ in capital_problems(memberships, movements, retained, days,
-                                           with_retained)]
+    """The ids capital_problems names, sorted, each once (None first)."""
+    return sorted({m for m, _ in capital_problems(memberships, movements, retained, days,
+                                                  with_retained)}, key=_id_order)
 
 
 def capital_interest_weights(step, memberships, movements, retained, days, with_retained=True):
@@ -802,8 +808,9 @@ def distribute_v2(cfg, memberships, parties, fee_income, costs, movements, retai
                cash_minor, retained_minor}] sorted by id, currency, rows
                with all four amounts 0 left out.
     Raises InvalidInput('membership', ids) for invalid memberships and
-    InvalidInput('capital', ids) when a member's capital is below 0 on a
-    counted day (a config with a capital_interest step only).
+    InvalidInput('capital', ids) when a member's movement has a NULL column
+    or its capital is below 0 on a counted day (checked only when the
+    config has a capital_interest step, whatever S is).
     """
     check_memberships(memberships)
     sp = cfg["surplus"]
@@ -823,9 +830,10 @@ def distribute_v2(cfg, memberships, parties, fee_income, costs, movements, retai
     if any(st["type"] == "capital_interest" for st in steps):
         bad = capital_problems(memberships, movements, retained, days, with_retained)
         if bad:
-            raise InvalidInput("capital", sorted(m for m, _ in bad),
-                               [(m, "capital below 0 at the end of %s" %
-                                 (d - timedelta(days=1))) for m, d in bad])
+            raise InvalidInput("capital", sorted({m for m, _ in bad}, key=_id_order),
+                               [(m, "a column is null" if d is None else
+                                 "capital below 0 at the end of %s" % (d - timedelta(days=1)))
+                                for m, d in bad])
     bases = patronage_bases_v2(parties)
     ids = member_ids(memberships)
     out_cur, allocs = {}, {}
