@@ -180,6 +180,9 @@ void cs_config_free(cs_config *cfg);
 /* Index of currency code (len bytes) in cfg->currencies, or -1. */
 int cs_config_currency_index(const cs_config *cfg, const char *code, size_t len);
 
+/* Nonzero when the surplus waterfall has a step of type type. */
+int cs_config_has_step(const cs_config *cfg, cs_step_type type);
+
 /* Name of a class ("producer" or "consumer"). */
 const char *cs_class_name(cs_class c);
 

@@ -1696,6 +1696,40 @@ static int rows_drift(cs_db *db, diff_list *d, const char *what, const char *sna
 	return 0;
 }
 
+/* Stage 2, capital: the capital rows of the run's members up to its last
+ * day now, against its snapshot (params: run id, last day). Without a
+ * capital_interest step the run read no capital: nothing to compare. */
+static int capital_drift(cs_db *db, findings *f, diff_list *drift, const cs_config *cfg,
+			 const char *const params[2], cs_error *err)
+{
+	char *cap;
+	cs_buf now;
+	int rc;
+
+	if (!cs_config_has_step(cfg, CS_STEP_CAPITAL_INTEREST))
+		return 0;
+	cap = cs_source_relation_sql(db, &cfg->source_capital, err);
+	if (!cap)
+		return -1;
+	cs_buf_init(&now);
+	cs_buf_printf(&now,
+		      "SELECT c.member_id::bigint, c.booked_on::date, c.amount_minor::bigint FROM %s c"
+		      " WHERE c.booked_on::date <= $2::date AND c.member_id::bigint IN"
+		      " (SELECT member_id FROM coopsettle.run_memberships WHERE run_id = $1::bigint)",
+		      cap);
+	rc = rows_drift(db, drift, "capital",
+			"SELECT member_id, booked_on, amount_minor FROM coopsettle.run_capital"
+			" WHERE run_id = $1::bigint",
+			now.data, 2, params, err);
+	if (rc == 0)
+		diff_notes(f, drift, "capital movements changed since the run");
+	cs_buf_reset(&drift->text);
+	drift->count = 0;
+	cs_buf_free(&now);
+	free(cap);
+	return rc;
+}
+
 /* Stage 2 for a distribute run of config version 2: what drifted since,
  * named by kind -- settle runs, memberships, capital, costs, and the
  * distribute runs whose retained patronage counted. */
@@ -1704,7 +1738,7 @@ static int dist_drift(cs_db *db, findings *f, const cs_stored_run *run, const cs
 		      cs_error *err)
 {
 	diff_list drift;
-	char *cap = NULL, *costs_rel = NULL, last[16];
+	char *costs_rel = NULL, last[16];
 	int64_t first_day, end_day;
 	const char *params[2] = {id, last};
 	cs_buf snap, now;
@@ -1728,23 +1762,8 @@ static int dist_drift(cs_db *db, findings *f, const cs_stored_run *run, const cs
 	diff_notes(f, &drift, "memberships changed since the run");
 	cs_buf_reset(&drift.text);
 	drift.count = 0;
-	cap = cs_source_relation_sql(db, &cfg->source_capital, err);
-	if (!cap)
+	if (capital_drift(db, f, &drift, cfg, params, err) < 0)
 		goto cleanup;
-	/* capital rows of the run's members up to its last day */
-	cs_buf_printf(&now,
-		      "SELECT c.member_id::bigint, c.booked_on::date, c.amount_minor::bigint FROM %s c"
-		      " WHERE c.booked_on::date <= $2::date AND c.member_id::bigint IN"
-		      " (SELECT member_id FROM coopsettle.run_memberships WHERE run_id = $1::bigint)",
-		      cap);
-	if (rows_drift(db, &drift, "capital",
-		       "SELECT member_id, booked_on, amount_minor FROM coopsettle.run_capital"
-		       " WHERE run_id = $1::bigint",
-		       now.data, 2, params, err) < 0)
-		goto cleanup;
-	diff_notes(f, &drift, "capital movements changed since the run");
-	cs_buf_reset(&drift.text);
-	drift.count = 0;
 	if (cfg->costs_from_relation) {
 		costs_rel = cs_source_relation_sql(db, &cfg->costs_relation, err);
 		if (!costs_rel)
@@ -1765,7 +1784,6 @@ static int dist_drift(cs_db *db, findings *f, const cs_stored_run *run, const cs
 	}
 	rc = 0;
 cleanup:
-	free(cap);
 	free(costs_rel);
 	cs_buf_free(&snap);
 	cs_buf_free(&now);

@@ -203,6 +203,16 @@ int cs_config_currency_index(const cs_config *cfg, const char *code, size_t len)
 	return -1;
 }
 
+int cs_config_has_step(const cs_config *cfg, cs_step_type type)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_steps; i++)
+		if (cfg->steps[i].type == type)
+			return 1;
+	return 0;
+}
+
 const char *cs_class_name(cs_class c)
 {
 	return c == CS_CLASS_PRODUCER ? "producer" : "consumer";

@@ -451,14 +451,23 @@ static int out_flush(dist_out *o, cs_error *err)
 
 /* One ledger line: a binary COPY tuple, and its canonical record for the
  * output hash (docs/reproducibility.md). Runs for every line. */
-static int out_line(dist_out *o, size_t cur, int64_t line_no, const char *account,
+static int out_line(dist_out *o, size_t cur, int64_t *next_no, const char *account,
 		    int has_party, int64_t party, cs_i128 amount, const char *step, cs_error *err)
 {
 	const char *code = o->cfg->currencies[cur].code;
 	cs_buf *c = &o->canon;
+	int64_t line_no;
 
-	if (amount == 0)
+	/* Version 1 numbers every line it could write, so a line's number
+	 * depends on the members around it (kept: runs made with it still
+	 * verify); version 2 numbers the lines it writes, so the numbers
+	 * depend only on the output, whichever members the run read. */
+	if (amount == 0) {
+		if (o->cfg->version < 2)
+			(*next_no)++;
 		return 0;
+	}
+	line_no = (*next_no)++;
 	o->lines++;
 	if (o->pipe) { /* journal: the currency's position in the config */
 		cs_ledger_tuple(&o->copy, o->run_id, (int64_t)cur + 1, line_no, NULL, step, account,
@@ -511,7 +520,7 @@ static int build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus
 
 		if (res->surplus_minor[cur] <= 0)
 			continue; /* S <= 0: no ledger lines */
-		if (out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_SURPLUS], 0, 0,
+		if (out_line(o, cur, &line_no, cfg->accounts[CS_ACCOUNT_SURPLUS], 0, 0,
 			     res->surplus_minor[cur], NULL, err) < 0)
 			return -1;
 		sum += res->surplus_minor[cur];
@@ -520,7 +529,7 @@ static int build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus
 
 			if (st->type != CS_STEP_ACCOUNT)
 				continue;
-			if (out_line(o, cur, line_no++, st->account, 0, 0, -res->step_minor[cur][s],
+			if (out_line(o, cur, &line_no, st->account, 0, 0, -res->step_minor[cur][s],
 				     st->id, err) < 0)
 				return -1;
 			sum -= res->step_minor[cur][s];
@@ -530,14 +539,14 @@ static int build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus
 			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
 			int64_t id = in->members[i].id;
 
-			if (out_line(o, cur, line_no++, ci, 1, id, -a->capital_interest_minor, NULL,
+			if (out_line(o, cur, &line_no, ci, 1, id, -a->capital_interest_minor, NULL,
 				     err) < 0 ||
-			    out_line(o, cur, line_no++, cash, 1, id, -a->cash_minor, NULL, err) < 0 ||
-			    out_line(o, cur, line_no++, ret, 1, id, -a->retained_minor, NULL, err) < 0)
+			    out_line(o, cur, &line_no, cash, 1, id, -a->cash_minor, NULL, err) < 0 ||
+			    out_line(o, cur, &line_no, ret, 1, id, -a->retained_minor, NULL, err) < 0)
 				return -1;
 			sum -= a->capital_interest_minor + a->cash_minor + a->retained_minor;
 		}
-		if (out_line(o, cur, line_no++, cfg->accounts[CS_ACCOUNT_RETAINED_SURPLUS], 0, 0,
+		if (out_line(o, cur, &line_no, cfg->accounts[CS_ACCOUNT_RETAINED_SURPLUS], 0, 0,
 			     -res->retained_surplus_minor[cur], NULL, err) < 0)
 			return -1;
 		sum -= res->retained_surplus_minor[cur];

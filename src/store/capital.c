@@ -328,6 +328,12 @@ static int capital_read(cs_db *db, const cs_config *cfg, const cs_members *membe
 	mx.cfg = cfg;
 	cs_buf_init(&mx.bad);
 	cs_buf_init(&sql);
+	if (!cs_config_has_step(cfg, CS_STEP_CAPITAL_INTEREST)) {
+		/* no interest: capital cannot matter to the run (spec 10.7.6) */
+		group_events(out, &ev, n);
+		rc = 0;
+		goto cleanup;
+	}
 	if ((snapshot_run ? read_snapshot(db, &mx, snapshot_run, err)
 			  : read_movements(db, &mx, last_day, err)) < 0)
 		goto cleanup;

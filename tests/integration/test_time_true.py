@@ -292,9 +292,44 @@ def daily_balance_constant(t):
     db.drop()
 
 
+def members_outside_the_window(t):
+    """Found by test_property_v2: a member none of whose periods touch the
+    window changed the numbers of the distribute lines (version 1 numbers
+    three possible lines per member read), so verify's recomputation from
+    the snapshot, which holds only the window's members, did not reproduce
+    the run. And capital below 0 with no capital_interest step is no
+    error: interest is computed nowhere (spec 10.7.6)."""
+    db = TestDB()
+    cfg = dict(CONFIG)
+    cfg["surplus"] = dict(CONFIG["surplus"], steps=[
+        {"id": "reserve", "type": "account", "share": "10%", "account": "equity:reserves:legal"},
+        {"id": "refund", "type": "patronage", "share": "remaining",
+         "classes": {"producer": "50%", "consumer": "50%"}}])
+    path = db.write_config(cfg)
+    # member 5 holds no day of November; 6 does, with capital below 0
+    db.add_members([(1, "producer", "2020-01-01", None, None),
+                    (5, "producer", "2027-01-01", None, None),
+                    (6, "consumer", "2025-01-01", None, None)])
+    db.sql("INSERT INTO coopsettle.capital_movements VALUES (6, '2025-01-05', -100)")
+    db.add_transactions([(1, "2026-11-20 10:00:00+01", 1, None, 100000, "EUR", "x")])
+    settle_days(db, path, [20])
+    r = db.run("distribute", "--config", path, "--period", "2026-11-20", "--json")
+    t.eq(r.code, 0, "capital below 0 without interest is no error: %r" % r)
+    # fees 10000: reserve 1000, the producers' half 4500 to member 1, the
+    # consumers' half (no eligible member) stays: retained surplus 4500
+    got = db.sql("SELECT line_no, account, party_id, amount_minor FROM coopsettle.ledger_lines"
+                 " WHERE run_id = 2 ORDER BY line_no")
+    t.eq(got, [(1, "equity:surplus", None, 10000), (2, "equity:reserves:legal", None, -1000),
+               (3, "liabilities:patronage", 1, -4500), (4, "equity:reserves:free", None, -4500)],
+         "the lines are numbered as written, not by the members read")
+    v = db.run("verify", "--run", "2")
+    t.eq(v.code, 0, "the run reproduces from its snapshot of the window's members: %r" % v)
+    db.drop()
+
+
 CASES = [month_whole_and_by_day, later_join_and_capital, membership_back_in_time,
          tampered_snapshot, overlapping_memberships, posting_dates, version1_before_migration,
-         daily_balance_constant]
+         daily_balance_constant, members_outside_the_window]
 
 if __name__ == "__main__":
     t = Runner()
