@@ -94,7 +94,7 @@ static int stored_amount(const char *text, cs_i128 *v, int64_t run_id, cs_error 
 static int put_out(FILE *f, cs_buf *b, cs_error *err)
 {
 	if (b->len && fwrite(b->data, 1, b->len, f) != b->len)
-		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot write the output: %s",
+		return cs_error_set(err, cs_exit_for_errno(errno), "cannot write the output: %s",
 				    strerror(errno));
 	cs_buf_reset(b);
 	return 0;
@@ -1005,11 +1005,13 @@ static FILE *open_temp(const char *path, cs_buf *tmp, mode_t mode, cs_error *err
 	cs_buf_printf(tmp, "%s.tmp-XXXXXX", path);
 	fd = mkstemp(tmp->data);
 	if (fd < 0) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot create '%s': %s", path,
+			     strerror(errno));
 		return NULL;
 	}
 	if (fchmod(fd, mode) != 0 || (f = fdopen(fd, "wb")) == NULL) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot create '%s': %s", path,
+			     strerror(errno));
 		close(fd);
 		unlink(tmp->data);
 		return NULL;
@@ -1027,9 +1029,11 @@ static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_err
 
 	closed = fclose(f) == 0 && closed;
 	if (ok && !closed)
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path,
+			     strerror(errno));
 	if (ok && closed && rename(tmp, path) != 0) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path,
+			     strerror(errno));
 		closed = 0;
 	}
 	if (!ok || !closed) {
@@ -1087,7 +1091,7 @@ static int write_file(const out_dir *dir, int64_t member, const char *ext, const
 	if (f) {
 		ok = fwrite(doc->data, 1, doc->len, f) == doc->len;
 		if (!ok)
-			cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path.data,
+			cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path.data,
 				     strerror(errno));
 		rc = close_temp(f, tmp.data, path.data, ok, err);
 	}
@@ -1126,7 +1130,7 @@ static int statements_of_distribute(const audit_run *a, cs_error *err)
 static int make_dir(const out_dir *dir, cs_error *err)
 {
 	if (mkdir(dir->path, dir->mode & 0040 ? 0750 : 0700) != 0 && errno != EEXIST)
-		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s",
+		return cs_error_set(err, cs_exit_for_errno(errno), "cannot create directory '%s': %s",
 				    dir->path, strerror(errno));
 	return 0;
 }

@@ -266,7 +266,7 @@ int cs_schema_init(cs_db *db, int *version, cs_error *err)
 	current = cell_int(cs_db_cell(&rows, 0, 0));
 	cs_db_rows_free(&rows);
 	if (current > CS_SCHEMA_VERSION) {
-		cs_error_set(err, CS_EXIT_RUNTIME,
+		cs_error_set(err, CS_EXIT_USAGE,
 			     "schema version %d is newer than this engine's %d", current,
 			     CS_SCHEMA_VERSION);
 		cs_error_hint(err, "Use a coopsettle release that knows schema version %d.",
@@ -293,7 +293,7 @@ fail:
 int cs_schema_check(cs_db *db, cs_error *err)
 {
 	cs_db_rows rows;
-	int ok;
+	int ok, found;
 
 	if (cs_db_query(db,
 			"SELECT pg_catalog.to_regclass('coopsettle.schema_version') IS NOT NULL",
@@ -302,20 +302,29 @@ int cs_schema_check(cs_db *db, cs_error *err)
 	ok = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
 	cs_db_rows_free(&rows);
 	if (!ok) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "the coopsettle schema does not exist");
-		cs_error_hint(err, "Run 'coopsettle init-db' first.");
+		cs_error_set(err, CS_EXIT_USAGE, "the coopsettle schema does not exist");
+		cs_error_hint(err, "Run 'coopsettle init-db' first, as the schema's owner; a "
+				   "retry will not help.");
 		return -1;
 	}
 	if (cs_db_query(db, "SELECT coalesce(max(version), 0) FROM coopsettle.schema_version", 0,
 			NULL, &rows, err) < 0)
 		return -1;
-	ok = cs_db_cell(&rows, 0, 0) && cell_int(cs_db_cell(&rows, 0, 0)) == CS_SCHEMA_VERSION;
+	found = cs_db_cell(&rows, 0, 0) ? cell_int(cs_db_cell(&rows, 0, 0)) : -1;
 	cs_db_rows_free(&rows);
-	if (!ok) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "the coopsettle schema is not at version %d",
-			     CS_SCHEMA_VERSION);
-		cs_error_hint(err, "Run 'coopsettle init-db' to migrate it.");
+	if (found == CS_SCHEMA_VERSION)
+		return 0;
+	if (found > CS_SCHEMA_VERSION) {
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "the coopsettle schema is at version %d, newer than this engine's %d",
+			     found, CS_SCHEMA_VERSION);
+		cs_error_hint(err, "Use a coopsettle release that knows schema version %d.", found);
 		return -1;
 	}
-	return 0;
+	cs_error_set(err, CS_EXIT_USAGE,
+		     "the coopsettle schema is at version %d; this engine needs version %d", found,
+		     CS_SCHEMA_VERSION);
+	cs_error_hint(err, "Run 'coopsettle init-db' as the schema's owner to migrate it; a retry "
+			   "will not help.");
+	return -1;
 }

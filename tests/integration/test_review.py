@@ -409,7 +409,7 @@ def review_07_temp_files(t):
     # a failed write names the file asked for
     r = db.run("export", "--run", "1", "--format", "csv", "--output",
                os.path.join(db.tmp, "nowhere", "x.csv"))
-    t.check(r.code == 1 and "nowhere/x.csv'" in r.stderr and ".tmp-" not in r.stderr,
+    t.check(r.code == 2 and "nowhere/x.csv'" in r.stderr and ".tmp-" not in r.stderr,
             "07: the error names the file asked for: %r" % r.stderr)
     db.drop()
 
