@@ -21,6 +21,7 @@
 #include "coopsettle/stored.h"
 #include "coopsettle/surplus.h"
 #include "coopsettle/util.h"
+#include "coopsettle/verify.h"
 
 /* Output is written out when the buffer holds this much. */
 #define OUT_FLUSH_BYTES (1024 * 1024)
@@ -1043,6 +1044,30 @@ static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_err
 	return 0;
 }
 
+/* The stored rows of the run must hash to its output_sha256 before anything
+ * is written (spec section 10.4): an export never puts the run's hash over
+ * lines that are not the run's. The check and the export read one snapshot
+ * (the audit transaction), so the lines checked are the lines written. */
+static int export_check_output(const audit_run *a, cs_error *err)
+{
+	char hex[65];
+
+	if (cs_verify_stored_output(a->db, &a->run, a->cfg, hex, err) < 0)
+		return -1;
+	if (strcmp(hex, a->run.output_sha256) == 0)
+		return 0;
+	cs_error_set(err, CS_EXIT_VERIFY,
+		     "run %lld's stored rows do not hash to its output_sha256: they were changed "
+		     "after the run; nothing was written",
+		     (long long)a->run.id);
+	cs_error_detail(err, "output_sha256 %s, the stored rows hash to %s", a->run.output_sha256,
+			hex);
+	cs_error_hint(err, "Run 'coopsettle verify --run %lld' to see which rows differ; keep the "
+			   "database as it is and investigate before exporting.",
+		      (long long)a->run.id);
+	return -1;
+}
+
 int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
 		    const char *path, cs_error *err)
 {
@@ -1052,7 +1077,7 @@ int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
 	int rc = -1;
 
 	cs_buf_init(&tmp);
-	if (audit_open(&a, conninfo, run_id, err) < 0)
+	if (audit_open(&a, conninfo, run_id, err) < 0 || export_check_output(&a, err) < 0)
 		goto cleanup;
 	if (!path) {
 		rc = export_to(&a, fmt, stdout, err);

@@ -247,6 +247,17 @@ cleanup:
 	return rc;
 }
 
+int cs_verify_stored_output(cs_db *db, const cs_stored_run *run, const cs_config *cfg,
+			    char hex[65], cs_error *err)
+{
+	char id[24];
+
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (strcmp(run->kind, "settle") == 0)
+		return stored_settle_output(db, id, hex, err);
+	return stored_dist_output(db, cfg, id, hex, err);
+}
+
 /*
  * Runs a comparison query whose rows are (what, field, stored, recomputed,
  * total count) and adds each as a difference. Returns 0 or -1.
