@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coopsettle/amount.h"
 #include "coopsettle/copybin.h"
 #include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
@@ -29,6 +30,7 @@ void cs_run_result_init(cs_run_result *res)
 	cs_buf_init(&res->statement);
 	cs_buf_init(&res->summary);
 	cs_buf_init(&res->restated);
+	cs_buf_init(&res->notes);
 }
 
 void cs_run_result_free(cs_run_result *res)
@@ -36,6 +38,7 @@ void cs_run_result_free(cs_run_result *res)
 	cs_buf_free(&res->statement);
 	cs_buf_free(&res->summary);
 	cs_buf_free(&res->restated);
+	cs_buf_free(&res->notes);
 }
 
 /* ---- the ledger COPY, shared by settle and distribute ---- */
@@ -145,39 +148,47 @@ void cs_run_rollback(cs_db *w)
 		cs_db_exec(w, "ROLLBACK", 0, NULL, &ignored);
 }
 
-int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t *old,
-		       cs_run_ref *old_ref, cs_error *err)
+/* The hint of an overlap that is not exactly one run of the same window:
+ * for the kind of run, so that a distribute error never says "settle". */
+static void overlap_hint(cs_error *err, const char *kind)
+{
+	if (strcmp(kind, "settle") == 0)
+		cs_error_hint(err, "Settle a window that does not overlap committed settle runs, or "
+				   "replace one committed run with exactly its window and --supersede "
+				   "--reason TEXT.");
+	else
+		cs_error_hint(err, "Distribute runs may not overlap: a year's distribution cannot "
+				   "follow distributions of its months (docs/operations.md). "
+				   "Distribute a window that overlaps no committed distribute run, or "
+				   "replace one with exactly its window and --supersede --reason TEXT.");
+}
+
+int cs_run_find_conflict(cs_db *db, const cs_run_opts *opts, const char *kind, int *equal,
+			 cs_run_ref *old_ref, cs_error *err)
 {
 	cs_db_rows rows;
 	char from[24], to[24];
 	const char *params[3];
 	size_t i;
-	int equal;
 
-	*old = 0;
-	if (cs_db_exec(w, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, err) < 0)
-		return -1;
-	if (cs_db_exec(w, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
-		       NULL, err) < 0 ||
-	    cs_schema_check(w, err) < 0)
-		goto fail;
+	*equal = 0;
+	memset(old_ref, 0, sizeof(*old_ref));
 	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
 	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
 	params[0] = kind;
 	params[1] = from;
 	params[2] = to;
-	if (cs_db_query(w,
+	if (cs_db_query(db,
 			"SELECT id, window_from_us, window_to_us, window_from_text, window_to_text,"
-			" output_sha256, input_sha256 FROM coopsettle.runs WHERE kind = $1"
-			" AND status = 'committed'"
+			" output_sha256, input_sha256, config_sha256 FROM coopsettle.runs"
+			" WHERE kind = $1 AND status = 'committed'"
 			" AND window_from_us < $3::bigint AND window_to_us > $2::bigint ORDER BY id",
 			3, params, &rows, err) < 0)
-		goto fail;
+		return -1;
 	if (rows.n_rows == 0) {
 		cs_db_rows_free(&rows);
 		return 0;
 	}
-	memset(old_ref, 0, sizeof(*old_ref));
 	cs_db_cell_i64(&rows, 0, 0, &old_ref->id);
 	cs_db_cell_i64(&rows, 0, 1, &old_ref->from_us);
 	cs_db_cell_i64(&rows, 0, 2, &old_ref->to_us);
@@ -187,15 +198,16 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int6
 		 cs_db_cell(&rows, 0, 5));
 	snprintf(old_ref->input_sha256, sizeof(old_ref->input_sha256), "%s",
 		 cs_db_cell(&rows, 0, 6));
-	equal = rows.n_rows == 1 && old_ref->from_us == opts->window.from_us &&
-		old_ref->to_us == opts->window.to_us;
-	if (opts->supersede && equal) {
-		*old = old_ref->id;
+	snprintf(old_ref->config_sha256, sizeof(old_ref->config_sha256), "%s",
+		 cs_db_cell(&rows, 0, 7));
+	if (rows.n_rows == 1 && old_ref->from_us == opts->window.from_us &&
+	    old_ref->to_us == opts->window.to_us) {
+		*equal = 1;
 		cs_db_rows_free(&rows);
 		return 0;
 	}
 	cs_error_set(err, CS_EXIT_CONFLICT,
-		     "window [%s, %s) overlaps committed %s run %lld [%s, %s)",
+		     "window [%s, %s) overlaps committed %s run %lld [%s, %s); nothing was written",
 		     opts->window.from_text, opts->window.to_text, kind, (long long)old_ref->id,
 		     old_ref->from_text, old_ref->to_text);
 	if (rows.n_rows > 1) {
@@ -209,15 +221,23 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int6
 		cs_error_detail(err, "%s", more.data);
 		cs_buf_free(&more);
 	}
-	if (equal)
-		cs_error_hint(err, "Re-run with --supersede to replace it with corrected figures.");
-	else
-		cs_error_hint(err, "Settle a window that does not overlap committed runs, or "
-				   "supersede a committed run with exactly its window.");
+	overlap_hint(err, kind);
 	cs_db_rows_free(&rows);
-fail:
-	cs_run_rollback(w);
 	return -1;
+}
+
+int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int *equal,
+		       cs_run_ref *old_ref, cs_error *err)
+{
+	if (cs_db_exec(w, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, err) < 0)
+		return -1;
+	if (cs_db_exec(w, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
+		       NULL, err) < 0 ||
+	    cs_schema_check(w, err) < 0 || cs_run_find_conflict(w, opts, kind, equal, old_ref, err) < 0) {
+		cs_run_rollback(w);
+		return -1;
+	}
+	return 0;
 }
 
 int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err)
@@ -225,27 +245,32 @@ int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err)
 	cs_db_rows rows;
 	int rc;
 
-	if (cs_db_query(w, "SELECT pg_catalog.nextval('coopsettle.runs_id_seq')", 0, NULL, &rows,
+	/* the caller holds the advisory lock: no other run reads this max
+	 * until we commit or roll back */
+	if (cs_db_query(w, "SELECT coalesce(max(id), 0) + 1 FROM coopsettle.runs", 0, NULL, &rows,
 			err) < 0)
 		return -1;
 	rc = cs_db_cell_i64(&rows, 0, 0, id);
 	cs_db_rows_free(&rows);
 	if (rc < 0)
-		return cs_error_set(err, CS_EXIT_RUNTIME, "unexpected run id from the sequence");
+		return cs_error_set(err, CS_EXIT_RUNTIME, "unexpected next run id");
 	return 0;
 }
 
 /* The writer's connection w was lost during COMMIT, so the server may or
- * may not have committed run id. Asks on a new connection, once w's backend
- * has ended (its transaction is then decided either way). Returns 1 when the
- * run is there, 0 when it certainly is not, -1 when we cannot tell. */
-static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id)
+ * may not have committed run id with record hash record_hex. Asks on a new
+ * connection, once w's backend has ended (its transaction is then decided
+ * either way); the hash tells our run from another that took the same id
+ * since. Returns 1 when the run is there, 0 when it certainly is not, -1
+ * when we cannot tell. */
+static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id,
+			  const char *record_hex)
 {
 	cs_error ignored;
 	cs_db *db = cs_db_connect(opts->conninfo, &ignored);
 	cs_db_rows rows;
 	char pid_text[24], id_text[24];
-	const char *param;
+	const char *param, *params[2];
 	const struct timespec step = {0, 50 * 1000000L};
 	int waited_ms, rc = -1;
 	size_t n = 1;
@@ -267,9 +292,11 @@ static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id)
 	}
 	if (n)
 		goto cleanup; /* still running: its COMMIT is not decided yet */
-	param = id_text;
-	if (cs_db_query(db, "SELECT 1 FROM coopsettle.runs WHERE id = $1::bigint", 1, &param, &rows,
-			&ignored) < 0)
+	params[0] = id_text;
+	params[1] = record_hex;
+	if (cs_db_query(db,
+			"SELECT 1 FROM coopsettle.runs WHERE id = $1::bigint AND record_sha256 = $2",
+			2, params, &rows, &ignored) < 0)
 		goto cleanup;
 	rc = rows.n_rows ? 1 : 0;
 	cs_db_rows_free(&rows);
@@ -324,23 +351,33 @@ static int supersede_old(cs_db *w, int64_t id, int64_t old, cs_error *err)
 	return 0;
 }
 
+/* What insert_record stores besides the caller's figures. */
+typedef struct record_extra {
+	const int64_t *depends_on; /* ascending */
+	size_t n_depends_on;
+	char record_hex[65];       /* out: the record's hash */
+} record_extra;
+
 /* Inserts the run record of run id, chained to the previous record. */
 static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
 			 int64_t old, const char *input_sha256, const char *output_sha256,
-			 int64_t expected_lines, const char *statement, cs_error *err)
+			 int64_t expected_lines, const char *statement, record_extra *x,
+			 cs_error *err)
 {
 	cs_db_rows rows;
-	char id_text[24], old_text[24], from[24], to[24], lines_text[24], record_hex[65];
-	char created_at[64], prev[65];
-	int has_prev = 0;
+	char id_text[24], old_text[24], from[24], to[24], lines_text[24];
+	char created_at[64], prev[65], *actor;
+	int has_prev = 0, rc;
+	size_t i;
 	cs_record_fields fields;
-	cs_buf rec;
-	const char *params[19];
+	cs_buf rec, deps;
+	const char *params[22];
 
 	if (cs_db_query(w,
 			"SELECT pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
 			" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-			" (SELECT record_sha256 FROM coopsettle.runs ORDER BY id DESC LIMIT 1)",
+			" (SELECT record_sha256 FROM coopsettle.runs ORDER BY id DESC LIMIT 1),"
+			" session_user",
 			0, NULL, &rows, err) < 0)
 		return -1;
 	snprintf(created_at, sizeof(created_at), "%s", cs_db_cell(&rows, 0, 0));
@@ -348,7 +385,14 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 		has_prev = 1;
 		snprintf(prev, sizeof(prev), "%s", cs_db_cell(&rows, 0, 1));
 	}
+	actor = strdup(cs_db_cell(&rows, 0, 2) ? cs_db_cell(&rows, 0, 2) : "");
+	CS_ASSERT(actor != NULL);
 	cs_db_rows_free(&rows);
+	cs_buf_init(&deps);
+	cs_buf_putc(&deps, '{');
+	for (i = 0; i < x->n_depends_on; i++)
+		cs_buf_printf(&deps, "%s%lld", i ? "," : "", (long long)x->depends_on[i]);
+	cs_buf_putc(&deps, '}');
 	fields.id = id;
 	fields.kind = kind;
 	fields.from_us = opts->window.from_us;
@@ -364,9 +408,13 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 	fields.prev_record_sha256 = has_prev ? prev : NULL;
 	fields.line_count = expected_lines;
 	fields.statement = statement;
+	fields.actor = actor;
+	fields.reason = opts->reason;
+	fields.depends_on = x->depends_on;
+	fields.n_depends_on = x->n_depends_on;
 	cs_buf_init(&rec);
 	cs_stored_record_canonical(&rec, CS_RECORD_FORMAT, &fields);
-	cs_sha256_hex(rec.data, rec.len, record_hex);
+	cs_sha256_hex(rec.data, rec.len, x->record_hex);
 	cs_buf_free(&rec);
 
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
@@ -390,24 +438,31 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 	params[13] = created_at;
 	params[14] = old ? old_text : NULL;
 	params[15] = has_prev ? prev : NULL;
-	params[16] = record_hex;
+	params[16] = x->record_hex;
 	params[17] = lines_text;
 	params[18] = statement;
-	return cs_db_exec(w,
-			  "INSERT INTO coopsettle.runs (id, kind, window_from, window_to,"
-			  " window_from_us, window_to_us, window_from_text, window_to_text, status,"
-			  " config_text, config_sha256, input_sha256, output_sha256, engine_version,"
-			  " created_at, supersedes, prev_record_sha256, record_sha256, line_count,"
-			  " statement) VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz,"
-			  " $5::bigint, $6::bigint, $7, $8, 'committed', $9, $10, $11, $12, $13, $14,"
-			  " $15::bigint, $16, $17, $18::bigint, $19)",
-			  19, params, err);
+	params[19] = actor;
+	params[20] = opts->reason;
+	params[21] = deps.data;
+	rc = cs_db_exec(w,
+			"INSERT INTO coopsettle.runs (id, kind, window_from, window_to,"
+			" window_from_us, window_to_us, window_from_text, window_to_text, status,"
+			" config_text, config_sha256, input_sha256, output_sha256, engine_version,"
+			" created_at, supersedes, prev_record_sha256, record_sha256, line_count,"
+			" statement, actor, reason, depends_on) VALUES ($1::bigint, $2,"
+			" $3::timestamptz, $4::timestamptz, $5::bigint, $6::bigint, $7, $8, 'committed',"
+			" $9, $10, $11, $12, $13, $14, $15::bigint, $16, $17, $18::bigint, $19, $20,"
+			" $21, $22::bigint[])",
+			22, params, err);
+	free(actor);
+	cs_buf_free(&deps);
+	return rc;
 }
 
 /* COMMIT. When the connection is lost during COMMIT, asks the server on a
  * new connection whether run id landed: 0 when it did, -1 otherwise. */
 static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
-		      cs_error *err)
+		      const char *record_hex, cs_error *err)
 {
 	int landed;
 	char was[CS_ERROR_MSG_BYTES];
@@ -416,7 +471,7 @@ static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64
 		CS_FAILPOINT("after_commit");
 		return 0;
 	}
-	landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id) : 0;
+	landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id, record_hex) : 0;
 	if (landed == 1)
 		return 0; /* the server committed before the connection went */
 	if (landed < 0) {
@@ -437,18 +492,24 @@ static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64
 
 int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
 			int64_t old, const char *input_sha256, const char *output_sha256,
-			int64_t expected_lines, const char *statement, cs_error *err)
+			int64_t expected_lines, const char *statement, const int64_t *depends_on,
+			size_t n_depends_on, cs_error *err)
 {
+	record_extra x;
+
+	memset(&x, 0, sizeof(x));
+	x.depends_on = depends_on;
+	x.n_depends_on = n_depends_on;
 	CS_FAILPOINT("before_record");
 	if ((old && supersede_old(w, id, old, err) < 0) ||
 	    insert_record(w, opts, kind, id, old, input_sha256, output_sha256, expected_lines,
-			  statement, err) < 0)
+			  statement, &x, err) < 0)
 		goto fail;
 	/* What the server stored was checked against what was sent after each
 	 * COPY (its command tag, cs_db_expect_stored); the lines' balance was
 	 * asserted by the core on the lines it encoded. verify re-reads them. */
 	CS_FAILPOINT("before_commit");
-	if (commit_run(w, opts, kind, id, err) < 0)
+	if (commit_run(w, opts, kind, id, x.record_hex, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -487,3 +548,51 @@ void cs_statement_head(cs_json *j, int64_t run_id, const char *kind, const char 
 	cs_json_object_end(j);
 }
 
+
+void cs_run_statement_add(cs_buf *statement, const char *object)
+{
+	size_t n = statement->len, m = strlen(object);
+	cs_buf tail;
+
+	/* the statement is "{...}\n" and object "{...}": its members go in
+	 * before the statement's closing brace */
+	if (m <= 2 || n < 3 || statement->data[n - 1] != '\n' || statement->data[n - 2] != '}')
+		return;
+	cs_buf_init(&tail);
+	cs_buf_put(&tail, object + 1, m - 1); /* members and '}' */
+	statement->len = n - 2;
+	if (statement->len > 1)
+		cs_buf_putc(statement, ',');
+	cs_buf_put(statement, tail.data, tail.len);
+	cs_buf_putc(statement, '\n');
+	statement->data[statement->len] = '\0';
+	cs_buf_free(&tail);
+}
+
+void cs_run_put_amount(cs_buf *out, const cs_config *cfg, size_t cur, cs_i128 amount)
+{
+	char text[CS_AMOUNT_TEXT_BYTES];
+
+	cs_buf_printf(out, "%s %s", cs_amount_format(text, amount, cfg->currencies[cur].exponent),
+		      cfg->currencies[cur].code);
+}
+
+void cs_run_summary_rejects(cs_buf *out, const cs_reject *rj, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	cs_buf_printf(out, "  rejected   %zu row%s (quarantined):\n",
+		      n, n == 1 ? "" : "s");
+	for (i = 0; i < n && i < CS_REJECTS_PRINTED_MAX; i++) {
+		if (rj[i].has_id)
+			cs_buf_printf(out, "             transaction %lld: %s\n", (long long)rj[i].id,
+				      cs_text_shown(rj[i].reason));
+		else
+			cs_buf_printf(out, "             transaction NULL: %s\n",
+				      cs_text_shown(rj[i].reason));
+	}
+	if (n > CS_REJECTS_PRINTED_MAX)
+		cs_buf_printf(out, "             ... and %zu more\n", n - CS_REJECTS_PRINTED_MAX);
+}

@@ -25,6 +25,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const schema_v1_sql[] = {
 	"CREATE SCHEMA IF NOT EXISTS coopsettle;",
@@ -208,8 +209,19 @@ static const char *const schema_v1_sql[] = {
 	"  END IF;"
 	"  RAISE EXCEPTION 'coopsettle.% is append-only: % refused', TG_TABLE_NAME, TG_OP"
 	"    USING ERRCODE = 'insufficient_privilege',"
-	"          HINT = 'Correct a period with settle --supersede.';"
+	"          HINT = 'Correct a period with settle --supersede --reason TEXT.';"
 	"END $$;",
+	/* version 5 is the time-true records' (issue 16); its statements go
+	 * before these. version 6, run bookkeeping (spec section 10.4): who made
+	 * each run (the session user), why (--reason), and the runs it depends
+	 * on (a distribute run's settle runs, a superseding run's predecessor),
+	 * all covered by the record hash (format 3). Runs made before keep NULL.
+	 * Run ids are drawn as max(id) + 1 under the advisory lock since this
+	 * version; the sequence runs_id_seq stays, unused, so that older grants
+	 * and dumps still apply. */
+	"ALTER TABLE coopsettle.runs ADD COLUMN IF NOT EXISTS actor text,"
+	"  ADD COLUMN IF NOT EXISTS reason text,"
+	"  ADD COLUMN IF NOT EXISTS depends_on bigint[];",
 };
 
 /* The integer in a one-cell result, or -1. */
@@ -227,7 +239,7 @@ static const char *const append_only_tables[] = {
 	"distribution_steps", "member_allocations", "run_input_chunks",
 };
 
-int cs_schema_init(cs_db *db, int *version, cs_error *err)
+int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err)
 {
 	cs_db_rows rows;
 	char sql[512];
@@ -239,6 +251,15 @@ int cs_schema_init(cs_db *db, int *version, cs_error *err)
 	if (cs_db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
 		       NULL, err) < 0)
 		goto fail;
+	/* the version before: 0 when there is no schema yet */
+	if (cs_db_query(db,
+			"SELECT CASE WHEN pg_catalog.to_regclass('coopsettle.schema_version') IS NULL"
+			" THEN 0 ELSE -1 END",
+			0, NULL, &rows, err) < 0)
+		goto fail;
+	*from_version = cs_db_cell(&rows, 0, 0) && strcmp(cs_db_cell(&rows, 0, 0), "0") == 0 ? 0
+											    : -1;
+	cs_db_rows_free(&rows);
 	for (i = 0; i < sizeof(schema_v1_sql) / sizeof(schema_v1_sql[0]); i++)
 		if (cs_db_exec(db, schema_v1_sql[i], 0, NULL, err) < 0)
 			goto fail;
@@ -265,6 +286,8 @@ int cs_schema_init(cs_db *db, int *version, cs_error *err)
 		goto fail;
 	current = cell_int(cs_db_cell(&rows, 0, 0));
 	cs_db_rows_free(&rows);
+	if (*from_version < 0)
+		*from_version = current;
 	if (current > CS_SCHEMA_VERSION) {
 		cs_error_set(err, CS_EXIT_USAGE,
 			     "schema version %d is newer than this engine's %d", current,

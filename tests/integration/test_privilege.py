@@ -61,11 +61,13 @@ def as_runner(t, db, role):
     r = run_as(db, role, *(settle + ["2026-11-02", "--dry-run"]))
     t.eq(r.code, 0, "dry run as the runner: %r" % r)
     r = run_as(db, role, *(settle + ["2026-11-02"]))
+    t.eq(r.code, 0, "the same window again as the runner: unchanged: %r" % r)
+    r = run_as(db, role, *(settle + ["2026-11"]))
     t.eq(r.code, 4, "conflict as the runner: %r" % r)
-    r = run_as(db, role, *(settle + ["2026-11-02", "--supersede", "--json"]))
+    r = run_as(db, role, *(settle + ["2026-11-02", "--supersede", "--reason", "test correction", "--json"]))
     t.check(r.code == 0 and r.json()["status"] == "unchanged", "unchanged as the runner: %r" % r)
     db.sql("UPDATE coopsettle.transactions SET amount_minor = amount_minor + 99999 WHERE id = 7")
-    r = run_as(db, role, *(settle + ["2026-11-02", "--supersede", "--json"]))
+    r = run_as(db, role, *(settle + ["2026-11-02", "--supersede", "--reason", "test correction", "--json"]))
     t.check(r.code == 0 and r.json()["status"] == "committed",
             "supersede as the runner: %r" % r)
     abort = db.write_config(dict(rel.CONFIG, on_invalid="abort"), "abort.yaml")
@@ -77,9 +79,9 @@ def as_runner(t, db, role):
     t.check(r.code == 0 and r.json()["status"] == "committed", "distribute as the runner: %r" % r)
     db.sql("UPDATE coopsettle.transactions SET amount_minor = amount_minor + 99999 WHERE"
            " id = 100007")
-    r = run_as(db, role, *(settle + ["2026-11-03", "--supersede"]))
+    r = run_as(db, role, *(settle + ["2026-11-03", "--supersede", "--reason", "test correction"]))
     t.eq(r.code, 0, "supersede the second day: %r" % r)
-    r = run_as(db, role, *(dist + ["--supersede", "--json"]))
+    r = run_as(db, role, *(dist + ["--supersede", "--reason", "test correction", "--json"]))
     t.check(r.code == 0 and r.json()["status"] == "committed",
             "supersede a distribution as the runner: %r" % r)
     t.eq(db.sql("SELECT kind, status, count(*) FROM coopsettle.runs GROUP BY 1, 2 ORDER BY 1, 2"),
