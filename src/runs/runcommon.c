@@ -482,9 +482,8 @@ static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64
 			     kind, (long long)id);
 		cs_error_detail(err, "%s", was);
 		cs_error_hint(err,
-			      "Re-run the same command when the server is back: it exits "
-			      "4 (or reports 'unchanged' with --supersede) if run %lld "
-			      "was committed.",
+			      "Re-run the same command when the server is back: it reports "
+			      "'unchanged' if run %lld was committed, and commits it if not.",
 			      (long long)id);
 	}
 	return -1;
