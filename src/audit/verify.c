@@ -1327,6 +1327,9 @@ int cs_verify_run(const char *conninfo, int64_t run_id, cs_buf *report, cs_error
 		cs_buf_printf(report, "%lld", (long long)run.superseded_by);
 	cs_buf_printf(report, ", engine %s (this engine %s)\n", run.engine_version,
 		      CS_VERSION);
+	if (run.actor) /* schema version 6 and later: who made the run, and why */
+		cs_buf_printf(report, "made by %s%s%s\n", run.actor,
+			      run.reason ? ", reason: " : "", run.reason ? run.reason : "");
 	if (cs_stored_begin(db, cfg, err) < 0 || check_record(db, &f, &run, &w, err) < 0)
 		goto cleanup;
 	if (strcmp(run.kind, "settle") == 0) {

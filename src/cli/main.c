@@ -55,7 +55,7 @@ static const char main_help[] =
 	"                   PGDATABASE, ...) and defaults. Never put a password\n"
 	"                   here: use ~/.pgpass. Before or after the command.\n"
 	"  --help           this help (-h too); 'coopsettle COMMAND --help' for a command\n"
-	"  --version        print the version\n"
+	"  --version        print the version (before or after the command)\n"
 	"\n"
 	"exit codes: 0 done; 1 a failure a retry can cure (server down or starting,\n"
 	"connection lost, lock or statement timeout, disk full); 2 usage, config,\n"
@@ -192,6 +192,13 @@ static int is_help(const char *arg)
 	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
+/* --version, before or after the command. */
+static int print_version(void)
+{
+	printf("coopsettle %s\n", CS_VERSION);
+	return CS_EXIT_OK;
+}
+
 static int cmd_init_db(const char *conninfo, int argc, char **argv)
 {
 	cs_error err;
@@ -203,6 +210,8 @@ static int cmd_init_db(const char *conninfo, int argc, char **argv)
 			fputs(init_db_help, stdout);
 			return CS_EXIT_OK;
 		}
+		if (strcmp(argv[i], "--version") == 0)
+			return print_version();
 		k = take_db("init-db", argc, argv, &i, &conninfo);
 		if (k >= 10)
 			return k - 10;
@@ -251,15 +260,31 @@ static int cmd_check_config(int argc, char **argv)
 {
 	cs_config_diag diag;
 	cs_config *cfg = NULL;
-	const char *path;
+	const char *path = NULL, *conninfo = NULL;
+	int i = 1, k;
 
-	if (argc == 2 && is_help(argv[1])) {
-		fputs(check_config_help, stdout);
-		return CS_EXIT_OK;
+	while (i < argc) {
+		if (is_help(argv[i])) {
+			fputs(check_config_help, stdout);
+			return CS_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--version") == 0)
+			return print_version();
+		/* --db is accepted as everywhere; the command needs no database */
+		k = take_db("check-config", argc, argv, &i, &conninfo);
+		if (k >= 10)
+			return k - 10;
+		if (k == 1)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return cs_usage_error("check-config", "unknown option '%s'", argv[i]);
+		if (path)
+			return cs_usage_error("check-config", "%s needs exactly one FILE",
+					      "check-config");
+		path = argv[i++];
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	if (!path)
 		return cs_usage_error("check-config", "%s needs exactly one FILE", "check-config");
-	path = argv[1];
 	if (cs_config_load_file(&cfg, path, &diag) < 0) {
 		print_config_errors(path, &diag);
 		return CS_EXIT_USAGE;
@@ -285,7 +310,7 @@ static cs_config *load_config(const char *path)
 }
 
 enum { OPT_CONFIG = 1, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_DRY_RUN, OPT_SUPERSEDE, OPT_JSON,
-       OPT_HELP, OPT_NO_PROGRESS, OPT_REASON, OPT_ALLOW_OPEN, OPT_DB };
+       OPT_HELP, OPT_NO_PROGRESS, OPT_REASON, OPT_ALLOW_OPEN, OPT_DB, OPT_VERSION };
 
 /* The arguments of settle and distribute. */
 typedef struct run_args {
@@ -309,6 +334,7 @@ static const struct option run_opts[] = {
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"db", required_argument, NULL, OPT_DB},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -421,6 +447,10 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args *a, i
 			*rc = CS_EXIT_OK;
 			return -1;
 		}
+		if (c == OPT_VERSION) {
+			*rc = print_version();
+			return -1;
+		}
 		if (c == ':') {
 			*rc = cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 			return -1;
@@ -520,10 +550,8 @@ static int global_options(int argc, char **argv, int *i, const char **conninfo)
 			fputs(main_help, stdout);
 			return CS_EXIT_OK;
 		}
-		if (strcmp(argv[*i], "--version") == 0) {
-			printf("coopsettle %s\n", CS_VERSION);
-			return CS_EXIT_OK;
-		}
+		if (strcmp(argv[*i], "--version") == 0)
+			return print_version();
 		k = take_db(NULL, argc, argv, i, conninfo);
 		if (k >= 10)
 			return k - 10;

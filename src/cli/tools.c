@@ -19,6 +19,10 @@
 #include "coopsettle/util.h"
 #include "coopsettle/verify.h"
 
+#ifndef CS_VERSION
+#define CS_VERSION "0.0.0"
+#endif
+
 static const char verify_help[] =
 	"usage: coopsettle [--db CONNINFO] verify (--run N | --chain)\n"
 	"\n"
@@ -161,7 +165,7 @@ static int finish(int rc, const cs_error *err)
 }
 
 enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_GROUP_READABLE,
-       OPT_CONFIG, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_JSON, OPT_DB, OPT_HELP };
+       OPT_CONFIG, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_JSON, OPT_DB, OPT_VERSION, OPT_HELP };
 
 static const struct option opts[] = {
 	{"run", required_argument, NULL, OPT_RUN},
@@ -177,11 +181,13 @@ static const struct option opts[] = {
 	{"to", required_argument, NULL, OPT_TO},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"db", required_argument, NULL, OPT_DB},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
 
-/* which options each command takes (every one takes --db and --help) */
+/* which options each command takes (every one takes --db, --version and
+ * --help) */
 static const struct {
 	const char *cmd;
 	const char *help;
@@ -270,6 +276,10 @@ static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool
 		}
 		if (c == ':')
 			return cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (c == OPT_VERSION) {
+			printf("coopsettle %s\n", CS_VERSION);
+			return CS_EXIT_OK;
+		}
 		if (c <= 0 || c >= OPT_HELP || (c != OPT_DB && !cmds[which].allowed[c]))
 			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 		if ((seen & (1u << c)) || (c == OPT_DB && before))
@@ -366,7 +376,7 @@ static int run_tool(const char *cmd, const tool_args *a)
 					 &err);
 		if (report.len)
 			cs_text_clean(report.data, report.len, 1);
-		fputs(report.data ? report.data : "", stderr);
+		fputs(report.data ? report.data : "", stdout); /* a summary, as settle's */
 	}
 	cs_buf_free(&report);
 	return finish(rc, &err);

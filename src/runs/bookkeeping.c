@@ -243,6 +243,41 @@ int cs_run_refuse_changed(cs_db *db, const cs_run_opts *opts, const char *kind,
 
 /* ---- a replacement: old -> new, config keys, stale distribute runs ---- */
 
+/* One figure k of currency cur, old ov -> new nv (decimal texts, NULL when
+ * absent): {"old": .., "new": ..} under key k in j, and a summary line. */
+static void figure_row(const cs_config *cfg, const char *cur, const char *k, const char *ov,
+		       const char *nv, cs_buf *summary, cs_json *j)
+{
+	int c = cs_config_currency_index(cfg, cur, strlen(cur));
+	int money = strstr(k, "_minor") || strncmp(k, "steps.", 6) == 0;
+	cs_i128 a = 0, b = 0;
+
+	cs_json_key(j, k);
+	cs_json_object_begin(j);
+	cs_json_key(j, "old");
+	if (ov && cs_amount_parse(ov, &a) == 0)
+		cs_json_int(j, a);
+	else
+		cs_json_null(j);
+	cs_json_key(j, "new");
+	if (nv && cs_amount_parse(nv, &b) == 0)
+		cs_json_int(j, b);
+	else
+		cs_json_null(j);
+	cs_json_object_end(j);
+	cs_buf_printf(summary, "  %-10s %-28s ", cs_text_shown(cur), cs_text_shown(k));
+	if (money && c >= 0) {
+		cs_run_put_amount(summary, cfg, (size_t)c, a);
+		cs_buf_puts(summary, " -> ");
+		cs_run_put_amount(summary, cfg, (size_t)c, b);
+	} else {
+		cs_buf_put_i128(summary, a);
+		cs_buf_puts(summary, " -> ");
+		cs_buf_put_i128(summary, b);
+	}
+	cs_buf_puts(summary, a == b ? "\n" : "   (changed)\n");
+}
+
 /* Writes "old -> new" per currency and figure of run old's stored statement
  * and the printed one (res->statement) into the summary and the "replaces"
  * object of j. */
@@ -285,13 +320,9 @@ static int replacement_figures(cs_db *db, const cs_run_opts *opts, const cs_run_
 	cs_json_key(j, "currencies");
 	cs_json_object_begin(j);
 	for (i = 0; i < rows.n_rows; i++) {
-		const char *cur = cs_db_cell(&rows, i, 0), *k = cs_db_cell(&rows, i, 1);
-		const char *ov = cs_db_cell(&rows, i, 2), *nv = cs_db_cell(&rows, i, 3);
-		int c = cur ? cs_config_currency_index(opts->cfg, cur, strlen(cur)) : -1;
-		cs_i128 a = 0, b = 0;
-		int money = k && (strstr(k, "_minor") || strncmp(k, "steps.", 6) == 0);
+		const char *cur = cs_db_cell(&rows, i, 0);
 
-		if (!cur || !k)
+		if (!cur || !cs_db_cell(&rows, i, 1))
 			continue;
 		if (!cur_open || strcmp(cur_open, cur) != 0) {
 			if (cur_open)
@@ -300,30 +331,8 @@ static int replacement_figures(cs_db *db, const cs_run_opts *opts, const cs_run_
 			cs_json_object_begin(j);
 			cur_open = cur;
 		}
-		cs_json_key(j, k);
-		cs_json_object_begin(j);
-		cs_json_key(j, "old");
-		if (ov && cs_amount_parse(ov, &a) == 0)
-			cs_json_int(j, a);
-		else
-			cs_json_null(j);
-		cs_json_key(j, "new");
-		if (nv && cs_amount_parse(nv, &b) == 0)
-			cs_json_int(j, b);
-		else
-			cs_json_null(j);
-		cs_json_object_end(j);
-		cs_buf_printf(&res->summary, "  %-10s %-28s ", cs_text_shown(cur), cs_text_shown(k));
-		if (money && c >= 0) {
-			cs_run_put_amount(&res->summary, opts->cfg, (size_t)c, a);
-			cs_buf_puts(&res->summary, " -> ");
-			cs_run_put_amount(&res->summary, opts->cfg, (size_t)c, b);
-		} else {
-			cs_buf_put_i128(&res->summary, a);
-			cs_buf_puts(&res->summary, " -> ");
-			cs_buf_put_i128(&res->summary, b);
-		}
-		cs_buf_puts(&res->summary, a == b ? "\n" : "   (changed)\n");
+		figure_row(opts->cfg, cur, cs_db_cell(&rows, i, 1), cs_db_cell(&rows, i, 2),
+			   cs_db_cell(&rows, i, 3), &res->summary, j);
 	}
 	if (cur_open)
 		cs_json_object_end(j);

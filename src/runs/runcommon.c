@@ -351,27 +351,23 @@ static int supersede_old(cs_db *w, int64_t id, int64_t old, cs_error *err)
 	return 0;
 }
 
-/* What insert_record stores besides the caller's figures. */
+/* What insert_record stores besides the caller's figures: what the caller
+ * knows (the runs depended on) and what the server says at the insert. */
 typedef struct record_extra {
 	const int64_t *depends_on; /* ascending */
 	size_t n_depends_on;
+	char created_at[64];       /* the server's now(), UTC */
+	int has_prev;
+	char prev[65];             /* the record_sha256 of the run before */
+	char *actor;               /* the session_user (malloc) */
 	char record_hex[65];       /* out: the record's hash */
 } record_extra;
 
-/* Inserts the run record of run id, chained to the previous record. */
-static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
-			 int64_t old, const char *input_sha256, const char *output_sha256,
-			 int64_t expected_lines, const char *statement, record_extra *x,
-			 cs_error *err)
+/* Reads the server's part of the record into x: created_at, the previous
+ * record's hash (the chain) and the session user (the actor). */
+static int record_context(cs_db *w, record_extra *x, cs_error *err)
 {
 	cs_db_rows rows;
-	char id_text[24], old_text[24], from[24], to[24], lines_text[24];
-	char created_at[64], prev[65], *actor;
-	int has_prev = 0, rc;
-	size_t i;
-	cs_record_fields fields;
-	cs_buf rec, deps;
-	const char *params[22];
 
 	if (cs_db_query(w,
 			"SELECT pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
@@ -380,43 +376,69 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 			" session_user",
 			0, NULL, &rows, err) < 0)
 		return -1;
-	snprintf(created_at, sizeof(created_at), "%s", cs_db_cell(&rows, 0, 0));
-	if (cs_db_cell(&rows, 0, 1)) {
-		has_prev = 1;
-		snprintf(prev, sizeof(prev), "%s", cs_db_cell(&rows, 0, 1));
-	}
-	actor = strdup(cs_db_cell(&rows, 0, 2) ? cs_db_cell(&rows, 0, 2) : "");
-	CS_ASSERT(actor != NULL);
+	snprintf(x->created_at, sizeof(x->created_at), "%s", cs_db_cell(&rows, 0, 0));
+	x->has_prev = cs_db_cell(&rows, 0, 1) != NULL;
+	if (x->has_prev)
+		snprintf(x->prev, sizeof(x->prev), "%s", cs_db_cell(&rows, 0, 1));
+	x->actor = strdup(cs_db_cell(&rows, 0, 2) ? cs_db_cell(&rows, 0, 2) : "");
+	CS_ASSERT(x->actor != NULL);
 	cs_db_rows_free(&rows);
+	return 0;
+}
+
+/* The record hash of run id (format CS_RECORD_FORMAT) into x->record_hex. */
+static void record_hash(const cs_run_opts *opts, const char *kind, int64_t id, int64_t old,
+			const char *input_sha256, const char *output_sha256,
+			int64_t expected_lines, const char *statement, record_extra *x)
+{
+	cs_record_fields f;
+	cs_buf rec;
+
+	f.id = id;
+	f.kind = kind;
+	f.from_us = opts->window.from_us;
+	f.to_us = opts->window.to_us;
+	f.from_text = opts->window.from_text;
+	f.to_text = opts->window.to_text;
+	f.config_sha256 = opts->cfg->sha256_hex;
+	f.input_sha256 = input_sha256;
+	f.output_sha256 = output_sha256;
+	f.engine_version = CS_VERSION;
+	f.created_at = x->created_at;
+	f.supersedes = old;
+	f.prev_record_sha256 = x->has_prev ? x->prev : NULL;
+	f.line_count = expected_lines;
+	f.statement = statement;
+	f.actor = x->actor;
+	f.reason = opts->reason;
+	f.depends_on = x->depends_on;
+	f.n_depends_on = x->n_depends_on;
+	cs_buf_init(&rec);
+	cs_stored_record_canonical(&rec, CS_RECORD_FORMAT, &f);
+	cs_sha256_hex(rec.data, rec.len, x->record_hex);
+	cs_buf_free(&rec);
+}
+
+/* Inserts the run record of run id, chained to the previous record. */
+static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
+			 int64_t old, const char *input_sha256, const char *output_sha256,
+			 int64_t expected_lines, const char *statement, record_extra *x,
+			 cs_error *err)
+{
+	char id_text[24], old_text[24], from[24], to[24], lines_text[24];
+	const char *params[22];
+	size_t i;
+	cs_buf deps;
+	int rc;
+
+	if (record_context(w, x, err) < 0)
+		return -1;
+	record_hash(opts, kind, id, old, input_sha256, output_sha256, expected_lines, statement, x);
 	cs_buf_init(&deps);
 	cs_buf_putc(&deps, '{');
 	for (i = 0; i < x->n_depends_on; i++)
 		cs_buf_printf(&deps, "%s%lld", i ? "," : "", (long long)x->depends_on[i]);
 	cs_buf_putc(&deps, '}');
-	fields.id = id;
-	fields.kind = kind;
-	fields.from_us = opts->window.from_us;
-	fields.to_us = opts->window.to_us;
-	fields.from_text = opts->window.from_text;
-	fields.to_text = opts->window.to_text;
-	fields.config_sha256 = opts->cfg->sha256_hex;
-	fields.input_sha256 = input_sha256;
-	fields.output_sha256 = output_sha256;
-	fields.engine_version = CS_VERSION;
-	fields.created_at = created_at;
-	fields.supersedes = old;
-	fields.prev_record_sha256 = has_prev ? prev : NULL;
-	fields.line_count = expected_lines;
-	fields.statement = statement;
-	fields.actor = actor;
-	fields.reason = opts->reason;
-	fields.depends_on = x->depends_on;
-	fields.n_depends_on = x->n_depends_on;
-	cs_buf_init(&rec);
-	cs_stored_record_canonical(&rec, CS_RECORD_FORMAT, &fields);
-	cs_sha256_hex(rec.data, rec.len, x->record_hex);
-	cs_buf_free(&rec);
-
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
 	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
@@ -435,13 +457,13 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 	params[10] = input_sha256;
 	params[11] = output_sha256;
 	params[12] = CS_VERSION;
-	params[13] = created_at;
+	params[13] = x->created_at;
 	params[14] = old ? old_text : NULL;
-	params[15] = has_prev ? prev : NULL;
+	params[15] = x->has_prev ? x->prev : NULL;
 	params[16] = x->record_hex;
 	params[17] = lines_text;
 	params[18] = statement;
-	params[19] = actor;
+	params[19] = x->actor;
 	params[20] = opts->reason;
 	params[21] = deps.data;
 	rc = cs_db_exec(w,
@@ -454,7 +476,6 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 			" $9, $10, $11, $12, $13, $14, $15::bigint, $16, $17, $18::bigint, $19, $20,"
 			" $21, $22::bigint[])",
 			22, params, err);
-	free(actor);
 	cs_buf_free(&deps);
 	return rc;
 }
@@ -510,8 +531,10 @@ int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int
 	CS_FAILPOINT("before_commit");
 	if (commit_run(w, opts, kind, id, x.record_hex, err) < 0)
 		goto fail;
+	free(x.actor);
 	return 0;
 fail:
+	free(x.actor);
 	cs_run_rollback(w);
 	return -1;
 }

@@ -1,8 +1,8 @@
 """Least privilege (docs/operations.md).
 
 Runs the SQL block of docs/operations.md that creates the runner role, then
-settles, supersedes, quarantines, aborts, distributes and supersedes a
-distribution as that role, and checks what the role is refused: changing
+settles, supersedes, quarantines, aborts, distributes, supersedes a
+distribution and checks the status as that role, and checks what the role is refused: changing
 inputs, changing or deleting outputs, other columns of a run, the schema.
 """
 import os
@@ -88,6 +88,8 @@ def as_runner(t, db, role):
          [("distribute", "committed", 1), ("distribute", "superseded", 1),
           ("settle", "committed", 2), ("settle", "superseded", 2)], "runs written by the runner")
     t.eq(rel.problems(db), [], "invariants")
+    r = run_as(db, role, "status", "--config", path, "--from", "2026-11-02", "--to", "2026-11-04")
+    t.eq(r.code, 0, "status as the runner (recomputes each run): %r" % r)
 
     refused(t, db, role, "UPDATE coopsettle.transactions SET amount_minor = 0", "change inputs")
     refused(t, db, role, "INSERT INTO coopsettle.members VALUES (9999, 'producer', NULL, NULL, 0)",
