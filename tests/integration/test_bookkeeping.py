@@ -87,6 +87,24 @@ def runs(db):
     return db.sql("SELECT id, kind, status FROM coopsettle.runs ORDER BY id")
 
 
+def record_v2(db, run_id):
+    """The run's record in format 2, as records were written before schema
+    version 6 (docs/reproducibility.md)."""
+    (rid, kind, fu, tu, cfg, inp, out, ver, at, sup, prev, ft, tt, lines, st) = db.sql(
+        "SELECT id, kind, window_from_us, window_to_us, config_sha256, input_sha256,"
+        " output_sha256, engine_version, created_at, supersedes, prev_record_sha256,"
+        " window_from_text, window_to_text, line_count, statement FROM coopsettle.runs"
+        " WHERE id = %s", (run_id,))[0]
+    text = ("coopsettle run record v2\nid=%d\nkind=%s\nwindow_from_us=%d\nwindow_to_us=%d\n"
+            "config_sha256=%s\ninput_sha256=%s\noutput_sha256=%s\nengine_version=%s\n"
+            "created_at=%s\nsupersedes=%s\nprev_record_sha256=%s\nwindow_from_text=%s\n"
+            "window_to_text=%s\nline_count=%d\nstatement_sha256=%s\n"
+            % (rid, kind, fu, tu, cfg, inp, out, ver, at, sup if sup else "\\N",
+               prev if prev else "\\N", ft, tt, lines,
+               hashlib.sha256(st.encode()).hexdigest()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 # ---------------------------------------------------------------- 1
 
 def bk_01_closed_windows(t):
@@ -213,6 +231,15 @@ def bk_03_attribution(t):
             col, {"reason": "'refund keyed wrong (ticket 42)'", "actor": "'%s'" % user,
                   "depends_on": "'{1}'"}[col]))
     t.eq(db.run("verify", "--chain").code, 0, "03: restored")
+    # a record made before schema version 6 (format 2: no actor, reason or
+    # depends_on) still verifies; the last one, so that no link changes
+    last = db.sql("SELECT max(id) FROM coopsettle.runs")[0][0]
+    as_replica(db, "UPDATE coopsettle.runs SET actor = NULL, reason = NULL, depends_on = NULL"
+               " WHERE id = %s", (last,))
+    as_replica(db, "UPDATE coopsettle.runs SET record_sha256 = %s WHERE id = %s",
+               (record_v2(db, last), last))
+    t.eq(db.run("verify", "--chain").code, 0, "03: a format 2 record verifies (chain)")
+    t.eq(db.run("verify", "--run", str(last)).code, 0, "03: and verify --run")
     db.drop()
 
 
