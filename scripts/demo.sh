@@ -107,14 +107,17 @@ demo_settle()
 	# pipefail, fail the demo on the writer's SIGPIPE/EPIPE
 	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --dry-run --json |
 		python3 -m json.tool | sed -n '1,30p'
-	demo_section "re-running a day that is settled: refused (exit 4)"
-	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 || echo "(exit $?)"
-	demo_section "an accountant corrects a row and supersedes the day"
+	demo_section "re-running a day that is settled and unchanged: 'unchanged' (exit 0)"
+	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --no-progress
+	demo_section "an accountant corrects a row: the re-run says so (exit 4), then supersedes the day"
 	psql -X -q -c "UPDATE marktplatz.sales SET amount_minor = amount_minor + 1000
 		WHERE id = (SELECT min(id) FROM marktplatz.sales
 		WHERE occurred_at >= '2026-11-02 00:00 Europe/Berlin' AND occurred_at < '2026-11-03 00:00 Europe/Berlin')"
-	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede --no-progress
-	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede --no-progress
+	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --no-progress || echo "(exit $?)"
+	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede \
+		--reason "refund of sale corrected by the accountant" --no-progress
+	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede \
+		--reason "refund of sale corrected by the accountant" --no-progress
 	DEMO_DONE+=("settled 30 days, superseded one corrected day")
 }
 

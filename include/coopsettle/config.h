@@ -8,6 +8,7 @@
 
 #include <gmp.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coopsettle/limits.h"
 #include "coopsettle/num.h"
@@ -154,6 +155,9 @@ typedef struct cs_config {
 	cs_currency currencies[CS_CURRENCIES_MAX]; /* sorted by code */
 	size_t n_currencies;
 	char *timezone; /* IANA name, default "UTC" */
+	/* close_after (spec section 10.4): a window is closed once the
+	 * server's now() is this long past its end; default 0 */
+	int64_t close_after_us;
 	cs_rounding rounding;
 	cs_on_invalid on_invalid;
 	cs_relation source_transactions;

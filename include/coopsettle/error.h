@@ -9,8 +9,8 @@
 
 enum cs_exit {
 	CS_EXIT_OK = 0,       /* done */
-	CS_EXIT_RUNTIME = 1,  /* database, I/O */
-	CS_EXIT_USAGE = 2,    /* usage or config error */
+	CS_EXIT_RUNTIME = 1,  /* a failure a retry can cure: server down, connection lost, disk full */
+	CS_EXIT_USAGE = 2,    /* usage, config, connection settings, permission, schema version */
 	CS_EXIT_DATA = 3,     /* invalid input data */
 	CS_EXIT_CONFLICT = 4, /* conflict with committed runs */
 	CS_EXIT_VERIFY = 5,   /* verification mismatch */
@@ -55,6 +55,12 @@ void cs_error_hint(cs_error *err, const char *fmt, ...)
 /* Prints err on stderr as the command line shows every error:
  * "coopsettle: MESSAGE", then "detail: ..." and "hint: ..." when set. */
 void cs_error_print(const cs_error *err);
+
+/* The exit code of a failed file operation with errno errnum: 1 when a
+ * retry can cure it (a full disk or quota, an I/O error, no memory), 2 when
+ * a person must fix something (a missing directory, permission denied, a
+ * read-only file system). spec section 10.4. */
+int cs_exit_for_errno(int errnum);
 
 /* Prints "coopsettle: " fmt (with what) and a usage line pointing at
  * "coopsettle CMD --help" (cmd NULL: at "coopsettle --help") on stderr;

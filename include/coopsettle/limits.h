@@ -40,6 +40,13 @@
 #define CS_REJECTS_PRINTED_MAX 20
 /* Bytes of one category value read from the database. */
 #define CS_CATEGORY_BYTES_MAX 4096
+/* Days of close_after: a window closes at most a year after its end (a
+ * longer wait would leave a year's runs unsettled). */
+#define CS_CLOSE_AFTER_DAYS_MAX 366
+/* Bytes of --reason TEXT: a sentence or two for the record, not a file. */
+#define CS_REASON_BYTES_MAX 1000
+/* Config key paths named when a config differs from a superseded run's. */
+#define CS_CONFIG_CHANGES_MAX 50
 /* How long to wait for the backend of a connection lost during COMMIT to end
  * before asking whether its run landed: a terminated backend ends in
  * milliseconds; past this the answer is "unknown" rather than a hang. */

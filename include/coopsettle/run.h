@@ -41,6 +41,15 @@ typedef struct cs_run_opts {
 	cs_window window;
 	int dry_run;
 	int supersede;
+	const char *reason; /* --reason TEXT (required with --supersede); NULL: none */
+	/* The settle or distribute command, not a recomputation by verify or
+	 * status (spec section 10.4): a window that has not closed is refused
+	 * (exit 2) unless allow_open; a dry run meets the conflicts the real run
+	 * would; a run of exactly a committed run's window is compared with it
+	 * (unchanged, exit 4 without supersede, or its figures old -> new, the
+	 * config keys that differ and the distribute runs made stale). */
+	int command;
+	int allow_open;
 	int progress; /* print a progress line on stderr */
 	const cs_run_taps *taps; /* settle dry runs only; NULL: none */
 	/* The caller prints only the summary: res->statement may then leave out
@@ -63,6 +72,7 @@ typedef struct cs_run_result {
 	cs_buf statement;    /* the JSON statement (spec section 8) */
 	cs_buf summary;      /* the human summary */
 	cs_buf restated;     /* opts->restate_run_id: the stored statement, rebuilt */
+	cs_buf notes;        /* lines for stderr: config keys changed, runs made stale */
 } cs_run_result;
 
 /* Initialises a result (empty buffers). */

@@ -12,9 +12,11 @@
  * coopsettle.run_inputs (the input snapshot of settle runs), 3 dropped the
  * bulk tables' foreign keys, 4 stores the snapshot in chunks of
  * CS_INPUT_CHUNK_ROWS rows (coopsettle.run_input_chunks, one array per
- * column) with the view coopsettle.run_inputs over them. init-db migrates
- * any older schema in place. */
-#define CS_SCHEMA_VERSION 5
+ * column) with the view coopsettle.run_inputs over them, 5 is the
+ * time-true records' (spec sections 10.1, 10.2, 10.5), 6 adds the run
+ * bookkeeping of section 10.4 (runs.actor, reason, depends_on; run ids
+ * without gaps). init-db migrates any older schema in place. */
+#define CS_SCHEMA_VERSION 6
 
 /* Rows of the input snapshot per coopsettle.run_input_chunks row, and the
  * same as SQL text. */
@@ -26,9 +28,10 @@
 #define CS_ADVISORY_LOCK_KEY "7165059049155654245"
 
 /* Creates or migrates the schema in one transaction; running it twice is
- * harmless. Sets *version to the schema version afterwards. Returns 0, or -1
- * with err filled. */
-int cs_schema_init(cs_db *db, int *version, cs_error *err);
+ * harmless. Sets *from_version to the version before (0: there was no
+ * schema) and *version to the version afterwards. Returns 0, or -1 with err
+ * filled. */
+int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err);
 
 /* Checks that the schema exists at CS_SCHEMA_VERSION. Returns 0, or -1 with
  * err filled (with a hint to run init-db). */

@@ -43,6 +43,13 @@ typedef struct cs_stored_run {
 	int64_t line_count;
 	char *statement;       /* the JSON statement stored with the run */
 	int64_t superseded_by; /* the run whose `supersedes` is this one; 0: none */
+	/* schema version 6 (spec section 10.4); NULL / has_depends_on 0 for
+	 * runs made before it */
+	char *actor;           /* the database session_user that made the run */
+	char *reason;          /* --reason TEXT, NULL when none was given */
+	int has_depends_on;
+	int64_t *depends_on;   /* ascending; the caller's, freed with the run */
+	size_t n_depends_on;
 } cs_stored_run;
 
 /* Connects for an audit command and checks the schema. Returns the
@@ -71,16 +78,22 @@ int cs_stored_run_from_row(const cs_db_rows *rows, size_t r, cs_stored_run *run)
 	" r.output_sha256, r.engine_version, r.created_at, r.supersedes,"               \
 	" r.prev_record_sha256, r.record_sha256, r.line_count, r.statement,"            \
 	" (SELECT s.id FROM coopsettle.runs s WHERE s.supersedes = r.id ORDER BY s.id"  \
-	" LIMIT 1)"
+	" LIMIT 1), r.actor, r.reason, r.depends_on::text"
+
+/* Parses a bigint[] as PostgreSQL prints it ("{}", "{3,7}": ascending,
+ * positive ids) into a new array *ids (the caller frees it, also on
+ * failure) of *n ids. Returns 0, or -1 for anything else. */
+int cs_stored_parse_ids(const char *text, int64_t **ids, size_t *n);
 
 /* Frees what run owns. */
 void cs_stored_run_free(cs_stored_run *run);
 
 /*
  * Checks run's record_sha256 against its fields: returns the format of the
- * canonical record that hashes to it (CS_RECORD_FORMAT, or 1 for a record
- * written before format 2), or 0 when none does (a field was changed). hex
- * gets the hash of the current format either way.
+ * canonical record that hashes to it (CS_RECORD_FORMAT, or 2 or 1 for a
+ * record written before it), or 0 when none does (a field was changed). hex
+ * gets the hash of the newest format a record of its kind can have (3 for
+ * a run with an actor, else 2) either way.
  */
 int cs_stored_run_record_check(const cs_stored_run *run, char hex[65]);
 
@@ -178,11 +191,12 @@ void cs_stored_dist_free(cs_stored_dist *d);
 int cs_stored_memberships(cs_db *db, int64_t run_id, cs_members *m, cs_error *err);
 
 /* The canonical record a run's record_sha256 covers: format 1, the fields
- * of every record since the chain began; format 2 (CS_RECORD_FORMAT,
- * written since 2026-12-01) adds the window texts, line_count and the
- * SHA-256 of the statement, so every field of the record is covered but
- * status, which superseding changes (docs/reproducibility.md). */
-#define CS_RECORD_FORMAT 2
+ * of every record since the chain began; format 2 (written from
+ * 2026-12-01) adds the window texts, line_count and the SHA-256 of the
+ * statement; format 3 (CS_RECORD_FORMAT, schema version 6) adds the actor,
+ * the reason and the runs depended on, so every field of the record is
+ * covered but status, which superseding changes (docs/reproducibility.md). */
+#define CS_RECORD_FORMAT 3
 
 typedef struct cs_record_fields {
 	int64_t id;
@@ -195,9 +209,13 @@ typedef struct cs_record_fields {
 	const char *prev_record_sha256; /* NULL: the first record */
 	int64_t line_count;
 	const char *statement;
+	const char *actor;            /* format 3 */
+	const char *reason;           /* format 3; NULL: none */
+	const int64_t *depends_on;    /* format 3; ascending */
+	size_t n_depends_on;
 } cs_record_fields;
 
-/* Appends the canonical record of r in format (1 or 2) to out. */
+/* Appends the canonical record of r in format (1, 2 or 3) to out. */
 void cs_stored_record_canonical(cs_buf *out, int format, const cs_record_fields *r);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * tools.h -- the audit commands: verify, explain, export, statements.
+ * tools.h -- the commands that only read: status, verify, explain, export,
+ * statements.
  */
 #ifndef COOPSETTLE_TOOLS_H
 #define COOPSETTLE_TOOLS_H

@@ -33,7 +33,10 @@
 #include <stdint.h>
 
 #include "coopsettle/buf.h"
+#include "coopsettle/config.h"
+#include "coopsettle/db.h"
 #include "coopsettle/error.h"
+#include "coopsettle/stored.h"
 
 /* Differences listed per kind in a report; the rest are counted. */
 #define CS_VERIFY_LISTED_MAX 20
@@ -50,6 +53,14 @@
  */
 int cs_verify_run(const char *conninfo, int64_t run_id, int json, cs_buf *report,
 		  cs_error *err);
+
+/* The canonical output hash (docs/reproducibility.md) of run's stored rows
+ * -- settle: posted lines, party and currency totals, rejects; distribute:
+ * posted lines, figures and steps -- into hex, read on db inside its open
+ * transaction (server-side cursors). cfg is the run's config. It equals the
+ * run's output_sha256 unless a stored row was changed. Returns 0 or -1. */
+int cs_verify_stored_output(cs_db *db, const cs_stored_run *run, const cs_config *cfg,
+			    char hex[65], cs_error *err);
 
 /* Verifies the chain of run records; same conventions. The error message of
  * a mismatch names the first bad run. */

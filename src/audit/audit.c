@@ -21,6 +21,7 @@
 #include "coopsettle/stored.h"
 #include "coopsettle/surplus.h"
 #include "coopsettle/util.h"
+#include "coopsettle/verify.h"
 
 /* Output is written out when the buffer holds this much. */
 #define OUT_FLUSH_BYTES (1024 * 1024)
@@ -87,7 +88,7 @@ static int stored_amount(const char *text, cs_i128 *v, int64_t run_id, cs_error 
 static int put_out(FILE *f, cs_buf *b, cs_error *err)
 {
 	if (b->len && fwrite(b->data, 1, b->len, f) != b->len)
-		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot write the output: %s",
+		return cs_error_set(err, cs_exit_for_errno(errno), "cannot write the output: %s",
 				    strerror(errno));
 	cs_buf_reset(b);
 	return 0;
@@ -1032,11 +1033,13 @@ static FILE *open_temp(const char *path, cs_buf *tmp, mode_t mode, cs_error *err
 	cs_buf_printf(tmp, "%s.tmp-XXXXXX", path);
 	fd = mkstemp(tmp->data);
 	if (fd < 0) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot create '%s': %s", path,
+			     strerror(errno));
 		return NULL;
 	}
 	if (fchmod(fd, mode) != 0 || (f = fdopen(fd, "wb")) == NULL) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot create '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot create '%s': %s", path,
+			     strerror(errno));
 		close(fd);
 		unlink(tmp->data);
 		return NULL;
@@ -1054,9 +1057,11 @@ static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_err
 
 	closed = fclose(f) == 0 && closed;
 	if (ok && !closed)
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path,
+			     strerror(errno));
 	if (ok && closed && rename(tmp, path) != 0) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
+		cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path,
+			     strerror(errno));
 		closed = 0;
 	}
 	if (!ok || !closed) {
@@ -1064,6 +1069,30 @@ static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_err
 		return -1;
 	}
 	return 0;
+}
+
+/* The stored rows of the run must hash to its output_sha256 before anything
+ * is written (spec section 10.4): an export never puts the run's hash over
+ * lines that are not the run's. The check and the export read one snapshot
+ * (the audit transaction), so the lines checked are the lines written. */
+static int export_check_output(const audit_run *a, cs_error *err)
+{
+	char hex[65];
+
+	if (cs_verify_stored_output(a->db, &a->run, a->cfg, hex, err) < 0)
+		return -1;
+	if (strcmp(hex, a->run.output_sha256) == 0)
+		return 0;
+	cs_error_set(err, CS_EXIT_VERIFY,
+		     "run %lld's stored rows do not hash to its output_sha256: they were changed "
+		     "after the run; nothing was written",
+		     (long long)a->run.id);
+	cs_error_detail(err, "output_sha256 %s, the stored rows hash to %s", a->run.output_sha256,
+			hex);
+	cs_error_hint(err, "Run 'coopsettle verify --run %lld' to see which rows differ; keep the "
+			   "database as it is and investigate before exporting.",
+		      (long long)a->run.id);
+	return -1;
 }
 
 int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
@@ -1075,7 +1104,7 @@ int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
 	int rc = -1;
 
 	cs_buf_init(&tmp);
-	if (audit_open(&a, conninfo, run_id, err) < 0)
+	if (audit_open(&a, conninfo, run_id, err) < 0 || export_check_output(&a, err) < 0)
 		goto cleanup;
 	if (!path) {
 		rc = export_to(&a, fmt, stdout, err);
@@ -1114,7 +1143,7 @@ static int write_file(const out_dir *dir, int64_t member, const char *ext, const
 	if (f) {
 		ok = fwrite(doc->data, 1, doc->len, f) == doc->len;
 		if (!ok)
-			cs_error_set(err, CS_EXIT_RUNTIME, "cannot write '%s': %s", path.data,
+			cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path.data,
 				     strerror(errno));
 		rc = close_temp(f, tmp.data, path.data, ok, err);
 	}
@@ -1153,7 +1182,7 @@ static int statements_of_distribute(const audit_run *a, cs_error *err)
 static int make_dir(const out_dir *dir, cs_error *err)
 {
 	if (mkdir(dir->path, dir->mode & 0040 ? 0750 : 0700) != 0 && errno != EEXIST)
-		return cs_error_set(err, CS_EXIT_RUNTIME, "cannot create directory '%s': %s",
+		return cs_error_set(err, cs_exit_for_errno(errno), "cannot create directory '%s': %s",
 				    dir->path, strerror(errno));
 	return 0;
 }

@@ -311,6 +311,17 @@ cleanup:
 	return rc;
 }
 
+int cs_verify_stored_output(cs_db *db, const cs_stored_run *run, const cs_config *cfg,
+			    char hex[65], cs_error *err)
+{
+	char id[24];
+
+	snprintf(id, sizeof(id), "%lld", (long long)run->id);
+	if (strcmp(run->kind, "settle") == 0)
+		return stored_settle_output(db, id, cfg->version >= 2, hex, err);
+	return stored_dist_output(db, cfg, id, hex, err);
+}
+
 /*
  * Runs a comparison query whose rows are (what, field, stored, recomputed,
  * total count) and adds each as a difference. Returns 0 or -1.
@@ -1922,6 +1933,9 @@ int cs_verify_run(const char *conninfo, int64_t run_id, int json, cs_buf *report
 		cs_buf_printf(report, "%lld", (long long)run.superseded_by);
 	cs_buf_printf(report, ", engine %s (this engine %s)\n", run.engine_version,
 		      CS_VERSION);
+	if (run.actor) /* schema version 6 and later: who made the run, and why */
+		cs_buf_printf(report, "made by %s%s%s\n", run.actor,
+			      run.reason ? ", reason: " : "", run.reason ? run.reason : "");
 	if (cs_stored_begin(db, cfg, err) < 0 || check_record(db, &f, &run, &w, err) < 0)
 		goto cleanup;
 	if (strcmp(run.kind, "settle") == 0) {

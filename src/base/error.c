@@ -3,6 +3,7 @@
  */
 #include "coopsettle/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,23 @@ void cs_error_print(const cs_error *err)
 		fprintf(stderr, "detail: %s\n", clean.detail);
 	if (clean.hint[0])
 		fprintf(stderr, "hint: %s\n", clean.hint);
+}
+
+int cs_exit_for_errno(int errnum)
+{
+	switch (errnum) {
+	case ENOSPC:
+	case EDQUOT:
+	case EIO:
+	case ENOMEM:
+	case EAGAIN:
+	case EINTR:
+	case EMFILE:
+	case ENFILE:
+		return CS_EXIT_RUNTIME;
+	default:
+		return CS_EXIT_USAGE;
+	}
 }
 
 int cs_usage_error(const char *cmd, const char *fmt, const char *what)

@@ -1,8 +1,9 @@
 /*
- * tools.c -- the command line of the audit commands (see tools.h): verify,
- * explain, export and statements. It parses each command's options, prints
- * its help, calls the library (verify.c, audit.c) and maps errors to exit
- * codes, as main.c does for the other commands.
+ * tools.c -- the command line of the commands that only read (see tools.h):
+ * status, verify, explain, export and statements. It parses each command's
+ * options (-h, --help and the global --db included), prints its help, calls
+ * the library (status.c, verify.c, audit.c) and maps errors to exit codes,
+ * as main.c does for the other commands.
  */
 #include "coopsettle/tools.h"
 
@@ -12,9 +13,15 @@
 
 #include "coopsettle/audit.h"
 #include "coopsettle/buf.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/error.h"
+#include "coopsettle/status.h"
 #include "coopsettle/util.h"
 #include "coopsettle/verify.h"
+
+#ifndef CS_VERSION
+#define CS_VERSION "0.0.0"
+#endif
 
 static const char verify_help[] =
 	"usage: coopsettle [--db CONNINFO] verify (--run N | --chain) [--json]\n"
@@ -33,11 +40,15 @@ static const char verify_help[] =
 	"              (\"verifies\", \"kind\": does_not_reproduce or inputs_changed,\n"
 	"              and every check with its details)\n"
 	"\n"
+	"  --db CONNINFO   as before the command (coopsettle --help)\n"
+	"  -h, --help      this help\n"
+	"\n"
 	"Prints one line per check on stdout. docs/auditing.md explains each.\n"
 	"\n"
-	"exit codes: 0 everything verifies; 1 database/I/O; 2 usage or no such run;\n"
-	"5 the run does not reproduce, or its inputs changed since (stderr says\n"
-	"which and names the first finding, stdout has the details)\n";
+	"exit codes: 0 everything verifies; 1 a failure a retry can cure (server down,\n"
+	"connection lost); 2 usage, no such run, connection settings, permission or\n"
+	"schema version; 5 the run does not reproduce, or its inputs changed since\n"
+	"(stderr says which and names the first finding, stdout has the details)\n";
 
 static const char explain_help[] =
 	"usage: coopsettle [--db CONNINFO] explain --run N --member ID\n"
@@ -53,7 +64,13 @@ static const char explain_help[] =
 	"                  floor, whether the largest-remainder pass gave the member\n"
 	"                  an extra unit, and the member's rank\n"
 	"\n"
-	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run or member\n";
+	"  --run N         the run\n"
+	"  --member ID     the member (or party) id\n"
+	"  --db CONNINFO   as before the command (coopsettle --help)\n"
+	"  -h, --help      this help\n"
+	"\n"
+	"exit codes: 0 done; 1 a failure a retry can cure (server down, connection\n"
+	"lost); 2 usage, no such run or member, connection settings or permission\n";
 
 static const char export_help[] =
 	"usage: coopsettle [--db CONNINFO] export --run N\n"
@@ -65,12 +82,20 @@ static const char export_help[] =
 	"or metadata, amounts exact at each currency's exponent. Party ids become\n"
 	"sub-accounts (assets:clearing:10). hledger and beancount files declare\n"
 	"their accounts and commodities (hledger check -s, bean-check pass).\n"
+	"Before writing anything it re-derives the run's output hash from the\n"
+	"stored rows it exports, and writes nothing when it differs.\n"
 	"\n"
+	"  --run N         the run\n"
 	"  --format F      hledger, beancount or csv\n"
-	"  --output FILE   write to FILE instead of stdout\n"
+	"  --output FILE   write to FILE (complete or not at all) instead of stdout\n"
+	"  --db CONNINFO   as before the command (coopsettle --help)\n"
+	"  -h, --help      this help\n"
 	"\n"
-	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run, or an account\n"
-	"name the format cannot express\n";
+	"exit codes: 0 done; 1 a failure a retry can cure (server down, connection\n"
+	"lost, disk full); 2 usage, no such run, an account name the format cannot\n"
+	"express, a file that cannot be created, connection settings or permission;\n"
+	"5 the stored lines do not hash to the run's output_sha256 or do not balance\n"
+	"(nothing written)\n";
 
 static const char statements_help[] =
 	"usage: coopsettle [--db CONNINFO] statements --run N --out DIR\n"
@@ -86,9 +111,37 @@ static const char statements_help[] =
 	"  --out DIR          the folder to write into\n"
 	"  --group-readable   files 0640 (a new DIR 0750), for a group that sends\n"
 	"                     the statements\n"
+	"  --db CONNINFO      as before the command (coopsettle --help)\n"
+	"  -h, --help         this help\n"
 	"\n"
-	"exit codes: 0 done; 1 database/I/O; 2 usage, no such run, not a\n"
-	"distribute run\n";
+	"exit codes: 0 done; 1 a failure a retry can cure (server down, connection\n"
+	"lost, disk full); 2 usage, no such run, not a distribute run, a folder that\n"
+	"cannot be made, connection settings or permission\n";
+
+static const char status_help[] =
+	"usage: coopsettle [--db CONNINFO] status [--config FILE]\n"
+	"                  [--period P | --from X --to Y] [--json]\n"
+	"\n"
+	"Reports, for a window (default: the last closed day), the committed runs\n"
+	"of each kind, the local days up to the last closed day that no committed\n"
+	"settle run covers, and the stale runs: distribute runs built on settle runs\n"
+	"that are no longer committed, and runs whose inputs changed since (each\n"
+	"committed run of the window is recomputed, as verify --run does: a long\n"
+	"window takes as long as settling it). Run it after the nightly settle.\n"
+	"\n"
+	"  --config FILE   take the time zone and close_after from FILE (default:\n"
+	"                  from the config of the latest committed run)\n"
+	"  --period P      YYYY-MM-DD, YYYY-MM, YYYY-Qn, YYYY, yesterday, last-month,\n"
+	"                  last-quarter or last-year (default: the last closed day)\n"
+	"  --from X        start (inclusive): local date or ISO 8601 with offset\n"
+	"  --to Y          end (exclusive), same forms\n"
+	"  --json          the report as one JSON object on stdout\n"
+	"  --db CONNINFO   as before the command (coopsettle --help)\n"
+	"  -h, --help      this help\n"
+	"\n"
+	"exit codes: 0 nothing missing or stale; 1 a failure a retry can cure (server\n"
+	"down, connection lost); 2 usage, config, connection settings, permission or\n"
+	"schema version; 5 days without a committed settle run, or stale runs\n";
 
 /* Parses a run id or member id: a decimal integer, > 0 for runs. */
 static int parse_id(const char *cmd, const char *opt, const char *text, int positive,
@@ -117,7 +170,7 @@ static int finish(int rc, const cs_error *err)
 }
 
 enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_GROUP_READABLE,
-       OPT_JSON, OPT_HELP };
+       OPT_CONFIG, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_JSON, OPT_DB, OPT_VERSION, OPT_HELP };
 
 static const struct option opts[] = {
 	{"run", required_argument, NULL, OPT_RUN},
@@ -127,79 +180,117 @@ static const struct option opts[] = {
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"period", required_argument, NULL, OPT_PERIOD},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"to", required_argument, NULL, OPT_TO},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"db", required_argument, NULL, OPT_DB},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
 
-/* which options each command takes */
+/* which options each command takes (every one takes --db, --version and
+ * --help) */
 static const struct {
 	const char *cmd;
 	const char *help;
 	int allowed[OPT_HELP + 1];
 } cmds[] = {
-	{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_JSON] = 1, [OPT_HELP] = 1}},
-	{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1, [OPT_HELP] = 1}},
-	{"export", export_help,
-	 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_HELP] = 1}},
-	{"statements", statements_help,
-	 {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_GROUP_READABLE] = 1, [OPT_HELP] = 1}},
+	{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_JSON] = 1}},
+	{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1}},
+	{"export", export_help, {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1}},
+	{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_GROUP_READABLE] = 1}},
+	{"status", status_help,
+	 {[OPT_CONFIG] = 1, [OPT_PERIOD] = 1, [OPT_FROM] = 1, [OPT_TO] = 1, [OPT_JSON] = 1}},
 };
 
 /* The options a command was given. */
 typedef struct tool_args {
 	const char *run_text, *member_text, *format, *output, *out_dir; /* NULL: not given */
+	const char *config, *period, *from, *to;
+	const char *conninfo; /* --db before or after the command */
 	int chain, group_readable, json;
 	int64_t run, member; /* parsed from run_text, member_text */
 } tool_args;
 
-/* Parses the options of command cmds[which] into a. Returns -1 to go on,
- * or the exit code to return: after --help, or on a usage error. */
+/* Stores option c's value (optarg) in a. */
+static void tool_arg_set(tool_args *a, int c)
+{
+	switch (c) {
+	case OPT_RUN:
+		a->run_text = optarg;
+		break;
+	case OPT_CHAIN:
+		a->chain = 1;
+		break;
+	case OPT_MEMBER:
+		a->member_text = optarg;
+		break;
+	case OPT_FORMAT:
+		a->format = optarg;
+		break;
+	case OPT_OUTPUT:
+		a->output = optarg;
+		break;
+	case OPT_OUT:
+		a->out_dir = optarg;
+		break;
+	case OPT_GROUP_READABLE:
+		a->group_readable = 1;
+		break;
+	case OPT_CONFIG:
+		a->config = optarg;
+		break;
+	case OPT_PERIOD:
+		a->period = optarg;
+		break;
+	case OPT_FROM:
+		a->from = optarg;
+		break;
+	case OPT_TO:
+		a->to = optarg;
+		break;
+	case OPT_JSON:
+		a->json = 1;
+		break;
+	case OPT_DB:
+		a->conninfo = optarg;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Parses the options of command cmds[which] into a (a->conninfo starts as
+ * the --db given before the command). Returns -1 to go on, or the exit
+ * code to return: after --help, or on a usage error. */
 static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool_args *a)
 {
+	const char *before = a->conninfo;
 	unsigned seen = 0;
 	int c, index;
 
-	memset(a, 0, sizeof(*a));
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", opts, &index)) != -1) {
-		if (c == ':')
-			return cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-		if (c <= 0 || c > OPT_HELP || !cmds[which].allowed[c])
-			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-		if (c != OPT_HELP && (seen & (1u << c)))
-			return cs_usage_error(cmd, "option '--%s' is given twice", opts[index].name);
-		seen |= 1u << c;
-		switch (c) {
-		case OPT_RUN:
-			a->run_text = optarg;
-			break;
-		case OPT_CHAIN:
-			a->chain = 1;
-			break;
-		case OPT_MEMBER:
-			a->member_text = optarg;
-			break;
-		case OPT_FORMAT:
-			a->format = optarg;
-			break;
-		case OPT_OUTPUT:
-			a->output = optarg;
-			break;
-		case OPT_OUT:
-			a->out_dir = optarg;
-			break;
-		case OPT_GROUP_READABLE:
-			a->group_readable = 1;
-			break;
-		case OPT_JSON:
-			a->json = 1;
-			break;
-		case OPT_HELP:
+	while ((c = getopt_long(argc, argv, ":h", opts, &index)) != -1) {
+		if (c == 'h' || c == OPT_HELP) {
 			fputs(cmds[which].help, stdout);
 			return CS_EXIT_OK;
 		}
+		if (c == ':')
+			return cs_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (c == OPT_VERSION) {
+			printf("coopsettle %s\n", CS_VERSION);
+			return CS_EXIT_OK;
+		}
+		if (c <= 0 || c >= OPT_HELP || (c != OPT_DB && !cmds[which].allowed[c]))
+			return cs_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		if ((seen & (1u << c)) || (c == OPT_DB && before))
+			return cs_usage_error(cmd, "option '--%s' is given twice", opts[index].name);
+		seen |= 1u << c;
+		tool_arg_set(a, c);
 	}
 	if (optind < argc)
 		return cs_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
@@ -210,14 +301,52 @@ static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool
 	return -1;
 }
 
+/* status: the report on stdout, its verdict as the exit code. */
+static int run_status(const tool_args *a)
+{
+	cs_status_opts so;
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+	cs_error err;
+	cs_buf report;
+	int rc;
+
+	if ((a->period && (a->from || a->to)) || (!a->from != !a->to))
+		return cs_usage_error("status", "%s takes --period P, or both --from X and --to Y",
+				      "status");
+	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
+		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
+		return CS_EXIT_USAGE;
+	}
+	memset(&so, 0, sizeof(so));
+	so.conninfo = a->conninfo;
+	so.cfg = cfg;
+	so.period = a->period;
+	so.from = a->from;
+	so.to = a->to;
+	so.json = a->json;
+	cs_error_clear(&err);
+	cs_buf_init(&report);
+	rc = cs_status(&so, &report, &err);
+	if (report.len)
+		cs_text_clean(report.data, report.len, 1);
+	fputs(report.data ? report.data : "", stdout);
+	cs_buf_free(&report);
+	cs_config_free(cfg);
+	return finish(rc, &err);
+}
+
 /* Checks that command cmd has the options it needs, runs it and returns its
  * exit code. */
-static int run_tool(const char *conninfo, const char *cmd, const tool_args *a)
+static int run_tool(const char *cmd, const tool_args *a)
 {
+	const char *conninfo = a->conninfo;
 	cs_error err;
 	cs_buf report;
 	int rc = 0;
 
+	if (strcmp(cmd, "status") == 0)
+		return run_status(a);
 	cs_error_clear(&err);
 	cs_buf_init(&report);
 	if (strcmp(cmd, "verify") == 0) {
@@ -252,7 +381,7 @@ static int run_tool(const char *conninfo, const char *cmd, const tool_args *a)
 					 &err);
 		if (report.len)
 			cs_text_clean(report.data, report.len, 1);
-		fputs(report.data ? report.data : "", stderr);
+		fputs(report.data ? report.data : "", stdout); /* a summary, as settle's */
 	}
 	cs_buf_free(&report);
 	return finish(rc, &err);
@@ -268,8 +397,10 @@ int cs_tool_main(const char *conninfo, const char *cmd, int argc, char **argv)
 		if (strcmp(cmds[which].cmd, cmd) == 0)
 			break;
 	CS_ASSERT(which < sizeof(cmds) / sizeof(cmds[0])); /* main.c routes only these */
+	memset(&a, 0, sizeof(a));
+	a.conninfo = conninfo;
 	k = parse_args(cmd, which, argc, argv, &a);
 	if (k >= 0)
 		return k;
-	return run_tool(conninfo, cmd, &a);
+	return run_tool(cmd, &a);
 }

@@ -12,6 +12,7 @@
  * and stores everything else.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,39 @@ static void h_timezone(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 	}
 	free(p->cfg->timezone);
 	p->cfg->timezone = cfg_xstrndup(cfg_scalar_text(v), cfg_scalar_len(v));
+}
+
+/* close_after (spec section 10.4): how long after its end a window counts
+ * as closed. A whole number and a unit, m(inutes), h(ours) or d(ays): 0h,
+ * 30m, 6h, 2d; at most CS_CLOSE_AFTER_DAYS_MAX days. */
+static void h_close_after(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	const char *t;
+	size_t len, i;
+	int64_t n = 0, unit_us;
+	char buf[SHOW_BYTES];
+
+	(void)obj;
+	(void)arg;
+	if (!cfg_want_scalar(p, v, "a duration such as 0h, 6h or 2d"))
+		return;
+	t = cfg_scalar_text(v);
+	len = cfg_scalar_len(v);
+	for (i = 0; i + 1 < len && t[i] >= '0' && t[i] <= '9' && n <= 1000000; i++)
+		n = n * 10 + (t[i] - '0');
+	unit_us = len >= 2 && i == len - 1 ? (t[i] == 'm' ? INT64_C(60000000)
+					      : t[i] == 'h' ? INT64_C(3600000000)
+					      : t[i] == 'd' ? INT64_C(86400000000) : 0)
+					   : 0;
+	if (unit_us == 0 || n * unit_us > CS_CLOSE_AFTER_DAYS_MAX * INT64_C(86400000000)) {
+		cfg_error_at(p, &v->start_mark,
+			     "'close_after' must be a whole number of minutes, hours or days "
+			     "(0h, 30m, 6h, 2d) of at most %d days, not '%s'",
+			     CS_CLOSE_AFTER_DAYS_MAX,
+			     cfg_show(buf, sizeof(buf), t, len));
+		return;
+	}
+	p->cfg->close_after_us = n * unit_us;
 }
 
 static void h_rounding(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -1281,6 +1315,7 @@ static const key_spec top_keys[] = {
 	{"currency", h_currency, 0, 1},
 	{"currencies", h_currencies, 0, 1},
 	{"timezone", h_timezone, 0, 0},
+	{"close_after", h_close_after, 0, 0},
 	{"rounding", h_rounding, 0, 0},
 	{"on_invalid", h_on_invalid, 0, 0},
 	{"source", h_source, 0, 0},

@@ -183,6 +183,21 @@ size_t cfg_parse_seq(cfg_parse *p, void *obj, item_fn fn);
 /* Walks a mapping whose keys are data (currency codes). */
 void cfg_parse_pairs(cfg_parse *p, void *obj, pair_fn fn);
 
+/* Bytes of a key path cfg_flatten writes (`surplus.steps[3].classes.producer`). */
+#define CFG_FLAT_PATH_BYTES 1024
+
+/* Receives one scalar of a flattened document: its key path and value (len
+ * bytes; not NUL-terminated). An empty mapping or list is one value, "{}" or
+ * "[]". */
+typedef void (*cfg_flat_fn)(void *ctx, const char *path, const char *value, size_t len);
+
+/* Walks the YAML text and calls fn for every scalar with its key path:
+ * mapping keys joined by dots, list items as [INDEX] (fees[0].rate).
+ * Returns 0, or -1 when the text is not YAML this reader takes (a syntax
+ * error, an alias, a key that is not a scalar, nesting past
+ * CS_CONFIG_DEPTH_MAX, a path past CFG_FLAT_PATH_BYTES). */
+int cfg_flatten(const char *text, size_t len, cfg_flat_fn fn, void *ctx);
+
 /* ---- keys.c: the handlers ---- */
 
 /* Walks the document (pass 1 for `currencies`, then pass 2) and, when

@@ -1077,3 +1077,155 @@ void cs_config_diag_print(FILE *f, const cs_config_diag *diag, const char *name,
 		fprintf(f, "%s: more errors were omitted (only the first %d are shown)\n", name,
 			CS_CONFIG_ERRORS_MAX);
 }
+
+/* ---- flattening, for comparing two configs (config_diff.c) --------------------- */
+
+/* One walk of cfg_flatten: the parser, the key path so far and the callback. */
+typedef struct flat_walk {
+	yaml_parser_t parser;
+	char path[CFG_FLAT_PATH_BYTES];
+	size_t depth;
+	cfg_flat_fn fn;
+	void *ctx;
+} flat_walk;
+
+/* Reads the next event into *e; -1 at a syntax error or an alias. */
+static int flat_next(flat_walk *w, yaml_event_t *e)
+{
+	if (!yaml_parser_parse(&w->parser, e))
+		return -1;
+	if (e->type == YAML_ALIAS_EVENT) {
+		yaml_event_delete(e);
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends text to the path; -1 when it does not fit. */
+static int flat_push(flat_walk *w, const char *fmt, const char *text, size_t len)
+{
+	size_t at = strlen(w->path);
+	int n = snprintf(w->path + at, sizeof(w->path) - at, fmt, (int)len, text);
+
+	return n < 0 || (size_t)n >= sizeof(w->path) - at ? -1 : 0;
+}
+
+static int flat_value(flat_walk *w, yaml_event_t *e);
+
+/* The pairs of a mapping whose start event was read: each key extends the
+ * path by ".KEY" (at the top: "KEY"). */
+static int flat_map(flat_walk *w)
+{
+	size_t at = strlen(w->path), n = 0;
+	yaml_event_t k, v;
+
+	for (;;) {
+		if (flat_next(w, &k) < 0)
+			return -1;
+		if (k.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (k.type != YAML_SCALAR_EVENT ||
+		    flat_push(w, at ? ".%.*s" : "%.*s", (const char *)k.data.scalar.value,
+			      k.data.scalar.length) < 0 ||
+		    flat_next(w, &v) < 0) {
+			yaml_event_delete(&k);
+			return -1;
+		}
+		yaml_event_delete(&k);
+		if (flat_value(w, &v) < 0)
+			return -1;
+		w->path[at] = '\0';
+		n++;
+	}
+	yaml_event_delete(&k);
+	if (n == 0)
+		w->fn(w->ctx, w->path, "{}", 2);
+	return 0;
+}
+
+/* The items of a sequence whose start event was read: "[INDEX]" each. */
+static int flat_seq(flat_walk *w)
+{
+	size_t at = strlen(w->path), i;
+	yaml_event_t e;
+	char index[24];
+
+	for (i = 0;; i++) {
+		if (flat_next(w, &e) < 0)
+			return -1;
+		if (e.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		snprintf(index, sizeof(index), "%zu", i);
+		if (flat_push(w, "[%.*s]", index, strlen(index)) < 0) {
+			yaml_event_delete(&e);
+			return -1;
+		}
+		if (flat_value(w, &e) < 0)
+			return -1;
+		w->path[at] = '\0';
+	}
+	yaml_event_delete(&e);
+	if (i == 0)
+		w->fn(w->ctx, w->path, "[]", 2);
+	return 0;
+}
+
+/* One value whose first event is *e (deleted here). */
+static int flat_value(flat_walk *w, yaml_event_t *e)
+{
+	int rc = 0;
+
+	if (++w->depth > CS_CONFIG_DEPTH_MAX) {
+		yaml_event_delete(e);
+		return -1;
+	}
+	if (e->type == YAML_SCALAR_EVENT)
+		w->fn(w->ctx, w->path, (const char *)e->data.scalar.value, e->data.scalar.length);
+	else if (e->type == YAML_MAPPING_START_EVENT)
+		rc = 1;
+	else if (e->type == YAML_SEQUENCE_START_EVENT)
+		rc = 2;
+	else
+		rc = -1;
+	yaml_event_delete(e);
+	if (rc == 1)
+		rc = flat_map(w);
+	else if (rc == 2)
+		rc = flat_seq(w);
+	w->depth--;
+	return rc;
+}
+
+int cfg_flatten(const char *text, size_t len, cfg_flat_fn fn, void *ctx)
+{
+	flat_walk *w = cfg_xmalloc(sizeof(*w));
+	yaml_event_t e;
+	int rc = -1, step;
+
+	memset(w, 0, sizeof(*w));
+	w->fn = fn;
+	w->ctx = ctx;
+	if (!yaml_parser_initialize(&w->parser)) {
+		free(w);
+		return -1;
+	}
+	yaml_parser_set_input_string(&w->parser, (const unsigned char *)text, len);
+	/* stream start, document start, the top value, document end */
+	for (step = 0; flat_next(w, &e) == 0; step++) {
+		if (e.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&e);
+			rc = step == 0 ? -1 : 0;
+			break;
+		}
+		if (e.type == YAML_STREAM_START_EVENT || e.type == YAML_DOCUMENT_START_EVENT ||
+		    e.type == YAML_DOCUMENT_END_EVENT) {
+			yaml_event_delete(&e);
+			continue;
+		}
+		if (flat_value(w, &e) < 0)
+			break;
+	}
+	yaml_parser_delete(&w->parser);
+	free(w);
+	return rc;
+}

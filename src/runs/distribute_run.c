@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coopsettle/bookkeeping.h"
 #include "coopsettle/buf.h"
 #include "coopsettle/capital.h"
 #include "coopsettle/copybin.h"
@@ -19,6 +20,7 @@
 #include "coopsettle/members.h"
 #include "coopsettle/run.h"
 #include "coopsettle/runcommon.h"
+#include "coopsettle/schema.h"
 #include "coopsettle/source.h"
 #include "coopsettle/surplus.h"
 #include "coopsettle/util.h"
@@ -641,38 +643,145 @@ done:
 	cs_buf_putc(out, '\n');
 }
 
+/* Why class c of patronage step st gets nothing in currency cur when no
+ * member is eligible (spec section 6), or NULL when one is: the class has
+ * no members, none was a member during the window, none has patronage, or
+ * none reaches min_patronage. The same test as the waterfall's. */
+static const char *class_empty_reason(const cs_surplus_input *in, const cs_step *st, size_t c,
+				      size_t cur)
+{
+	const cs_i128 *basis = st->basis == CS_BASIS_VOLUME ? in->gross_minor : in->fees_minor;
+	size_t n_cur = in->cfg->n_currencies, i, members = 0, in_window = 0, with_basis = 0;
+	cs_i128 min = st->min_patronage.present ? cs_i128_from_mpz(st->min_patronage.minor[cur])
+						 : 0;
+
+	for (i = 0; i < in->n_members; i++) {
+		const cs_member *m = &in->members[i];
+		cs_i128 p = basis[i * n_cur + cur];
+
+		if (m->cls != st->classes[c])
+			continue;
+		members++;
+		if (cs_membership_days(in, m) <= 0)
+			continue;
+		in_window++;
+		if (p <= 0)
+			continue;
+		with_basis++;
+		if (p >= min)
+			return NULL;
+	}
+	if (!members)
+		return "no member of the class";
+	if (!in_window)
+		return "no member of the class was a member during the window";
+	if (!with_basis)
+		return st->basis == CS_BASIS_VOLUME
+			       ? "no member of the class has a sales volume in the window"
+			       : "no member of the class paid fees in the window";
+	return "no member of the class reaches min_patronage";
+}
+
+/* The classes of patronage steps that allocate nothing for want of an
+ * eligible member, in each currency with a surplus: a summary line each
+ * (their share stays in the retained surplus) and, when there is one,
+ * "unallocated_classes" in the printed statement. */
+static void dist_unallocated(const cs_run_opts *opts, const cs_surplus_input *in,
+			     const cs_surplus_result *res, cs_run_result *rr, cs_buf *lines)
+{
+	const cs_config *cfg = opts->cfg;
+	size_t cur, s, c;
+	cs_buf extra;
+	cs_json j;
+	int n = 0;
+
+	cs_buf_init(&extra);
+	cs_json_init(&j, &extra);
+	cs_json_object_begin(&j);
+	cs_json_key(&j, "unallocated_classes");
+	cs_json_array_begin(&j);
+	for (cur = 0; cur < cfg->n_currencies; cur++) {
+		if (res->surplus_minor[cur] <= 0)
+			continue;
+		for (s = 0; s < cfg->n_steps; s++) {
+			const cs_step *st = &cfg->steps[s];
+
+			for (c = 0; st->type == CS_STEP_PATRONAGE && c < st->n_classes; c++) {
+				const char *why = class_empty_reason(in, st, c, cur);
+
+				if (!why || mpq_sgn(st->class_shares[c]) == 0)
+					continue;
+				cs_buf_printf(lines,
+					      "  %-10s step %s: class %s allocates nothing: %s (its "
+					      "share stays in the retained surplus)\n",
+					      cfg->currencies[cur].code, st->id,
+					      cs_class_name(st->classes[c]), why);
+				n++;
+				cs_json_object_begin(&j);
+				cs_json_key(&j, "currency");
+				cs_json_string(&j, cfg->currencies[cur].code);
+				cs_json_key(&j, "step");
+				cs_json_string(&j, st->id);
+				cs_json_key(&j, "class");
+				cs_json_string(&j, cs_class_name(st->classes[c]));
+				cs_json_key(&j, "reason");
+				cs_json_string(&j, why);
+				cs_json_object_end(&j);
+			}
+		}
+	}
+	cs_json_array_end(&j);
+	cs_json_object_end(&j);
+	if (n)
+		cs_run_statement_add(&rr->statement, extra.data);
+	cs_buf_free(&extra);
+}
+
 static void dist_summary(cs_buf *out, const cs_run_opts *opts, const cs_surplus_input *in,
-			 const cs_surplus_result *res, const cs_run_result *rr, size_t n_settle)
+			 const cs_surplus_result *res, const cs_run_result *rr, size_t n_settle,
+			 const cs_buf *unallocated)
 {
 	const cs_config *cfg = opts->cfg;
 	size_t cur, s;
 
 	cs_buf_reset(out);
-	if (rr->run_id)
+	if (strcmp(rr->status, "unchanged") == 0)
+		cs_buf_printf(out, "distribute run %lld: unchanged (the committed run of this "
+				   "window; nothing was written)\n",
+			      (long long)rr->run_id);
+	else if (rr->run_id)
 		cs_buf_printf(out, "distribute run %lld: %s\n", (long long)rr->run_id, rr->status);
 	else
-		cs_buf_printf(out, "distribute: %s\n", rr->status);
+		cs_buf_printf(out, "distribute: %s%s\n", rr->status,
+			      opts->dry_run ? " (nothing was written)" : "");
 	cs_buf_printf(out, "  window     [%s, %s), %zu settle run%s\n", opts->window.from_text,
 		      opts->window.to_text, n_settle, n_settle == 1 ? "" : "s");
 	for (cur = 0; cur < cfg->n_currencies; cur++) {
-		cs_buf_printf(out, "  %-3s        fee income ", cfg->currencies[cur].code);
-		cs_buf_put_i128(out, in->fee_income_minor[cur]);
+		cs_buf_printf(out, "  %-10s fee income ", cfg->currencies[cur].code);
+		cs_run_put_amount(out, cfg, cur, in->fee_income_minor[cur]);
 		cs_buf_puts(out, ", costs ");
-		cs_buf_put_i128(out, in->costs_minor[cur]);
+		cs_run_put_amount(out, cfg, cur, in->costs_minor[cur]);
 		cs_buf_puts(out, ", surplus ");
-		cs_buf_put_i128(out, res->surplus_minor[cur]);
-		cs_buf_putc(out, '\n');
+		cs_run_put_amount(out, cfg, cur, res->surplus_minor[cur]);
+		cs_buf_puts(out, res->surplus_minor[cur] > 0 ? "\n"
+				 : " (not positive: nothing is distributed)\n");
 		for (s = 0; s < cfg->n_steps; s++) {
 			cs_buf_printf(out, "             %-24s ", cfg->steps[s].id);
-			cs_buf_put_i128(out, res->step_minor[cur][s]);
+			cs_run_put_amount(out, cfg, cur, res->step_minor[cur][s]);
 			cs_buf_putc(out, '\n');
 		}
 		cs_buf_printf(out, "             %-24s ", "retained surplus");
-		cs_buf_put_i128(out, res->retained_surplus_minor[cur]);
+		cs_run_put_amount(out, cfg, cur, res->retained_surplus_minor[cur]);
 		cs_buf_putc(out, '\n');
 	}
+	if (unallocated->len)
+		cs_buf_puts(out, unallocated->data);
 	if (rr->supersedes)
-		cs_buf_printf(out, "  supersedes run %lld\n", (long long)rr->supersedes);
+		cs_buf_printf(out, "  %s run %lld\n",
+			      opts->dry_run ? "would supersede" : "supersedes",
+			      (long long)rr->supersedes);
+	if (opts->reason)
+		cs_buf_printf(out, "  reason     %s\n", cs_text_shown(opts->reason));
 	cs_buf_printf(out, "  config     %s\n  input      %s\n  output     %s\n",
 		      cfg->sha256_hex, rr->input_hash, rr->output_hash);
 }
@@ -791,14 +900,17 @@ typedef struct dist_run {
 	cs_capital capital;
 	cs_cost_row *cost_rows; /* version 2: the cost rows read */
 	size_t n_cost_rows;
-	cs_run_ref old_ref;
-	int64_t old, id; /* the run superseded (0: none); this run's id */
-	int writing;     /* the writer's transaction is open */
+	cs_run_ref old_ref;    /* the committed run of exactly this window */
+	int equal;             /* old_ref is set */
+	int recheck;           /* equal without --supersede: compare, never write */
+	int64_t old, id;       /* the run superseded (0: none); this run's id */
+	int writing;           /* the writer's transaction is open */
 	dist_out o;
 } dist_run;
 
-/* Connects; for a real run, takes the lock on the writer, checks for
- * conflicts and draws the run id. */
+/* Connects; refuses an open window (the command); finds the committed
+ * run of this window, if any, as settle does (settle_open); a real run
+ * that will write draws its id. */
 static int dist_open(dist_run *d, cs_error *err)
 {
 	const cs_run_opts *opts = d->opts;
@@ -811,14 +923,26 @@ static int dist_open(dist_run *d, cs_error *err)
 	d->r = cs_db_connect(opts->conninfo, err);
 	if (!d->r || cs_run_check_storable(d->r, opts->cfg, err) < 0)
 		return -1;
-	if (opts->dry_run)
-		return 0;
-	d->w = cs_db_connect(opts->conninfo, err);
-	if (!d->w || cs_run_begin_write(d->w, opts, "distribute", &d->old, &d->old_ref, err) < 0)
+	if (opts->command && ((opts->dry_run && cs_schema_check(d->r, err) < 0) ||
+			      cs_run_check_closed(d->r, opts, err) < 0))
 		return -1;
-	CS_FAILPOINT("distribute_after_lock");
-	d->writing = 1;
-	return cs_run_next_id(d->w, &d->id, err);
+	if (!opts->dry_run) {
+		d->w = cs_db_connect(opts->conninfo, err);
+		if (!d->w ||
+		    cs_run_begin_write(d->w, opts, "distribute", &d->equal, &d->old_ref, err) < 0)
+			return -1;
+		CS_FAILPOINT("distribute_after_lock");
+		d->writing = 1;
+	} else if (opts->command &&
+		   cs_run_find_conflict(d->r, opts, "distribute", &d->equal, &d->old_ref, err) < 0) {
+		return -1;
+	}
+	if (d->equal && opts->supersede)
+		d->old = d->old_ref.id;
+	d->recheck = d->equal && !opts->supersede;
+	if (d->w && !d->recheck)
+		return cs_run_next_id(d->w, &d->id, err);
+	return 0;
 }
 
 /* Config version 2: every member's capital over time and its sum over the
@@ -961,7 +1085,7 @@ static int dist_compute(dist_run *d, cs_error *err)
 	o->cfg = d->opts->cfg;
 	o->run_id = d->id;
 	o->posted_day = d->in.end_day - 1;
-	if (d->w && !(o->pipe = cs_ledger_copy_open(d->w, &o->copy, err)))
+	if (d->w && !d->recheck && !(o->pipe = cs_ledger_copy_open(d->w, &o->copy, err)))
 		return -1;
 	if (build_lines(o, &d->in, &d->sres, err) < 0)
 		return -1;
@@ -1066,31 +1190,68 @@ cleanup:
 	return rc;
 }
 
-/* Unchanged (rolled back), or the steps, allocations and run record; then
- * COMMIT. A dry run writes nothing. */
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The runs a distribute run depends on (spec section 10.4): the settle runs
+ * that tile its window and the distribute run it supersedes, ascending, in
+ * a new array (the caller frees it) of *n ids. */
+static int64_t *dist_depends_on(const dist_run *d, size_t *n)
+{
+	int64_t *ids = calloc(d->n_refs + 2, sizeof(*ids));
+	size_t i;
+
+	CS_ASSERT(ids != NULL);
+	for (i = 0; i < d->n_refs; i++)
+		ids[i] = d->refs[i].id;
+	*n = d->n_refs;
+	if (d->old)
+		ids[(*n)++] = d->old;
+	qsort(ids, *n, sizeof(*ids), cmp_id);
+	return ids;
+}
+
+/* Unchanged (rolled back), changed without --supersede (exit 4), or the
+ * steps, allocations and run record; then COMMIT. A dry run writes
+ * nothing. */
 static int dist_write(dist_run *d, cs_error *err)
 {
 	const cs_run_opts *opts = d->opts;
 	cs_run_result *res = d->res;
+	int64_t *deps;
+	size_t n_deps;
+	int rc;
 
-	if (d->old && cs_run_unchanged(&d->old_ref, res->input_hash, res->output_hash)) {
+	if (d->equal && cs_run_unchanged(&d->old_ref, res->input_hash, res->output_hash)) {
 		res->status = "unchanged";
-		res->run_id = d->old;
+		res->run_id = d->old_ref.id;
 		cs_run_rollback(d->w);
 		d->writing = 0;
 		return 0;
 	}
+	if (d->recheck)
+		return cs_run_refuse_changed(d->r, opts, "distribute", &d->old_ref, res, err);
+	res->supersedes = d->old;
 	if (!d->w)
 		return 0;
 	res->run_id = d->id;
-	res->supersedes = d->old;
 	dist_statement(&res->statement, opts, &d->in, &d->sres, d->id, "committed",
 		       res->input_hash, res->output_hash, 0);
 	CS_FAILPOINT("distribute_before_write");
-	if (write_dist(d->w, opts->cfg, d->id, &d->in, &d->sres, err) < 0 ||
-	    (opts->cfg->version >= 2 && write_snapshots(d, err) < 0) ||
-	    cs_run_finish_write(d->w, opts, "distribute", d->id, d->old, res->input_hash,
-				res->output_hash, d->o.lines, res->statement.data, err) < 0)
+	deps = dist_depends_on(d, &n_deps);
+	rc = write_dist(d->w, opts->cfg, d->id, &d->in, &d->sres, err);
+	if (rc == 0 && opts->cfg->version >= 2)
+		rc = write_snapshots(d, err);
+	if (rc == 0)
+		rc = cs_run_finish_write(d->w, opts, "distribute", d->id, d->old, res->input_hash,
+					 res->output_hash, d->o.lines, res->statement.data, deps,
+					 n_deps, err);
+	free(deps);
+	if (rc < 0)
 		return -1;
 	d->writing = 0;
 	return 0;
@@ -1131,8 +1292,10 @@ static void dist_close(dist_run *d, int failed, cs_error *err)
 int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 {
 	dist_run d;
+	cs_buf unallocated;
 	int rc;
 
+	cs_buf_init(&unallocated);
 	memset(&d, 0, sizeof(d));
 	d.opts = opts;
 	d.res = res;
@@ -1156,12 +1319,18 @@ int cs_run_distribute(const cs_run_opts *opts, cs_run_result *res, cs_error *err
 		dist_statement(&res->statement, opts, &d.in, &d.sres, res->run_id, res->status,
 			       res->input_hash, res->output_hash,
 			       opts->summary_only ? 0 : opts->restate_run_id ? 2 : 1);
-		dist_summary(&res->summary, opts, &d.in, &d.sres, res, d.n_refs);
+		if (opts->command)
+			dist_unallocated(opts, &d.in, &d.sres, res, &unallocated);
+		dist_summary(&res->summary, opts, &d.in, &d.sres, res, d.n_refs, &unallocated);
 		if (opts->dry_run && opts->restate_run_id)
 			dist_statement(&res->restated, opts, &d.in, &d.sres, opts->restate_run_id,
 				       "committed", res->input_hash, res->output_hash, 0);
+		if (opts->command)
+			cs_run_report_command(d.r, opts, "distribute", d.old ? &d.old_ref : NULL,
+					      res);
 	}
 	dist_close(&d, rc < 0, err);
+	cs_buf_free(&unallocated);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coopsettle/amount.h"
 #include "coopsettle/copybin.h"
 #include "coopsettle/failpoint.h"
 #include "coopsettle/hash.h"
@@ -29,6 +30,7 @@ void cs_run_result_init(cs_run_result *res)
 	cs_buf_init(&res->statement);
 	cs_buf_init(&res->summary);
 	cs_buf_init(&res->restated);
+	cs_buf_init(&res->notes);
 }
 
 void cs_run_result_free(cs_run_result *res)
@@ -36,6 +38,7 @@ void cs_run_result_free(cs_run_result *res)
 	cs_buf_free(&res->statement);
 	cs_buf_free(&res->summary);
 	cs_buf_free(&res->restated);
+	cs_buf_free(&res->notes);
 }
 
 /* ---- the ledger COPY, shared by settle and distribute ---- */
@@ -150,39 +153,47 @@ void cs_run_rollback(cs_db *w)
 		cs_db_exec(w, "ROLLBACK", 0, NULL, &ignored);
 }
 
-int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t *old,
-		       cs_run_ref *old_ref, cs_error *err)
+/* The hint of an overlap that is not exactly one run of the same window:
+ * for the kind of run, so that a distribute error never says "settle". */
+static void overlap_hint(cs_error *err, const char *kind)
+{
+	if (strcmp(kind, "settle") == 0)
+		cs_error_hint(err, "Settle a window that does not overlap committed settle runs, or "
+				   "replace one committed run with exactly its window and --supersede "
+				   "--reason TEXT.");
+	else
+		cs_error_hint(err, "Distribute runs may not overlap: a year's distribution cannot "
+				   "follow distributions of its months (docs/operations.md). "
+				   "Distribute a window that overlaps no committed distribute run, or "
+				   "replace one with exactly its window and --supersede --reason TEXT.");
+}
+
+int cs_run_find_conflict(cs_db *db, const cs_run_opts *opts, const char *kind, int *equal,
+			 cs_run_ref *old_ref, cs_error *err)
 {
 	cs_db_rows rows;
 	char from[24], to[24];
 	const char *params[3];
 	size_t i;
-	int equal;
 
-	*old = 0;
-	if (cs_db_exec(w, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, err) < 0)
-		return -1;
-	if (cs_db_exec(w, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
-		       NULL, err) < 0 ||
-	    cs_schema_check(w, err) < 0)
-		goto fail;
+	*equal = 0;
+	memset(old_ref, 0, sizeof(*old_ref));
 	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
 	snprintf(to, sizeof(to), "%lld", (long long)opts->window.to_us);
 	params[0] = kind;
 	params[1] = from;
 	params[2] = to;
-	if (cs_db_query(w,
+	if (cs_db_query(db,
 			"SELECT id, window_from_us, window_to_us, window_from_text, window_to_text,"
-			" output_sha256, input_sha256 FROM coopsettle.runs WHERE kind = $1"
-			" AND status = 'committed'"
+			" output_sha256, input_sha256, config_sha256 FROM coopsettle.runs"
+			" WHERE kind = $1 AND status = 'committed'"
 			" AND window_from_us < $3::bigint AND window_to_us > $2::bigint ORDER BY id",
 			3, params, &rows, err) < 0)
-		goto fail;
+		return -1;
 	if (rows.n_rows == 0) {
 		cs_db_rows_free(&rows);
 		return 0;
 	}
-	memset(old_ref, 0, sizeof(*old_ref));
 	cs_db_cell_i64(&rows, 0, 0, &old_ref->id);
 	cs_db_cell_i64(&rows, 0, 1, &old_ref->from_us);
 	cs_db_cell_i64(&rows, 0, 2, &old_ref->to_us);
@@ -192,15 +203,16 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int6
 		 cs_db_cell(&rows, 0, 5));
 	snprintf(old_ref->input_sha256, sizeof(old_ref->input_sha256), "%s",
 		 cs_db_cell(&rows, 0, 6));
-	equal = rows.n_rows == 1 && old_ref->from_us == opts->window.from_us &&
-		old_ref->to_us == opts->window.to_us;
-	if (opts->supersede && equal) {
-		*old = old_ref->id;
+	snprintf(old_ref->config_sha256, sizeof(old_ref->config_sha256), "%s",
+		 cs_db_cell(&rows, 0, 7));
+	if (rows.n_rows == 1 && old_ref->from_us == opts->window.from_us &&
+	    old_ref->to_us == opts->window.to_us) {
+		*equal = 1;
 		cs_db_rows_free(&rows);
 		return 0;
 	}
 	cs_error_set(err, CS_EXIT_CONFLICT,
-		     "window [%s, %s) overlaps committed %s run %lld [%s, %s)",
+		     "window [%s, %s) overlaps committed %s run %lld [%s, %s); nothing was written",
 		     opts->window.from_text, opts->window.to_text, kind, (long long)old_ref->id,
 		     old_ref->from_text, old_ref->to_text);
 	if (rows.n_rows > 1) {
@@ -214,15 +226,23 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int6
 		cs_error_detail(err, "%s", more.data);
 		cs_buf_free(&more);
 	}
-	if (equal)
-		cs_error_hint(err, "Re-run with --supersede to replace it with corrected figures.");
-	else
-		cs_error_hint(err, "Settle a window that does not overlap committed runs, or "
-				   "supersede a committed run with exactly its window.");
+	overlap_hint(err, kind);
 	cs_db_rows_free(&rows);
-fail:
-	cs_run_rollback(w);
 	return -1;
+}
+
+int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int *equal,
+		       cs_run_ref *old_ref, cs_error *err)
+{
+	if (cs_db_exec(w, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, err) < 0)
+		return -1;
+	if (cs_db_exec(w, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
+		       NULL, err) < 0 ||
+	    cs_schema_check(w, err) < 0 || cs_run_find_conflict(w, opts, kind, equal, old_ref, err) < 0) {
+		cs_run_rollback(w);
+		return -1;
+	}
+	return 0;
 }
 
 int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err)
@@ -230,27 +250,32 @@ int cs_run_next_id(cs_db *w, int64_t *id, cs_error *err)
 	cs_db_rows rows;
 	int rc;
 
-	if (cs_db_query(w, "SELECT pg_catalog.nextval('coopsettle.runs_id_seq')", 0, NULL, &rows,
+	/* the caller holds the advisory lock: no other run reads this max
+	 * until we commit or roll back */
+	if (cs_db_query(w, "SELECT coalesce(max(id), 0) + 1 FROM coopsettle.runs", 0, NULL, &rows,
 			err) < 0)
 		return -1;
 	rc = cs_db_cell_i64(&rows, 0, 0, id);
 	cs_db_rows_free(&rows);
 	if (rc < 0)
-		return cs_error_set(err, CS_EXIT_RUNTIME, "unexpected run id from the sequence");
+		return cs_error_set(err, CS_EXIT_RUNTIME, "unexpected next run id");
 	return 0;
 }
 
 /* The writer's connection w was lost during COMMIT, so the server may or
- * may not have committed run id. Asks on a new connection, once w's backend
- * has ended (its transaction is then decided either way). Returns 1 when the
- * run is there, 0 when it certainly is not, -1 when we cannot tell. */
-static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id)
+ * may not have committed run id with record hash record_hex. Asks on a new
+ * connection, once w's backend has ended (its transaction is then decided
+ * either way); the hash tells our run from another that took the same id
+ * since. Returns 1 when the run is there, 0 when it certainly is not, -1
+ * when we cannot tell. */
+static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id,
+			  const char *record_hex)
 {
 	cs_error ignored;
 	cs_db *db = cs_db_connect(opts->conninfo, &ignored);
 	cs_db_rows rows;
 	char pid_text[24], id_text[24];
-	const char *param;
+	const char *param, *params[2];
 	const struct timespec step = {0, 50 * 1000000L};
 	int waited_ms, rc = -1;
 	size_t n = 1;
@@ -272,9 +297,11 @@ static int commit_outcome(const cs_run_opts *opts, const cs_db *w, int64_t id)
 	}
 	if (n)
 		goto cleanup; /* still running: its COMMIT is not decided yet */
-	param = id_text;
-	if (cs_db_query(db, "SELECT 1 FROM coopsettle.runs WHERE id = $1::bigint", 1, &param, &rows,
-			&ignored) < 0)
+	params[0] = id_text;
+	params[1] = record_hex;
+	if (cs_db_query(db,
+			"SELECT 1 FROM coopsettle.runs WHERE id = $1::bigint AND record_sha256 = $2",
+			2, params, &rows, &ignored) < 0)
 		goto cleanup;
 	rc = rows.n_rows ? 1 : 0;
 	cs_db_rows_free(&rows);
@@ -333,51 +360,94 @@ static int supersede_old(cs_db *w, const cs_config *cfg, int64_t id, int64_t old
 	return 0;
 }
 
-/* Inserts the run record of run id, chained to the previous record. */
-static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
-			 int64_t old, const char *input_sha256, const char *output_sha256,
-			 int64_t expected_lines, const char *statement, cs_error *err)
+/* What insert_record stores besides the caller's figures: what the caller
+ * knows (the runs depended on) and what the server says at the insert. */
+typedef struct record_extra {
+	const int64_t *depends_on; /* ascending */
+	size_t n_depends_on;
+	char created_at[64];       /* the server's now(), UTC */
+	int has_prev;
+	char prev[65];             /* the record_sha256 of the run before */
+	char *actor;               /* the session_user (malloc) */
+	char record_hex[65];       /* out: the record's hash */
+} record_extra;
+
+/* Reads the server's part of the record into x: created_at, the previous
+ * record's hash (the chain) and the session user (the actor). */
+static int record_context(cs_db *w, record_extra *x, cs_error *err)
 {
 	cs_db_rows rows;
-	char id_text[24], old_text[24], from[24], to[24], lines_text[24], record_hex[65];
-	char created_at[64], prev[65];
-	int has_prev = 0;
-	cs_record_fields fields;
-	cs_buf rec;
-	const char *params[19];
 
 	if (cs_db_query(w,
 			"SELECT pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
 			" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-			" (SELECT record_sha256 FROM coopsettle.runs ORDER BY id DESC LIMIT 1)",
+			" (SELECT record_sha256 FROM coopsettle.runs ORDER BY id DESC LIMIT 1),"
+			" session_user",
 			0, NULL, &rows, err) < 0)
 		return -1;
-	snprintf(created_at, sizeof(created_at), "%s", cs_db_cell(&rows, 0, 0));
-	if (cs_db_cell(&rows, 0, 1)) {
-		has_prev = 1;
-		snprintf(prev, sizeof(prev), "%s", cs_db_cell(&rows, 0, 1));
-	}
+	snprintf(x->created_at, sizeof(x->created_at), "%s", cs_db_cell(&rows, 0, 0));
+	x->has_prev = cs_db_cell(&rows, 0, 1) != NULL;
+	if (x->has_prev)
+		snprintf(x->prev, sizeof(x->prev), "%s", cs_db_cell(&rows, 0, 1));
+	x->actor = strdup(cs_db_cell(&rows, 0, 2) ? cs_db_cell(&rows, 0, 2) : "");
+	CS_ASSERT(x->actor != NULL);
 	cs_db_rows_free(&rows);
-	fields.id = id;
-	fields.kind = kind;
-	fields.from_us = opts->window.from_us;
-	fields.to_us = opts->window.to_us;
-	fields.from_text = opts->window.from_text;
-	fields.to_text = opts->window.to_text;
-	fields.config_sha256 = opts->cfg->sha256_hex;
-	fields.input_sha256 = input_sha256;
-	fields.output_sha256 = output_sha256;
-	fields.engine_version = CS_VERSION;
-	fields.created_at = created_at;
-	fields.supersedes = old;
-	fields.prev_record_sha256 = has_prev ? prev : NULL;
-	fields.line_count = expected_lines;
-	fields.statement = statement;
-	cs_buf_init(&rec);
-	cs_stored_record_canonical(&rec, CS_RECORD_FORMAT, &fields);
-	cs_sha256_hex(rec.data, rec.len, record_hex);
-	cs_buf_free(&rec);
+	return 0;
+}
 
+/* The record hash of run id (format CS_RECORD_FORMAT) into x->record_hex. */
+static void record_hash(const cs_run_opts *opts, const char *kind, int64_t id, int64_t old,
+			const char *input_sha256, const char *output_sha256,
+			int64_t expected_lines, const char *statement, record_extra *x)
+{
+	cs_record_fields f;
+	cs_buf rec;
+
+	f.id = id;
+	f.kind = kind;
+	f.from_us = opts->window.from_us;
+	f.to_us = opts->window.to_us;
+	f.from_text = opts->window.from_text;
+	f.to_text = opts->window.to_text;
+	f.config_sha256 = opts->cfg->sha256_hex;
+	f.input_sha256 = input_sha256;
+	f.output_sha256 = output_sha256;
+	f.engine_version = CS_VERSION;
+	f.created_at = x->created_at;
+	f.supersedes = old;
+	f.prev_record_sha256 = x->has_prev ? x->prev : NULL;
+	f.line_count = expected_lines;
+	f.statement = statement;
+	f.actor = x->actor;
+	f.reason = opts->reason;
+	f.depends_on = x->depends_on;
+	f.n_depends_on = x->n_depends_on;
+	cs_buf_init(&rec);
+	cs_stored_record_canonical(&rec, CS_RECORD_FORMAT, &f);
+	cs_sha256_hex(rec.data, rec.len, x->record_hex);
+	cs_buf_free(&rec);
+}
+
+/* Inserts the run record of run id, chained to the previous record. */
+static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
+			 int64_t old, const char *input_sha256, const char *output_sha256,
+			 int64_t expected_lines, const char *statement, record_extra *x,
+			 cs_error *err)
+{
+	char id_text[24], old_text[24], from[24], to[24], lines_text[24];
+	const char *params[22];
+	size_t i;
+	cs_buf deps;
+	int rc;
+
+	if (record_context(w, x, err) < 0)
+		return -1;
+	record_hash(opts, kind, id, old, input_sha256, output_sha256, expected_lines, statement, x);
+	cs_buf_init(&deps);
+	cs_buf_putc(&deps, '{');
+	for (i = 0; i < x->n_depends_on; i++)
+		cs_buf_printf(&deps, "%s%lld", i ? "," : "", (long long)x->depends_on[i]);
+	cs_buf_putc(&deps, '}');
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
 	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
@@ -396,27 +466,33 @@ static int insert_record(cs_db *w, const cs_run_opts *opts, const char *kind, in
 	params[10] = input_sha256;
 	params[11] = output_sha256;
 	params[12] = CS_VERSION;
-	params[13] = created_at;
+	params[13] = x->created_at;
 	params[14] = old ? old_text : NULL;
-	params[15] = has_prev ? prev : NULL;
-	params[16] = record_hex;
+	params[15] = x->has_prev ? x->prev : NULL;
+	params[16] = x->record_hex;
 	params[17] = lines_text;
 	params[18] = statement;
-	return cs_db_exec(w,
-			  "INSERT INTO coopsettle.runs (id, kind, window_from, window_to,"
-			  " window_from_us, window_to_us, window_from_text, window_to_text, status,"
-			  " config_text, config_sha256, input_sha256, output_sha256, engine_version,"
-			  " created_at, supersedes, prev_record_sha256, record_sha256, line_count,"
-			  " statement) VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz,"
-			  " $5::bigint, $6::bigint, $7, $8, 'committed', $9, $10, $11, $12, $13, $14,"
-			  " $15::bigint, $16, $17, $18::bigint, $19)",
-			  19, params, err);
+	params[19] = x->actor;
+	params[20] = opts->reason;
+	params[21] = deps.data;
+	rc = cs_db_exec(w,
+			"INSERT INTO coopsettle.runs (id, kind, window_from, window_to,"
+			" window_from_us, window_to_us, window_from_text, window_to_text, status,"
+			" config_text, config_sha256, input_sha256, output_sha256, engine_version,"
+			" created_at, supersedes, prev_record_sha256, record_sha256, line_count,"
+			" statement, actor, reason, depends_on) VALUES ($1::bigint, $2,"
+			" $3::timestamptz, $4::timestamptz, $5::bigint, $6::bigint, $7, $8, 'committed',"
+			" $9, $10, $11, $12, $13, $14, $15::bigint, $16, $17, $18::bigint, $19, $20,"
+			" $21, $22::bigint[])",
+			22, params, err);
+	cs_buf_free(&deps);
+	return rc;
 }
 
 /* COMMIT. When the connection is lost during COMMIT, asks the server on a
  * new connection whether run id landed: 0 when it did, -1 otherwise. */
 static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
-		      cs_error *err)
+		      const char *record_hex, cs_error *err)
 {
 	int landed;
 	char was[CS_ERROR_MSG_BYTES];
@@ -425,7 +501,7 @@ static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64
 		CS_FAILPOINT("after_commit");
 		return 0;
 	}
-	landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id) : 0;
+	landed = cs_db_connection_lost(w) ? commit_outcome(opts, w, id, record_hex) : 0;
 	if (landed == 1)
 		return 0; /* the server committed before the connection went */
 	if (landed < 0) {
@@ -436,9 +512,8 @@ static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64
 			     kind, (long long)id);
 		cs_error_detail(err, "%s", was);
 		cs_error_hint(err,
-			      "Re-run the same command when the server is back: it exits "
-			      "4 (or reports 'unchanged' with --supersede) if run %lld "
-			      "was committed.",
+			      "Re-run the same command when the server is back: it reports "
+			      "'unchanged' if run %lld was committed, and commits it if not.",
 			      (long long)id);
 	}
 	return -1;
@@ -446,21 +521,29 @@ static int commit_run(cs_db *w, const cs_run_opts *opts, const char *kind, int64
 
 int cs_run_finish_write(cs_db *w, const cs_run_opts *opts, const char *kind, int64_t id,
 			int64_t old, const char *input_sha256, const char *output_sha256,
-			int64_t expected_lines, const char *statement, cs_error *err)
+			int64_t expected_lines, const char *statement, const int64_t *depends_on,
+			size_t n_depends_on, cs_error *err)
 {
+	record_extra x;
+
+	memset(&x, 0, sizeof(x));
+	x.depends_on = depends_on;
+	x.n_depends_on = n_depends_on;
 	CS_FAILPOINT("before_record");
 	if ((old && supersede_old(w, opts->cfg, id, old, err) < 0) ||
 	    insert_record(w, opts, kind, id, old, input_sha256, output_sha256, expected_lines,
-			  statement, err) < 0)
+			  statement, &x, err) < 0)
 		goto fail;
 	/* What the server stored was checked against what was sent after each
 	 * COPY (its command tag, cs_db_expect_stored); the lines' balance was
 	 * asserted by the core on the lines it encoded. verify re-reads them. */
 	CS_FAILPOINT("before_commit");
-	if (commit_run(w, opts, kind, id, err) < 0)
+	if (commit_run(w, opts, kind, id, x.record_hex, err) < 0)
 		goto fail;
+	free(x.actor);
 	return 0;
 fail:
+	free(x.actor);
 	cs_run_rollback(w);
 	return -1;
 }
@@ -496,3 +579,51 @@ void cs_statement_head(cs_json *j, int64_t run_id, const char *kind, const char 
 	cs_json_object_end(j);
 }
 
+
+void cs_run_statement_add(cs_buf *statement, const char *object)
+{
+	size_t n = statement->len, m = strlen(object);
+	cs_buf tail;
+
+	/* the statement is "{...}\n" and object "{...}": its members go in
+	 * before the statement's closing brace */
+	if (m <= 2 || n < 3 || statement->data[n - 1] != '\n' || statement->data[n - 2] != '}')
+		return;
+	cs_buf_init(&tail);
+	cs_buf_put(&tail, object + 1, m - 1); /* members and '}' */
+	statement->len = n - 2;
+	if (statement->len > 1)
+		cs_buf_putc(statement, ',');
+	cs_buf_put(statement, tail.data, tail.len);
+	cs_buf_putc(statement, '\n');
+	statement->data[statement->len] = '\0';
+	cs_buf_free(&tail);
+}
+
+void cs_run_put_amount(cs_buf *out, const cs_config *cfg, size_t cur, cs_i128 amount)
+{
+	char text[CS_AMOUNT_TEXT_BYTES];
+
+	cs_buf_printf(out, "%s %s", cs_amount_format(text, amount, cfg->currencies[cur].exponent),
+		      cfg->currencies[cur].code);
+}
+
+void cs_run_summary_rejects(cs_buf *out, const cs_reject *rj, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	cs_buf_printf(out, "  rejected   %zu row%s (quarantined):\n",
+		      n, n == 1 ? "" : "s");
+	for (i = 0; i < n && i < CS_REJECTS_PRINTED_MAX; i++) {
+		if (rj[i].has_id)
+			cs_buf_printf(out, "             transaction %lld: %s\n", (long long)rj[i].id,
+				      cs_text_shown(rj[i].reason));
+		else
+			cs_buf_printf(out, "             transaction NULL: %s\n",
+				      cs_text_shown(rj[i].reason));
+	}
+	if (n > CS_REJECTS_PRINTED_MAX)
+		cs_buf_printf(out, "             ... and %zu more\n", n - CS_REJECTS_PRINTED_MAX);
+}

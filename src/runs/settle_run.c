@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coopsettle/bookkeeping.h"
 #include "coopsettle/copybin.h"
 #include "coopsettle/copypipe.h"
 #include "coopsettle/db.h"
@@ -212,40 +213,55 @@ static void settle_statement(cs_buf *out, const cs_run_opts *opts, const cs_sett
 	cs_buf_putc(out, '\n');
 }
 
+/* The first line of a summary: the run and what became of it. */
+static void summary_head(cs_buf *out, const char *kind, const cs_run_result *res, int dry_run)
+{
+	if (strcmp(res->status, "unchanged") == 0)
+		cs_buf_printf(out, "%s run %lld: unchanged (the committed run of this window; "
+				   "nothing was written)\n",
+			      kind, (long long)res->run_id);
+	else if (res->run_id)
+		cs_buf_printf(out, "%s run %lld: %s\n", kind, (long long)res->run_id, res->status);
+	else
+		cs_buf_printf(out, "%s: %s%s\n", kind, res->status,
+			      dry_run ? " (nothing was written)" : "");
+}
+
 static void settle_summary(cs_buf *out, const cs_run_opts *opts, const cs_settle *s,
 			   const cs_run_result *res)
 {
 	const cs_config *cfg = opts->cfg;
 	size_t i, n;
+	const cs_reject *rj;
 
 	cs_buf_reset(out);
-	if (res->run_id)
-		cs_buf_printf(out, "settle run %lld: %s\n", (long long)res->run_id, res->status);
-	else
-		cs_buf_printf(out, "settle: %s\n", res->status);
+	summary_head(out, "settle", res, opts->dry_run);
 	cs_buf_printf(out, "  window     [%s, %s)\n", opts->window.from_text, opts->window.to_text);
 	cs_buf_printf(out, "  rows read  %lld, ledger lines %lld\n",
 		      (long long)cs_settle_rows_read(s), (long long)cs_settle_lines_count(s));
 	for (i = 0; i < cfg->n_currencies; i++) {
 		const cs_currency_total *c = cs_settle_currency_total(s, i);
 
-		cs_buf_printf(out, "  %-3s        transactions ", cfg->currencies[i].code);
+		cs_buf_printf(out, "  %-10s ", cfg->currencies[i].code);
 		cs_buf_put_i128(out, c->transactions);
-		cs_buf_puts(out, ", gross_minor ");
-		cs_buf_put_i128(out, c->gross_minor);
-		cs_buf_puts(out, ", fees_minor ");
-		cs_buf_put_i128(out, c->fees_minor);
+		cs_buf_printf(out, " transaction%s, gross ", c->transactions == 1 ? "" : "s");
+		cs_run_put_amount(out, cfg, i, c->gross_minor);
+		cs_buf_puts(out, ", fees ");
+		cs_run_put_amount(out, cfg, i, c->fees_minor);
 		cs_buf_puts(out, " (producer ");
-		cs_buf_put_i128(out, c->fees_producer_minor);
+		cs_run_put_amount(out, cfg, i, c->fees_producer_minor);
 		cs_buf_puts(out, ", consumer ");
-		cs_buf_put_i128(out, c->fees_consumer_minor);
+		cs_run_put_amount(out, cfg, i, c->fees_consumer_minor);
 		cs_buf_puts(out, ")\n");
 	}
-	cs_settle_rejects(s, &n);
-	if (n)
-		cs_buf_printf(out, "  rejected   %zu row%s\n", n, n == 1 ? "" : "s");
+	rj = cs_settle_rejects(s, &n);
+	cs_run_summary_rejects(out, rj, n);
 	if (res->supersedes)
-		cs_buf_printf(out, "  supersedes run %lld\n", (long long)res->supersedes);
+		cs_buf_printf(out, "  %s run %lld\n",
+			      opts->dry_run ? "would supersede" : "supersedes",
+			      (long long)res->supersedes);
+	if (opts->reason)
+		cs_buf_printf(out, "  reason     %s\n", cs_text_shown(opts->reason));
 	cs_buf_printf(out, "  config     %s\n  input      %s\n  output     %s\n",
 		      cfg->sha256_hex, res->input_hash, res->output_hash);
 }
@@ -444,13 +460,17 @@ typedef struct settle_run {
 	cs_settle *s;
 	line_sink sink;
 	reader_ctx rc;
-	cs_run_ref old_ref;
-	int64_t old, id; /* the run superseded (0: none); this run's id */
-	int writing;     /* the writer's transaction is open */
+	cs_run_ref old_ref; /* the committed run of exactly this window */
+	int equal;          /* old_ref is set */
+	int recheck;        /* equal without --supersede: compare, never write */
+	int64_t old, id;    /* the run superseded (0: none); this run's id */
+	int writing;        /* the writer's transaction is open */
 } settle_run;
 
-/* Connects; for a real run, takes the lock on the writer, checks for
- * conflicts, draws the run id and opens the input snapshot's spool. */
+/* Connects; refuses an open window (the command); finds the committed run
+ * of this window, if any -- a real run on the writer, under the lock, a dry
+ * run of the command on the reader, as the real run would. A real run that
+ * will write draws its id and opens the input snapshot's spool. */
 static int settle_open(settle_run *sr, cs_error *err)
 {
 	const cs_run_opts *opts = sr->opts;
@@ -458,23 +478,34 @@ static int settle_open(settle_run *sr, cs_error *err)
 	sr->r = cs_db_connect(opts->conninfo, err);
 	if (!sr->r || cs_run_check_storable(sr->r, opts->cfg, err) < 0)
 		return -1;
+	if (opts->command && ((opts->dry_run && cs_schema_check(sr->r, err) < 0) ||
+			      cs_run_check_closed(sr->r, opts, err) < 0))
+		return -1;
 	if (!opts->dry_run) {
 		sr->w = cs_db_connect(opts->conninfo, err);
 		if (!sr->w ||
-		    cs_run_begin_write(sr->w, opts, "settle", &sr->old, &sr->old_ref, err) < 0)
+		    cs_run_begin_write(sr->w, opts, "settle", &sr->equal, &sr->old_ref, err) < 0)
 			return -1;
 		CS_FAILPOINT("after_lock");
 		sr->writing = 1;
+	} else if (opts->command &&
+		   cs_run_find_conflict(sr->r, opts, "settle", &sr->equal, &sr->old_ref, err) < 0) {
+		return -1;
+	}
+	if (sr->equal && opts->supersede)
+		sr->old = sr->old_ref.id;
+	sr->recheck = sr->equal && !opts->supersede;
+	if (sr->w && !sr->recheck) {
 		if (cs_run_next_id(sr->w, &sr->id, err) < 0)
 			return -1;
 		sr->sink.db = sr->w;
+		if (!(sr->rc.spool = cs_input_spool_new(sr->id, err)))
+			return -1;
 	}
 	sr->sink.cfg = opts->cfg;
 	sr->sink.run_id = sr->id;
 	if (opts->dry_run)
 		sr->sink.taps = sr->rc.taps = opts->taps;
-	else if (!(sr->rc.spool = cs_input_spool_new(sr->id, err)))
-		return -1;
 	return 0;
 }
 
@@ -504,7 +535,7 @@ static int settle_read(settle_run *sr, cs_error *err)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &rc->start);
 	rc->last = rc->start;
-	if (sr->w && !(sr->sink.pipe = cs_ledger_copy_open(sr->w, &sr->sink.buf, err)))
+	if (sr->sink.db && !(sr->sink.pipe = cs_ledger_copy_open(sr->w, &sr->sink.buf, err)))
 		return -1;
 	if (cs_source_transactions(sr->r, opts->cfg, &opts->window, on_row, rc, err) < 0)
 		return -1;
@@ -527,8 +558,9 @@ static int settle_read(settle_run *sr, cs_error *err)
 }
 
 /* Decides what the run is -- invalid rows (exit 3), unchanged (rolled
- * back), or committed -- and writes the rest of a committing run: the input
- * snapshot, the totals, the run record; then COMMIT. */
+ * back), changed without --supersede (exit 4), a dry run, or committed --
+ * and writes the rest of a committing run: the input snapshot, the totals,
+ * the run record; then COMMIT. */
 static int settle_write(settle_run *sr, cs_error *err)
 {
 	const cs_run_opts *opts = sr->opts;
@@ -544,13 +576,16 @@ static int settle_write(settle_run *sr, cs_error *err)
 		settle_statement(&res->statement, opts, sr->s, 0, res->status, !opts->summary_only);
 		return abort_invalid(sr->s, err);
 	}
-	if (sr->old && cs_run_unchanged(&sr->old_ref, res->input_hash, res->output_hash)) {
+	if (sr->equal && cs_run_unchanged(&sr->old_ref, res->input_hash, res->output_hash)) {
 		res->status = "unchanged";
-		res->run_id = sr->old;
+		res->run_id = sr->old_ref.id;
 		cs_run_rollback(sr->w);
 		sr->writing = 0;
 		return 0;
 	}
+	if (sr->recheck)
+		return cs_run_refuse_changed(sr->r, opts, "settle", &sr->old_ref, res, err);
+	res->supersedes = sr->old;
 	if (!sr->w)
 		return 0;
 	res->run_id = sr->id;
@@ -560,7 +595,8 @@ static int settle_write(settle_run *sr, cs_error *err)
 	if (cs_input_spool_copy(sr->rc.spool, sr->w, err) < 0 ||
 	    write_totals(sr->w, opts->cfg, sr->s, sr->id, err) < 0 ||
 	    cs_run_finish_write(sr->w, opts, "settle", sr->id, sr->old, res->input_hash,
-				res->output_hash, res->lines_written, res->statement.data, err) < 0)
+				res->output_hash, res->lines_written, res->statement.data, &sr->old,
+				sr->old ? 1 : 0, err) < 0)
 		return -1;
 	sr->writing = 0;
 	return 0;
@@ -611,6 +647,8 @@ int cs_run_settle(const cs_run_opts *opts, cs_run_result *res, cs_error *err)
 		if (opts->dry_run && opts->restate_run_id)
 			settle_statement(&res->restated, opts, sr.s, opts->restate_run_id,
 					 "committed", 0);
+		if (opts->command)
+			cs_run_report_command(sr.r, opts, "settle", sr.old ? &sr.old_ref : NULL, res);
 	}
 	settle_close(&sr, rc < 0, err);
 	return rc < 0 ? -1 : 0;

@@ -25,6 +25,58 @@ static const char secure_search_path_sql[] =
 	"SELECT pg_catalog.set_config('search_path', '', false),"
 	" pg_catalog.set_config('client_min_messages', 'warning', false)";
 
+/*
+ * What a server error means for the scheduler (spec section 10.4): exit 1
+ * only for what a retry can cure -- the connection lost (class 08), a
+ * serialization failure or deadlock (40), the server short of disk, memory
+ * or connection slots (53), a lock or statement timeout (55P03, 57014),
+ * the server shutting down, crashed or starting (57P0x), an I/O error (58).
+ * Exit 2 for what a person must fix: authentication (28), a missing
+ * database (3D) or schema (3F), permission denied, a missing relation,
+ * column or function (42). Anything else stays 1 with its SQLSTATE named
+ * (docs/operations.md). Sets *hint to what to fix, or NULL.
+ */
+static int exit_for_sqlstate(const char *sqlstate, const char **hint)
+{
+	*hint = NULL;
+	if (!sqlstate || strlen(sqlstate) != 5)
+		return CS_EXIT_RUNTIME;
+	if (strncmp(sqlstate, "28", 2) == 0) {
+		*hint = "Fix the role or its credentials (~/.pgpass, pg_hba.conf); a retry "
+			"will not help.";
+		return CS_EXIT_USAGE;
+	}
+	if (strncmp(sqlstate, "3D", 2) == 0) {
+		*hint = "Name an existing database with --db or PGDATABASE.";
+		return CS_EXIT_USAGE;
+	}
+	if (strcmp(sqlstate, "42501") == 0) {
+		*hint = "Grant the role what it needs (docs/operations.md, 'The runner role'); a "
+			"retry will not help.";
+		return CS_EXIT_USAGE;
+	}
+	if (strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "42703") == 0 ||
+	    strcmp(sqlstate, "42883") == 0 || strncmp(sqlstate, "3F", 2) == 0) {
+		*hint = "Check the relations the config's source keys name and their columns "
+			"(docs/config.md), or run 'coopsettle init-db' as the schema's owner.";
+		return CS_EXIT_USAGE;
+	}
+	if (strncmp(sqlstate, "42", 2) == 0)
+		return CS_EXIT_USAGE;
+	if (strcmp(sqlstate, "57014") == 0 || strcmp(sqlstate, "55P03") == 0) {
+		*hint = "A statement or lock timeout ended the run; nothing was written and a "
+			"retry is safe (raise statement_timeout or lock_timeout for the role if it "
+			"recurs).";
+		return CS_EXIT_RUNTIME;
+	}
+	if (strncmp(sqlstate, "53", 2) == 0) {
+		*hint = "The server is short of disk, memory or connection slots; nothing was "
+			"written and a retry is safe once there is room.";
+		return CS_EXIT_RUNTIME;
+	}
+	return CS_EXIT_RUNTIME;
+}
+
 /* Fills err from a failed result or connection: a lost connection is
  * CONNECTION_BAD, SQLSTATE class 08, or a FATAL error (the server ends the
  * session and closes the connection right after it), nothing else. */
@@ -33,8 +85,9 @@ static int fail(cs_db *db, const PGresult *res, const char *what, cs_error *err)
 	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *severity = res ? PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *msg;
+	const char *msg, *hint;
 	size_t len;
+	int code;
 	char clean[CS_ERROR_MSG_BYTES];
 
 	/* libpq can hand out the error of a closed connection before it marks
@@ -58,10 +111,120 @@ static int fail(cs_db *db, const PGresult *res, const char *what, cs_error *err)
 		cs_error_hint(err, "Check the server, then re-run the same command.");
 		return -1;
 	}
-	cs_error_set(err, CS_EXIT_RUNTIME, "database error during %s: %s", what, clean);
+	code = exit_for_sqlstate(sqlstate, &hint);
+	cs_error_set(err, code, "database error during %s: %s", what, clean);
 	if (sqlstate)
 		cs_error_detail(err, "SQLSTATE %s", sqlstate);
+	if (hint)
+		cs_error_hint(err, "%s", hint);
 	return -1;
+}
+
+/* The message of a failed connection without its trailing line breaks. */
+static void connect_message(PGconn *conn, char *buf, size_t size)
+{
+	size_t len;
+
+	snprintf(buf, size, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	len = strlen(buf);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+}
+
+/* The server answered but refused the connection (clean: its message):
+ * no free slot (exit 1), a missing database, no CONNECT privilege, or a
+ * role or authentication problem (exit 2), each with its hint. */
+static void connect_refused(PGconn *conn, const char *clean, cs_error *err)
+{
+	const char *db = PQdb(conn);
+
+	if (strstr(clean, "too many clients") || strstr(clean, "connection slots")) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "the database server has no free connection slot");
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "Nothing was written and a retry is safe; raise max_connections "
+				   "if it recurs.");
+		return;
+	}
+	if (strstr(clean, "database \"") && strstr(clean, "does not exist")) {
+		cs_error_set(err, CS_EXIT_USAGE, "database '%s' does not exist", db ? db : "");
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "Create it (createdb, then 'coopsettle init-db'), or name the "
+				   "right one with --db dbname=... or PGDATABASE; a retry will not "
+				   "help.");
+		return;
+	}
+	if (strstr(clean, "permission denied for database")) {
+		cs_error_set(err, CS_EXIT_USAGE, "the role may not connect to database '%s'",
+			     db ? db : "");
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "GRANT CONNECT ON DATABASE %s TO the role "
+				   "(docs/operations.md); a retry will not help.",
+			      db ? db : "...");
+		return;
+	}
+	cs_error_set(err, CS_EXIT_USAGE, "the database server refused the connection of role '%s'",
+		     PQuser(conn));
+	cs_error_detail(err, "%s", clean);
+	cs_error_hint(err, "Check the role name (PGUSER, --db user=...), its password "
+			   "(~/.pgpass, PGPASSFILE) and the server's pg_hba.conf; a retry will not "
+			   "help.");
+}
+
+/*
+ * Says why a connection failed, each cause with its exit code and a hint
+ * naming what to fix (spec section 10.4). libpq gives no SQLSTATE for a
+ * failed connection, so PQping asks the server first, language-neutral:
+ * no attempt (the settings do not parse: exit 2), no response (the server
+ * is down or unreachable: exit 1, retry), rejected (starting up or shutting
+ * down: exit 1). A server that answers but refused us is exit 2, the
+ * message telling a missing database from a missing role or failed
+ * authentication (the server's words, which it writes in English unless
+ * lc_messages says otherwise); too many clients is exit 1.
+ */
+static void connect_failed(PGconn *conn, const char *const *keys, const char *const *values,
+			   cs_error *err)
+{
+	char clean[CS_ERROR_MSG_BYTES];
+	const char *host = conn ? PQhost(conn) : NULL;
+	const char *port = conn ? PQport(conn) : NULL;
+	PGPing ping = conn ? PQpingParams(keys, values, 1) : PQPING_NO_ATTEMPT;
+
+	connect_message(conn, clean, sizeof(clean));
+	if (!conn) {
+		cs_error_set(err, CS_EXIT_RUNTIME, "cannot connect to the database: out of memory");
+		return;
+	}
+	if (ping == PQPING_NO_ATTEMPT || strstr(clean, "invalid connection option") ||
+	    strstr(clean, "invalid integer value") || strstr(clean, "invalid port number") ||
+	    strstr(clean, "missing \"=\"") || strstr(clean, "invalid URI") ||
+	    strstr(clean, "invalid sslmode")) {
+		cs_error_set(err, CS_EXIT_USAGE, "the connection settings are not valid");
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "Fix --db CONNINFO (key=value pairs, a postgresql:// URI or a "
+				   "database name) or the PG* environment variables; a retry will "
+				   "not help.");
+		return;
+	}
+	if (ping == PQPING_NO_RESPONSE) {
+		cs_error_set(err, CS_EXIT_RUNTIME,
+			     "the database server at %s%s%s is not reachable", host ? host : "",
+			     port && *port ? " port " : "", port ? port : "");
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "Start the server or fix the network; if the host or port is "
+				   "wrong, fix PGHOST/PGPORT or --db. Nothing was written and a retry "
+				   "is safe.");
+		return;
+	}
+	if (ping == PQPING_REJECT) {
+		cs_error_set(err, CS_EXIT_RUNTIME,
+			     "the database server is not accepting connections yet (starting up, "
+			     "shutting down or in recovery)");
+		cs_error_detail(err, "%s", clean);
+		cs_error_hint(err, "Wait until the server is up; nothing was written and a retry "
+				   "is safe.");
+		return;
+	}
+	connect_refused(conn, clean, err);
 }
 
 cs_db *cs_db_connect(const char *conninfo, cs_error *err)
@@ -89,22 +252,11 @@ cs_db *cs_db_connect(const char *conninfo, cs_error *err)
 					      "coopsettle", "UTF8", NULL};
 
 		db->conn = PQconnectdbParams(keys, values, 1);
-	}
-	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-		char clean[CS_ERROR_MSG_BYTES];
-		size_t len;
-
-		snprintf(clean, sizeof(clean), "%s",
-			 db->conn ? PQerrorMessage(db->conn) : "out of memory");
-		len = strlen(clean);
-		while (len > 0 && (clean[len - 1] == '\n' || clean[len - 1] == ' '))
-			clean[--len] = '\0';
-		cs_error_set(err, CS_EXIT_RUNTIME, "cannot connect to the database");
-		cs_error_detail(err, "%s", clean);
-		cs_error_hint(err, "Pass --db CONNINFO or set PGHOST, PGPORT, PGUSER and "
-				   "PGDATABASE.");
-		cs_db_close(db);
-		return NULL;
+		if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+			connect_failed(db->conn, keys, values, err);
+			cs_db_close(db);
+			return NULL;
+		}
 	}
 	/* A SQL_ASCII database stores bytes in no declared encoding, which the
 	 * server refuses to send as UTF8 when they are not UTF-8: read them as

@@ -55,7 +55,7 @@ cs_input_spool *cs_input_spool_new(int64_t run_id, cs_error *err)
 	snprintf(path, sizeof(path), "%s/coopsettle-inputs.XXXXXX", sp->dir);
 	fd = mkstemp(path);
 	if (fd < 0) {
-		cs_error_set(err, CS_EXIT_RUNTIME,
+		cs_error_set(err, cs_exit_for_errno(errno),
 			     "cannot create a temporary file in '%s' for the input snapshot", sp->dir);
 		cs_error_detail(err, "%s", strerror(errno));
 		cs_error_hint(err, "Set TMPDIR to a writable directory with room for about 130 "
@@ -150,7 +150,7 @@ int64_t cs_input_spool_rows(const cs_input_spool *sp)
 
 static int spool_failed(cs_input_spool *sp, cs_error *err)
 {
-	cs_error_set(err, CS_EXIT_RUNTIME,
+	cs_error_set(err, cs_exit_for_errno(sp->write_errno ? sp->write_errno : EIO),
 		     "cannot spool the input snapshot to a temporary file in '%s'; nothing was "
 		     "written",
 		     sp->dir);

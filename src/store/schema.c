@@ -25,6 +25,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const schema_v1_sql[] = {
 	"CREATE SCHEMA IF NOT EXISTS coopsettle;",
@@ -242,8 +243,18 @@ static const char *const schema_v1_sql[] = {
 	"  END IF;"
 	"  RAISE EXCEPTION 'coopsettle.% is append-only: % refused', TG_TABLE_NAME, TG_OP"
 	"    USING ERRCODE = 'insufficient_privilege',"
-	"          HINT = 'Correct a period with settle --supersede.';"
+	"          HINT = 'Correct a period with settle --supersede --reason TEXT.';"
 	"END $$;",
+	/* version 6, run bookkeeping (spec section 10.4): who made
+	 * each run (the session user), why (--reason), and the runs it depends
+	 * on (a distribute run's settle runs, a superseding run's predecessor),
+	 * all covered by the record hash (format 3). Runs made before keep NULL.
+	 * Run ids are drawn as max(id) + 1 under the advisory lock since this
+	 * version; the sequence runs_id_seq stays, unused, so that older grants
+	 * and dumps still apply. */
+	"ALTER TABLE coopsettle.runs ADD COLUMN IF NOT EXISTS actor text,"
+	"  ADD COLUMN IF NOT EXISTS reason text,"
+	"  ADD COLUMN IF NOT EXISTS depends_on bigint[];",
 };
 
 /* The integer in a one-cell result, or -1. */
@@ -262,7 +273,7 @@ static const char *const append_only_tables[] = {
 	"run_capital", "run_costs",
 };
 
-int cs_schema_init(cs_db *db, int *version, cs_error *err)
+int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err)
 {
 	cs_db_rows rows;
 	char sql[512];
@@ -274,6 +285,15 @@ int cs_schema_init(cs_db *db, int *version, cs_error *err)
 	if (cs_db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
 		       NULL, err) < 0)
 		goto fail;
+	/* the version before: 0 when there is no schema yet */
+	if (cs_db_query(db,
+			"SELECT CASE WHEN pg_catalog.to_regclass('coopsettle.schema_version') IS NULL"
+			" THEN 0 ELSE -1 END",
+			0, NULL, &rows, err) < 0)
+		goto fail;
+	*from_version = cs_db_cell(&rows, 0, 0) && strcmp(cs_db_cell(&rows, 0, 0), "0") == 0 ? 0
+											    : -1;
+	cs_db_rows_free(&rows);
 	for (i = 0; i < sizeof(schema_v1_sql) / sizeof(schema_v1_sql[0]); i++)
 		if (cs_db_exec(db, schema_v1_sql[i], 0, NULL, err) < 0)
 			goto fail;
@@ -300,8 +320,10 @@ int cs_schema_init(cs_db *db, int *version, cs_error *err)
 		goto fail;
 	current = cell_int(cs_db_cell(&rows, 0, 0));
 	cs_db_rows_free(&rows);
+	if (*from_version < 0)
+		*from_version = current;
 	if (current > CS_SCHEMA_VERSION) {
-		cs_error_set(err, CS_EXIT_RUNTIME,
+		cs_error_set(err, CS_EXIT_USAGE,
 			     "schema version %d is newer than this engine's %d", current,
 			     CS_SCHEMA_VERSION);
 		cs_error_hint(err, "Use a coopsettle release that knows schema version %d.",
@@ -328,7 +350,7 @@ fail:
 int cs_schema_check(cs_db *db, cs_error *err)
 {
 	cs_db_rows rows;
-	int ok;
+	int ok, found;
 
 	if (cs_db_query(db,
 			"SELECT pg_catalog.to_regclass('coopsettle.schema_version') IS NOT NULL",
@@ -337,20 +359,29 @@ int cs_schema_check(cs_db *db, cs_error *err)
 	ok = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
 	cs_db_rows_free(&rows);
 	if (!ok) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "the coopsettle schema does not exist");
-		cs_error_hint(err, "Run 'coopsettle init-db' first.");
+		cs_error_set(err, CS_EXIT_USAGE, "the coopsettle schema does not exist");
+		cs_error_hint(err, "Run 'coopsettle init-db' first, as the schema's owner; a "
+				   "retry will not help.");
 		return -1;
 	}
 	if (cs_db_query(db, "SELECT coalesce(max(version), 0) FROM coopsettle.schema_version", 0,
 			NULL, &rows, err) < 0)
 		return -1;
-	ok = cs_db_cell(&rows, 0, 0) && cell_int(cs_db_cell(&rows, 0, 0)) == CS_SCHEMA_VERSION;
+	found = cs_db_cell(&rows, 0, 0) ? cell_int(cs_db_cell(&rows, 0, 0)) : -1;
 	cs_db_rows_free(&rows);
-	if (!ok) {
-		cs_error_set(err, CS_EXIT_RUNTIME, "the coopsettle schema is not at version %d",
-			     CS_SCHEMA_VERSION);
-		cs_error_hint(err, "Run 'coopsettle init-db' to migrate it.");
+	if (found == CS_SCHEMA_VERSION)
+		return 0;
+	if (found > CS_SCHEMA_VERSION) {
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "the coopsettle schema is at version %d, newer than this engine's %d",
+			     found, CS_SCHEMA_VERSION);
+		cs_error_hint(err, "Use a coopsettle release that knows schema version %d.", found);
 		return -1;
 	}
-	return 0;
+	cs_error_set(err, CS_EXIT_USAGE,
+		     "the coopsettle schema is at version %d; this engine needs version %d", found,
+		     CS_SCHEMA_VERSION);
+	cs_error_hint(err, "Run 'coopsettle init-db' as the schema's owner to migrate it; a retry "
+			   "will not help.");
+	return -1;
 }

@@ -87,14 +87,120 @@ int cs_stored_run_from_row(const cs_db_rows *rows, size_t r, cs_stored_run *run)
 	run->statement = dup_cell(cs_db_cell(rows, r, 17));
 	if (by)
 		bad |= cs_parse_i64(by, &run->superseded_by);
+	if (cs_db_cell(rows, r, 19))
+		run->actor = dup_cell(cs_db_cell(rows, r, 19));
+	if (cs_db_cell(rows, r, 20))
+		run->reason = dup_cell(cs_db_cell(rows, r, 20));
+	if (cs_db_cell(rows, r, 21)) {
+		run->has_depends_on = 1;
+		bad |= cs_stored_parse_ids(cs_db_cell(rows, r, 21), &run->depends_on,
+					   &run->n_depends_on);
+	}
 	return bad ? -1 : 0;
+}
+
+int cs_stored_parse_ids(const char *text, int64_t **ids, size_t *n)
+{
+	size_t cap = 1, k = 0;
+	const char *p = text;
+	int64_t *out;
+
+	for (; *p; p++)
+		cap += *p == ',';
+	out = calloc(cap, sizeof(*out));
+	CS_ASSERT(out != NULL);
+	*ids = out;
+	*n = 0;
+	if (text[0] != '{' || text[strlen(text) - 1] != '}')
+		return -1;
+	p = text + 1;
+	while (*p != '}') {
+		char digits[24];
+		size_t len = strcspn(p, ",}");
+
+		if (len == 0 || len >= sizeof(digits) || k >= cap)
+			return -1;
+		memcpy(digits, p, len);
+		digits[len] = '\0';
+		if (cs_parse_i64(digits, &out[k]) < 0 || out[k] <= 0 || (k && out[k] <= out[k - 1]))
+			return -1;
+		k++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	*n = k;
+	return 0;
 }
 
 void cs_stored_run_free(cs_stored_run *run)
 {
 	free(run->config_text);
 	free(run->statement);
-	run->config_text = run->statement = NULL;
+	free(run->actor);
+	free(run->reason);
+	free(run->depends_on);
+	run->config_text = run->statement = run->actor = run->reason = NULL;
+	run->depends_on = NULL;
+}
+
+/* Fills err for run id, which does not exist (exit 2), saying what its
+ * neighbours show: no run after it (the last run is lower), or whether the
+ * next run's link proves that a run between it and the one before was
+ * deleted. An id can be missing without a deletion: before schema version
+ * 6, runs drew ids from a sequence, and a failed, unchanged or losing run
+ * used one up. Returns -1. */
+static int missing_run(cs_db *db, int64_t id, cs_error *err)
+{
+	cs_db_rows rows;
+	char id_text[24];
+	const char *param = id_text;
+	int64_t last = 0, next = 0, prev = 0;
+	int linked;
+
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	if (cs_db_query(db,
+			"SELECT (SELECT max(id) FROM coopsettle.runs), n.id, p.id,"
+			" n.prev_record_sha256 IS NOT DISTINCT FROM p.record_sha256"
+			" FROM (SELECT 1) one"
+			" LEFT JOIN LATERAL (SELECT id, prev_record_sha256 FROM coopsettle.runs"
+			" WHERE id > $1::bigint ORDER BY id LIMIT 1) n ON true"
+			" LEFT JOIN LATERAL (SELECT id, record_sha256 FROM coopsettle.runs"
+			" WHERE id < $1::bigint ORDER BY id DESC LIMIT 1) p ON true",
+			1, &param, &rows, err) < 0)
+		return -1;
+	if (cs_db_cell(&rows, 0, 0))
+		cs_db_cell_i64(&rows, 0, 0, &last);
+	if (cs_db_cell(&rows, 0, 1))
+		cs_db_cell_i64(&rows, 0, 1, &next);
+	if (cs_db_cell(&rows, 0, 2))
+		cs_db_cell_i64(&rows, 0, 2, &prev);
+	linked = cs_db_cell(&rows, 0, 3) && cs_db_cell(&rows, 0, 3)[0] == 't';
+	cs_db_rows_free(&rows);
+	if (!last)
+		cs_error_set(err, CS_EXIT_USAGE, "run %lld does not exist: there are no runs",
+			     (long long)id);
+	else if (!next)
+		cs_error_set(err, CS_EXIT_USAGE, "run %lld does not exist: the last run is %lld",
+			     (long long)id, (long long)last);
+	else if (linked)
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "run %lld does not exist, and no run was deleted there: run %lld links "
+			     "to %s",
+			     (long long)id, (long long)next,
+			     prev ? "the run before it" : "no earlier run, as the first run does");
+	else
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "run %lld does not exist, and run %lld does not link to the run before "
+			     "it: a run between them was deleted or changed",
+			     (long long)id, (long long)next);
+	if (next && linked)
+		cs_error_detail(err, "Runs made before schema version 6 drew their ids from a "
+				     "sequence, so a failed or unchanged run left an id unused.");
+	cs_error_hint(err, "List the runs with: SELECT id, kind, window_from_text, status "
+			   "FROM coopsettle.runs ORDER BY id; 'coopsettle verify --chain' checks "
+			   "every link.");
+	return -1;
 }
 
 int cs_stored_run_load(cs_db *db, int64_t id, cs_stored_run *run, cs_error *err)
@@ -112,11 +218,7 @@ int cs_stored_run_load(cs_db *db, int64_t id, cs_stored_run *run, cs_error *err)
 		return -1;
 	if (rows.n_rows == 0) {
 		cs_db_rows_free(&rows);
-		cs_error_set(err, CS_EXIT_USAGE, "run %lld does not exist", (long long)id);
-		cs_error_hint(err, "List the runs with: SELECT id, kind, window_from_text, status "
-				   "FROM coopsettle.runs ORDER BY id; a deleted run breaks the chain "
-				   "(coopsettle verify --chain).");
-		return -1;
+		return missing_run(db, id, err);
 	}
 	rc = cs_stored_run_from_row(&rows, 0, run);
 	cs_db_rows_free(&rows);
@@ -131,8 +233,9 @@ int cs_stored_run_load(cs_db *db, int64_t id, cs_stored_run *run, cs_error *err)
 int cs_stored_run_record_check(const cs_stored_run *run, char hex[65])
 {
 	cs_record_fields r;
-	char v1[65];
+	char older[65];
 	cs_buf b;
+	int format;
 
 	r.id = run->id;
 	r.kind = run->kind;
@@ -149,19 +252,25 @@ int cs_stored_run_record_check(const cs_stored_run *run, char hex[65])
 	r.prev_record_sha256 = run->has_prev ? run->prev_record_sha256 : NULL;
 	r.line_count = run->line_count;
 	r.statement = run->statement;
+	r.actor = run->actor ? run->actor : "";
+	r.reason = run->reason;
+	r.depends_on = run->depends_on;
+	r.n_depends_on = run->n_depends_on;
 	cs_buf_init(&b);
-	cs_stored_record_canonical(&b, CS_RECORD_FORMAT, &r);
-	cs_sha256_hex(b.data, b.len, hex);
-	if (strcmp(hex, run->record_sha256) == 0) {
-		cs_buf_free(&b);
-		return CS_RECORD_FORMAT;
+	hex[0] = '\0';
+	/* newest first: a changed field changes every format's hash, so no
+	 * edit passes by choosing an older one */
+	for (format = CS_RECORD_FORMAT; format >= 1; format--) {
+		cs_buf_reset(&b);
+		cs_stored_record_canonical(&b, format, &r);
+		cs_sha256_hex(b.data, b.len, older);
+		if (!hex[0] && (format < 3 || run->actor))
+			memcpy(hex, older, 65);
+		if (strcmp(older, run->record_sha256) == 0)
+			break;
 	}
-	/* a record written before format 2 (2026-12-01) */
-	cs_buf_reset(&b);
-	cs_stored_record_canonical(&b, 1, &r);
-	cs_sha256_hex(b.data, b.len, v1);
 	cs_buf_free(&b);
-	return strcmp(v1, run->record_sha256) == 0 ? 1 : 0;
+	return format;
 }
 
 int cs_stored_run_config(const cs_stored_run *run, cs_config **cfg, cs_window *w,
@@ -654,11 +763,21 @@ cleanup:
 	return rc;
 }
 
+/* A byte string field of the canonical record: LENGTH:BYTES, or \N. */
+static void put_bytes(cs_buf *out, const char *key, const char *s)
+{
+	if (!s)
+		cs_buf_printf(out, "%s=\\N\n", key);
+	else
+		cs_buf_printf(out, "%s=%zu:%s\n", key, strlen(s), s);
+}
+
 void cs_stored_record_canonical(cs_buf *out, int format, const cs_record_fields *r)
 {
 	char statement_hex[65];
+	size_t i;
 
-	CS_ASSERT(format == 1 || format == 2);
+	CS_ASSERT(format >= 1 && format <= CS_RECORD_FORMAT);
 	cs_buf_printf(out,
 		      "coopsettle run record v%d\nid=%lld\nkind=%s\nwindow_from_us=%lld\n"
 		      "window_to_us=%lld\nconfig_sha256=%s\ninput_sha256=%s\noutput_sha256=%s\n"
@@ -678,4 +797,12 @@ void cs_stored_record_canonical(cs_buf *out, int format, const cs_record_fields 
 	cs_buf_printf(out, "window_from_text=%s\nwindow_to_text=%s\nline_count=%lld\n"
 			   "statement_sha256=%s\n",
 		      r->from_text, r->to_text, (long long)r->line_count, statement_hex);
+	if (format == 2)
+		return;
+	put_bytes(out, "actor", r->actor);
+	put_bytes(out, "reason", r->reason);
+	cs_buf_puts(out, "depends_on=");
+	for (i = 0; i < r->n_depends_on; i++)
+		cs_buf_printf(out, "%s%lld", i ? "," : "", (long long)r->depends_on[i]);
+	cs_buf_putc(out, '\n');
 }

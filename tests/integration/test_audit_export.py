@@ -78,7 +78,7 @@ def setup():
     assert r.code == 0, r
     st[1] = r.json()
     db.sql("UPDATE coopsettle.transactions SET amount_minor = 20000 WHERE id = 2")
-    r = db.run("settle", "--config", path, "--period", "2026-11", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11", "--supersede", "--reason", "test correction", "--json")
     assert r.code == 0, r
     st[2] = r.json()
     r = db.run("distribute", "--config", path, "--period", "2026-11", "--json")

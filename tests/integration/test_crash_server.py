@@ -187,27 +187,27 @@ def trials(tr):
     r = db.run(*tr.settle(BIG_DAY, "--dry-run"))
     full = 4 * (time.time() - t0)  # a committed run takes several times a dry run
     for _ in range(TIMER_STOPS):
-        tr.after_delay(tr.settle(BIG_DAY, "--supersede"), full)
-    tr.at_point("during_read", tr.settle(BIG_DAY, "--supersede"))
-    tr.at_point("during_copy", tr.settle(BIG_DAY, "--supersede"))
+        tr.after_delay(tr.settle(BIG_DAY, "--supersede", "--reason", "test correction"), full)
+    tr.at_point("during_read", tr.settle(BIG_DAY, "--supersede", "--reason", "test correction"))
+    tr.at_point("during_copy", tr.settle(BIG_DAY, "--supersede", "--reason", "test correction"))
     # a run that ended before its timed stop committed these rows: change
     # one, so this run writes instead of finding its figures unchanged
     db.sql("UPDATE coopsettle.transactions SET amount_minor = amount_minor + 77777"
            " WHERE id = %s", (tr.rng.randint(1, BIG_ROWS),))
-    tr.at_point("before_commit", tr.settle(BIG_DAY, "--supersede"))
+    tr.at_point("before_commit", tr.settle(BIG_DAY, "--supersede", "--reason", "test correction"))
     db.sql("UPDATE coopsettle.transactions SET amount_minor = amount_minor + 123456"
            " WHERE id = %s", (1000006,))
-    tr.at_point("after_supersede", tr.settle(SMALL_DAY, "--supersede"))
-    r = db.run(*tr.settle(SMALL_DAY, "--supersede"))
+    tr.at_point("after_supersede", tr.settle(SMALL_DAY, "--supersede", "--reason", "test correction"))
+    r = db.run(*tr.settle(SMALL_DAY, "--supersede", "--reason", "test correction"))
     t.eq(r.code, 0, "settle small day again: %r" % r)
-    tr.at_point("distribute_before_write", tr.distribute("--supersede"))
-    tr.at_point("before_commit", tr.distribute("--supersede"))
+    tr.at_point("distribute_before_write", tr.distribute("--supersede", "--reason", "test correction"))
+    tr.at_point("before_commit", tr.distribute("--supersede", "--reason", "test correction"))
 
 
 def final(tr):
     t, db = tr.t, tr.db
-    for args in (tr.settle(BIG_DAY, "--supersede", "--json"),
-                 tr.settle(SMALL_DAY, "--supersede", "--json"), tr.distribute("--supersede", "--json")):
+    for args in (tr.settle(BIG_DAY, "--supersede", "--reason", "test correction", "--json"),
+                 tr.settle(SMALL_DAY, "--supersede", "--reason", "test correction", "--json"), tr.distribute("--supersede", "--reason", "test correction", "--json")):
         r = db.run(*args)
         t.check(r.code == 0 and r.json()["status"] in ("committed", "unchanged"),
                 "re-run %s: %r" % (args, r))

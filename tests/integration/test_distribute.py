@@ -102,12 +102,16 @@ def golden(t):
            "cash_minor": ca, "retained_minor": re} for m, c, ci, p, ca, re in rows],
          st["members"], "member_allocations hold the statement's members")
     # unchanged, dry run, conflicts
-    r = db.run("distribute", "--config", path, "--period", "2026-11", "--supersede", "--json")
+    r = db.run("distribute", "--config", path, "--period", "2026-11", "--supersede", "--reason", "test correction", "--json")
     t.eq((r.code, r.json()["status"]), (0, "unchanged"), "unchanged distribute")
+    # the same window again, nothing changed: unchanged, exit 0 (spec 10.4);
+    # a dry run says what the real run would do
     r = db.run("distribute", "--config", path, "--period", "2026-11")
-    t.eq(r.code, 4, "second distribute of the same window exits 4")
+    t.eq(r.code, 0, "second distribute of the same window is unchanged: %r" % r)
     r = db.run("distribute", "--config", path, "--period", "2026-11", "--dry-run", "--json")
-    t.eq((r.code, r.json()["status"]), (0, "dry_run"), "dry-run distribute")
+    t.eq((r.code, r.json()["status"]), (0, "unchanged"), "dry-run distribute")
+    r = db.run("distribute", "--config", path, "--period", "2026-11-02", "--dry-run")
+    t.eq(r.code, 4, "a dry run of an overlapping window exits 4, as the run would")
     t.eq(db.sql("SELECT count(*) FROM coopsettle.runs WHERE kind = 'distribute'")[0][0], 1,
          "one distribute run")
     db.drop()

@@ -207,8 +207,8 @@ def relation_names(t):
         t.eq(r.code, 0, what + ": check-config: %r" % r)
         # one committed run, the others dry (they share the window)
         args = ["settle", "--config", path, "--period", DAY, "--json"]
-        if k > 0:
-            args.append("--dry-run")
+        if k > 0:  # the window is settled: a dry run of another config is a supersede's
+            args += ["--dry-run", "--supersede", "--reason", "compare roundings"]
         r = db.run(*args)
         t.eq(r.code, 0, what + ": settle: %r" % r)
         if r.code != 0:
@@ -283,8 +283,8 @@ def int64_limits(t):
         cfg = cfg_with(rounding=rounding)
         path = write_config(db, cfg, "int64-%s.yaml" % rounding)
         args = ["settle", "--config", path, "--period", DAY, "--json"]
-        if k > 0:
-            args.append("--dry-run")
+        if k > 0:  # the window is settled: a dry run of another config is a supersede's
+            args += ["--dry-run", "--supersede", "--reason", "compare roundings"]
         r = db.run(*args)
         what = "int64 limits, %s" % rounding
         t.eq(r.code, 0, what + ": %r" % r)
@@ -321,7 +321,7 @@ def int64_limits(t):
     db.sql("INSERT INTO public.wide VALUES (1, %s, 1, 10, 99999999999999999999999999, 'EUR', 'x')",
            (AT,))
     path = write_config(db, cfg_with(source={"transactions": "public.wide"}), "wide.yaml")
-    r = db.run("settle", "--config", path, "--period", DAY, "--supersede")
+    r = db.run("settle", "--config", path, "--period", DAY, "--supersede", "--reason", "test correction")
     t.eq(r.code, 3, "amount past bigint: invalid input, exit 3: %r" % r)
     t.check("'public.wide'" in r.stderr and "bigint out of range" in r.stderr,
             "amount past bigint: the message says so and names the relation: %r" % r)
@@ -513,7 +513,7 @@ def invalid_utf8(t):
         t.eq(st["currencies"]["EUR"]["transactions"], 1, "invalid UTF-8 currency: row 7 settled")
     path = write_config(db, CONFIG, "abort.yaml")
     code, out, err = run_bytes(db, "settle", "--config", path, "--period", "2026-11-03",
-                               "--supersede")
+                               "--supersede", "--reason", "test correction")
     t.eq(code, 3, "invalid UTF-8 currency, abort: exit 3: %r" % err)
     t.check(b"6: currency 'EU" in err, "invalid UTF-8 currency, abort: names row 6: %r" % err)
     t.eq(db.sql("SELECT count(*) FROM coopsettle.runs WHERE status = 'committed'")[0][0], 2,
@@ -750,7 +750,7 @@ def server_drops_rows(t):
     db.sql("INSERT INTO coopsettle.ledger_lines (run_id, entry, journal, line_no, account,"
            " currency, amount_minor) VALUES (1, 'post', 99, 1, 'x', 'EUR', 0)")
     db.sql("UPDATE coopsettle.transactions SET amount_minor = 1001 WHERE id = 1")
-    r = db.run("settle", "--config", path, "--period", DAY, "--supersede")
+    r = db.run("settle", "--config", path, "--period", DAY, "--supersede", "--reason", "test correction")
     what = "supersede of a run with an added line"
     t.eq(r.code, 1, "%s: exit 1: %r" % (what, r))
     t.check("run 1 has 11 posted ledger lines but its record says 10" in r.stderr

@@ -69,10 +69,13 @@ if [[ -x "$prefix/bin/coopsettle" ]] &&
 else
 	fail "the installed binary does not run or differs from $binary"
 fi
-# cmake --install writes the installed binary's path into ExecStart=.
-if grep -q "^ExecStart=.*'exec $prefix/bin/coopsettle settle " \
-	"$unitdir/coopsettle-settle.service" 2>/dev/null; then
-	pass "the installed service runs the installed binary"
+# cmake --install writes the installed binary's path into ExecStart=; the
+# nightly sequence is settle --period yesterday, then status.
+if grep -q "^ExecStart=$prefix/bin/coopsettle settle .*--period yesterday" \
+	"$unitdir/coopsettle-settle.service" 2>/dev/null &&
+	grep -q "^ExecStart=$prefix/bin/coopsettle status " \
+		"$unitdir/coopsettle-settle.service" 2>/dev/null; then
+	pass "the installed service runs the installed binary: settle --period yesterday, status"
 else
 	fail "ExecStart= of the installed service does not name $prefix/bin/coopsettle:"
 	grep '^ExecStart=' "$unitdir/coopsettle-settle.service" | sed 's/^/    /'

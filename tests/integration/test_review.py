@@ -80,7 +80,7 @@ def review_01_unchanged_settle(t):
            " WHERE id = 2")
     r = db.run("verify", "--run", "1")
     t.eq(r.code, 5, "01 settle: verify sees the moved transaction")
-    r = db.run("settle", "--config", path, "--period", "2026-11-02", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11-02", "--supersede", "--reason", "test correction", "--json")
     t.eq(r.code, 0, "01 settle: supersede after an input-only change: %r" % r)
     st = r.json() if r.code == 0 else {}
     t.eq(st.get("status"), "committed", "01 settle: input-only change is not 'unchanged'")
@@ -91,7 +91,7 @@ def review_01_unchanged_settle(t):
     t.eq((rev[0], int(rev[1])), (len(posted(db, 1)), 0), "01 settle: run 1 reversed whole")
     t.eq(db.run("verify", "--run", "2").code, 0, "01 settle: the new run verifies")
     # nothing changed since: now it is unchanged
-    r = db.run("settle", "--config", path, "--period", "2026-11-02", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11-02", "--supersede", "--reason", "test correction", "--json")
     t.eq(r.json()["status"] if r.code == 0 else r, "unchanged",
          "01 settle: unchanged when input and output match")
     db.drop()
@@ -110,11 +110,11 @@ def review_01_unchanged_distribute(t):
     # settle run 1 is superseded with identical fee totals (a moved transaction)
     db.sql("UPDATE coopsettle.transactions SET occurred_at = occurred_at + interval '1 hour'"
            " WHERE id = 1")
-    r = db.run("settle", "--config", path, "--period", "2026-11-02", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11-02", "--supersede", "--reason", "test correction", "--json")
     t.eq(r.json()["status"] if r.code == 0 else r, "committed", "01 dist: settle superseded")
     t.eq(db.run("verify", "--run", "3").code, 5, "01 dist: the distribute run now differs")
     r = db.run("distribute", "--config", path, "--from", "2026-11-02", "--to", "2026-11-04",
-               "--supersede", "--json")
+               "--supersede", "--reason", "test correction", "--json")
     t.eq(r.json()["status"] if r.code == 0 else r, "committed",
          "01 dist: a new distribute run, not 'unchanged'")
     new_id = r.json()["run_id"] if r.code == 0 else 0
@@ -409,7 +409,7 @@ def review_07_temp_files(t):
     # a failed write names the file asked for
     r = db.run("export", "--run", "1", "--format", "csv", "--output",
                os.path.join(db.tmp, "nowhere", "x.csv"))
-    t.check(r.code == 1 and "nowhere/x.csv'" in r.stderr and ".tmp-" not in r.stderr,
+    t.check(r.code == 2 and "nowhere/x.csv'" in r.stderr and ".tmp-" not in r.stderr,
             "07: the error names the file asked for: %r" % r.stderr)
     db.drop()
 

@@ -251,22 +251,27 @@ def run_behaviour(t):
     st = r.json()
     t.eq(st["hashes"], dry["hashes"], "committed run has the dry run's hashes")
     first = st["run_id"]
-    # overlapping windows are refused
-    for args in (["--period", "2026-11-10"], ["--period", "2026-11"],
+    # overlapping windows are refused; the same window again is unchanged
+    for args in (["--period", "2026-11"],
                  ["--from", "2026-11-10T12:00:00+01:00", "--to", "2026-11-11"]):
         r = db.run("settle", "--config", path, *args)
         t.eq(r.code, 4, "overlap %s exits 4: %r" % (args, r))
-    r = db.run("settle", "--config", path, "--period", "2026-11", "--supersede")
+        r = db.run("settle", "--config", path, "--dry-run", *args)
+        t.eq(r.code, 4, "a dry run of overlap %s exits 4 too: %r" % (args, r))
+    r = db.run("settle", "--config", path, "--period", "2026-11-10", "--json")
+    t.eq((r.code, r.json()["status"] if r.code == 0 else r), (0, "unchanged"),
+         "the same window again, unchanged: exit 0")
+    r = db.run("settle", "--config", path, "--period", "2026-11", "--supersede", "--reason", "test correction")
     t.eq(r.code, 4, "supersede of a different window exits 4")
     # unchanged re-run
-    r = db.run("settle", "--config", path, "--period", "2026-11-10", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11-10", "--supersede", "--reason", "test correction", "--json")
     t.eq(r.code, 0, "unchanged exit %r" % r)
     t.eq(r.json()["status"], "unchanged", "unchanged status")
     t.eq(r.json()["run_id"], first, "unchanged names the committed run")
     t.eq(db.sql("SELECT count(*) FROM coopsettle.runs")[0][0], 1, "unchanged writes nothing")
     # correct a row, supersede
     db.sql("UPDATE coopsettle.transactions SET amount_minor = 99999 WHERE id = 5")
-    r = db.run("settle", "--config", path, "--period", "2026-11-10", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11-10", "--supersede", "--reason", "test correction", "--json")
     t.eq(r.code, 0, "supersede exit %r" % r)
     new = r.json()
     t.check(new["run_id"] > first, "a new run")

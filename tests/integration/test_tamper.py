@@ -121,7 +121,7 @@ def setup(db, v2=False):
         r = db.run("settle", "--config", path, "--period", "2026-11-%02d" % day)
         assert r.code == 0, r
     db.sql("UPDATE coopsettle.transactions SET amount_minor = 100100 WHERE id = 1")
-    r = db.run("settle", "--config", path, "--period", "2026-11-03", "--supersede")
+    r = db.run("settle", "--config", path, "--period", "2026-11-03", "--supersede", "--reason", "test correction")
     assert r.code == 0, r
     r = db.run("distribute", "--config", path, "--period", "2026-11")
     assert r.code == 0, r

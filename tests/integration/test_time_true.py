@@ -159,7 +159,7 @@ def membership_back_in_time(t):
     t.check("member 3 consumer [2026-11-01, open): in the members now" in text,
             "the membership is named: %s" % text[-700:])
     t.check("the run reproduces from its snapshots" in text, "the run itself reproduces")
-    r = db.run("settle", "--config", path, "--period", "2026-11-05", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11-05", "--supersede", "--reason", "member 3 joined on the 1st", "--json")
     t.eq(r.json()["status"] if r.code == 0 else r, "committed", "a correction is a new run")
     t.eq(db.run("verify", "--run", "2").code, 0, "the correction verifies")
     db.drop()
@@ -215,7 +215,7 @@ def posting_dates(t):
                  (dist,))
     t.eq(got, [("2026-11-30",)], "a distribution on the window's last local day")
     db.sql("UPDATE coopsettle.transactions SET amount_minor = 7100 WHERE id = 4")
-    r = db.run("settle", "--config", path, "--period", "2026-11-16", "--supersede", "--json")
+    r = db.run("settle", "--config", path, "--period", "2026-11-16", "--supersede", "--reason", "sale 4 corrected", "--json")
     new = r.json()["run_id"]
     today = db.sql("SELECT (now() AT TIME ZONE 'Europe/Berlin')::date::text")[0][0]
     got = db.sql("SELECT DISTINCT posted_on::text FROM coopsettle.ledger_lines WHERE run_id = %s"
@@ -264,7 +264,7 @@ def version1_before_migration(t):
                     " coopsettle.run_costs, coopsettle.capital_movements")
         cur.execute("DELETE FROM coopsettle.schema_version WHERE version >= 5")
     r = db.run("settle", "--config", path, "--period", "2026-11-03")
-    t.eq(r.code, 1, "an old schema is refused before the migration: %r" % r)
+    t.eq(r.code, 2, "an old schema is refused before the migration (exit 2): %r" % r)
     r = db.run("init-db")
     t.eq(r.code, 0, "init-db migrates: %r" % r)
     t.eq(db.run("verify", "--run", "1").code, 0, "the version 1 run verifies after it")

@@ -41,10 +41,10 @@ def errors_and_usage(t):
     db.drop()
     nodb = TestDB(init=False)
     r = nodb.run("settle", "--config", good, "--period", "2026-11")
-    t.eq(r.code, 1, "settle without the schema: %r" % r)
+    t.eq(r.code, 2, "settle without the schema: %r" % r)
     nodb.drop()
     r = db.run("settle", "--config", good, "--period", "2026-11")  # database dropped
-    t.eq(r.code, 1, "cannot connect: %r" % r)
+    t.eq(r.code, 2, "cannot connect (no such database): %r" % r)
 
 
 def lost_connection(t):

@@ -77,10 +77,10 @@ def fast_checks(db):
 
 
 def last_run_id(db):
-    """The sequence's last value: every row a run started later writes has a
-    larger run_id (run ids come from the sequence, under the lock)."""
-    v = db.sql("SELECT CASE WHEN is_called THEN last_value ELSE 0 END"
-               " FROM coopsettle.runs_id_seq")[0][0]
+    """The highest run id: every row a run started later writes has a larger
+    run_id (run ids are the highest id + 1, drawn under the lock; a run that
+    fails leaves no row)."""
+    v = db.sql("SELECT coalesce(max(id), 0) FROM coopsettle.runs")[0][0]
     return int(v)
 
 
