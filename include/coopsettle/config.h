@@ -39,6 +39,9 @@ typedef enum cs_account {
 	CS_ACCOUNT_PATRONAGE_RETAINED, /* equity:member-capital */
 	CS_ACCOUNT_RETAINED_SURPLUS,   /* equity:reserves:free */
 	CS_ACCOUNT_SURPLUS,            /* equity:surplus */
+	/* version 2 (spec 10.3) */
+	CS_ACCOUNT_LOSS_CARRIED,       /* equity:loss-carried-forward (a debit balance) */
+	CS_ACCOUNT_WITHHOLDING,        /* liabilities:withholding-tax */
 	CS_ACCOUNT_COUNT
 } cs_account;
 
@@ -66,6 +69,13 @@ typedef struct cs_tier {
 	mpq_t rate;
 } cs_tier;
 
+/* A fee fund of a rule (config version 2, spec 10.3): share of each
+ * side's fee credited to account. */
+typedef struct cs_fund {
+	char *account;
+	mpq_t share; /* > 0; a rule's shares sum to less than 1 */
+} cs_fund;
+
 /* A fee rule (spec section 5). */
 typedef struct cs_rule {
 	char *id;
@@ -90,6 +100,10 @@ typedef struct cs_rule {
 	/* borne_by: shares sum to exactly 1; default producer 1, consumer 0 */
 	mpq_t share_producer;
 	mpq_t share_consumer;
+	/* version 2 (spec 10.3): fee funds, each side's fee split by LR over
+	 * the funds in this order, then income with the rest */
+	size_t n_funds;
+	cs_fund funds[CS_FUNDS_MAX];
 } cs_rule;
 
 typedef enum cs_step_type {
@@ -112,7 +126,15 @@ typedef enum cs_basis {
 /* How capital interest counts capital (config version 2, spec 10.3). */
 typedef enum cs_interest_basis {
 	CS_INTEREST_DAILY_BALANCE = 0, /* version 2 default; with constant capital, spec 6's C * d */
+	CS_INTEREST_OPENING_BALANCE,   /* GenG 21a: the capital at the end of the day before */
 } cs_interest_basis;
+
+/* The target of an account step (config version 2, spec 10.3). */
+typedef enum cs_until_kind {
+	CS_UNTIL_NONE = 0,
+	CS_UNTIL_AMOUNT, /* until: {CUR: money}: per currency; absent currencies have none */
+	CS_UNTIL_ASSETS, /* until: {share_of_total_assets: X} of surplus.total_assets */
+} cs_until_kind;
 
 /* A waterfall step (spec section 6). */
 typedef struct cs_step {
@@ -127,6 +149,13 @@ typedef struct cs_step {
 	int has_cap_share;
 	mpq_t cap_share;
 	cs_interest_basis interest_basis; /* version 2 */
+	int blocked_by_loss;              /* version 2: nothing while a loss is carried in */
+	int has_withholding;              /* version 2: w_m = floor(I_m * withholding) */
+	mpq_t withholding;
+	/* CS_STEP_ACCOUNT, version 2: fill up to a target balance */
+	cs_until_kind until;
+	cs_money until_amount;  /* CS_UNTIL_AMOUNT (applies[c]: the currencies given) */
+	mpq_t until_share;      /* CS_UNTIL_ASSETS */
 	/* CS_STEP_PATRONAGE */
 	cs_basis basis;
 	size_t n_classes;                    /* in config order */
@@ -134,7 +163,19 @@ typedef struct cs_step {
 	mpq_t class_shares[CS_CLASSES_MAX];  /* sum to exactly 1 */
 	cs_money min_patronage;              /* absent means 0 */
 	mpq_t cash_fraction;                 /* default 1 */
+	int cap_member_business;             /* version 2: cap: member_business (KStG 22) */
+	cs_basis cap_basis;                  /* fees (default) or volume */
+	int notice_qualified;                /* version 2: notice: qualified (26 USC 1388) */
+	int has_payment_due;                 /* payment_due: {months, days} */
+	int due_months, due_days;
 } cs_step;
+
+/* An opening balance of surplus.opening (config version 2, spec 10.7.2):
+ * the account's normal balance per currency (applies[c]: given). */
+typedef struct cs_opening {
+	char *account;
+	cs_money amount;
+} cs_opening;
 
 /* A relation name split into schema and table (unquoted, as written). A
  * name without a dot is in schema `public`. */
@@ -176,6 +217,18 @@ typedef struct cs_config {
 	cs_step *steps;
 	size_t n_steps;
 	int retained_is_capital; /* version 2: retained patronage counts as capital (default 1) */
+	/* version 2, spec 10.2, 10.3: balances the engine keeps */
+	int has_opening;        /* surplus.opening */
+	int64_t opening_as_of;  /* its as_of, days since 1970-01-01 */
+	cs_opening *opening;    /* its balances, in file order */
+	size_t n_opening;
+	char **loss_cover;      /* surplus.loss_cover, carry_forward left out */
+	size_t n_loss_cover;
+	cs_money total_assets;  /* surplus.total_assets (applies[c]: given) */
+	/* derived: the accounts whose balance a distribute run needs (the loss
+	 * account first, then the loss_cover and `until` accounts), each once */
+	char **balance_accounts;
+	size_t n_balance_accounts;
 } cs_config;
 
 /* Frees a config and everything it owns. NULL is allowed. */

@@ -23,6 +23,9 @@
 #define CS_WHEN_LIST_MAX 1000
 /* Surplus waterfall steps. */
 #define CS_STEPS_MAX 64
+#define CS_FUNDS_MAX 16
+#define CS_LOSS_COVER_MAX 16
+#define CS_OPENING_MAX 64
 /* Classes named in one patronage step (producer, consumer). */
 #define CS_CLASSES_MAX 2
 /* Length of an id, account name, relation name, category or cooperative name. */

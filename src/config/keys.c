@@ -29,7 +29,8 @@
 static const char *const account_defaults[CS_ACCOUNT_COUNT] = {
 	"assets:clearing",       "liabilities:payable:producers", "income:fees",
 	"liabilities:capital-interest", "liabilities:patronage", "equity:member-capital",
-	"equity:reserves:free",  "equity:surplus",
+	"equity:reserves:free",  "equity:surplus", "equity:loss-carried-forward",
+	"liabilities:withholding-tax",
 };
 
 static const char *const on_invalid_names[] = {"abort", "quarantine"};
@@ -437,6 +438,8 @@ static void h_source(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 static void h_account(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 {
 	(void)obj;
+	if (arg >= CS_ACCOUNT_LOSS_CARRIED && !cfg_version_2(p, v))
+		return;
 	cfg_get_name(p, v, &p->cfg->accounts[arg]);
 }
 
@@ -449,6 +452,8 @@ static const key_spec account_specs[CS_ACCOUNT_COUNT] = {
 	{"patronage_retained", h_account, CS_ACCOUNT_PATRONAGE_RETAINED, 0},
 	{"retained_surplus", h_account, CS_ACCOUNT_RETAINED_SURPLUS, 0},
 	{"surplus", h_account, CS_ACCOUNT_SURPLUS, 0},
+	{"loss_carried_forward", h_account, CS_ACCOUNT_LOSS_CARRIED, 0},
+	{"withholding", h_account, CS_ACCOUNT_WITHHOLDING, 0},
 };
 
 static void h_accounts(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -517,17 +522,20 @@ static void set_defaults(cs_config *cfg)
 
 void cfg_keys_load(cfg_parse *p)
 {
-	keys_state ks;
+	keys_state *ks = cfg_xmalloc(sizeof(*ks)); /* large: the marks of every fund */
 
-	memset(&ks, 0, sizeof(ks));
-	mpq_init(ks.share_sum);
-	p->keys = &ks;
+	memset(ks, 0, sizeof(*ks));
+	mpq_init(ks->share_sum);
+	p->keys = ks;
 	cfg_walk(p, 1, top_keys_pass1, sizeof(top_keys_pass1) / sizeof(top_keys_pass1[0]));
 	sort_currencies(p->cfg);
 	cfg_walk(p, 2, top_keys, sizeof(top_keys) / sizeof(top_keys[0]));
-	if (p->n_errs == 0)
+	if (p->n_errs == 0) {
 		set_defaults(p->cfg);
+		cfg_keys_finish(p);
+	}
 	p->keys = NULL;
-	mpq_clear(ks.share_sum);
+	mpq_clear(ks->share_sum);
+	free(ks);
 }
 

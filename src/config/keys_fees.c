@@ -15,6 +15,28 @@
 #include "keys.h"
 #include "parse.h"
 
+const char *cfg_rate_text(char *buf, size_t size, mpq_srcptr q)
+{
+	mpq_t pct;
+	size_t n;
+
+	mpq_init(pct);
+	mpq_set_ui(pct, 100, 1);
+	mpq_mul(pct, pct, q);
+	cs_q_to_decimal(buf, size - 2, pct, 6);
+	mpq_clear(pct);
+	n = strlen(buf);
+	if (strchr(buf, '.')) {
+		while (n > 0 && buf[n - 1] == '0')
+			buf[--n] = 0;
+		if (n > 0 && buf[n - 1] == '.')
+			buf[--n] = 0;
+	}
+	buf[n] = '%';
+	buf[n + 1] = 0;
+	return buf;
+}
+
 enum { RM_FIXED, RM_MIN, RM_MAX, RM_MIN_AMOUNT, RM_MAX_AMOUNT, RM_COUNT };
 
 typedef struct rule_ctx {
@@ -25,6 +47,7 @@ typedef struct rule_ctx {
 	int up_to_given[CS_TIERS_MAX];
 	cfg_mark tier_start[CS_TIERS_MAX];
 	int tiers_reported_max;
+	int funds_bad; /* a fund without a valid account or share */
 } rule_ctx;
 
 typedef struct tier_ctx {
@@ -374,7 +397,110 @@ static void h_rule_borne_by(cfg_parse *p, void *obj, int arg, const cfg_event *v
 	cfg_check_shares_sum(p, v, shares, 2);
 }
 
-enum { RK_ID, RK_WHEN, RK_RATE, RK_TIERS, RK_FIXED, RK_MIN, RK_MAX, RK_BORNE_BY, RK_COUNT };
+/* ---- funds (config version 2, spec 10.3) ---- */
+
+typedef struct fund_ctx {
+	rule_ctx *rc;
+	size_t index;
+	int bad;
+} fund_ctx;
+
+static void h_fund_account(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	fund_ctx *fc = obj;
+	cs_rule *r = fc->rc->rule;
+	cs_fund *f = &r->funds[fc->index];
+	char buf[SHOW_BYTES];
+	size_t i, len = cfg_scalar_len(v);
+
+	(void)arg;
+	if (cfg_get_name(p, v, &f->account)) {
+		fc->bad = 1;
+		return;
+	}
+	KS(p)->fund_marks[fc->rc->index][fc->index] = v->start_mark;
+	for (i = 0; i < fc->index; i++)
+		if (r->funds[i].account && strcmp(r->funds[i].account, f->account) == 0)
+			cfg_error_at(p, &v->start_mark, "'%s': fund account '%s' is listed twice",
+				     p->path, cfg_show(buf, sizeof(buf), f->account, len));
+}
+
+static void h_fund_share(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	fund_ctx *fc = obj;
+	cs_fund *f = &fc->rc->rule->funds[fc->index];
+
+	(void)arg;
+	if (cfg_get_rate(p, v, f->share)) {
+		fc->bad = 1;
+		return;
+	}
+	if (mpq_sgn(f->share) <= 0) {
+		cfg_error_at(p, &v->start_mark, "'%s' must be more than 0", p->path);
+		fc->bad = 1;
+	}
+}
+
+static const key_spec fund_keys[] = {
+	{"account", h_fund_account, 0, 1},
+	{"share", h_fund_share, 0, 1},
+};
+
+static void fund_item(cfg_parse *p, void *obj, size_t index, const cfg_event *ev)
+{
+	rule_ctx *rc = obj;
+	cs_rule *r = rc->rule;
+	fund_ctx fc;
+	key_seen seen[2];
+
+	if (!cfg_want_map(p, ev))
+		return;
+	if (r->n_funds == CS_FUNDS_MAX) {
+		if (index == CS_FUNDS_MAX)
+			cfg_error_at(p, &ev->start_mark, "more than %d funds", CS_FUNDS_MAX);
+		cfg_skip_value(p, ev);
+		return;
+	}
+	memset(&fc, 0, sizeof(fc));
+	fc.rc = rc;
+	fc.index = r->n_funds++;
+	memset(&r->funds[fc.index], 0, sizeof(cs_fund));
+	mpq_init(r->funds[fc.index].share);
+	cfg_parse_map(p, ev, fund_keys, 2, &fc, seen);
+	if (fc.bad || !seen[0].seen || !seen[1].seen)
+		rc->funds_bad = 1;
+}
+
+/* funds: [{account: A, share: X}, ...]: the shares sum to less than 1 */
+static void h_rule_funds(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	rule_ctx *rc = obj;
+	cs_rule *r = rc->rule;
+	char buf[64];
+	mpq_t sum;
+	size_t i;
+
+	(void)arg;
+	if (!cfg_version_2(p, v) || !cfg_want_seq(p, v))
+		return;
+	if (cfg_parse_seq(p, rc, fund_item) == 0 && !p->fatal)
+		cfg_error_at(p, &v->start_mark, "'%s' must list at least one fund", p->path);
+	if (rc->funds_bad || p->fatal)
+		return;
+	mpq_init(sum);
+	for (i = 0; i < r->n_funds; i++)
+		mpq_add(sum, sum, r->funds[i].share);
+	if (mpq_cmp_ui(sum, 1, 1) >= 0) {
+		cfg_error_at(p, &v->start_mark,
+			     "the fund shares of '%s' sum to %s: they must leave the fee income a "
+			     "part (less than 100%%)",
+			     p->path, cfg_rate_text(buf, sizeof(buf), sum));
+	}
+	mpq_clear(sum);
+}
+
+enum { RK_ID, RK_WHEN, RK_RATE, RK_TIERS, RK_FIXED, RK_MIN, RK_MAX, RK_BORNE_BY, RK_FUNDS,
+       RK_COUNT };
 
 static const key_spec rule_keys[RK_COUNT] = {
 	{"id", h_rule_id, 0, 1},
@@ -385,6 +511,7 @@ static const key_spec rule_keys[RK_COUNT] = {
 	{"min", h_rule_money, RM_MIN, 0},
 	{"max", h_rule_money, RM_MAX, 0},
 	{"borne_by", h_rule_borne_by, 0, 0},
+	{"funds", h_rule_funds, 0, 0},
 };
 
 

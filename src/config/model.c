@@ -98,6 +98,10 @@ static void rule_clear(cs_rule *r)
 	money_clear(&r->min);
 	money_clear(&r->max);
 	mpq_clears(r->rate, r->share_producer, r->share_consumer, NULL);
+	for (i = 0; i < r->n_funds; i++) {
+		free(r->funds[i].account);
+		mpq_clear(r->funds[i].share);
+	}
 }
 
 void cfg_step_init(cs_step *s)
@@ -105,10 +109,12 @@ void cfg_step_init(cs_step *s)
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
-	mpq_inits(s->share, s->rate, s->cap_share, s->cash_fraction, NULL);
+	mpq_inits(s->share, s->rate, s->cap_share, s->cash_fraction, s->withholding, s->until_share,
+		  NULL);
 	for (i = 0; i < CS_CLASSES_MAX; i++)
 		mpq_init(s->class_shares[i]);
 	cfg_money_init(&s->min_patronage);
+	cfg_money_init(&s->until_amount);
 	mpq_set_ui(s->cash_fraction, 1, 1);
 }
 
@@ -118,10 +124,12 @@ static void step_clear(cs_step *s)
 
 	free(s->id);
 	free(s->account);
-	mpq_clears(s->share, s->rate, s->cap_share, s->cash_fraction, NULL);
+	mpq_clears(s->share, s->rate, s->cap_share, s->cash_fraction, s->withholding, s->until_share,
+		   NULL);
 	for (i = 0; i < CS_CLASSES_MAX; i++)
 		mpq_clear(s->class_shares[i]);
 	money_clear(&s->min_patronage);
+	money_clear(&s->until_amount);
 }
 
 void cfg_relation_clear(cs_relation *r)
@@ -158,6 +166,7 @@ cs_config *cfg_new(const char *name, const char *text, size_t len)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg_money_init(&cfg->costs_amount);
+	cfg_money_init(&cfg->total_assets);
 	cfg->path = cfg_xstrndup(name, strlen(name));
 	cfg->text = cfg_xstrndup(text, len);
 	cfg->text_len = len;
@@ -190,6 +199,16 @@ void cs_config_free(cs_config *cfg)
 		step_clear(&cfg->steps[i]);
 	free(cfg->steps);
 	money_clear(&cfg->costs_amount);
+	money_clear(&cfg->total_assets);
+	for (i = 0; i < cfg->n_opening; i++) {
+		free(cfg->opening[i].account);
+		money_clear(&cfg->opening[i].amount);
+	}
+	free(cfg->opening);
+	for (i = 0; i < cfg->n_loss_cover; i++)
+		free(cfg->loss_cover[i]);
+	free(cfg->loss_cover);
+	free(cfg->balance_accounts); /* the names are owned elsewhere */
 	free(cfg);
 }
 
