@@ -69,6 +69,23 @@ typedef struct cs_surplus_input {
 	size_t n_cost_rows;
 	cs_i128 fee_income_minor[CS_CURRENCIES_MAX];
 	cs_i128 costs_minor[CS_CURRENCIES_MAX];
+	/* version 2 (spec 10.2, 10.3, 10.7): the balance at the window's start
+	 * of each of cfg->balance_accounts, its normal balance (the loss
+	 * account's a debit: L0), [k * n_currencies + c]; the committed
+	 * distribute runs whose lines fed them, by id */
+	const cs_i128 *balance_minor;
+	const cs_run_link *balance_runs;
+	size_t n_balance_runs;
+	/* capital interest `basis: opening_balance`: per member its capital at
+	 * the end of the day before the window, 0 for one that is a member of
+	 * no class on the window's first day; d, the window's local days, and
+	 * Y, the local days of the twelve months from its first day */
+	const cs_i128 *capital_open_minor;
+	int64_t window_days, year_days;
+	/* the KStG cap (spec 10.7.8): all fees borne in the window (fund parts
+	 * included) and its gross, per currency, from the tiling settle runs */
+	cs_i128 fees_total_minor[CS_CURRENCIES_MAX];
+	cs_i128 gross_total_minor[CS_CURRENCIES_MAX];
 } cs_surplus_input;
 
 /* One member's allocation in one currency. */
@@ -78,6 +95,7 @@ typedef struct cs_surplus_alloc {
 	cs_i128 cash_minor;
 	cs_i128 retained_minor;
 	cs_i128 basis_minor; /* patronage basis of the first patronage step */
+	cs_i128 withheld_minor; /* of capital_interest_minor (gross), withheld (version 2) */
 } cs_surplus_alloc;
 
 typedef struct cs_surplus_result {
@@ -85,7 +103,19 @@ typedef struct cs_surplus_result {
 	cs_i128 step_minor[CS_CURRENCIES_MAX][CS_STEPS_MAX];
 	cs_i128 retained_surplus_minor[CS_CURRENCIES_MAX];
 	cs_surplus_alloc *allocs; /* [m * n_currencies + c], owned by the result */
+	/* version 2 (spec 10.3): the loss carried in (L0), the part of S that
+	 * covers it, what each loss_cover account gives in a loss year, the
+	 * loss carried out; S' = S - cover is what the steps share */
+	cs_i128 loss_in_minor[CS_CURRENCIES_MAX];
+	cs_i128 cover_minor[CS_CURRENCIES_MAX];
+	cs_i128 loss_cover_minor[CS_CURRENCIES_MAX][CS_LOSS_COVER_MAX];
+	cs_i128 loss_out_minor[CS_CURRENCIES_MAX];
+	/* a patronage step with cap: member_business: its cap (-1: none) */
+	cs_i128 cap_minor[CS_CURRENCIES_MAX][CS_STEPS_MAX];
 } cs_surplus_result;
+
+/* Version 2: the index of account in cfg->balance_accounts, or -1. */
+int cs_balance_index(const cs_config *cfg, const char *account);
 
 /* Days of membership of m among the local days of in's window, the days
  * the clocks skipped not counted: version 1 of its one class, version 2 of

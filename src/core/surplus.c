@@ -168,11 +168,16 @@ static void share_pool(mpz_t amt, const cs_step *st, const mpz_t S, const mpz_t 
 /* The weight of member i in capital interest, proportional to its i_m:
  * version 1 C * d (spec 6), version 2 the capital summed over the counted
  * days (daily_balance, spec 10.3); 0 or less takes no part. */
-static void interest_weight(const cs_surplus_input *in, size_t i, mpz_t w)
+static void interest_weight(const cs_surplus_input *in, const cs_step *st, size_t i, mpz_t w)
 {
 	const cs_member *m = &in->members[i];
 	int64_t d;
 
+	if (st->interest_basis == CS_INTEREST_OPENING_BALANCE) { /* C * d, over Y */
+		cs_i128_to_mpz(w, in->capital_open_minor[i]);
+		mpz_mul_si(w, w, (long)in->window_days);
+		return;
+	}
 	if (in->capital_days_minor) {
 		cs_i128_to_mpz(w, in->capital_days_minor[i]);
 		return;
@@ -200,7 +205,7 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 		return 0; /* capital interest is paid in the base currency only */
 	mpz_inits(w, sum_w, NULL);
 	for (i = 0; i < in->n_members; i++) {
-		interest_weight(in, i, w);
+		interest_weight(in, st, i, w);
 		n += mpz_sgn(w) > 0;
 	}
 	if (n == 0) {
@@ -220,7 +225,7 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *m = &in->members[i];
 
-		interest_weight(in, i, w);
+		interest_weight(in, st, i, w);
 		if (mpz_sgn(w) <= 0)
 			continue;
 		parts[k].key = m->id;
@@ -229,9 +234,12 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 		k++;
 	}
 	CS_ASSERT(k == n);
-	mpq_set_z(q, sum_w); /* sum i_m = rate * sum(C d) / 365 */
+	mpq_set_z(q, sum_w); /* sum i_m = rate * sum(C d) / 365 (opening_balance: / Y) */
 	mpq_mul(q, q, st->rate);
-	mpq_set_ui(lim, 365, 1);
+	mpq_set_ui(lim, st->interest_basis == CS_INTEREST_OPENING_BALANCE
+				? (unsigned long)in->year_days
+				: 365,
+		   1);
 	mpq_div(q, q, lim);
 	mpq_set_z(lim, A);
 	if (mpq_cmp(lim, q) < 0)
@@ -252,6 +260,11 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 			if (in->members[i].id != parts[k].key)
 				continue;
 			allocs[i * n_cur + cur].capital_interest_minor += cs_i128_from_mpz(parts[k].part);
+			if (st->has_withholding) { /* w_m = floor(I_m * withholding) */
+				mpz_mul(w, parts[k].part, mpq_numref(st->withholding));
+				mpz_fdiv_q(w, w, mpq_denref(st->withholding));
+				allocs[i * n_cur + cur].withheld_minor += cs_i128_from_mpz(w);
+			}
 			mpz_add(check, check, parts[k].part);
 			k++;
 		}
@@ -388,11 +401,182 @@ static int patronage(const cs_surplus_input *in, const cs_step *st, const mpz_t 
 	return rc;
 }
 
+int cs_balance_index(const cs_config *cfg, const char *account)
+{
+	size_t k;
+
+	for (k = 0; k < cfg->n_balance_accounts; k++)
+		if (strcmp(cfg->balance_accounts[k], account) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Version 2: the balance of account at the window's start in currency cur
+ * (spec 10.2); 0 for an account whose balance is not kept. */
+static cs_i128 balance_of(const cs_surplus_input *in, const char *account, size_t cur)
+{
+	int k = cs_balance_index(in->cfg, account);
+
+	if (k < 0 || !in->balance_minor)
+		return 0;
+	return in->balance_minor[(size_t)k * in->cfg->n_currencies + cur];
+}
+
+/* A loss year (S < 0, version 2; spec 10.3, 10.7.1): L = -S is covered
+ * by the loss_cover accounts in order, each giving min(what is left,
+ * max(0, its balance)); the rest is carried forward. No step runs. */
+static void loss_year(const cs_surplus_input *in, cs_surplus_result *res, size_t cur)
+{
+	const cs_config *cfg = in->cfg;
+	cs_i128 rem = -res->surplus_minor[cur];
+	size_t k;
+
+	for (k = 0; k < cfg->n_loss_cover; k++) {
+		cs_i128 b = balance_of(in, cfg->loss_cover[k], cur), give;
+
+		give = b > 0 ? (b < rem ? b : rem) : 0;
+		res->loss_cover_minor[cur][k] = give;
+		rem -= give;
+	}
+	CS_ASSERT(rem >= 0);
+	res->loss_out_minor[cur] = res->loss_in_minor[cur] + rem;
+}
+
+/* An account step with `until` (spec 10.3, 10.7.5): amt is at most the
+ * room max(0, target - b), b the account's balance at the window's start
+ * plus what earlier steps of this run credited to it. */
+static void until_room(const cs_surplus_input *in, const cs_surplus_result *res, size_t s,
+		       size_t cur, mpz_t amt, mpz_t t)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_step *st = &cfg->steps[s];
+	cs_i128 b;
+	size_t j;
+
+	if (st->until == CS_UNTIL_AMOUNT) {
+		if (!st->until_amount.applies[cur])
+			return; /* no target in this currency */
+		mpz_set(t, st->until_amount.minor[cur]);
+	} else {
+		mpz_mul(t, cfg->total_assets.minor[cur], mpq_numref(st->until_share));
+		mpz_fdiv_q(t, t, mpq_denref(st->until_share));
+	}
+	b = balance_of(in, st->account, cur);
+	for (j = 0; j < s; j++)
+		if (cfg->steps[j].type == CS_STEP_ACCOUNT && strcmp(cfg->steps[j].account, st->account) == 0)
+			b += res->step_minor[cur][j];
+	{
+		mpz_t bz;
+
+		mpz_init(bz);
+		cs_i128_to_mpz(bz, b);
+		mpz_sub(t, t, bz); /* room = target - b */
+		mpz_clear(bz);
+	}
+	if (mpz_sgn(t) < 0)
+		mpz_set_ui(t, 0);
+	if (mpz_cmp(amt, t) > 0)
+		mpz_set(amt, t);
+}
+
+/* The KStG cap of a patronage step (spec 10.3, 10.7.8) into cap:
+ * floor(S' * M / T), 0 when T <= 0 or M <= 0, M the member business and T
+ * all business (fees borne, or the gross of both sides). */
+static void patronage_cap(const cs_surplus_input *in, const cs_step *st, const mpz_t Sp, size_t cur,
+			  mpz_t cap)
+{
+	size_t n_cur = in->cfg->n_currencies, i;
+	const cs_i128 *b = st->cap_basis == CS_BASIS_VOLUME ? in->class_gross_minor
+							     : in->class_fees_minor;
+	cs_i128 M = 0, T = st->cap_basis == CS_BASIS_VOLUME ? 2 * in->gross_total_minor[cur]
+							  : in->fees_total_minor[cur];
+	mpz_t m;
+
+	for (i = 0; b && i < in->n_members; i++)
+		M += b[(i * CS_CLASSES_MAX + CS_CLASS_PRODUCER) * n_cur + cur] +
+		     b[(i * CS_CLASSES_MAX + CS_CLASS_CONSUMER) * n_cur + cur];
+	if (T <= 0 || M <= 0) {
+		mpz_set_ui(cap, 0);
+		return;
+	}
+	mpz_init(m);
+	cs_i128_to_mpz(m, M);
+	mpz_mul(cap, Sp, m);
+	cs_i128_to_mpz(m, T);
+	mpz_fdiv_q(cap, cap, m);
+	mpz_clear(m);
+}
+
+/* One step of the waterfall in currency cur: amt <= A from S' (Sp). */
+static int run_step(const cs_surplus_input *in, cs_surplus_result *res, size_t s, size_t cur,
+		    const mpz_t Sp, const mpz_t A, mpz_t amt, mpq_t tmp)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_step *st = &cfg->steps[s];
+	int rc = 0;
+
+	switch (st->type) {
+	case CS_STEP_ACCOUNT:
+		share_pool(amt, st, Sp, A, cfg->rounding, tmp);
+		if (st->until != CS_UNTIL_NONE) {
+			mpz_t t;
+
+			mpz_init(t);
+			until_room(in, res, s, cur, amt, t);
+			mpz_clear(t);
+		}
+		break;
+	case CS_STEP_CAPITAL_INTEREST:
+		if (st->blocked_by_loss && res->loss_in_minor[cfg->base_currency] > 0)
+			mpz_set_ui(amt, 0); /* a loss was carried in (spec 10.3) */
+		else
+			rc = capital_interest(in, st, Sp, A, amt, res->allocs, cur);
+		break;
+	case CS_STEP_PATRONAGE: {
+		mpz_t P, cap;
+
+		mpz_inits(P, cap, NULL);
+		share_pool(P, st, Sp, A, cfg->rounding, tmp);
+		if (st->cap_member_business) {
+			patronage_cap(in, st, Sp, cur, cap);
+			res->cap_minor[cur][s] = cs_i128_from_mpz(cap);
+			if (mpz_cmp(P, cap) > 0)
+				mpz_set(P, cap);
+		}
+		rc = patronage(in, st, P, amt, res->allocs, cur);
+		mpz_clears(P, cap, NULL);
+		break;
+	}
+	}
+	return rc;
+}
+
+/* The patronage basis each member's statement shows: both classes' for a
+ * member of both, of the first patronage step. */
+static void statement_bases(const cs_surplus_input *in, cs_surplus_result *res, size_t cur)
+{
+	const cs_config *cfg = in->cfg;
+	size_t n_cur = cfg->n_currencies, s, i;
+
+	for (s = 0; s < cfg->n_steps; s++) {
+		const cs_step *st = &cfg->steps[s];
+
+		if (st->type != CS_STEP_PATRONAGE)
+			continue;
+		for (i = 0; i < in->n_members; i++)
+			res->allocs[i * n_cur + cur].basis_minor =
+				class_basis(in, st, i, CS_CLASS_PRODUCER, cur) +
+				class_basis(in, st, i, CS_CLASS_CONSUMER, cur);
+		break;
+	}
+}
+
 int cs_surplus_compute(const cs_surplus_input *in, cs_surplus_result *res, cs_error *err)
 {
 	const cs_config *cfg = in->cfg;
 	size_t n_cur = cfg->n_currencies, cur, s;
-	mpz_t S, A, amt;
+	int v2 = cfg->version >= 2;
+	mpz_t Sp, A, amt;
 	mpq_t tmp;
 	int rc = 0;
 
@@ -401,190 +585,43 @@ int cs_surplus_compute(const cs_surplus_input *in, cs_surplus_result *res, cs_er
 	if (!res->allocs)
 		return cs_error_set(err, CS_EXIT_RUNTIME, "out of memory for %zu members",
 				    in->n_members);
-	mpz_inits(S, A, amt, NULL);
+	mpz_inits(Sp, A, amt, NULL);
 	mpq_init(tmp);
-	for (cur = 0; cur < n_cur && rc == 0; cur++) {
+	for (cur = 0; cur < n_cur; cur++) {
 		res->surplus_minor[cur] = in->fee_income_minor[cur] - in->costs_minor[cur];
-		for (s = 0; s < cfg->n_steps; s++) {
-			const cs_step *st = &cfg->steps[s];
-			size_t i;
-
-			if (st->type != CS_STEP_PATRONAGE)
-				continue;
-			/* the basis on the statement: both classes' for a member of both */
-			for (i = 0; i < in->n_members; i++)
-				res->allocs[i * n_cur + cur].basis_minor =
-					class_basis(in, st, i, CS_CLASS_PRODUCER, cur) +
-					class_basis(in, st, i, CS_CLASS_CONSUMER, cur);
-			break;
+		if (v2) {
+			res->loss_in_minor[cur] = balance_of(in, cfg->accounts[CS_ACCOUNT_LOSS_CARRIED], cur);
+			res->loss_out_minor[cur] = res->loss_in_minor[cur];
 		}
-		if (res->surplus_minor[cur] <= 0)
+		for (s = 0; s < cfg->n_steps; s++)
+			res->cap_minor[cur][s] = -1;
+	}
+	for (cur = 0; cur < n_cur && rc == 0; cur++) {
+		cs_i128 S = res->surplus_minor[cur], L0 = res->loss_in_minor[cur];
+
+		statement_bases(in, res, cur);
+		if (S < 0 && v2)
+			loss_year(in, res, cur);
+		if (S <= 0)
 			continue; /* S <= 0: nothing is distributed */
-		cs_i128_to_mpz(S, res->surplus_minor[cur]);
-		mpz_set(A, S);
+		/* a carried loss is covered first: S' = S - c (spec 10.3) */
+		res->cover_minor[cur] = L0 > 0 ? (L0 < S ? L0 : S) : 0;
+		res->loss_out_minor[cur] = L0 - res->cover_minor[cur];
+		cs_i128_to_mpz(Sp, S - res->cover_minor[cur]);
+		mpz_set(A, Sp);
 		for (s = 0; s < cfg->n_steps && rc == 0; s++) {
-			const cs_step *st = &cfg->steps[s];
-
-			switch (st->type) {
-			case CS_STEP_ACCOUNT:
-				share_pool(amt, st, S, A, cfg->rounding, tmp);
-				break;
-			case CS_STEP_CAPITAL_INTEREST:
-				rc = capital_interest(in, st, S, A, amt, res->allocs, cur);
-				break;
-			case CS_STEP_PATRONAGE: {
-				mpz_t P;
-
-				mpz_init(P);
-				share_pool(P, st, S, A, cfg->rounding, tmp);
-				rc = patronage(in, st, P, amt, res->allocs, cur);
-				mpz_clear(P);
-				break;
-			}
-			}
-			CS_ASSERT(mpz_sgn(amt) >= 0 && mpz_cmp(amt, A) <= 0);
+			rc = run_step(in, res, s, cur, Sp, A, amt, tmp);
+			CS_ASSERT(rc < 0 || (mpz_sgn(amt) >= 0 && mpz_cmp(amt, A) <= 0));
 			res->step_minor[cur][s] = cs_i128_from_mpz(amt);
 			mpz_sub(A, A, amt);
 		}
 		res->retained_surplus_minor[cur] = cs_i128_from_mpz(A);
 	}
-	mpz_clears(S, A, amt, NULL);
+	mpz_clears(Sp, A, amt, NULL);
 	mpq_clear(tmp);
 	if (rc < 0) {
 		cs_surplus_result_free(res);
 		return cs_error_set(err, CS_EXIT_RUNTIME, "out of memory in the waterfall");
 	}
 	return 0;
-}
-
-/* ---- the canonical input (docs/reproducibility.md) ---- */
-
-/* Version 1: one M record per member, its class, dates, capital, bases. */
-static void canonical_member_v1(cs_buf *b, const cs_surplus_input *in, size_t i)
-{
-	const cs_member *m = &in->members[i];
-	size_t n_cur = in->cfg->n_currencies, cur;
-
-	cs_buf_puts(b, "M\t");
-	cs_buf_put_i128(b, m->id);
-	cs_buf_putc(b, '\t');
-	cs_buf_puts(b, cs_class_name(m->cls));
-	cs_buf_putc(b, '\t');
-	cs_buf_put_i128(b, m->joined_day);
-	cs_buf_putc(b, '\t');
-	if (m->has_left)
-		cs_buf_put_i128(b, m->left_day);
-	else
-		cs_buf_puts(b, "\\N");
-	cs_buf_putc(b, '\t');
-	cs_buf_put_i128(b, m->capital_minor);
-	for (cur = 0; cur < n_cur; cur++) {
-		cs_buf_putc(b, '\t');
-		cs_buf_put_i128(b, in->fees_minor[i * n_cur + cur]);
-		cs_buf_putc(b, '\t');
-		cs_buf_put_i128(b, in->gross_minor[i * n_cur + cur]);
-	}
-	cs_buf_putc(b, '\n');
-}
-
-/* Version 2: an M record per member, then its periods overlapping the
- * window (P), its member business per class and currency when not zero
- * (F), and its capital movements (K, rows from *row on). */
-static void canonical_member_v2(cs_buf *b, const cs_surplus_input *in, size_t i, size_t *row)
-{
-	const cs_member *m = &in->members[i];
-	size_t n_cur = in->cfg->n_currencies, cur, n, k;
-	int c;
-
-	if (!cs_member_in_window(in, m)) { /* cannot matter: neither it nor its capital */
-		for (; *row < in->n_capital_rows && in->capital_rows[*row].member_id == m->id;
-		     (*row)++)
-			;
-		return;
-	}
-	cs_buf_puts(b, "M\t");
-	cs_buf_put_i128(b, m->id);
-	cs_buf_putc(b, '\n');
-	for (c = 0; c < CS_CLASSES_MAX; c++) {
-		const cs_period *p = cs_members_periods(in->set, m, (cs_class)c, &n);
-
-		for (k = 0; k < n; k++) {
-			if (p[k].from_day >= in->end_day || p[k].to_day <= in->first_day)
-				continue;
-			cs_buf_printf(b, "P\t%s\t", cs_class_name((cs_class)c));
-			cs_buf_put_i128(b, p[k].from_day);
-			cs_buf_putc(b, '\t');
-			if (p[k].to_day == CS_DAY_OPEN)
-				cs_buf_puts(b, "\\N");
-			else
-				cs_buf_put_i128(b, p[k].to_day);
-			cs_buf_putc(b, '\n');
-		}
-		for (cur = 0; cur < n_cur; cur++) {
-			size_t x = (i * CS_CLASSES_MAX + (size_t)c) * n_cur + cur;
-
-			if (!in->class_fees_minor[x] && !in->class_gross_minor[x])
-				continue;
-			cs_buf_printf(b, "F\t%s\t%s\t", cs_class_name((cs_class)c),
-				      in->cfg->currencies[cur].code);
-			cs_buf_put_i128(b, in->class_fees_minor[x]);
-			cs_buf_putc(b, '\t');
-			cs_buf_put_i128(b, in->class_gross_minor[x]);
-			cs_buf_putc(b, '\n');
-		}
-	}
-	for (; *row < in->n_capital_rows && in->capital_rows[*row].member_id == m->id; (*row)++) {
-		cs_buf_puts(b, "K\t");
-		cs_buf_put_i128(b, in->capital_rows[*row].day);
-		cs_buf_putc(b, '\t');
-		cs_buf_put_i128(b, in->capital_rows[*row].amount_minor);
-		cs_buf_putc(b, '\n');
-	}
-}
-
-void cs_surplus_input_hash(const cs_surplus_input *in, char hex[65])
-{
-	const cs_config *cfg = in->cfg;
-	int dated = in->class_fees_minor != NULL;
-	cs_sha256 *h = cs_sha256_new();
-	size_t i, cur, row = 0;
-	cs_buf b;
-
-	cs_buf_init(&b);
-	cs_buf_printf(&b, "D\t%lld\t%lld\n", (long long)in->first_day, (long long)in->end_day);
-	for (i = 0; i < in->n_settle_runs; i++)
-		cs_buf_printf(&b, "R\t%lld\t%s\n", (long long)in->settle_runs[i].id,
-			      in->settle_runs[i].output_sha256);
-	for (i = 0; dated && i < in->n_capital_runs; i++)
-		cs_buf_printf(&b, "B\t%lld\t%lld\t%s\n", (long long)in->capital_runs[i].id,
-			      (long long)in->capital_runs[i].last_day,
-			      in->capital_runs[i].output_sha256);
-	for (cur = 0; cur < cfg->n_currencies; cur++) {
-		cs_buf_printf(&b, "C\t%s\t", cfg->currencies[cur].code);
-		cs_buf_put_i128(&b, in->fee_income_minor[cur]);
-		cs_buf_putc(&b, '\t');
-		cs_buf_put_i128(&b, in->costs_minor[cur]);
-		cs_buf_putc(&b, '\n');
-	}
-	for (i = 0; dated && i < in->n_cost_rows; i++) {
-		cs_buf_puts(&b, "O\t");
-		cs_buf_put_i128(&b, in->cost_rows[i].day);
-		cs_buf_printf(&b, "\t%s\t", cfg->currencies[in->cost_rows[i].currency].code);
-		cs_buf_put_i128(&b, in->cost_rows[i].amount_minor);
-		cs_buf_putc(&b, '\n');
-	}
-	for (i = 0; i < in->n_members; i++) {
-		if (dated)
-			canonical_member_v2(&b, in, i, &row);
-		else
-			canonical_member_v1(&b, in, i);
-		if (b.len > 65536) {
-			cs_sha256_update(h, b.data, b.len);
-			cs_buf_reset(&b);
-		}
-	}
-	CS_ASSERT(row == in->n_capital_rows); /* every row belongs to a member */
-	cs_sha256_update(h, b.data, b.len);
-	cs_sha256_final(h, hex);
-	cs_buf_free(&b);
 }
