@@ -52,6 +52,21 @@ int cs_capital_read_snapshot(cs_db *db, const cs_config *cfg, const cs_members *
 			     const cs_member *sorted, size_t n, int64_t run_id, int64_t before_us,
 			     cs_capital *out, cs_error *err);
 
+/*
+ * From the capital cap of the members (sorted, n of them) of in's window
+ * (in->set holds their periods): into days[i] each member's capital summed
+ * over the days its interest counts (daily_balance), into open[i] its
+ * capital at the end of the day before the window when it is a member of
+ * any class on the first day (opening_balance, else 0); the window's local
+ * days d and the local days Y of the twelve months from its first day into
+ * in (spec 10.7.6). strict: capital below 0 where a basis of cfg's steps
+ * computes interest is invalid input (exit 3, naming the members, -1);
+ * otherwise it counts as 0 (an edited snapshot, which its hash shows).
+ */
+int cs_capital_inputs(cs_surplus_input *in, const cs_member *sorted, size_t n,
+		      const cs_capital *cap, cs_i128 *days, cs_i128 *open, int strict,
+		      cs_error *err);
+
 /* Frees what c owns. */
 void cs_capital_free(cs_capital *c);
 

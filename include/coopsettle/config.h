@@ -73,7 +73,8 @@ typedef struct cs_tier {
  * side's fee credited to account. */
 typedef struct cs_fund {
 	char *account;
-	mpq_t share; /* > 0; a rule's shares sum to less than 1 */
+	mpq_t share;          /* > 0; a rule's shares sum to less than 1 */
+	size_t account_index; /* derived: its place in cfg->fund_accounts */
 } cs_fund;
 
 /* A fee rule (spec section 5). */
@@ -229,6 +230,9 @@ typedef struct cs_config {
 	 * account first, then the loss_cover and `until` accounts), each once */
 	char **balance_accounts;
 	size_t n_balance_accounts;
+	/* derived: the fund accounts of all rules, each once, sorted bytewise */
+	char **fund_accounts;
+	size_t n_fund_accounts;
 } cs_config;
 
 /* Frees a config and everything it owns. NULL is allowed. */

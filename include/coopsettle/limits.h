@@ -24,6 +24,7 @@
 /* Surplus waterfall steps. */
 #define CS_STEPS_MAX 64
 #define CS_FUNDS_MAX 16
+#define CS_FUND_ACCOUNTS_MAX 32
 #define CS_LOSS_COVER_MAX 16
 #define CS_OPENING_MAX 64
 /* Classes named in one patronage step (producer, consumer). */

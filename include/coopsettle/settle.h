@@ -49,8 +49,8 @@ typedef struct cs_txn_row {
 /* One ledger line (debit positive, credit negative). */
 typedef struct cs_ledger_line {
 	int64_t transaction_id; /* the journal: one per transaction */
-	int line_no;            /* 1..4, in the order of the spec's table */
-	cs_account account;
+	int line_no;            /* 1..4, in the order of the spec's table; fund lines after */
+	const char *account;    /* the config's name (owned by the config) */
 	int has_party;
 	int64_t party_id;
 	size_t currency;
@@ -83,6 +83,10 @@ typedef struct cs_currency_total {
 	cs_i128 fees_minor;
 	cs_i128 fees_producer_minor;
 	cs_i128 fees_consumer_minor;
+	/* version 2 (spec 10.3, 10.7.9): the fee income account's part, and
+	 * each fund's ([k] for cfg->fund_accounts[k]) */
+	cs_i128 fee_income_minor;
+	cs_i128 funds_minor[CS_FUND_ACCOUNTS_MAX];
 } cs_currency_total;
 
 /* An invalid row and why. */

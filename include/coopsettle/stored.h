@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coopsettle/balances.h"
 #include "coopsettle/buf.h"
 #include "coopsettle/capital.h"
 #include "coopsettle/config.h"
@@ -160,14 +161,22 @@ typedef struct cs_stored_dist {
 	int64_t *skipped_days; /* local days of the window the clocks skipped */
 	cs_run_link *links;    /* refs as the canonical input names them */
 	/* config version 2: from the run's snapshots */
-	cs_i128 *class_fees_minor, *class_gross_minor, *capital_days_minor;
+	cs_i128 *class_fees_minor, *class_gross_minor, *capital_days_minor, *capital_open_minor;
 	cs_capital capital;
+	cs_balances balances;
 	cs_cost_row *cost_rows;
 	size_t n_cost_rows;
 	cs_settle_ref *refs;
 	size_t n_refs;
 	char input_sha256[65]; /* of the canonical input rebuilt here */
 } cs_stored_dist;
+
+/* The totals of the settle runs ids (a bigint[] literal) per currency
+ * into in: fee income (the fee income account's part: fees less fund
+ * parts), all fees borne and the gross. A currency cfg does not list is
+ * exit_code. Returns 0 or -1. */
+int cs_settle_totals(cs_db *db, const cs_config *cfg, const char *ids, int exit_code,
+		     cs_surplus_input *in, cs_error *err);
 
 /*
  * Rebuilds the inputs of distribute run `run` (config cfg, window w): its

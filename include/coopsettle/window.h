@@ -60,6 +60,13 @@ void cs_window_local_days(const cs_window *w, int64_t *first_day, int64_t *end_d
  * 31st at midnight. */
 int cs_local_day_exists(int64_t day);
 
+/* day + months (the day of the month clamped to the month's last day) +
+ * days: a payment due date (spec 10.7.11), twelve months on (10.7.6). */
+int64_t cs_day_add(int64_t day, int months, int days);
+
+/* The local days in [first, end) that exist in the process's time zone. */
+int64_t cs_local_days_between(int64_t first, int64_t end);
+
 /* The local days of w that do not exist (cs_local_day_exists), ascending,
  * in a new array *days the caller frees (NULL when there are none); returns
  * their count. A skipped day lies in [*first_day, *end_day) of

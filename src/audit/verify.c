@@ -224,13 +224,72 @@ static int hash_rows(cs_db *db, cs_sha256 *h, const char *name, const char *tag,
 	return rc < 0 ? -1 : 0;
 }
 
+/* With fee funds (version 2): per currency the C record (with the fee
+ * income account's part) and an F record per fund with a total, from the
+ * stored totals and the fund lines (spec 10.7.9). */
+static int settle_currency_records(cs_db *db, cs_sha256 *h, const cs_config *cfg, const char *id,
+				   cs_error *err)
+{
+	const char *params[3];
+	cs_db_rows cur;
+	cs_buf funds;
+	size_t c, k;
+	int rc = 0;
+
+	cs_buf_init(&funds);
+	cs_buf_putc(&funds, '{');
+	for (k = 0; k < cfg->n_fund_accounts; k++) {
+		const char *a;
+
+		cs_buf_puts(&funds, k ? ",\"" : "\"");
+		for (a = cfg->fund_accounts[k]; *a; a++) {
+			if (*a == '"' || *a == '\\')
+				cs_buf_putc(&funds, '\\');
+			cs_buf_putc(&funds, *a);
+		}
+		cs_buf_putc(&funds, '"');
+	}
+	cs_buf_putc(&funds, '}');
+	params[0] = id;
+	params[2] = funds.data;
+	/* the currencies stored, whatever the config lists: an extra row shows */
+	if (cs_db_query(db,
+			"SELECT currency FROM coopsettle.currency_totals WHERE run_id = $1::bigint"
+			" ORDER BY currency COLLATE \"C\"",
+			1, params, &cur, err) < 0) {
+		cs_buf_free(&funds);
+		return -1;
+	}
+	for (c = 0; c < cur.n_rows && rc == 0; c++) {
+		params[1] = cs_db_cell(&cur, c, 0);
+		if (hash_rows(db, h, "cs_out_c", "C",
+			      "SELECT currency, transactions, gross_minor, fees_minor,"
+			      " fees_producer_minor, fees_consumer_minor, fee_income_minor"
+			      " FROM coopsettle.currency_totals WHERE run_id = $1::bigint"
+			      " AND currency = $2",
+			      2, params, 7, err) < 0 ||
+		    hash_rows(db, h, "cs_out_f", "F",
+			      "SELECT currency, account, (-sum(amount_minor))::text"
+			      " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
+			      " AND entry = 'post' AND currency = $2 AND account = ANY ($3::text[])"
+			      " GROUP BY currency, account HAVING sum(amount_minor) <> 0"
+			      " ORDER BY account COLLATE \"C\"",
+			      3, params, 3, err) < 0)
+			rc = -1;
+	}
+	cs_db_rows_free(&cur);
+	cs_buf_free(&funds);
+	return rc;
+}
+
 /* The output hash of settle run id over its stored rows (the canonical
  * settle output of docs/reproducibility.md). */
-static int stored_settle_output(cs_db *db, const char *id, int dated, char hex[65],
+static int stored_settle_output(cs_db *db, const cs_config *cfg, const char *id, char hex[65],
 				cs_error *err)
 {
 	cs_sha256 *h = cs_sha256_new();
 	const char *params[1] = {id};
+	int dated = cfg->version >= 2;
 
 	/* config version 2: the posting date and member business are output */
 	if (hash_rows(db, h, "cs_out_l", "L",
@@ -250,11 +309,14 @@ static int stored_settle_output(cs_db *db, const char *id, int dated, char hex[6
 			      " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
 			      " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\"",
 		      1, params, dated ? 7 : 6, err) < 0 ||
-	    hash_rows(db, h, "cs_out_c", "C",
-		      "SELECT currency, transactions, gross_minor, fees_minor, fees_producer_minor,"
-		      " fees_consumer_minor FROM coopsettle.currency_totals"
-		      " WHERE run_id = $1::bigint ORDER BY currency COLLATE \"C\"",
-		      1, params, 6, err) < 0 ||
+	    (!cfg->n_fund_accounts &&
+	     hash_rows(db, h, "cs_out_c", "C",
+		       "SELECT currency, transactions, gross_minor, fees_minor, fees_producer_minor,"
+		       " fees_consumer_minor FROM coopsettle.currency_totals"
+		       " WHERE run_id = $1::bigint AND fee_income_minor IS NULL" /* no funds */
+		       " ORDER BY currency COLLATE \"C\"",
+		       1, params, 6, err) < 0) ||
+	    (cfg->n_fund_accounts && settle_currency_records(db, h, cfg, id, err) < 0) ||
 	    hash_rows(db, h, "cs_out_r", "R",
 		      "SELECT transaction_id, reason FROM coopsettle.settlement_rejects"
 		      " WHERE run_id = $1::bigint ORDER BY ordinal",
@@ -290,12 +352,29 @@ static int stored_dist_output(cs_db *db, const cs_config *cfg, const char *id, c
 		goto cleanup;
 	for (cur = 0; cur < cfg->n_currencies; cur++) {
 		params[1] = cfg->currencies[cur].code;
-		if (hash_rows(db, h, "cs_out_s", "S",
-			      "SELECT c.key, c.value->>'surplus_minor',"
-			      " c.value->>'retained_surplus_minor' FROM coopsettle.runs r,"
-			      " pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
-			      " WHERE r.id = $1::bigint AND c.key = $2",
-			      2, params, 3, err) < 0 ||
+		if ((cfg->version < 2 &&
+		     hash_rows(db, h, "cs_out_s", "S",
+			       "SELECT c.key, c.value->>'surplus_minor',"
+			       " c.value->>'retained_surplus_minor' FROM coopsettle.runs r,"
+			       " pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
+			       " WHERE r.id = $1::bigint AND c.key = $2",
+			       2, params, 3, err) < 0) ||
+		    (cfg->version >= 2 &&
+		     (hash_rows(db, h, "cs_out_s", "S",
+				"SELECT c.key, c.value->>'surplus_minor',"
+				" c.value->>'retained_surplus_minor', c.value->>'loss_carried_in_minor',"
+				" c.value->>'loss_covered_minor', c.value->>'loss_carried_out_minor'"
+				" FROM coopsettle.runs r,"
+				" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
+				" WHERE r.id = $1::bigint AND c.key = $2",
+				2, params, 6, err) < 0 ||
+		      hash_rows(db, h, "cs_out_q", "Q",
+				"SELECT c.key, s.e->>'id', s.e->>'cap_minor' FROM coopsettle.runs r,"
+				" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c,"
+				" pg_catalog.jsonb_array_elements(c.value->'steps') WITH ORDINALITY"
+				" AS s(e, i) WHERE r.id = $1::bigint AND c.key = $2"
+				" AND s.e ? 'cap_minor' ORDER BY s.i",
+				2, params, 3, err) < 0)) ||
 		    hash_rows(db, h, "cs_out_k", "K",
 			      "SELECT currency, step_id, amount_minor FROM coopsettle.distribution_steps"
 			      " WHERE run_id = $1::bigint AND currency = $2 ORDER BY ordinal",
@@ -318,7 +397,7 @@ int cs_verify_stored_output(cs_db *db, const cs_stored_run *run, const cs_config
 
 	snprintf(id, sizeof(id), "%lld", (long long)run->id);
 	if (strcmp(run->kind, "settle") == 0)
-		return stored_settle_output(db, id, cfg->version >= 2, hex, err);
+		return stored_settle_output(db, cfg, id, hex, err);
 	return stored_dist_output(db, cfg, id, hex, err);
 }
 
@@ -533,7 +612,7 @@ static int on_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 {
 	settle_cmp *x = ctx;
 	const cs_config *cfg = x->cfg;
-	const char *account = cfg->accounts[l->account];
+	const char *account = l->account;
 	const char *code = cfg->currencies[l->currency].code;
 	const char *rule = cfg->rules[l->rule_index].id;
 	char amount[48], party[24], what[512];
@@ -917,11 +996,9 @@ static void check_output_hash(findings *f, const cs_stored_run *run, const cs_ru
 static int settle_check_stored(cs_db *db, findings *f, const cs_stored_run *run, const char *id,
 			       const cs_config *cfg, cs_error *err)
 {
-	int dated = cfg->version >= 2;
-
 	char hex[65];
 
-	if (stored_settle_output(db, id, dated, hex, err) < 0)
+	if (stored_settle_output(db, cfg, id, hex, err) < 0)
 		return -1;
 	if (!check(f, strcmp(hex, run->output_sha256) == 0,
 		   "stored ledger lines, totals or rejects were changed after the run (they do not hash to output_sha256)",
@@ -1052,7 +1129,9 @@ static int settle_compare_totals(cs_db *db, findings *f, const char *id, const c
 		       " ('fees_producer_minor', s.fees_producer_minor::text,"
 		       " n.value->>'fees_producer_minor'),"
 		       " ('fees_consumer_minor', s.fees_consumer_minor::text,"
-		       " n.value->>'fees_consumer_minor')) f(k, s, n)"
+		       " n.value->>'fees_consumer_minor'),"
+		       " ('fee_income_minor', s.fee_income_minor::text,"
+		       " n.value->>'fee_income_minor')) f(k, s, n)"
 		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
 		       2, params, err) < 0 ||
 	    diff_query(db, &totals,
@@ -1422,7 +1501,7 @@ static int dist_lines_vs_allocations(cs_db *db, const cs_config *cfg, const char
 				     diff_list *d, cs_error *err)
 {
 	cs_buf steps, accounts;
-	const char *params[8];
+	const char *params[11];
 	size_t s;
 	int rc;
 
@@ -1463,14 +1542,33 @@ static int dist_lines_vs_allocations(cs_db *db, const cs_config *cfg, const char
 	params[5] = accounts.data;
 	params[6] = cfg->accounts[CS_ACCOUNT_SURPLUS];
 	params[7] = cfg->accounts[CS_ACCOUNT_RETAINED_SURPLUS];
+	params[8] = cfg->accounts[CS_ACCOUNT_WITHHOLDING];
+	params[9] = cfg->accounts[CS_ACCOUNT_LOSS_CARRIED];
+	params[10] = cfg->version >= 2 ? "t" : "f";
+	/* version 2 (spec 10.3, 10.7.1): the net interest and the tax withheld,
+	 * the cover of a carried loss, and a loss year's lines */
 	rc = diff_query(
 		db, d,
 		"WITH fig AS (SELECT c.key cur, (c.value->>'surplus_minor')::numeric s,"
-		" (c.value->>'retained_surplus_minor')::numeric a FROM coopsettle.runs r,"
+		" (c.value->>'retained_surplus_minor')::numeric a,"
+		" coalesce((c.value->>'loss_carried_in_minor')::numeric, 0) lin,"
+		" coalesce((c.value->>'loss_covered_minor')::numeric, 0) cov,"
+		" coalesce((c.value->>'loss_carried_out_minor')::numeric, 0) lout"
+		" FROM coopsettle.runs r,"
 		" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c WHERE r.id = $1::bigint),"
 		" x(cur, party, account, amount) AS ("
-		" SELECT currency, member_id, $2, -capital_interest_minor"
+		" SELECT currency, member_id, $2, -(capital_interest_minor"
+		" - coalesce(withheld_minor, 0))"
 		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
+		" UNION ALL SELECT currency, member_id, $9, -coalesce(withheld_minor, 0)"
+		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
+		" UNION ALL SELECT cur, NULL, $10, -cov FROM fig WHERE s > 0"
+		" UNION ALL SELECT cur, NULL, $7, s FROM fig WHERE s < 0 AND $11::boolean"
+		" UNION ALL SELECT cur, NULL, $10, lout - lin FROM fig WHERE s < 0 AND $11::boolean"
+		" UNION ALL SELECT c.key, NULL, l.e->>'account', (l.e->>'amount_minor')::numeric"
+		" FROM coopsettle.runs r, pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c,"
+		" pg_catalog.jsonb_array_elements(coalesce(c.value->'loss_cover', '[]'::jsonb))"
+		" AS l(e) WHERE r.id = $1::bigint AND $11::boolean"
 		" UNION ALL SELECT currency, member_id, $3, -cash_minor"
 		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
 		" UNION ALL SELECT currency, member_id, $4, -retained_minor"
@@ -1492,7 +1590,7 @@ static int dist_lines_vs_allocations(cs_db *db, const cs_config *cfg, const char
 		" count(*) OVER () FROM g FULL JOIN e ON e.cur = g.cur AND e.p = g.p"
 		" AND e.account = g.account WHERE g.amount IS DISTINCT FROM e.amount"
 		" ORDER BY 1 LIMIT 20",
-		8, params, err);
+		11, params, err);
 	cs_buf_free(&steps);
 	cs_buf_free(&accounts);
 	return rc;
@@ -1604,7 +1702,7 @@ static int dist_compare_figures(cs_db *db, findings *f, const char *id, const cs
 		       " FULL JOIN (SELECT e->>'id' id, e->>'currency' cur,"
 		       " e->>'capital_interest_minor' ci, e->>'patronage_minor' pat,"
 		       " e->>'cash_minor' cash, e->>'retained_minor' ret,"
-		       " e->>'patronage_basis_minor' basis"
+		       " e->>'patronage_basis_minor' basis, e->>'withheld_minor' wh"
 		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'members') e) n"
 		       " ON n.id = s.member_id::text AND n.cur = s.currency"
 		       " CROSS JOIN LATERAL (VALUES"
@@ -1614,7 +1712,8 @@ static int dist_compare_figures(cs_db *db, findings *f, const char *id, const cs
 		       " ('patronage_minor', s.patronage_minor::text, n.pat),"
 		       " ('cash_minor', s.cash_minor::text, n.cash),"
 		       " ('retained_minor', s.retained_minor::text, n.ret),"
-		       " ('patronage_basis_minor', s.patronage_basis_minor::text, n.basis)) f(k, s, n)"
+		       " ('patronage_basis_minor', s.patronage_basis_minor::text, n.basis),"
+		       " ('withheld_minor', s.withheld_minor::text, n.wh)) f(k, s, n)"
 		       " WHERE coalesce(f.s, '0') <> coalesce(f.n, '0')"
 		       " ORDER BY 1, 2 LIMIT 20",
 		       2, params, err) < 0)

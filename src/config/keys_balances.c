@@ -206,20 +206,54 @@ static void add_balance_account(cs_config *cfg, char *account)
 	cfg->balance_accounts[cfg->n_balance_accounts++] = account;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Fund accounts: none may be an account of spec section 5's lines (fee
+ * income, clearing, producers payable); then cfg->fund_accounts. */
 static void finish_funds(cfg_parse *p)
 {
-	const cs_config *cfg = p->cfg;
-	const char *income = cfg->accounts[CS_ACCOUNT_FEE_INCOME];
-	size_t r, f;
+	cs_config *cfg = p->cfg;
+	static const cs_account taken[] = {CS_ACCOUNT_FEE_INCOME, CS_ACCOUNT_CLEARING,
+					   CS_ACCOUNT_PRODUCER_PAYABLE};
+	static const char *const taken_key[] = {"fee_income", "clearing", "producer_payable"};
+	size_t r, f, t, i;
 
 	for (r = 0; r < cfg->n_rules; r++)
-		for (f = 0; f < cfg->rules[r].n_funds; f++)
-			if (strcmp(cfg->rules[r].funds[f].account, income) == 0)
+		for (f = 0; f < cfg->rules[r].n_funds; f++) {
+			cs_fund *fund = &cfg->rules[r].funds[f];
+
+			for (t = 0; t < 3; t++)
+				if (strcmp(fund->account, cfg->accounts[taken[t]]) == 0)
+					cfg_error_at(p, &KS(p)->fund_marks[r][f],
+						     "fund account '%s' of rule '%s' is the %s "
+						     "account (accounts.%s): a fund takes a part of "
+						     "the fee onto an account of its own",
+						     fund->account, cfg->rules[r].id,
+						     taken_key[t], taken_key[t]);
+			for (i = 0; i < cfg->n_fund_accounts; i++)
+				if (strcmp(cfg->fund_accounts[i], fund->account) == 0)
+					break;
+			if (i == cfg->n_fund_accounts && i == CS_FUND_ACCOUNTS_MAX) {
 				cfg_error_at(p, &KS(p)->fund_marks[r][f],
-					     "fund account '%s' of rule '%s' is the fee income "
-					     "account (accounts.fee_income): a fund takes a part "
-					     "of the fee away from it",
-					     income, cfg->rules[r].id);
+					     "more than %d fund accounts in the fee rules",
+					     CS_FUND_ACCOUNTS_MAX);
+				return;
+			}
+			if (i == cfg->n_fund_accounts) {
+				cfg->fund_accounts = cfg_array_grow(
+					cfg->fund_accounts, cfg->n_fund_accounts, sizeof(char *));
+				cfg->fund_accounts[cfg->n_fund_accounts++] = fund->account;
+			}
+		}
+	qsort(cfg->fund_accounts, cfg->n_fund_accounts, sizeof(char *), name_cmp);
+	for (r = 0; r < cfg->n_rules; r++)
+		for (f = 0; f < cfg->rules[r].n_funds; f++)
+			for (i = 0; i < cfg->n_fund_accounts; i++)
+				if (strcmp(cfg->fund_accounts[i], cfg->rules[r].funds[f].account) == 0)
+					cfg->rules[r].funds[f].account_index = i;
 }
 
 static void finish_until(cfg_parse *p)

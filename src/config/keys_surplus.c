@@ -370,21 +370,6 @@ static void finish_basis(cfg_parse *p, const step_ctx *sc, const key_seen *seen)
 	}
 }
 
-/* The last day d + months (the day clamped to the month's end) + days. */
-static int64_t due_day(int64_t d, int months, int days)
-{
-	int64_t y, last;
-	unsigned m, dd, mm, ml;
-
-	cs_civil_from_days(d, &y, &m, &dd);
-	mm = m - 1 + (unsigned)months;
-	y += mm / 12;
-	mm = mm % 12 + 1;
-	last = cs_days_from_civil(mm == 12 ? y + 1 : y, mm == 12 ? 1 : mm + 1, 1) - 1;
-	ml = (unsigned)(last - cs_days_from_civil(y, mm, 1)) + 1;
-	return cs_days_from_civil(y, mm, dd < ml ? dd : ml) + days;
-}
-
 /* Nonzero when a payment due months + days after any last day of a window
  * can fall later than 8 months (clamped) + 15 days after it (26 USC
  * 1382(d), spec 10.7.11): tried on every day of a 400-year cycle, which
@@ -394,7 +379,7 @@ static int due_too_late(int months, int days)
 	int64_t d0 = cs_days_from_civil(2000, 3, 1), d;
 
 	for (d = d0; d < d0 + 146097; d++)
-		if (due_day(d, months, days) > due_day(d, 8, 15))
+		if (cs_day_add(d, months, days) > cs_day_add(d, 8, 15))
 			return 1;
 	return 0;
 }

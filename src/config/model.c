@@ -209,6 +209,7 @@ void cs_config_free(cs_config *cfg)
 		free(cfg->loss_cover[i]);
 	free(cfg->loss_cover);
 	free(cfg->balance_accounts); /* the names are owned elsewhere */
+	free(cfg->fund_accounts);
 	free(cfg);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coopsettle/alloc.h"
 #include "coopsettle/buf.h"
 #include "coopsettle/hash.h"
 
@@ -271,7 +272,7 @@ static cs_party_total *party_find(cs_settle *s, int64_t id, cs_class side, size_
 static int emit(cs_settle *s, const cs_ledger_line *l, cs_error *err)
 {
 	cs_buf *b = &s->out_buf;
-	const char *account = s->cfg->accounts[l->account];
+	const char *account = l->account;
 	const char *code = s->cfg->currencies[l->currency].code;
 	const char *rule = s->cfg->rules[l->rule_index].id;
 	size_t n_account = strlen(account), n_code = strlen(code), n_rule = strlen(rule);
@@ -359,13 +360,48 @@ static const char *invalid_reason(const cs_txn_row *r, int cur, int dup, char *r
 	return dup ? "duplicate id" : NULL;
 }
 
-/* The four ledger lines of spec section 5, in the table's order (lines of
- * amount 0 are not emitted). */
-static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
-		      int64_t day, cs_error *err)
+/* Splits side fee f (a fee rule with funds, spec 10.3, 10.7.9) by LR over
+ * the rule's funds in config order, then income with the remaining share:
+ * parts[k] for fund k, the rest into *income. */
+static void fund_split(const cs_rule *rule, cs_i128 f, cs_i128 *parts, cs_i128 *income)
 {
+	cs_alloc_part lr[CS_FUNDS_MAX + 1];
+	size_t n = rule->n_funds, k;
+	mpz_t total;
+
+	cs_alloc_parts_init(lr, n + 1);
+	mpq_set_ui(lr[n].weight, 1, 1);
+	for (k = 0; k < n; k++) {
+		lr[k].key = (int64_t)k;
+		mpq_set(lr[k].weight, rule->funds[k].share);
+		mpq_sub(lr[n].weight, lr[n].weight, rule->funds[k].share);
+	}
+	lr[n].key = (int64_t)n;
+	mpz_init(total);
+	cs_i128_to_mpz(total, f);
+	CS_ASSERT(cs_alloc_largest_remainder(lr, n + 1, total) == 0);
+	for (k = 0; k < n; k++)
+		parts[k] = cs_i128_from_mpz(lr[k].part);
+	*income = cs_i128_from_mpz(lr[n].part);
+	mpz_clear(total);
+	cs_alloc_parts_clear(lr, n + 1);
+}
+
+/* The four ledger lines of spec section 5, in the table's order (lines of
+ * amount 0 are not emitted); with fee funds (version 2) the income lines
+ * carry what the funds leave, and the fund lines follow, producer side
+ * first, funds in config order. fp, fc: the producer's and consumer's fund
+ * parts (zero without funds); ip, ic: the income parts. */
+static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
+		      int64_t day, const cs_i128 *fp, const cs_i128 *fc, cs_i128 ip, cs_i128 ic,
+		      cs_error *err)
+{
+	const cs_config *cfg = s->cfg;
+	const cs_rule *rule = &cfg->rules[fee->rule_index];
 	cs_i128 g = r->amount_minor;
 	cs_ledger_line l;
+	size_t k;
+	int side;
 
 	memset(&l, 0, sizeof(l));
 	l.transaction_id = r->id;
@@ -374,29 +410,43 @@ static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fe
 	l.posted_day = day;
 
 	l.line_no = 1;
-	l.account = CS_ACCOUNT_CLEARING;
+	l.account = cfg->accounts[CS_ACCOUNT_CLEARING];
 	l.has_party = r->has_consumer;
 	l.party_id = r->has_consumer ? r->consumer_id : 0;
 	l.amount_minor = g + fee->fee_consumer_minor;
 	if (emit(s, &l, err) < 0)
 		return -1;
 	l.line_no = 2;
-	l.account = CS_ACCOUNT_PRODUCER_PAYABLE;
+	l.account = cfg->accounts[CS_ACCOUNT_PRODUCER_PAYABLE];
 	l.has_party = 1;
 	l.party_id = r->producer_id;
 	l.amount_minor = -(g - fee->fee_producer_minor);
 	if (emit(s, &l, err) < 0)
 		return -1;
 	l.line_no = 3;
-	l.account = CS_ACCOUNT_FEE_INCOME;
-	l.amount_minor = -fee->fee_producer_minor;
+	l.account = cfg->accounts[CS_ACCOUNT_FEE_INCOME];
+	l.amount_minor = -ip;
 	if (emit(s, &l, err) < 0)
 		return -1;
 	l.line_no = 4;
 	l.has_party = r->has_consumer;
 	l.party_id = r->has_consumer ? r->consumer_id : 0;
-	l.amount_minor = -fee->fee_consumer_minor;
-	return emit(s, &l, err);
+	l.amount_minor = -ic;
+	if (emit(s, &l, err) < 0)
+		return -1;
+	for (side = 0; side < 2; side++) {
+		for (k = 0; k < rule->n_funds; k++) {
+			l.line_no++;
+			l.account = rule->funds[k].account;
+			l.has_party = side == 0 ? 1 : r->has_consumer;
+			l.party_id = side == 0 ? r->producer_id
+					       : (r->has_consumer ? r->consumer_id : 0);
+			l.amount_minor = -(side == 0 ? fp[k] : fc[k]);
+			if (emit(s, &l, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /* Adds a settled row to its parties' and its currency's totals; pm, cm:
@@ -424,6 +474,30 @@ static void add_totals(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_f
 	cs_i128_add(&ct->fees_minor, fee->fee_minor);
 	cs_i128_add(&ct->fees_producer_minor, fee->fee_producer_minor);
 	cs_i128_add(&ct->fees_consumer_minor, fee->fee_consumer_minor);
+}
+
+/* A settled row: its fee split among the rule's funds (version 2), its
+ * lines, its totals. */
+static int settled(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
+		   int64_t day, int pm, int cm, cs_error *err)
+{
+	const cs_rule *rule = &s->cfg->rules[fee->rule_index];
+	cs_i128 fp[CS_FUNDS_MAX], fc[CS_FUNDS_MAX], ip = fee->fee_producer_minor,
+		ic = fee->fee_consumer_minor;
+	cs_currency_total *ct = &s->cur[cur];
+	size_t k;
+
+	if (rule->n_funds) {
+		fund_split(rule, fee->fee_producer_minor, fp, &ip);
+		fund_split(rule, fee->fee_consumer_minor, fc, &ic);
+		for (k = 0; k < rule->n_funds; k++)
+			cs_i128_add(&ct->funds_minor[rule->funds[k].account_index], fp[k] + fc[k]);
+	}
+	cs_i128_add(&ct->fee_income_minor, ip + ic);
+	if (emit_lines(s, r, cur, fee, day, fp, fc, ip, ic, err) < 0)
+		return -1;
+	add_totals(s, r, cur, fee, pm, cm);
+	return 0;
 }
 
 /* Settles one row whose id is known not to repeat: member flags, hashing,
@@ -476,10 +550,7 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 		add_reject(s, r, "no fee rule matches");
 		return 0;
 	}
-	if (emit_lines(s, r, (size_t)cur, &fee, day, err) < 0)
-		return -1;
-	add_totals(s, r, (size_t)cur, &fee, pm, cm);
-	return 0;
+	return settled(s, r, (size_t)cur, &fee, day, pm, cm, err);
 }
 
 static void keep_pending(cs_settle *s, const cs_txn_row *r, int dup)
@@ -670,7 +741,19 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 		cs_buf_put_i128(b, c->fees_producer_minor);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, c->fees_consumer_minor);
+		if (s->cfg->n_fund_accounts) { /* funds: the fee income account's part */
+			cs_buf_putc(b, '\t');
+			cs_buf_put_i128(b, c->fee_income_minor);
+		}
 		cs_buf_putc(b, '\n');
+		for (k = 0; k < s->cfg->n_fund_accounts; k++) {
+			if (c->funds_minor[k] == 0)
+				continue;
+			cs_buf_printf(b, "F\t%s\t%s\t", s->cfg->currencies[i].code,
+				      s->cfg->fund_accounts[k]);
+			cs_buf_put_i128(b, c->funds_minor[k]);
+			cs_buf_putc(b, '\n');
+		}
 	}
 	for (i = 0; i < s->n_rejects; i++) {
 		cs_buf_puts(b, "R\t");

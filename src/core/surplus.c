@@ -602,6 +602,11 @@ int cs_surplus_compute(const cs_surplus_input *in, cs_surplus_result *res, cs_er
 		statement_bases(in, res, cur);
 		if (S < 0 && v2)
 			loss_year(in, res, cur);
+		if (S == 0 && v2) /* a cap is floor(0 * M / T) = 0 */
+			for (s = 0; s < cfg->n_steps; s++)
+				if (cfg->steps[s].type == CS_STEP_PATRONAGE &&
+				    cfg->steps[s].cap_member_business)
+					res->cap_minor[cur][s] = 0;
 		if (S <= 0)
 			continue; /* S <= 0: nothing is distributed */
 		/* a carried loss is covered first: S' = S - c (spec 10.3) */

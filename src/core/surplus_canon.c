@@ -113,12 +113,31 @@ void cs_surplus_input_hash(const cs_surplus_input *in, char hex[65])
 		cs_buf_printf(&b, "B\t%lld\t%lld\t%s\n", (long long)in->capital_runs[i].id,
 			      (long long)in->capital_runs[i].last_day,
 			      in->capital_runs[i].output_sha256);
+	for (i = 0; dated && i < in->n_balance_runs; i++)
+		cs_buf_printf(&b, "G\t%lld\t%lld\t%s\n", (long long)in->balance_runs[i].id,
+			      (long long)in->balance_runs[i].last_day,
+			      in->balance_runs[i].output_sha256);
 	for (cur = 0; cur < cfg->n_currencies; cur++) {
 		cs_buf_printf(&b, "C\t%s\t", cfg->currencies[cur].code);
 		cs_buf_put_i128(&b, in->fee_income_minor[cur]);
 		cs_buf_putc(&b, '\t');
 		cs_buf_put_i128(&b, in->costs_minor[cur]);
 		cs_buf_putc(&b, '\n');
+		if (!dated)
+			continue;
+		/* version 2: all fees borne and the gross (the KStG cap), and the
+		 * balances at the window's start */
+		cs_buf_printf(&b, "T\t%s\t", cfg->currencies[cur].code);
+		cs_buf_put_i128(&b, in->fees_total_minor[cur]);
+		cs_buf_putc(&b, '\t');
+		cs_buf_put_i128(&b, in->gross_total_minor[cur]);
+		cs_buf_putc(&b, '\n');
+		for (i = 0; in->balance_minor && i < cfg->n_balance_accounts; i++) {
+			cs_buf_printf(&b, "A\t%s\t%s\t", cfg->balance_accounts[i],
+				      cfg->currencies[cur].code);
+			cs_buf_put_i128(&b, in->balance_minor[i * cfg->n_currencies + cur]);
+			cs_buf_putc(&b, '\n');
+		}
 	}
 	for (i = 0; dated && i < in->n_cost_rows; i++) {
 		cs_buf_puts(&b, "O\t");

@@ -409,3 +409,26 @@ void cs_day_text(char *buf, size_t size, int64_t day)
 	cs_civil_from_days(day, &y, &m, &d);
 	snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
 }
+
+int64_t cs_day_add(int64_t day, int months, int days)
+{
+	int64_t y, last;
+	unsigned m, d, mm, month_len;
+
+	cs_civil_from_days(day, &y, &m, &d);
+	mm = m - 1 + (unsigned)months;
+	y += mm / 12;
+	mm = mm % 12 + 1;
+	last = cs_days_from_civil(mm == 12 ? y + 1 : y, mm == 12 ? 1 : mm + 1, 1) - 1;
+	month_len = (unsigned)(last - cs_days_from_civil(y, mm, 1)) + 1;
+	return cs_days_from_civil(y, mm, d < month_len ? d : month_len) + days;
+}
+
+int64_t cs_local_days_between(int64_t first, int64_t end)
+{
+	int64_t n = 0, d;
+
+	for (d = first; d < end; d++)
+		n += cs_local_day_exists(d) != 0;
+	return n;
+}

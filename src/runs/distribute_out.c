@@ -36,6 +36,14 @@ static int out_flush(dist_out *o, cs_error *err)
 	return rc;
 }
 
+/* Nonzero when currency cur has no steps: a loss year of version 2 runs
+ * none (spec 10.7.1), so its statement, stored steps and canonical output
+ * list none. */
+static int no_steps(const cs_config *cfg, const cs_surplus_result *res, size_t cur)
+{
+	return cfg->version >= 2 && res->surplus_minor[cur] < 0;
+}
+
 /* One ledger line: a binary COPY tuple, and its canonical record for the
  * output hash (docs/reproducibility.md). Runs for every line. */
 static int out_line(dist_out *o, size_t cur, int64_t *next_no, const char *account,
@@ -92,6 +100,34 @@ static int out_line(dist_out *o, size_t cur, int64_t *next_no, const char *accou
 }
 
 /* Builds the ledger lines of every currency from the waterfall result. */
+/* A loss year's lines (version 2, spec 10.7.1): +S (a credit) on the
+ * surplus account, a debit on each loss_cover account that gives more than
+ * 0, in list order, then the part carried forward, a debit on the loss
+ * account. */
+static int loss_year_lines(dist_out *o, const cs_surplus_result *res, size_t cur, cs_error *err)
+{
+	const cs_config *cfg = o->cfg;
+	cs_i128 sum = res->surplus_minor[cur];
+	int64_t line_no = 1;
+	size_t k;
+
+	if (out_line(o, cur, &line_no, cfg->accounts[CS_ACCOUNT_SURPLUS], 0, 0,
+		     res->surplus_minor[cur], NULL, err) < 0)
+		return -1;
+	for (k = 0; k < cfg->n_loss_cover; k++) {
+		if (out_line(o, cur, &line_no, cfg->loss_cover[k], 0, 0, res->loss_cover_minor[cur][k],
+			     NULL, err) < 0)
+			return -1;
+		sum += res->loss_cover_minor[cur][k];
+	}
+	if (out_line(o, cur, &line_no, cfg->accounts[CS_ACCOUNT_LOSS_CARRIED], 0, 0,
+		     res->loss_out_minor[cur] - res->loss_in_minor[cur], NULL, err) < 0)
+		return -1;
+	sum += res->loss_out_minor[cur] - res->loss_in_minor[cur];
+	CS_ASSERT(sum == 0); /* the loss is covered or carried, to the minor unit */
+	return 0;
+}
+
 int cs_build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus_result *res,
 		       cs_error *err)
 {
@@ -100,17 +136,27 @@ int cs_build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus_res
 	const char *ci = cfg->accounts[CS_ACCOUNT_CAPITAL_INTEREST];
 	const char *cash = cfg->accounts[CS_ACCOUNT_PATRONAGE_CASH];
 	const char *ret = cfg->accounts[CS_ACCOUNT_PATRONAGE_RETAINED];
+	int v2 = cfg->version >= 2;
 
 	for (cur = 0; cur < n_cur; cur++) {
 		int64_t line_no = 1;
 		cs_i128 sum = 0;
 
-		if (res->surplus_minor[cur] <= 0)
-			continue; /* S <= 0: no ledger lines */
+		if (res->surplus_minor[cur] == 0 || (res->surplus_minor[cur] < 0 && cfg->version < 2))
+			continue; /* no ledger lines (version 1: S <= 0) */
+		if (res->surplus_minor[cur] < 0) {
+			if (loss_year_lines(o, res, cur, err) < 0)
+				return -1;
+			continue;
+		}
+		/* (version 1 numbers every line it could write: no line that only
+		 * version 2 has may take a number there) */
 		if (out_line(o, cur, &line_no, cfg->accounts[CS_ACCOUNT_SURPLUS], 0, 0,
-			     res->surplus_minor[cur], NULL, err) < 0)
+			     res->surplus_minor[cur], NULL, err) < 0 ||
+		    (v2 && out_line(o, cur, &line_no, cfg->accounts[CS_ACCOUNT_LOSS_CARRIED], 0, 0,
+				    -res->cover_minor[cur], NULL, err) < 0))
 			return -1;
-		sum += res->surplus_minor[cur];
+		sum += res->surplus_minor[cur] - res->cover_minor[cur];
 		for (s = 0; s < cfg->n_steps; s++) {
 			const cs_step *st = &cfg->steps[s];
 
@@ -126,8 +172,11 @@ int cs_build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus_res
 			const cs_surplus_alloc *a = &res->allocs[i * n_cur + cur];
 			int64_t id = in->members[i].id;
 
-			if (out_line(o, cur, &line_no, ci, 1, id, -a->capital_interest_minor, NULL,
-				     err) < 0 ||
+			/* version 2: the net interest, then the tax withheld from it */
+			if (out_line(o, cur, &line_no, ci, 1, id,
+				     -(a->capital_interest_minor - a->withheld_minor), NULL, err) < 0 ||
+			    (v2 && out_line(o, cur, &line_no, cfg->accounts[CS_ACCOUNT_WITHHOLDING], 1,
+					    id, -a->withheld_minor, NULL, err) < 0) ||
 			    out_line(o, cur, &line_no, cash, 1, id, -a->cash_minor, NULL, err) < 0 ||
 			    out_line(o, cur, &line_no, ret, 1, id, -a->retained_minor, NULL, err) < 0)
 				return -1;
@@ -140,6 +189,64 @@ int cs_build_lines(dist_out *o, const cs_surplus_input *in, const cs_surplus_res
 		CS_ASSERT(sum == 0); /* the run's lines sum to zero per currency */
 	}
 	return 0;
+}
+
+/* Version 2: the loss carried in, the part of S that covers it, S', the
+ * loss_cover accounts that gave more than 0 and the loss carried out (spec
+ * 10.3). */
+static void statement_losses(cs_json *j, const cs_config *cfg, const cs_surplus_result *res,
+			     size_t cur)
+{
+	size_t k;
+
+	cs_json_key(j, "loss_carried_in_minor");
+	cs_json_int(j, res->loss_in_minor[cur]);
+	cs_json_key(j, "loss_covered_minor");
+	cs_json_int(j, res->cover_minor[cur]);
+	cs_json_key(j, "distributable_minor");
+	cs_json_int(j, res->surplus_minor[cur] - res->cover_minor[cur]);
+	cs_json_key(j, "loss_cover");
+	cs_json_array_begin(j);
+	for (k = 0; k < cfg->n_loss_cover; k++) {
+		if (res->loss_cover_minor[cur][k] <= 0)
+			continue;
+		cs_json_object_begin(j);
+		cs_json_key(j, "account");
+		cs_json_string(j, cfg->loss_cover[k]);
+		cs_json_key(j, "amount_minor");
+		cs_json_int(j, res->loss_cover_minor[cur][k]);
+		cs_json_object_end(j);
+	}
+	cs_json_array_end(j);
+	cs_json_key(j, "loss_carried_out_minor");
+	cs_json_int(j, res->loss_out_minor[cur]);
+}
+
+/* Step s of the statement in currency cur: id and amount; version 2 a
+ * patronage step's cap and payment due date. */
+static void statement_step(cs_json *j, const cs_config *cfg, const cs_surplus_input *in,
+			   const cs_surplus_result *res, size_t cur, size_t s)
+{
+	const cs_step *st = &cfg->steps[s];
+
+	cs_json_object_begin(j);
+	cs_json_key(j, "id");
+	cs_json_string(j, st->id);
+	cs_json_key(j, "amount_minor");
+	cs_json_int(j, res->step_minor[cur][s]);
+	if (res->cap_minor[cur][s] >= 0) {
+		cs_json_key(j, "cap_minor");
+		cs_json_int(j, res->cap_minor[cur][s]);
+	}
+	if (st->has_payment_due) {
+		char day[16];
+
+		cs_day_text(day, sizeof(day),
+			    cs_day_add(in->end_day - 1, st->due_months, st->due_days));
+		cs_json_key(j, "payment_due");
+		cs_json_string(j, day);
+	}
+	cs_json_object_end(j);
 }
 
 /*
@@ -172,16 +279,12 @@ void cs_dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplus_in
 		cs_json_int(&j, in->costs_minor[cur]);
 		cs_json_key(&j, "surplus_minor");
 		cs_json_int(&j, res->surplus_minor[cur]);
+		if (cfg->version >= 2)
+			statement_losses(&j, cfg, res, cur);
 		cs_json_key(&j, "steps");
 		cs_json_array_begin(&j);
-		for (s = 0; s < cfg->n_steps; s++) {
-			cs_json_object_begin(&j);
-			cs_json_key(&j, "id");
-			cs_json_string(&j, cfg->steps[s].id);
-			cs_json_key(&j, "amount_minor");
-			cs_json_int(&j, res->step_minor[cur][s]);
-			cs_json_object_end(&j);
-		}
+		for (s = 0; s < cfg->n_steps && !no_steps(cfg, res, cur); s++)
+			statement_step(&j, cfg, in, res, cur, s);
 		cs_json_array_end(&j);
 		cs_json_key(&j, "retained_surplus_minor");
 		cs_json_int(&j, res->retained_surplus_minor[cur]);
@@ -209,6 +312,12 @@ void cs_dist_statement(cs_buf *out, const cs_run_opts *opts, const cs_surplus_in
 			cs_json_string(&j, cfg->currencies[cur].code);
 			cs_json_key(&j, "capital_interest_minor");
 			cs_json_int(&j, a->capital_interest_minor);
+			if (cfg->version >= 2) { /* gross, withheld and net (spec 10.7.10) */
+				cs_json_key(&j, "withheld_minor");
+				cs_json_int(&j, a->withheld_minor);
+				cs_json_key(&j, "capital_interest_net_minor");
+				cs_json_int(&j, a->capital_interest_minor - a->withheld_minor);
+			}
 			cs_json_key(&j, "patronage_minor");
 			cs_json_int(&j, a->patronage_minor);
 			cs_json_key(&j, "cash_minor");
@@ -379,12 +488,15 @@ int cs_write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surplus_i
 	cs_buf b;
 	size_t n_cur = cfg->n_currencies, cur, s, i;
 	cs_copypipe *pipe = NULL;
-	int64_t n_allocs = 0;
+	int64_t n_allocs = 0, n_steps = 0;
 	int rc = -1;
 
 	cs_buf_init(&b);
 	for (cur = 0; cur < n_cur; cur++) {
+		if (no_steps(cfg, res, cur))
+			continue;
 		for (s = 0; s < cfg->n_steps; s++) {
+			n_steps++;
 			cs_buf_printf(&b, "%lld\t%s\t%zu\t", (long long)id, cfg->currencies[cur].code,
 				      s + 1);
 			cs_copybin_escape_text(&b, cfg->steps[s].id, strlen(cfg->steps[s].id));
@@ -398,14 +510,13 @@ int cs_write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surplus_i
 					  " ordinal, step_id, amount_minor) FROM STDIN",
 					  err) < 0 ||
 		      cs_db_copy_in_put(w, b.data, b.len, err) < 0 || cs_db_copy_in_end(w, err) < 0 ||
-		      cs_db_expect_stored(w, "coopsettle.distribution_steps",
-					  (int64_t)(n_cur * cfg->n_steps), err) < 0))
+		      cs_db_expect_stored(w, "coopsettle.distribution_steps", n_steps, err) < 0))
 		goto cleanup;
 	cs_buf_reset(&b);
 	pipe = cs_copypipe_open(w,
 				"COPY coopsettle.member_allocations (run_id, member_id, currency,"
 				" capital_interest_minor, patronage_minor, cash_minor, retained_minor,"
-				" patronage_basis_minor) FROM STDIN (FORMAT binary)",
+				" patronage_basis_minor, withheld_minor) FROM STDIN (FORMAT binary)",
 				&b, err);
 	if (!pipe)
 		goto cleanup;
@@ -416,7 +527,7 @@ int cs_write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surplus_i
 
 			if (!a->capital_interest_minor && !a->patronage_minor && !a->basis_minor)
 				continue;
-			cs_copybin_put_nfields(&b, 8);
+			cs_copybin_put_nfields(&b, 9);
 			cs_copybin_put_int8(&b, id);
 			cs_copybin_put_int8(&b, in->members[i].id);
 			cs_copybin_put_text(&b, code, strlen(code));
@@ -425,6 +536,10 @@ int cs_write_dist(cs_db *w, const cs_config *cfg, int64_t id, const cs_surplus_i
 			cs_copybin_put_numeric(&b, a->cash_minor);
 			cs_copybin_put_numeric(&b, a->retained_minor);
 			cs_copybin_put_numeric(&b, a->basis_minor);
+			if (cfg->version >= 2) /* version 1 has no withholding: NULL */
+				cs_copybin_put_numeric(&b, a->withheld_minor);
+			else
+				cs_copybin_put_null(&b);
 			n_allocs++;
 			if (b.len >= CS_COPY_CHUNK_BYTES && cs_copypipe_put(pipe, &b, err) < 0)
 				goto cleanup;
@@ -455,7 +570,24 @@ void cs_canonical_steps(cs_buf *b, const cs_config *cfg, const cs_surplus_result
 		cs_buf_put_i128(b, sres->surplus_minor[cur]);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, sres->retained_surplus_minor[cur]);
+		if (cfg->version >= 2) { /* the loss carried in, covered, carried out */
+			cs_buf_putc(b, '\t');
+			cs_buf_put_i128(b, sres->loss_in_minor[cur]);
+			cs_buf_putc(b, '\t');
+			cs_buf_put_i128(b, sres->cover_minor[cur]);
+			cs_buf_putc(b, '\t');
+			cs_buf_put_i128(b, sres->loss_out_minor[cur]);
+		}
 		cs_buf_putc(b, '\n');
+		if (no_steps(cfg, sres, cur))
+			continue;
+		for (s = 0; s < cfg->n_steps; s++) {
+			if (sres->cap_minor[cur][s] < 0)
+				continue;
+			cs_buf_printf(b, "Q\t%s\t%s\t", cfg->currencies[cur].code, cfg->steps[s].id);
+			cs_buf_put_i128(b, sres->cap_minor[cur][s]);
+			cs_buf_putc(b, '\n');
+		}
 		for (s = 0; s < cfg->n_steps; s++) {
 			cs_buf_printf(b, "K\t%s\t%s\t", cfg->currencies[cur].code, cfg->steps[s].id);
 			cs_buf_put_i128(b, sres->step_minor[cur][s]);

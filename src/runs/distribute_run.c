@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "coopsettle/bookkeeping.h"
+#include "coopsettle/balances.h"
 #include "coopsettle/buf.h"
 #include "coopsettle/capital.h"
 #include "coopsettle/copybin.h"
@@ -22,6 +23,7 @@
 #include "coopsettle/runcommon.h"
 #include "coopsettle/schema.h"
 #include "coopsettle/source.h"
+#include "coopsettle/stored.h"
 #include "coopsettle/surplus.h"
 #include "coopsettle/util.h"
 
@@ -151,32 +153,6 @@ static int currency_of(const cs_config *cfg, const char *code, const char *what,
 		cs_error_hint(err, "Add the currency to 'currencies', or correct the rows.");
 	}
 	return c;
-}
-
-static int fee_income(cs_db *r, const cs_config *cfg, const char *ids, cs_surplus_input *in,
-		      cs_error *err)
-{
-	cs_db_rows rows;
-	const char *params[1] = {ids};
-	size_t i;
-
-	if (cs_db_query(r,
-			"SELECT currency, sum(fees_minor)::text FROM coopsettle.currency_totals"
-			" WHERE run_id = ANY($1::bigint[]) GROUP BY currency ORDER BY currency",
-			1, params, &rows, err) < 0)
-		return -1;
-	for (i = 0; i < rows.n_rows; i++) {
-		int c = currency_of(cfg, cs_db_cell(&rows, i, 0), "a settle run", err);
-		cs_i128 v;
-
-		if (c < 0 || parse_i128(cs_db_cell(&rows, i, 1), &v) < 0) {
-			cs_db_rows_free(&rows);
-			return c < 0 ? -1 : cs_error_set(err, CS_EXIT_RUNTIME, "bad fee total");
-		}
-		in->fee_income_minor[c] = v;
-	}
-	cs_db_rows_free(&rows);
-	return 0;
 }
 
 /* The costs per currency of the window (spec 6): the config's amounts, or
@@ -447,8 +423,9 @@ typedef struct dist_run {
 	int64_t *skipped;      /* local days the clocks skipped */
 	cs_run_link *links;    /* the tiling settle runs, for the canonical input */
 	/* config version 2: member business per class, capital over time */
-	cs_i128 *class_fees, *class_gross, *capital_days;
+	cs_i128 *class_fees, *class_gross, *capital_days, *capital_open;
 	cs_capital capital;
+	cs_balances balances;   /* version 2: at the window's start */
 	cs_cost_row *cost_rows; /* version 2: the cost rows read */
 	size_t n_cost_rows;
 	cs_run_ref old_ref;    /* the committed run of exactly this window */
@@ -502,41 +479,43 @@ static int dist_open(dist_run *d, cs_error *err)
 static int dist_capital(dist_run *d, cs_error *err)
 {
 	const cs_config *cfg = d->opts->cfg;
-	cs_buf bad;
-	size_t i, n_bad = 0;
-	int64_t bad_day;
 
 	if (cs_capital_read(d->r, cfg, d->members, d->sorted, d->n_members, d->in.end_day - 1,
 			    d->opts->window.from_us, &d->capital, err) < 0)
 		return -1;
 	d->capital_days = calloc(d->n_members + 1, sizeof(cs_i128));
-	CS_ASSERT(d->capital_days != NULL);
-	d->in.set = d->members; /* cs_capital_day_sum reads the periods */
-	cs_buf_init(&bad);
-	for (i = 0; i < d->n_members; i++) {
-		const cs_capital_event *ev = d->capital.events + d->capital.first[i];
+	d->capital_open = calloc(d->n_members + 1, sizeof(cs_i128));
+	CS_ASSERT(d->capital_days && d->capital_open);
+	d->in.set = d->members; /* the capital sums read the periods */
+	return cs_capital_inputs(&d->in, d->sorted, d->n_members, &d->capital, d->capital_days,
+				 d->capital_open, 1, err);
+}
 
-		if (cs_capital_day_sum(&d->in, &d->sorted[i], ev, d->capital.count[i],
-				       &d->capital_days[i], &bad_day) == 0)
-			continue;
-		if (n_bad++ < CS_REJECTS_PRINTED_MAX) {
-			char day[16];
+/* Version 2: the balances at the window's start (spec 10.2); a window that
+ * starts before surplus.opening's as_of is refused (exit 2, 10.7.2). */
+static int dist_balances(dist_run *d, cs_error *err)
+{
+	const cs_config *cfg = d->opts->cfg;
 
-			cs_day_text(day, sizeof(day), bad_day - 1);
-			cs_buf_printf(&bad, "%smember %lld: capital below 0 at the end of %s",
-				      bad.len ? "\n" : "", (long long)d->sorted[i].id, day);
-		}
+	if (cfg->has_opening && d->in.first_day < cfg->opening_as_of) {
+		char as_of[16];
+
+		cs_day_text(as_of, sizeof(as_of), cfg->opening_as_of);
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "the window starts before surplus.opening.as_of %s: the opening "
+			     "balances are those of that day",
+			     as_of);
+		cs_error_hint(err, "Distribute windows from %s on, or move as_of back to a day "
+				   "whose balances you know.",
+			      as_of);
+		return -1;
 	}
-	if (n_bad) {
-		cs_error_set(err, CS_EXIT_DATA,
-			     "%zu member%s with capital below 0 on a day capital interest counts",
-			     n_bad, n_bad == 1 ? "" : "s");
-		cs_error_detail(err, "%s", bad.data);
-		cs_error_hint(err, "Correct the capital movements (a repayment booked too early?); "
-				   "nothing was written.");
-	}
-	cs_buf_free(&bad);
-	return n_bad ? -1 : 0;
+	if (cs_balances_read(d->r, cfg, d->opts->window.from_us, 0, &d->balances, err) < 0)
+		return -1;
+	d->in.balance_minor = d->balances.minor;
+	d->in.balance_runs = d->balances.runs;
+	d->in.n_balance_runs = d->balances.n_runs;
+	return 0;
 }
 
 /* Reads, in one snapshot taken after the lock: the tiling settle runs,
@@ -554,9 +533,12 @@ static int dist_read(dist_run *d, cs_error *err)
 	id_array(&ids, d->refs, d->n_refs);
 	d->in.cfg = cfg;
 	cs_window_local_days(&d->opts->window, &d->in.first_day, &d->in.end_day);
+	if (cfg->version >= 2 && dist_balances(d, err) < 0)
+		goto cleanup;
 	d->in.n_skipped_days = cs_window_skipped_days(&d->opts->window, &d->skipped);
 	d->in.skipped_days = d->skipped;
-	if (fee_income(d->r, cfg, ids.data, &d->in, err) < 0 || costs(d->r, cfg, &d->in, &d->cost_rows, &d->n_cost_rows, err) < 0 ||
+	if (cs_settle_totals(d->r, cfg, ids.data, CS_EXIT_DATA, &d->in, err) < 0 ||
+	    costs(d->r, cfg, &d->in, &d->cost_rows, &d->n_cost_rows, err) < 0 ||
 	    cs_source_members(d->r, cfg, d->members, 1, err) < 0)
 		goto cleanup;
 	d->sorted = cs_members_sorted(d->members, &d->n_members);
@@ -590,6 +572,7 @@ static int dist_read(dist_run *d, cs_error *err)
 		d->in.class_fees_minor = d->class_fees;
 		d->in.class_gross_minor = d->class_gross;
 		d->in.capital_days_minor = d->capital_days;
+		d->in.capital_open_minor = d->capital_open;
 	}
 	rc = 0;
 cleanup:
@@ -749,26 +732,31 @@ static int cmp_id(const void *a, const void *b)
 }
 
 /* The runs a distribute run depends on (spec section 10.4): the settle runs
- * that tile its window and the distribute run it supersedes, ascending, in
- * a new array (the caller frees it) of *n ids. */
+ * that tile its window, the distribute runs whose lines fed its balances or
+ * whose retained patronage counts as capital, and the distribute run it
+ * supersedes; ascending, each once, in a new array (the caller frees it)
+ * of *n ids. */
 static int64_t *dist_depends_on(const dist_run *d, size_t *n)
 {
-	int64_t *ids = calloc(d->n_refs + 2, sizeof(*ids));
-	size_t i;
+	int64_t *ids = calloc(d->n_refs + d->balances.n_runs + d->capital.n_runs + 2, sizeof(*ids));
+	size_t i, k = 0;
 
 	CS_ASSERT(ids != NULL);
 	for (i = 0; i < d->n_refs; i++)
-		ids[i] = d->refs[i].id;
-	*n = d->n_refs;
+		ids[k++] = d->refs[i].id;
+	for (i = 0; i < d->balances.n_runs; i++)
+		ids[k++] = d->balances.runs[i].id;
+	for (i = 0; i < d->capital.n_runs; i++)
+		ids[k++] = d->capital.runs[i].id;
 	if (d->old)
-		ids[(*n)++] = d->old;
-	qsort(ids, *n, sizeof(*ids), cmp_id);
+		ids[k++] = d->old;
+	qsort(ids, k, sizeof(*ids), cmp_id);
+	for (*n = 0, i = 0; i < k; i++) /* each once */
+		if (*n == 0 || ids[*n - 1] != ids[i])
+			ids[(*n)++] = ids[i];
 	return ids;
 }
 
-/* Unchanged (rolled back), changed without --supersede (exit 4), or the
- * steps, allocations and run record; then COMMIT. A dry run writes
- * nothing. */
 static int dist_write(dist_run *d, cs_error *err)
 {
 	const cs_run_opts *opts = d->opts;
@@ -833,6 +821,8 @@ static void dist_close(dist_run *d, int failed, cs_error *err)
 	free(d->class_fees);
 	free(d->class_gross);
 	free(d->capital_days);
+	free(d->capital_open);
+	cs_balances_free(&d->balances);
 	cs_capital_free(&d->capital);
 	free(d->cost_rows);
 	cs_buf_free(&d->o.copy);

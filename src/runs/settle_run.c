@@ -60,7 +60,7 @@ static int sink_line(void *ctx, const cs_ledger_line *l, cs_error *err)
 	if (!k->db)
 		return k->taps && k->taps->line ? k->taps->line(k->taps->ctx, l, err) : 0;
 	cs_ledger_tuple(&k->buf, k->run_id, l->transaction_id, l->line_no, &l->transaction_id,
-			k->cfg->rules[l->rule_index].id, k->cfg->accounts[l->account],
+			k->cfg->rules[l->rule_index].id, l->account,
 			l->has_party ? &l->party_id : NULL, k->cfg->currencies[l->currency].code,
 			l->amount_minor, l->posted_day);
 	if (k->buf.len >= CS_COPY_CHUNK_BYTES)
@@ -166,6 +166,19 @@ static void settle_statement(cs_buf *out, const cs_run_opts *opts, const cs_sett
 		cs_json_int(&j, c->fees_producer_minor);
 		cs_json_key(&j, "fees_consumer_minor");
 		cs_json_int(&j, c->fees_consumer_minor);
+		if (cfg->n_fund_accounts) { /* spec 10.7.9: with fee funds */
+			size_t k;
+
+			cs_json_key(&j, "fee_income_minor");
+			cs_json_int(&j, c->fee_income_minor);
+			cs_json_key(&j, "funds");
+			cs_json_object_begin(&j);
+			for (k = 0; k < cfg->n_fund_accounts; k++) {
+				cs_json_key(&j, cfg->fund_accounts[k]);
+				cs_json_int(&j, c->funds_minor[k]);
+			}
+			cs_json_object_end(&j);
+		}
 		cs_json_object_end(&j);
 	}
 	cs_json_object_end(&j);
@@ -306,8 +319,8 @@ static int write_currency_totals(cs_db *w, const cs_config *cfg, const cs_settle
 
 	if (cs_db_copy_in_begin(w,
 				"COPY coopsettle.currency_totals (run_id, currency, transactions,"
-				" gross_minor, fees_minor, fees_producer_minor, fees_consumer_minor)"
-				" FROM STDIN",
+				" gross_minor, fees_minor, fees_producer_minor, fees_consumer_minor,"
+				" fee_income_minor) FROM STDIN",
 				err) < 0)
 		return -1;
 	cs_buf_reset(b);
@@ -323,6 +336,11 @@ static int write_currency_totals(cs_db *w, const cs_config *cfg, const cs_settle
 		cs_buf_put_i128(b, c->fees_producer_minor);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, c->fees_consumer_minor);
+		cs_buf_putc(b, '\t');
+		if (cfg->n_fund_accounts) /* without funds: NULL, the fee income is fees_minor */
+			cs_buf_put_i128(b, c->fee_income_minor);
+		else
+			cs_buf_puts(b, "\\N");
 		cs_buf_putc(b, '\n');
 	}
 	if ((b->len && cs_db_copy_in_put(w, b->data, b->len, err) < 0) ||

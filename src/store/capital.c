@@ -387,3 +387,83 @@ void cs_capital_free(cs_capital *c)
 	free(c->count);
 	memset(c, 0, sizeof(*c));
 }
+
+/* Which capital interest bases cfg's steps use: bit 0 daily_balance, bit 1
+ * opening_balance. */
+static unsigned bases_used(const cs_config *cfg)
+{
+	unsigned used = 0;
+	size_t s;
+
+	for (s = 0; s < cfg->n_steps; s++)
+		if (cfg->steps[s].type == CS_STEP_CAPITAL_INTEREST)
+			used |= cfg->steps[s].interest_basis == CS_INTEREST_OPENING_BALANCE ? 2u : 1u;
+	return used;
+}
+
+/* Member m's opening capital (spec 10.7.6): its capital at the end of the
+ * day before the window when it is a member of any class on the window's
+ * first day, else 0 (*counts 0). */
+static cs_i128 opening_capital(const cs_surplus_input *in, const cs_member *m,
+			       const cs_capital_event *ev, size_t n, int *counts)
+{
+	cs_i128 c = 0;
+	size_t i;
+
+	*counts = cs_member_on(in->set, m, CS_CLASS_PRODUCER, in->first_day) ||
+		  cs_member_on(in->set, m, CS_CLASS_CONSUMER, in->first_day);
+	if (!*counts)
+		return 0;
+	for (i = 0; i < n && ev[i].day < in->first_day; i++)
+		c += ev[i].amount_minor;
+	return c;
+}
+
+int cs_capital_inputs(cs_surplus_input *in, const cs_member *sorted, size_t n,
+		      const cs_capital *cap, cs_i128 *days, cs_i128 *open, int strict,
+		      cs_error *err)
+{
+	unsigned used = bases_used(in->cfg);
+	cs_buf bad;
+	size_t i, n_bad = 0;
+	int64_t bad_day;
+	char day[16];
+
+	in->window_days = cs_local_days_between(in->first_day, in->end_day);
+	in->year_days = cs_local_days_between(in->first_day, cs_day_add(in->first_day, 12, 0));
+	cs_buf_init(&bad);
+	for (i = 0; i < n; i++) {
+		const cs_capital_event *ev = cap->events + cap->first[i];
+		int counts, below = 0;
+
+		if (cs_capital_day_sum(in, &sorted[i], ev, cap->count[i], &days[i], &bad_day) < 0) {
+			days[i] = 0; /* strict or not, no interest on it */
+			below = (used & 1u) != 0;
+		}
+		open[i] = opening_capital(in, &sorted[i], ev, cap->count[i], &counts);
+		if (open[i] < 0) {
+			open[i] = 0;
+			if (used & 2u) {
+				below = 1;
+				bad_day = in->first_day;
+			}
+		}
+		if (!below || !strict)
+			continue;
+		if (n_bad++ < CS_REJECTS_PRINTED_MAX) {
+			cs_day_text(day, sizeof(day), bad_day - 1);
+			cs_buf_printf(&bad, "%smember %lld: capital below 0 at the end of %s",
+				      bad.len ? "\n" : "", (long long)sorted[i].id, day);
+		}
+	}
+	if (n_bad) {
+		cs_error_set(err, CS_EXIT_DATA,
+			     "%zu member%s with capital below 0 on a day capital interest counts",
+			     n_bad, n_bad == 1 ? "" : "s");
+		cs_error_detail(err, "%s", bad.data);
+		cs_error_hint(err, "Correct the capital movements (a repayment booked too early?); "
+				   "nothing was written.");
+	}
+	cs_buf_free(&bad);
+	return n_bad ? -1 : 0;
+}

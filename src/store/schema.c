@@ -255,6 +255,14 @@ static const char *const schema_v1_sql[] = {
 	"ALTER TABLE coopsettle.runs ADD COLUMN IF NOT EXISTS actor text,"
 	"  ADD COLUMN IF NOT EXISTS reason text,"
 	"  ADD COLUMN IF NOT EXISTS depends_on bigint[];",
+	/* version 7, the cooperative law (spec 10.3; config version 2): a
+	 * settle run's fee income apart from its fund parts (NULL: no fund, the
+	 * fee income is fees_minor), and a member's withheld capital interest
+	 * (NULL: a run without withholding, 0) */
+	"ALTER TABLE coopsettle.currency_totals ADD COLUMN IF NOT EXISTS fee_income_minor"
+	"  numeric(40, 0);",
+	"ALTER TABLE coopsettle.member_allocations ADD COLUMN IF NOT EXISTS withheld_minor"
+	"  numeric(40, 0);",
 };
 
 /* The integer in a one-cell result, or -1. */

@@ -426,6 +426,8 @@ void cs_stored_dist_free(cs_stored_dist *d)
 	free(d->class_fees_minor);
 	free(d->class_gross_minor);
 	free(d->capital_days_minor);
+	free(d->capital_open_minor);
+	cs_balances_free(&d->balances);
 	free(d->cost_rows);
 	cs_capital_free(&d->capital);
 	free(d->refs);
@@ -469,18 +471,50 @@ static int currency_amounts(cs_db *db, const cs_config *cfg, const char *sql, in
 	return rc;
 }
 
+int cs_settle_totals(cs_db *db, const cs_config *cfg, const char *ids, int exit_code,
+		     cs_surplus_input *in, cs_error *err)
+{
+	const char *params[1] = {ids};
+	cs_db_rows rows;
+	size_t i;
+	int rc = 0;
+
+	if (cs_db_query(db,
+			"SELECT currency, sum(coalesce(fee_income_minor, fees_minor))::text,"
+			" sum(fees_minor)::text, sum(gross_minor)::text"
+			" FROM coopsettle.currency_totals WHERE run_id = ANY($1::bigint[])"
+			" GROUP BY currency ORDER BY currency",
+			1, params, &rows, err) < 0)
+		return -1;
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
+		const char *code = cs_db_cell(&rows, i, 0);
+		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
+
+		if (c < 0) {
+			rc = cs_error_set(err, exit_code,
+					  "a settle run has currency '%s', which the config does not "
+					  "list",
+					  code ? code : "NULL");
+			cs_error_hint(err, "Add the currency to 'currencies', or correct the rows.");
+		} else if (cs_amount_parse(cs_db_cell(&rows, i, 1), &in->fee_income_minor[c]) < 0 ||
+			   cs_amount_parse(cs_db_cell(&rows, i, 2), &in->fees_total_minor[c]) < 0 ||
+			   cs_amount_parse(cs_db_cell(&rows, i, 3), &in->gross_total_minor[c]) < 0) {
+			rc = cs_error_set(err, CS_EXIT_RUNTIME, "unexpected settle run totals");
+		}
+	}
+	cs_db_rows_free(&rows);
+	return rc;
+}
+
 /* The fee income of the settle runs ids (a bigint[] literal) and the costs
  * the run recorded in its statement, per currency. */
 static int dist_currency_totals(cs_db *db, const cs_config *cfg, const cs_stored_run *run,
 				const char *ids, cs_surplus_input *in, cs_error *err)
 {
 	char run_text[24];
-	const char *params[1] = {ids};
+	const char *params[1];
 
-	if (currency_amounts(db, cfg,
-			     "SELECT currency, sum(fees_minor)::text FROM coopsettle.currency_totals"
-			     " WHERE run_id = ANY($1::bigint[]) GROUP BY currency",
-			     1, params, in->fee_income_minor, err) < 0)
+	if (cs_settle_totals(db, cfg, ids, CS_EXIT_VERIFY, in, err) < 0)
 		return -1;
 	snprintf(run_text, sizeof(run_text), "%lld", (long long)run->id);
 	params[0] = run_text;
@@ -673,8 +707,7 @@ static int dist_load_v2(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 			const char *ids, cs_stored_dist *out, cs_error *err)
 {
 	const cs_member *sorted;
-	size_t n_members = 0, n_cur = cfg->n_currencies, i;
-	int64_t bad_day;
+	size_t n_members = 0, n_cur = cfg->n_currencies;
 
 	if (cs_stored_memberships(db, run->id, out->members, err) < 0)
 		return -1;
@@ -683,22 +716,27 @@ static int dist_load_v2(cs_db *db, const cs_config *cfg, const cs_stored_run *ru
 	out->class_fees_minor = calloc(n_members * CS_CLASSES_MAX * n_cur + 1, sizeof(cs_i128));
 	out->class_gross_minor = calloc(n_members * CS_CLASSES_MAX * n_cur + 1, sizeof(cs_i128));
 	out->capital_days_minor = calloc(n_members + 1, sizeof(cs_i128));
-	CS_ASSERT(out->class_fees_minor && out->class_gross_minor && out->capital_days_minor);
+	out->capital_open_minor = calloc(n_members + 1, sizeof(cs_i128));
+	CS_ASSERT(out->class_fees_minor && out->class_gross_minor && out->capital_days_minor &&
+		  out->capital_open_minor);
 	if (dist_class_totals(db, cfg, ids, sorted, out, err) < 0 ||
 	    cs_capital_read_snapshot(db, cfg, out->members, sorted, n_members, run->id,
-				     run->from_us, &out->capital, err) < 0)
+				     run->from_us, &out->capital, err) < 0 ||
+	    cs_balances_read(db, cfg, run->from_us, run->id, &out->balances, err) < 0)
 		return -1;
+	out->in.balance_minor = out->balances.minor;
+	out->in.balance_runs = out->balances.runs;
+	out->in.n_balance_runs = out->balances.n_runs;
 	out->in.n_members = n_members;
 	out->in.members = sorted;
 	out->in.set = out->members;
 	out->in.class_fees_minor = out->class_fees_minor;
 	out->in.class_gross_minor = out->class_gross_minor;
-	for (i = 0; i < n_members; i++) /* below 0: an edited snapshot, whose hash shows it */
-		if (cs_capital_day_sum(&out->in, &sorted[i], out->capital.events + out->capital.first[i],
-				       out->capital.count[i], &out->capital_days_minor[i],
-				       &bad_day) < 0)
-			out->capital_days_minor[i] = 0;
+	/* capital below 0: an edited snapshot, whose hash shows it */
+	cs_capital_inputs(&out->in, sorted, n_members, &out->capital, out->capital_days_minor,
+			  out->capital_open_minor, 0, err);
 	out->in.capital_days_minor = out->capital_days_minor;
+	out->in.capital_open_minor = out->capital_open_minor;
 	out->in.capital_runs = out->capital.runs;
 	out->in.n_capital_runs = out->capital.n_runs;
 	out->in.capital_rows = out->capital.rows;
