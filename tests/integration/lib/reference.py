@@ -557,9 +557,8 @@ def transaction_problem(cfg, t, duplicate):
 
 def _no_v2_extras(cfg):
     for r in cfg["fees"]:
-        for k in ("vat", "funds"):
-            if k in r:
-                raise NotImplementedError("fee rule key %r (spec §10.3, §10.8)" % k)
+        if "vat" in r:
+            raise NotImplementedError("fee rule key 'vat' (spec §10.8)")
         for k in ("from", "until"):
             if k in r.get("when", {}):
                 raise NotImplementedError("dated fee rules (spec §10.8)")
@@ -579,14 +578,17 @@ def settle_v2(cfg, memberships, rows):
     Returns (currencies, parties, lines, rejected):
       currencies {code: {transactions, gross_minor, fees_minor,
                   fees_producer_minor, fees_consumer_minor}} for every
-                  configured currency;
+                  configured currency; when any rule has `funds`, also
+                  fee_income_minor (the income:fees part) and funds
+                  {ACCOUNT: minor} (§10.7.9; see fee_fund_split);
       parties    [{id, side, currency, member, transactions, gross_minor,
                   fees_minor}] sorted by side (producer first), id,
                   currency, member (false before true): the --json list;
       lines      [(transaction id, account, party or None, currency,
                   amount, posted_on)], the four lines of §5 per transaction
-                  in canonical order, lines of 0 left out, posted_on the
-                  transaction's local day (§10.5);
+                  in canonical order, then its fund lines (producer side
+                  first, funds in config order), lines of 0 left out,
+                  posted_on the transaction's local day (§10.5);
       rejected   [{id, reason}] in canonical order.
     Raises InvalidInput('membership', ids) when a membership row is invalid.
     """
@@ -595,9 +597,14 @@ def settle_v2(cfg, memberships, rows):
     zone = zone_of(cfg)
     accounts = dict(DEFAULT_ACCOUNTS)
     accounts.update({k: v for k, v in cfg.get("accounts", {}).items() if k in accounts})
+    fund_accounts = fee_fund_accounts(cfg)
     currencies = {c: dict(transactions=0, gross_minor=0, fees_minor=0,
                           fees_producer_minor=0, fees_consumer_minor=0)
                   for c in cfg["currencies"]}
+    if fund_accounts:
+        for c in currencies.values():
+            c["fee_income_minor"] = 0
+            c["funds"] = {a: 0 for a in fund_accounts}
     seen = {}
     for t in rows:
         if t.get("id") is not None:
@@ -632,13 +639,64 @@ def settle_v2(cfg, memberships, rows):
             p["transactions"] += 1
             p["gross_minor"] += g
             p["fees_minor"] += part
-        for acct, party, amt in ((accounts["clearing"], t.get("consumer"), g + fc),
+        funds = rule.get("funds", [])
+        fund_p, income_p = fee_fund_split(fp, funds)
+        fund_c, income_c = fee_fund_split(fc, funds)
+        if fund_accounts:
+            c["fee_income_minor"] += income_p + income_c
+            for (acct, part) in fund_p + fund_c:
+                c["funds"][acct] += part
+        fund_lines = [(acct, t["producer"], -part) for acct, part in fund_p] + \
+                     [(acct, t.get("consumer"), -part) for acct, part in fund_c]
+        for acct, party, amt in [(accounts["clearing"], t.get("consumer"), g + fc),
                                  (accounts["producer_payable"], t["producer"], -(g - fp)),
-                                 (accounts["fee_income"], t["producer"], -fp),
-                                 (accounts["fee_income"], t.get("consumer"), -fc)):
+                                 (accounts["fee_income"], t["producer"], -income_p),
+                                 (accounts["fee_income"], t.get("consumer"), -income_c)] + \
+                fund_lines:
             if amt != 0:
                 lines.append((t["id"], acct, party, t["currency"], amt, day))
     return currencies, party_list(parties), lines, rejected
+
+
+def fee_fund_accounts(cfg):
+    """The fund accounts of every fee rule, each once, in the order they are
+    first named (rules in config order, funds in list order): the keys of
+    the settle --json `funds` map."""
+    out = []
+    for r in cfg["fees"]:
+        for fd in r.get("funds", []):
+            if fd["account"] not in out:
+                out.append(fd["account"])
+    return out
+
+
+def fee_fund_split(f_side, funds):
+    """Splits one side's fee f_side (with the sign of g) between the rule's
+    `funds` and income (§10.3, §10.7.9). Returns ([(account, part)] in
+    config order, income part); the parts sum to f_side exactly.
+
+    LR(f_side, [(0, share_1), ..., (n-1, share_n), (n, 1 - sum shares)]):
+    the keys are the funds' positions in the config, income last (n), so a
+    tie of fractional parts gives the unit to the first fund, and income
+    gets a tied unit only after every fund (§2's "the part whose key comes
+    first gets the unit first", with §10.7.9's key order).
+
+    Sign (a reading, as the v1 `fee` does for the producer/consumer split):
+    f_side < 0 (a refund) is split by §2's rule for T < 0 -- |f_side| is
+    allocated and every part negated -- so the refund of a sale puts back
+    exactly the fund and income parts the sale took, cent for cent. (A
+    rounding of the signed value towards minus infinity would give a
+    refund's odd cent to another key than the sale's.)
+
+    No funds (or f_side = 0): everything is income."""
+    if not funds:
+        return [], f_side
+    shares = [rate(fd["share"]) for fd in funds]
+    assert sum(shares) < 1, "fund shares sum to 1 or more (a config error, §10.7.9)"
+    parts = [(i, w) for i, w in enumerate(shares)] + [(len(funds), 1 - sum(shares))]
+    split = largest_remainder(f_side, parts)
+    assert sum(split.values()) == f_side
+    return [(fd["account"], split[i]) for i, fd in enumerate(funds)], split[len(funds)]
 
 
 def party_list(totals):
@@ -668,13 +726,19 @@ def sum_parties(*party_lists):
 
 
 def sum_currencies(*currency_maps):
-    """Currency totals of several settle runs added up per currency."""
+    """Currency totals of several settle runs added up per currency (the
+    `funds` map of §10.7.9 per account)."""
     out = {}
     for m in currency_maps:
         for cur, v in m.items():
-            t = out.setdefault(cur, {k: 0 for k in v})
-            for k in v:
-                t[k] += v[k]
+            t = out.setdefault(cur, {k: {} if isinstance(x, dict) else 0
+                                     for k, x in v.items()})
+            for k, x in v.items():
+                if isinstance(x, dict):
+                    for a, y in x.items():
+                        t[k][a] = t[k].get(a, 0) + y
+                else:
+                    t[k] += x
     return out
 
 
@@ -751,8 +815,10 @@ def capital_interest_weights(step, memberships, movements, retained, days, with_
 
 def fee_income_of(*currency_maps):
     """{currency: fee income} from the currency totals of the settle runs
-    that tile the window."""
-    return {c: v["fees_minor"] for c, v in sum_currencies(*currency_maps).items()}
+    that tile the window: the income:fees lines only (fee_income_minor when
+    the config has fee funds, §10.3), else fees_minor."""
+    return {c: v.get("fee_income_minor", v["fees_minor"])
+            for c, v in sum_currencies(*currency_maps).items()}
 
 
 def costs_in_days(rows, days):
