@@ -742,6 +742,82 @@ def no_law_keys_as_today(t):
             "every kind of case compared often enough: %r" % compared)
 
 
+def random_law_sequences(t):
+    """Random four-year sequences with every §10.3 key drawn at random:
+    each result keeps the invariants (law_invariant_problems), and the
+    years chain: the loss carried out of one year is the loss carried into
+    the next, a reserve that starts at or below its target never ends above
+    it, every reserve's balance at a year's start is its opening amount
+    minus everything posted to it before, and a settle run's fund parts
+    plus income are its fees."""
+    rng = random.Random(1803)
+    for scenario in range(100):
+        what = "sequence %d: " % scenario
+        fund = [{"account": COMMUNITY, "share": rng.choice(["1%", "1/3", "49%"])}]
+        fees = [{"id": "f", "rate": rng.choice(["3%", "1/7"]),
+                 "borne_by": {"producer": "1/2", "consumer": "1/2"}, "funds": fund}]
+        steps = [{"id": "legal", "type": "account", "share": rng.choice(["5%", "1/3", "remaining"]),
+                  "account": LEGAL,
+                  "until": rng.choice([{"EUR": rng.choice(["0", "50.00", "400.00"])},
+                                       {"share_of_total_assets": rng.choice(["1%", "10%"])}])},
+                 {"id": "ci", "type": "capital_interest", "rate": rng.choice(["4%", "100%"]),
+                  "basis": rng.choice(["daily_balance", "opening_balance"]),
+                  "blocked_by_loss": rng.random() < 0.5,
+                  "withholding": rng.choice(["0%", "26.375%", "1/3"])},
+                 {"id": "pat", "type": "patronage", "share": "remaining",
+                  "classes": {"producer": "1/2", "consumer": "1/2"}, "cash_fraction": "1/3",
+                  "cap": "member_business", "cap_basis": rng.choice(["fees", "volume"]),
+                  "notice": "qualified", "payment_due": {"months": 8, "days": 15}}]
+        if steps[0]["share"] == "remaining":
+            steps[0]["share"] = "50%"
+        opening = {"as_of": "2026-01-01",
+                   "balances": {LEGAL: {"EUR": rng.choice(["0", "100.00", "500.00"])},
+                                OTHER: {"EUR": rng.choice(["0", "30.00"])},
+                                LOSS: {"EUR": rng.choice(["0", "0", "80.00"])}}}
+        cfg = config(steps, fees, opening=opening,
+                     loss_cover=rng.choice([[OTHER, LEGAL], [LEGAL, "carry_forward"], []]),
+                     total_assets={"EUR": rng.choice(["1000.00", "5000.00"])})
+        t.eq(ref.law_config_problems(cfg), [], what + "a valid config")
+        ms = [(i, rng.choice(CLASSES), D(2025, 1, 1) + timedelta(days=rng.randrange(0, 900)),
+               None) for i in range(1, 7)]
+        mv = [(i, D(2024, 1, 1) + timedelta(days=rng.randrange(0, 1500)),
+               rng.choice([1000, 50000])) for i in range(1, 7)]
+        windows, settles = [], []
+        for y in (2026, 2027, 2028, 2029):
+            rows = [tx(100 * y + k, "%d-%02d-10T10:00:00+01:00" % (y, rng.randrange(1, 13)),
+                       rng.randrange(1, 8), rng.choice([None, rng.randrange(1, 8)]),
+                       rng.choice([5000, 12345, 99999, -4000])) for k in range(12)]
+            cur, parties, lines, _ = ref.settle_v2(cfg, ms, rows)
+            t.eq(ref.settle_fund_problems(cfg, cur, lines), [], what + "%d funds" % y)
+            windows.append({"window": year(y), "parties": parties,
+                            "fee_income": ref.fee_income_of(cur), "settled": cur,
+                            "costs": {"EUR": rng.choice([0, 1000, 3000, 9000])}})
+            settles.append(cur)
+        results = ref.distribute_years(cfg, ms, mv, windows)
+        opening_legal = ref.money_minor(opening["balances"][LEGAL]["EUR"], 2)
+        posted_legal = 0
+        for k, r in enumerate(results):
+            e = r["currencies"]["EUR"]
+            law_checks(t, cfg, r, what + str(2026 + k))
+            t.eq(r["balances"].get((LEGAL, "EUR")), opening_legal - posted_legal,
+                 what + "legal reserve balance at the start of %d" % (2026 + k))
+            posted_legal += sum(ln[4] for ln in r["lines"] if ln[1] == LEGAL)
+            if k:
+                t.eq(e["loss_carried_in_minor"],
+                     results[k - 1]["currencies"]["EUR"]["loss_carried_out_minor"],
+                     what + "the loss carried chains")
+            for sd in r["detail"]["EUR"]["steps"]:
+                if sd["target"] is not None and sd["b_before"] <= sd["target"]:
+                    t.check(sd["b_before"] + sd["amount"] <= sd["target"],
+                            what + "a reserve never passes its target")
+            if e["surplus_minor"] < 0:
+                t.eq(e["steps"], [], what + "a loss year runs no step")
+            else:
+                pat = e["steps"][2]
+                t.check(pat["amount_minor"] <= pat["cap_minor"], what + "P within the cap")
+                t.eq(pat["payment_due"], "%d-09-15" % (2027 + k), what + "due date")
+
+
 def delegation(t):
     """distribute_v2 answers with distribute_law's shape for a config with a
     §10.3 key (here withholding 0%, so the figures are today's: 5% of
@@ -764,7 +840,8 @@ def main():
     t = Checks()
     for fn in (loss_cover_two_reserves, target_mid_allocation, interest_blocked_by_loss,
                kstg_cap_binds, fee_fund_odd_cent, withholding_fraction, opening_balance_basis,
-               three_years, qualified_notice, law_config, no_law_keys_as_today, delegation):
+               three_years, qualified_notice, law_config, no_law_keys_as_today,
+               random_law_sequences, delegation):
         t.case(fn)
     t.finish()
 
