@@ -273,9 +273,10 @@ def distribute(cfg, members, fee_income, costs, fees_by_member, gross_by_member,
 #                gross_minor, fees_minor (the --json `parties` entries)
 #
 # What the model does not cover (later issues; it raises NotImplementedError
-# rather than compute something else): dated fee rules and VAT (§10.8), fee
-# funds, loss cover and reserve targets (§10.3), capital interest bases other
-# than daily_balance, withholding, blocked_by_loss, the KStG cap.
+# rather than compute something else): dated fee rules and VAT (§10.8).
+# Fee funds are in settle_v2; losses, balances, targets, interest bases,
+# withholding, blocked_by_loss, the KStG cap and the qualified notice
+# (§10.2, §10.3, §10.7.1-11) in the section "cooperative law" below.
 # =============================================================================
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -557,9 +558,8 @@ def transaction_problem(cfg, t, duplicate):
 
 def _no_v2_extras(cfg):
     for r in cfg["fees"]:
-        for k in ("vat", "funds"):
-            if k in r:
-                raise NotImplementedError("fee rule key %r (spec §10.3, §10.8)" % k)
+        if "vat" in r:
+            raise NotImplementedError("fee rule key 'vat' (spec §10.8)")
         for k in ("from", "until"):
             if k in r.get("when", {}):
                 raise NotImplementedError("dated fee rules (spec §10.8)")
@@ -579,14 +579,17 @@ def settle_v2(cfg, memberships, rows):
     Returns (currencies, parties, lines, rejected):
       currencies {code: {transactions, gross_minor, fees_minor,
                   fees_producer_minor, fees_consumer_minor}} for every
-                  configured currency;
+                  configured currency; when any rule has `funds`, also
+                  fee_income_minor (the income:fees part) and funds
+                  {ACCOUNT: minor} (§10.7.9; see fee_fund_split);
       parties    [{id, side, currency, member, transactions, gross_minor,
                   fees_minor}] sorted by side (producer first), id,
                   currency, member (false before true): the --json list;
       lines      [(transaction id, account, party or None, currency,
                   amount, posted_on)], the four lines of §5 per transaction
-                  in canonical order, lines of 0 left out, posted_on the
-                  transaction's local day (§10.5);
+                  in canonical order, then its fund lines (producer side
+                  first, funds in config order), lines of 0 left out,
+                  posted_on the transaction's local day (§10.5);
       rejected   [{id, reason}] in canonical order.
     Raises InvalidInput('membership', ids) when a membership row is invalid.
     """
@@ -595,9 +598,14 @@ def settle_v2(cfg, memberships, rows):
     zone = zone_of(cfg)
     accounts = dict(DEFAULT_ACCOUNTS)
     accounts.update({k: v for k, v in cfg.get("accounts", {}).items() if k in accounts})
+    fund_accounts = fee_fund_accounts(cfg)
     currencies = {c: dict(transactions=0, gross_minor=0, fees_minor=0,
                           fees_producer_minor=0, fees_consumer_minor=0)
                   for c in cfg["currencies"]}
+    if fund_accounts:
+        for c in currencies.values():
+            c["fee_income_minor"] = 0
+            c["funds"] = {a: 0 for a in fund_accounts}
     seen = {}
     for t in rows:
         if t.get("id") is not None:
@@ -632,13 +640,64 @@ def settle_v2(cfg, memberships, rows):
             p["transactions"] += 1
             p["gross_minor"] += g
             p["fees_minor"] += part
-        for acct, party, amt in ((accounts["clearing"], t.get("consumer"), g + fc),
+        funds = rule.get("funds", [])
+        fund_p, income_p = fee_fund_split(fp, funds)
+        fund_c, income_c = fee_fund_split(fc, funds)
+        if fund_accounts:
+            c["fee_income_minor"] += income_p + income_c
+            for (acct, part) in fund_p + fund_c:
+                c["funds"][acct] += part
+        fund_lines = [(acct, t["producer"], -part) for acct, part in fund_p] + \
+                     [(acct, t.get("consumer"), -part) for acct, part in fund_c]
+        for acct, party, amt in [(accounts["clearing"], t.get("consumer"), g + fc),
                                  (accounts["producer_payable"], t["producer"], -(g - fp)),
-                                 (accounts["fee_income"], t["producer"], -fp),
-                                 (accounts["fee_income"], t.get("consumer"), -fc)):
+                                 (accounts["fee_income"], t["producer"], -income_p),
+                                 (accounts["fee_income"], t.get("consumer"), -income_c)] + \
+                fund_lines:
             if amt != 0:
                 lines.append((t["id"], acct, party, t["currency"], amt, day))
     return currencies, party_list(parties), lines, rejected
+
+
+def fee_fund_accounts(cfg):
+    """The fund accounts of every fee rule, each once, in the order they are
+    first named (rules in config order, funds in list order): the keys of
+    the settle --json `funds` map."""
+    out = []
+    for r in cfg["fees"]:
+        for fd in r.get("funds", []):
+            if fd["account"] not in out:
+                out.append(fd["account"])
+    return out
+
+
+def fee_fund_split(f_side, funds):
+    """Splits one side's fee f_side (with the sign of g) between the rule's
+    `funds` and income (§10.3, §10.7.9). Returns ([(account, part)] in
+    config order, income part); the parts sum to f_side exactly.
+
+    LR(f_side, [(0, share_1), ..., (n-1, share_n), (n, 1 - sum shares)]):
+    the keys are the funds' positions in the config, income last (n), so a
+    tie of fractional parts gives the unit to the first fund, and income
+    gets a tied unit only after every fund (§2's "the part whose key comes
+    first gets the unit first", with §10.7.9's key order).
+
+    Sign (a reading, as the v1 `fee` does for the producer/consumer split):
+    f_side < 0 (a refund) is split by §2's rule for T < 0 -- |f_side| is
+    allocated and every part negated -- so the refund of a sale puts back
+    exactly the fund and income parts the sale took, cent for cent. (A
+    rounding of the signed value towards minus infinity would give a
+    refund's odd cent to another key than the sale's.)
+
+    No funds (or f_side = 0): everything is income."""
+    if not funds:
+        return [], f_side
+    shares = [rate(fd["share"]) for fd in funds]
+    assert sum(shares) < 1, "fund shares sum to 1 or more (a config error, §10.7.9)"
+    parts = [(i, w) for i, w in enumerate(shares)] + [(len(funds), 1 - sum(shares))]
+    split = largest_remainder(f_side, parts)
+    assert sum(split.values()) == f_side
+    return [(fd["account"], split[i]) for i, fd in enumerate(funds)], split[len(funds)]
 
 
 def party_list(totals):
@@ -668,13 +727,19 @@ def sum_parties(*party_lists):
 
 
 def sum_currencies(*currency_maps):
-    """Currency totals of several settle runs added up per currency."""
+    """Currency totals of several settle runs added up per currency (the
+    `funds` map of §10.7.9 per account)."""
     out = {}
     for m in currency_maps:
         for cur, v in m.items():
-            t = out.setdefault(cur, {k: 0 for k in v})
-            for k in v:
-                t[k] += v[k]
+            t = out.setdefault(cur, {k: {} if isinstance(x, dict) else 0
+                                     for k, x in v.items()})
+            for k, x in v.items():
+                if isinstance(x, dict):
+                    for a, y in x.items():
+                        t[k][a] = t[k].get(a, 0) + y
+                else:
+                    t[k] += x
     return out
 
 
@@ -730,15 +795,17 @@ def invalid_capital_ids(memberships, movements, retained, days, with_retained=Tr
                                                   with_retained)}, key=_id_order)
 
 
-def capital_interest_weights(step, memberships, movements, retained, days, with_retained=True):
-    """{member id: i_m} for a capital_interest step with basis daily_balance:
-    i_m = rate * daily_balance_sum / 365, exact; members with i_m > 0 only."""
+def capital_interest_weights(step, memberships, movements, retained, days, with_retained=True,
+                             zone=None):
+    """{member id: i_m} for a capital_interest step, exact; members with
+    i_m > 0 only. basis daily_balance (default): i_m = rate *
+    daily_balance_sum / 365. basis opening_balance: see
+    opening_balance_weights (zone is needed for its Y)."""
     basis = step.get("basis", "daily_balance")
-    if basis != "daily_balance":
-        raise NotImplementedError("capital interest basis %r" % basis)
-    for k in ("withholding", "blocked_by_loss"):
-        if k in step:
-            raise NotImplementedError("capital interest %r (spec §10.3)" % k)
+    if basis == "opening_balance":
+        return opening_balance_weights(step, memberships, movements, retained, days, zone,
+                                       with_retained)
+    assert basis == "daily_balance", basis
     w = {}
     for mid in member_ids(memberships):
         s = daily_balance_sum(memberships, movements, retained, mid, days, with_retained)
@@ -751,8 +818,10 @@ def capital_interest_weights(step, memberships, movements, retained, days, with_
 
 def fee_income_of(*currency_maps):
     """{currency: fee income} from the currency totals of the settle runs
-    that tile the window."""
-    return {c: v["fees_minor"] for c, v in sum_currencies(*currency_maps).items()}
+    that tile the window: the income:fees lines only (fee_income_minor when
+    the config has fee funds, §10.3), else fees_minor."""
+    return {c: v.get("fee_income_minor", v["fees_minor"])
+            for c, v in sum_currencies(*currency_maps).items()}
 
 
 def costs_in_days(rows, days):
@@ -780,8 +849,18 @@ def patronage_bases_v2(parties):
 
 
 def distribute_v2(cfg, memberships, parties, fee_income, costs, movements, retained,
-                  window_from, window_to):
+                  window_from, window_to, history=None, settled=None):
     """A version 2 distribute run of [window_from, window_to).
+
+    Two views of one run (see distribute_law for the law of §10.3):
+      * the config has no key of §10.3 and history is None: the run as the
+        engine prints it before §10.3 (the keys listed below; §6's S <= 0
+        case: every step 0). This is the code below, kept as it was, so
+        that distribute_law can be compared with it (test_reference_law).
+      * otherwise: distribute_law(cfg, memberships, parties, fee_income,
+        costs, movements, history or [], window_from, window_to, settled,
+        retained), returning its (currencies, members), in the shape of
+        §10's --json (loss keys, withheld_minor, ...).
 
     memberships: the membership rows; parties: the party totals of the
     settle runs that tile the window (their --json `parties`, concatenated);
@@ -812,21 +891,17 @@ def distribute_v2(cfg, memberships, parties, fee_income, costs, movements, retai
     or its capital is below 0 on a counted day (checked only when the
     config has a capital_interest step, whatever S is).
     """
+    if history is not None or uses_law(cfg):
+        r = distribute_law(cfg, memberships, parties, fee_income, costs, movements,
+                           history or [], window_from, window_to, settled, retained)
+        return r["currencies"], r["members"]
     check_memberships(memberships)
     sp = cfg["surplus"]
-    for k in ("opening", "loss_cover", "total_assets"):
-        if k in sp:
-            raise NotImplementedError("surplus.%s (spec §10.3)" % k)
     zone = zone_of(cfg)
     days = local_days(zone, window_from, window_to)
     with_retained = retained_is_capital(cfg)
     rounding = cfg.get("rounding", "half_even")
     steps = sp["steps"]
-    for st in steps:
-        if st["type"] == "account" and "until" in st:
-            raise NotImplementedError("account targets (spec §10.3)")
-        if st["type"] == "patronage" and ("cap" in st or "notice" in st):
-            raise NotImplementedError("patronage cap or notice (spec §10.3)")
     if any(st["type"] == "capital_interest" for st in steps):
         bad = capital_problems(memberships, movements, retained, days, with_retained)
         if bad:
@@ -907,3 +982,801 @@ def retained_of(members, base_currency, last_day):
     [(id, last_day, retained_minor)] of the base currency (§10.7.7)."""
     return [(m["id"], as_day(last_day), m["retained_minor"]) for m in members
             if m["currency"] == base_currency and m["retained_minor"] != 0]
+
+
+# =============================================================================
+# Config version 2: cooperative law -- balances the engine keeps (§10.2),
+# losses, reserves with targets, the tax cap, interest bases, withholding,
+# blocked_by_loss, the qualified notice (§10.3) and §10.7.1-11, written from
+# the spec alone (no engine source read). One window is distribute_law; a
+# sequence of windows is distribute_years, each window given the model's own
+# results of the windows before it (its "history").
+#
+# A history entry (what distribute_law returns; one built by hand needs
+# only these keys):
+#   window   (from, to): the run's window, instants (aware, naive or ISO)
+#   lines    [(step id or None, account, party or None, currency, amount,
+#            posted_on)]: only account, currency and amount are read
+#   members  [{id, currency, retained_minor, ...}]: retained patronage,
+#            capital from the end of the run's last local day (§10.7.7)
+#   last_day optional: the run's last local day (else taken from window)
+#
+# The readings where the spec leaves room are written at the function they
+# concern, each marked "Reading:".
+# =============================================================================
+
+LAW_ACCOUNTS = {"fee_income": "income:fees",
+                "surplus": "equity:surplus",
+                "retained_surplus": "equity:reserves:free",
+                "capital_interest": "liabilities:capital-interest",
+                "patronage_cash": "liabilities:patronage",
+                "patronage_retained": "equity:member-capital",
+                "withholding": "liabilities:withholding-tax",
+                "loss_carried_forward": "equity:loss-carried-forward"}
+CARRY_FORWARD = "carry_forward"
+LAW_SURPLUS_KEYS = ("opening", "loss_cover", "total_assets")
+LAW_STEP_KEYS = ("until", "blocked_by_loss", "withholding", "cap", "cap_basis", "notice",
+                 "payment_due")
+NOTICE_CASH_FRACTION_MIN = Fraction(1, 5)   # 20%, §10.3 (26 USC §1388(c))
+NOTICE_DUE_MAX = {"months": 8, "days": 15}  # §10.7.11 (26 USC §1382(d))
+
+
+class ConfigError(Exception):
+    """A config error (the engine's exit 2). problems: [message]."""
+
+    def __init__(self, problems):
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+class WindowConflict(Exception):
+    """A conflict with committed runs (the engine's exit 4): a committed
+    distribute window ends after the new window's start (§10.7.3)."""
+
+
+def law_accounts(cfg):
+    """The account names of a config: LAW_ACCOUNTS with cfg['accounts']."""
+    acc = dict(LAW_ACCOUNTS)
+    acc.update({k: v for k, v in cfg.get("accounts", {}).items() if k in acc})
+    return acc
+
+
+def _true(v):
+    return v is True or v == "true"
+
+
+def uses_law(cfg):
+    """Whether a config has a distribute key of §10.3 (then distribute_v2
+    answers in the shape of §10's --json)."""
+    sp = cfg.get("surplus", {})
+    if any(k in sp for k in LAW_SURPLUS_KEYS):
+        return True
+    for st in sp.get("steps", []):
+        if any(k in st for k in LAW_STEP_KEYS):
+            return True
+        if st.get("basis") == "opening_balance":
+            return True
+    return False
+
+
+# ---- dates (§10.7.6, §10.7.11) -----------------------------------------------
+
+def add_months(day, months):
+    """day + months, the day of the month clamped to the month's last day
+    (§10.7.11: 2026-08-31 + 6 months = 2027-02-28)."""
+    day = as_day(day)
+    m0 = day.month - 1 + months
+    y, m = day.year + m0 // 12, m0 % 12 + 1
+    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
+    return date(y, m, min(day.day, last))
+
+
+def payment_due_date(last_day, payment_due):
+    """§10.7.11: the window's last local day + months (clamped) + days.
+    Reading: a missing `months` or `days` is 0."""
+    return add_months(last_day, int(payment_due.get("months", 0))) + \
+        timedelta(days=int(payment_due.get("days", 0)))
+
+
+_DUE_CACHE = {}
+
+
+def _due_too_late(months, days):
+    """The first last day L (in a whole 400-year Gregorian cycle, so every
+    calendar case) with L + months + days > L + 8 months + 15 days, or None."""
+    key = (months, days)
+    if key not in _DUE_CACHE:
+        found = None
+        L, end = date(2000, 1, 1), date(2400, 1, 1)
+        one = timedelta(days=1)
+        while L < end:
+            if payment_due_date(L, {"months": months, "days": days}) > \
+                    payment_due_date(L, NOTICE_DUE_MAX):
+                found = L
+                break
+            L += one
+        _DUE_CACHE[key] = found
+    return _DUE_CACHE[key]
+
+
+def payment_due_problem(step):
+    """The config problem of a patronage step's qualified notice (§10.3,
+    §10.7.11), or None: cash_fraction below 20%; no payment_due; a due date
+    after the last day + 8 months (clamped) + 15 days for some last day.
+
+    Reading: "for any last day" is checked over every date of a 400-year
+    cycle (the calendar repeats after it), so {months: 7, days: 44} is
+    refused (a last day of 2001-07-15 gives 2002-02-15 + 44 days =
+    2002-03-31, after 2002-03-15 + 15 = 2002-03-30) though it is shorter
+    than 8 months + 15 days for most last days. Negative months or days
+    are refused (a due date before the last day is no payment period)."""
+    if "notice" not in step:
+        return None
+    if step["notice"] != "qualified":
+        return "step '%s': notice must be 'qualified'" % step["id"]
+    if rate(step.get("cash_fraction", "1")) < NOTICE_CASH_FRACTION_MIN:
+        return "step '%s': cash_fraction is below 20%% with notice: qualified" % step["id"]
+    pd = step.get("payment_due")
+    if pd is None:
+        return "step '%s': payment_due is required with notice: qualified" % step["id"]
+    months, days = int(pd.get("months", 0)), int(pd.get("days", 0))
+    if months < 0 or days < 0:
+        return "step '%s': payment_due must not be negative" % step["id"]
+    late = _due_too_late(months, days)
+    if late is not None:
+        return ("step '%s': payment due %s is after the last day + 8 months + 15 days "
+                "(last day %s: due %s, latest %s)"
+                % (step["id"], pd, late, payment_due_date(late, pd),
+                   payment_due_date(late, NOTICE_DUE_MAX)))
+    return None
+
+
+# ---- config checks (§10.3, §10.7.2, §10.7.5, §10.7.9, §10.7.11) ---------------
+
+def law_config_problems(cfg):
+    """[message] of the config errors (exit 2) that §10.3 and §10.7 add.
+
+    Reading: "Every loss_cover entry must be named in balances" holds with
+    or without `opening` (§10.3 calls them "accounts with an opening
+    balance"): loss_cover naming an account while the config has no
+    `opening` is an error. A currency missing from an account's balances
+    is an opening amount of 0. `carry_forward` anywhere but last, and an
+    account listed twice, are errors."""
+    problems = []
+    curs = cfg["currencies"]
+    acc = law_accounts(cfg)
+    sp = cfg.get("surplus", {})
+    opening = sp.get("opening")
+    named = set()
+    if opening is not None:
+        if "as_of" not in opening:
+            problems.append("surplus.opening: as_of is required")
+        for acct, by_cur in opening.get("balances", {}).items():
+            named.add(acct)
+            for cur, m in by_cur.items():
+                if cur not in curs:
+                    problems.append("surplus.opening: currency '%s' is not configured" % cur)
+                elif money_minor(m, curs[cur]) < 0:
+                    problems.append("surplus.opening: balance of '%s' in %s is negative"
+                                    % (acct, cur))
+    lc = sp.get("loss_cover", [])
+    for i, a in enumerate(lc):
+        if a == CARRY_FORWARD:
+            if i != len(lc) - 1:
+                problems.append("surplus.loss_cover: carry_forward must be last")
+        elif a not in named:
+            problems.append("surplus.loss_cover: '%s' is not named in surplus.opening.balances"
+                            % a)
+        if a in lc[:i]:
+            problems.append("surplus.loss_cover: '%s' is listed twice" % a)
+    needs_assets = False
+    for st in sp.get("steps", []):
+        u = st.get("until")
+        if u is not None and "share_of_total_assets" in u:
+            needs_assets = True
+        if st["type"] == "patronage":
+            pr = payment_due_problem(st)
+            if pr:
+                problems.append(pr)
+    if needs_assets:
+        missing = [c for c in sorted(curs) if c not in sp.get("total_assets", {})]
+        if missing:
+            problems.append("surplus.total_assets must name every currency (missing %s)"
+                            % ", ".join(missing))
+    for r in cfg.get("fees", []):
+        funds = r.get("funds", [])
+        if funds and sum(rate(fd["share"]) for fd in funds) >= 1:
+            problems.append("rule '%s': fund shares sum to 1 or more" % r["id"])
+        for fd in funds:
+            if fd["account"] == acc["fee_income"]:
+                problems.append("rule '%s': fund account is accounts.fee_income" % r["id"])
+    return problems
+
+
+# ---- balances at window start (§10.2, §10.7.2, §10.7.3) -----------------------
+
+def _window_of(run, zone):
+    return tuple(as_instant(x, zone) for x in run["window"])
+
+
+def _last_day_of(run, zone):
+    if run.get("last_day") is not None:
+        return as_day(run["last_day"])
+    return local_days(zone, *_window_of(run, zone))[-1]
+
+
+def feeding_runs(cfg, history, window_from):
+    """The history entries that feed the balances of a window starting at
+    window_from (§10.7.2): windows that start on or after local midnight of
+    opening.as_of (every run without `opening`) and end on or before
+    window_from. Raises WindowConflict when a run ends after window_from
+    (§10.7.3: the caller passes the committed runs only, so a run being
+    superseded is not in history)."""
+    zone = zone_of(cfg)
+    wf = as_instant(window_from, zone)
+    opening = cfg.get("surplus", {}).get("opening")
+    start = day_start(zone, opening["as_of"]) if opening else None
+    out = []
+    for run in history:
+        rf, rt = _window_of(run, zone)
+        if rt > wf:
+            raise WindowConflict("committed distribute window [%s, %s) ends after %s"
+                                 % (rf, rt, wf))
+        if start is None or rf >= start:
+            out.append(run)
+    return out
+
+
+def balances_at(cfg, history, window_from):
+    """{(account, currency): balance} at the start of the window, each the
+    account's normal balance (§10.2, §10.7.2): a credit balance = opening
+    amount minus the sum of the amounts posted to it (credits negative) by
+    the feeding runs; the loss account's a debit balance = opening amount
+    plus the sum posted.
+
+    Reading: an account not named in `opening` (a target account, say)
+    starts at 0 at as_of and is fed the same way; with an `opening`, runs
+    that start before as_of feed nothing even if they end after it."""
+    acc = law_accounts(cfg)
+    loss = acc["loss_carried_forward"]
+    bal = {}
+    opening = cfg.get("surplus", {}).get("opening")
+    if opening:
+        for acct, by_cur in opening.get("balances", {}).items():
+            for cur, m in by_cur.items():
+                bal[(acct, cur)] = money_minor(m, cfg["currencies"][cur])
+    for run in feeding_runs(cfg, history, window_from):
+        for line in run["lines"]:
+            acct, cur, amt = line[1], line[3], line[4]
+            bal[(acct, cur)] = bal.get((acct, cur), 0) + (amt if acct == loss else -amt)
+    return bal
+
+
+def retained_from_history(cfg, history):
+    """[(member, last_day, retained_minor)] of the base currency from every
+    history entry (§10.2, §10.7.7), for capital_at_end_of.
+
+    Reading: capital is not an opening balance, so every committed run
+    counts here, also one before opening.as_of."""
+    zone = zone_of(cfg)
+    out = []
+    for run in history:
+        last = _last_day_of(run, zone)
+        out += [(m["id"], last, m["retained_minor"]) for m in run["members"]
+                if m["currency"] == cfg["currency"] and m.get("retained_minor", 0) != 0]
+    return out
+
+
+# ---- capital interest bases (§10.3, §10.7.6) ----------------------------------
+
+def year_days(zone, first_day):
+    """Y of §10.7.6: the local days of the twelve months starting on
+    first_day, [first_day, first_day + 12 months).
+
+    Reading: "+ 12 months" clamps the day as §10.7.11 does, so the twelve
+    months from 2028-02-29 end before 2029-02-28 (Y = 365); a skipped day
+    (Pacific/Apia 2011-12-30) is no day."""
+    zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    first_day = as_day(first_day)
+    return len(local_days(zone, *days_window(zone, first_day, add_months(first_day, 12))))
+
+
+def opening_capital(movements, retained, member, first_day, with_retained=True):
+    """C of §10.7.6: the capital at the end of the day before first_day."""
+    return capital_at_end_of(movements, retained, member, as_day(first_day) - timedelta(days=1),
+                             with_retained)
+
+
+def opening_balance_weights(step, memberships, movements, retained, days, zone,
+                            with_retained=True):
+    """{member: i_m} for basis opening_balance (§10.7.6): i_m = rate * C *
+    d / Y for every member of any class on the window's first day with
+    C > 0; d = len(days), Y = year_days(zone, days[0]). Membership after
+    the first day does not matter (GenG §21a: interest on the opening
+    balance of the year)."""
+    first = as_day(days[0])
+    d, Y = len(days), year_days(zone, first)
+    w = {}
+    for mid in member_ids(memberships):
+        if is_member_of_any(memberships, mid, first):
+            C = opening_capital(movements, retained, mid, first, with_retained)
+            if C > 0:
+                w[mid] = rate(step["rate"]) * C * d / Y
+    return w
+
+
+def opening_capital_problems(memberships, movements, retained, days, with_retained=True):
+    """[(member, day)] as capital_problems, for basis opening_balance: NULL
+    columns first; else every member of any class on the first day whose C
+    is below 0 (named with the day whose end C is)."""
+    ids = member_ids(memberships)
+    out = [(m, None) for (m, b, a) in movements
+           if (m is None or m in ids) and (m is None or b is None or a is None)]
+    if out:
+        return out
+    first = as_day(days[0])
+    for mid in ids:
+        if is_member_of_any(memberships, mid, first) and \
+                opening_capital(movements, retained, mid, first, with_retained) < 0:
+            out.append((mid, first))
+    return out
+
+
+def _check_capital(steps, memberships, movements, retained, days, with_retained):
+    """InvalidInput('capital', ids) when the capital a capital_interest step
+    reads is invalid, whatever S is (as distribute_v2)."""
+    bad = []
+    for st in steps:
+        if st["type"] != "capital_interest":
+            continue
+        if st.get("basis", "daily_balance") == "opening_balance":
+            found = opening_capital_problems(memberships, movements, retained, days,
+                                             with_retained)
+        else:
+            found = capital_problems(memberships, movements, retained, days, with_retained)
+        bad += [x for x in found if x not in bad]
+    if bad:
+        raise InvalidInput("capital", sorted({m for m, _ in bad}, key=_id_order),
+                           [(m, "a column is null" if d is None else
+                             "capital below 0 at the end of %s" % (d - timedelta(days=1)))
+                            for m, d in bad])
+
+
+# ---- targets and the KStG cap (§10.3, §10.7.5, §10.7.8) ------------------------
+
+def account_target(cfg, step, cur):
+    """The target balance of an account step in currency cur, or None (no
+    `until`, or a currency missing from its amount map: no target)."""
+    u = step.get("until")
+    if u is None:
+        return None
+    exp = cfg["currencies"][cur]
+    if "share_of_total_assets" in u:
+        ta = money_minor(cfg["surplus"]["total_assets"][cur], exp)
+        return math.floor(rate(u["share_of_total_assets"]) * ta)
+    return money_minor(u[cur], exp) if cur in u else None
+
+
+def member_business(parties, cur, cap_basis):
+    """M of §10.3/§10.7.8: the sides whose party was a member of that
+    side's class on the transaction's day -- the party totals with member
+    = true, both sides -- summed: fees_minor (the whole fee a side bore,
+    fund parts included) for cap_basis fees, gross_minor for volume."""
+    key = "gross_minor" if cap_basis == "volume" else "fees_minor"
+    return sum(p[key] for p in parties if p["member"] and p["currency"] == cur)
+
+
+def window_business(settled, cur, cap_basis):
+    """T of §10.3/§10.7.8 from the currency totals of the settle runs of
+    the window (sum_currencies of their --json currencies): fees_minor, all
+    fees borne (both sides, guests included, fund parts included); for
+    volume every transaction has two sides, 2 * gross_minor."""
+    v = settled.get(cur, {})
+    if cap_basis == "volume":
+        return 2 * v.get("gross_minor", 0)
+    return v.get("fees_minor", 0)
+
+
+def kstg_cap(S1, M, T):
+    """The pool limit of cap: member_business: floor(S' * M / T); 0 when
+    T <= 0 or M <= 0."""
+    if T <= 0 or M <= 0:
+        return 0
+    return math.floor(Fraction(S1) * M / T)
+
+
+# ---- distribute (§6, §10.2, §10.3, §10.7.1-11) --------------------------------
+
+def distribute_law(cfg, memberships, parties, fee_income, costs, movements, history,
+                   window_from, window_to, settled=None, retained=()):
+    """A version 2 distribute run of [window_from, window_to) with the law
+    of §10.3, after the committed runs in `history` (a list of history
+    entries, see above; distribute_law's own results qualify).
+
+    memberships, parties, fee_income, costs, movements: as distribute_v2
+    (fee_income from fee_income_of, the income:fees part); settled: the
+    summed currency totals of the window's settle runs (needed only by
+    cap: member_business, for T); retained: further [(member, last_day,
+    retained_minor)] besides those of history (as distribute_v2's).
+
+    Per currency, with balances at window start (balances_at) and L0 the
+    loss account's balance:
+      S = fee_income - costs; c = min(max(S, 0), L0); S' = S - c.
+      S < 0 (a loss year, §10.7.1): L = -S; each loss_cover account in
+        list order gives min(remaining L, max(0, its balance)); the rest
+        is carried forward. No step runs; steps [], retained 0.
+      S >= 0: the waterfall of §6 with A = S' and every share, cap_share
+        and the cap of S': account steps amt = min(A, round(X * S'),
+        room) (remaining: min(A, room)), room = max(0, target - b), b the
+        balance at window start plus what earlier steps of this run
+        credited to that account (§10.7.5); capital_interest amt =
+        floor(min(sum i_m, A, cap_share * S')), 0 when blocked_by_loss and
+        L0 of the base currency > 0; I_m by LR, w_m = floor(I_m *
+        withholding); patronage P = min(pool, kstg_cap) with cap:
+        member_business, payment_due on the step with notice: qualified.
+      S = 0: that waterfall gives every step 0 and writes no line.
+
+    Returns a dict (a history entry for the next window):
+      window      (from, to) as aware instants; first_day, last_day
+      currencies  {code: {fee_income_minor, costs_minor, surplus_minor,
+                  loss_carried_in_minor, loss_covered_minor,
+                  distributable_minor, loss_cover: [{account,
+                  amount_minor}], loss_carried_out_minor, steps: [{id,
+                  amount_minor[, cap_minor][, payment_due]}],
+                  retained_surplus_minor}} (the --json shape of §10)
+      members     [{id, currency, capital_interest_minor (gross),
+                  withheld_minor, capital_interest_net_minor,
+                  patronage_minor, cash_minor, retained_minor}] sorted by
+                  id, currency; rows with every amount 0 left out
+      lines       [(step id or None, account, party or None, currency,
+                  amount, posted_on)] in the order written (distribute_lines)
+      balances    {(account, currency): balance at window start}
+      detail      {currency: {"steps": [{id, amount, target, b_before,
+                  room}], "cover_balances": {account: balance}}} for
+                  law_invariant_problems
+    Raises ConfigError (law_config_problems, or a window starting before
+    opening.as_of), WindowConflict (§10.7.3), InvalidInput as distribute_v2.
+    """
+    problems = law_config_problems(cfg)
+    if problems:
+        raise ConfigError(problems)
+    check_memberships(memberships)
+    zone = zone_of(cfg)
+    wf, wt = as_instant(window_from, zone), as_instant(window_to, zone)
+    days = local_days(zone, wf, wt)
+    sp = cfg["surplus"]
+    opening = sp.get("opening")
+    if opening and wf < day_start(zone, opening["as_of"]):
+        raise ConfigError(["window starts before surplus.opening.as_of %s" % opening["as_of"]])
+    balances = balances_at(cfg, history, wf)
+    with_retained = retained_is_capital(cfg)
+    retained_all = list(retained) + retained_from_history(cfg, history)
+    _check_capital(sp["steps"], memberships, movements, retained_all, days, with_retained)
+    acc = law_accounts(cfg)
+    ctx = {"cfg": cfg, "zone": zone, "days": days, "acc": acc, "balances": balances,
+           "memberships": memberships, "movements": movements, "retained": retained_all,
+           "with_retained": with_retained, "parties": parties, "settled": settled,
+           "bases": patronage_bases_v2(parties), "ids": member_ids(memberships),
+           "L0_base": balances.get((acc["loss_carried_forward"], cfg["currency"]), 0)}
+    out_cur, allocs, detail, lines = {}, {}, {}, []
+    for cur in sorted(cfg["currencies"]):
+        S = fee_income.get(cur, 0) - costs.get(cur, 0)
+        L0 = balances.get((acc["loss_carried_forward"], cur), 0)
+        entry = {"fee_income_minor": fee_income.get(cur, 0), "costs_minor": costs.get(cur, 0),
+                 "surplus_minor": S, "loss_carried_in_minor": L0}
+        if S < 0:
+            entry.update(_loss_year(ctx, cur, S, L0, detail))
+            parts = {}
+        else:
+            figures, parts = _profit_year(ctx, cur, S, L0, detail)
+            entry.update(figures)
+        out_cur[cur] = entry
+        lines += distribute_lines(ctx, cur, entry, parts, days[-1])
+        for mid, plist in parts.items():
+            a = allocs.setdefault((mid, cur), [0, 0, 0, 0])
+            for (_, _, kind, amt) in plist:
+                a[kind] += amt
+    members = []
+    for (mid, cur), a in sorted(allocs.items()):
+        gross = a[0] + a[1]
+        if any(a):
+            members.append({"id": mid, "currency": cur, "capital_interest_minor": gross,
+                            "withheld_minor": a[1], "capital_interest_net_minor": a[0],
+                            "patronage_minor": a[2] + a[3], "cash_minor": a[2],
+                            "retained_minor": a[3]})
+    return {"window": (wf, wt), "first_day": days[0], "last_day": days[-1],
+            "currencies": out_cur, "members": members, "lines": lines,
+            "balances": balances, "detail": detail}
+
+
+# kinds of a member's part, the index into distribute_law's per-member sums
+_NET, _WITHHELD, _CASH, _RETAINED = 0, 1, 2, 3
+
+
+def _loss_year(ctx, cur, S, L0, detail):
+    """The figures of a loss year (§10.3, §10.7.1)."""
+    L = -S
+    covers, cover_bal = [], {}
+    for acct in ctx["cfg"]["surplus"].get("loss_cover", []):
+        if acct == CARRY_FORWARD:
+            continue
+        b = ctx["balances"].get((acct, cur), 0)
+        cover_bal[acct] = b
+        give = min(L, max(0, b))
+        if give > 0:
+            covers.append({"account": acct, "amount_minor": give})
+            L -= give
+    detail[cur] = {"steps": [], "cover_balances": cover_bal}
+    return {"loss_covered_minor": 0, "distributable_minor": S, "loss_cover": covers,
+            "loss_carried_out_minor": L0 + L, "steps": [], "retained_surplus_minor": 0}
+
+
+def _profit_year(ctx, cur, S, L0, detail):
+    """The figures of a year with S >= 0, and {member: [(kind order, step
+    index, kind, amount)]} of its allocations."""
+    cfg = ctx["cfg"]
+    c = min(S, max(0, L0))
+    S1 = S - c
+    A = S1
+    credited = {}  # account -> credited by the earlier steps of this run
+    steps_out, steps_detail, parts = [], [], {}
+    for idx, st in enumerate(cfg["surplus"]["steps"]):
+        sd = {"id": st["id"], "target": None, "b_before": None, "room": None}
+        out = {"id": st["id"]}
+        if st["type"] == "capital_interest":
+            amt = _interest_step(ctx, st, idx, cur, S1, A, parts, credited)
+        elif st["type"] == "account":
+            amt = _account_step(ctx, st, cur, S1, A, credited, sd)
+        else:
+            amt = _patronage_step(ctx, st, idx, cur, S1, A, parts, credited, out)
+        A -= amt
+        out["amount_minor"] = amt
+        sd["amount"] = amt
+        steps_out.append(out)
+        steps_detail.append(sd)
+    detail[cur] = {"steps": steps_detail, "cover_balances": {}}
+    return ({"loss_covered_minor": c, "distributable_minor": S1, "loss_cover": [],
+             "loss_carried_out_minor": L0 - c, "steps": steps_out,
+             "retained_surplus_minor": A}, parts)
+
+
+def _pool(ctx, st, S1, A):
+    """§6's pool of a share step, of S' (§10.7.4)."""
+    if st["share"] == "remaining":
+        return A
+    return min(A, round_mode(rate(st["share"]) * S1, ctx["cfg"].get("rounding", "half_even")))
+
+
+def _account_step(ctx, st, cur, S1, A, credited, sd):
+    """amt = min(A, round(X * S'), room) (§10.3, §10.7.5)."""
+    amt = _pool(ctx, st, S1, A)
+    target = account_target(ctx["cfg"], st, cur)
+    if target is not None:
+        b = ctx["balances"].get((st["account"], cur), 0) + credited.get(st["account"], 0)
+        room = max(0, target - b)
+        amt = min(amt, room)
+        sd.update(target=target, b_before=b, room=room)
+    credited[st["account"]] = credited.get(st["account"], 0) + amt
+    return amt
+
+
+def _interest_step(ctx, st, idx, cur, S1, A, parts, credited):
+    """A capital_interest step (base currency only): §6 on S', the basis
+    of the step, blocked_by_loss, withholding (§10.3, §10.7.6, §10.7.10).
+
+    Reading: withholding applies to each member's allocated I_m (after LR),
+    so w_m = floor(I_m * withholding) is a whole cent and the member keeps
+    the fractional cent; blocked_by_loss reads L0 of the base currency
+    before this window's cover, and a blocked step still reads (and
+    validates) capital."""
+    cfg = ctx["cfg"]
+    if cur != cfg["currency"]:
+        return 0
+    if _true(st.get("blocked_by_loss", False)) and ctx["L0_base"] > 0:
+        return 0
+    w = capital_interest_weights(st, ctx["memberships"], ctx["movements"], ctx["retained"],
+                                 ctx["days"], ctx["with_retained"], ctx["zone"])
+    if not w:
+        return 0
+    lim = min(sum(w.values()), A)
+    if "cap_share" in st:
+        lim = min(lim, rate(st["cap_share"]) * S1)
+    amt = math.floor(lim)
+    if amt <= 0:
+        return 0
+    wrate = rate(st.get("withholding", "0"))
+    acc = ctx["acc"]
+    for mid, I in largest_remainder(amt, sorted(w.items())).items():
+        wm = math.floor(I * wrate)
+        parts.setdefault(mid, []).append((0, idx, _NET, I - wm))
+        parts[mid].append((0, idx, _WITHHELD, wm))
+        credited[acc["capital_interest"]] = credited.get(acc["capital_interest"], 0) + I - wm
+        credited[acc["withholding"]] = credited.get(acc["withholding"], 0) + wm
+    return amt
+
+
+def _patronage_step(ctx, st, idx, cur, S1, A, parts, credited, out):
+    """A patronage step: §6 on S', with cap: member_business (§10.7.8) and
+    notice: qualified (§10.7.11) shown on the step.
+
+    Reading: cap_minor and payment_due are shown whenever the config has
+    cap / notice, also when S = 0 or S' = 0 (their values then are 0 and
+    the due date); the cap limits P before the class split, so a class
+    without eligible members still leaves its amount in A."""
+    cfg = ctx["cfg"]
+    pool = _pool(ctx, st, S1, A)
+    if st.get("cap") == "member_business":
+        basis = st.get("cap_basis", "fees")
+        if ctx["settled"] is None:
+            raise ValueError("cap: member_business needs the settle totals (settled=)")
+        cap = kstg_cap(S1, member_business(ctx["parties"], cur, basis),
+                       window_business(ctx["settled"], cur, basis))
+        out["cap_minor"] = cap
+        pool = min(pool, cap)
+    if st.get("notice") == "qualified":
+        out["payment_due"] = payment_due_date(ctx["days"][-1], st["payment_due"]).isoformat()
+    if pool <= 0:
+        return 0
+    exp = cfg["currencies"][cur]
+    classes = list(st["classes"].items())
+    camt = largest_remainder(pool, [(i, rate(v)) for i, (_, v) in enumerate(classes)])
+    which = 1 if st.get("basis", "fees") == "volume" else 0
+    minp = money_minor(st.get("min_patronage", "0"), exp)
+    cash_f = rate(st.get("cash_fraction", "1"))
+    acc = ctx["acc"]
+    amt = 0
+    for i, (cls, _) in enumerate(classes):
+        elig = []
+        for mid in ctx["ids"]:
+            b = ctx["bases"].get((mid, cls, cur), (0, 0))[which]
+            if b > 0 and b >= minp and membership_days_v2(ctx["memberships"], mid, cls,
+                                                          ctx["days"]) > 0:
+                elig.append((mid, b))
+        if not elig or camt[i] == 0:
+            continue
+        for mid, R in largest_remainder(camt[i], elig).items():
+            cash = math.ceil(R * cash_f)
+            parts.setdefault(mid, []).append((1, idx, _CASH, cash))
+            parts[mid].append((1, idx, _RETAINED, R - cash))
+            credited[acc["patronage_cash"]] = credited.get(acc["patronage_cash"], 0) + cash
+            credited[acc["patronage_retained"]] = \
+                credited.get(acc["patronage_retained"], 0) + R - cash
+            amt += R
+    return amt
+
+
+def distribute_lines(ctx, cur, entry, parts, last_day):
+    """The ledger lines of one currency of a distribute run, in the order
+    written, lines of 0 left out, each (step id or None, account, party or
+    None, currency, amount, posted_on = the window's last local day).
+
+    Loss year (§10.7.1): +S (a credit) on accounts.surplus; a debit per
+    loss_cover account that gave more than 0, in list order; the carried
+    forward debit on accounts.loss_carried_forward.
+
+    Otherwise (docs/reproducibility.md's order, with §10.3's lines put in):
+    +S on accounts.surplus; -c on accounts.loss_carried_forward; each
+    account step in config order; per member by id: per capital_interest
+    step in config order its net interest (accounts.capital_interest) then
+    its withholding (accounts.withholding), then per patronage step in
+    config order its cash then its retained part; -A on
+    accounts.retained_surplus.
+
+    Readings: the cover line comes right after the surplus line (the
+    cover is taken first, §10.3); a member's net interest line precedes
+    its withholding line; the lines that belong to no step (surplus, cover,
+    loss cover, carried forward, retained surplus) carry no step id."""
+    acc = ctx["acc"]
+    steps = ctx["cfg"]["surplus"]["steps"]
+    out = []
+
+    def put(step, account, party, amount):
+        if amount != 0:
+            out.append((step, account, party, cur, amount, last_day))
+
+    S = entry["surplus_minor"]
+    put(None, acc["surplus"], None, S)
+    if S < 0:
+        for lc in entry["loss_cover"]:
+            put(None, lc["account"], None, lc["amount_minor"])
+        put(None, acc["loss_carried_forward"], None,
+            entry["loss_carried_out_minor"] - entry["loss_carried_in_minor"])
+        return out
+    put(None, acc["loss_carried_forward"], None, -entry["loss_covered_minor"])
+    for st, so in zip(steps, entry["steps"]):
+        if st["type"] == "account":
+            put(st["id"], st["account"], None, -so["amount_minor"])
+    account_of = {_NET: acc["capital_interest"], _WITHHELD: acc["withholding"],
+                  _CASH: acc["patronage_cash"], _RETAINED: acc["patronage_retained"]}
+    for mid in sorted(parts):
+        for (_, idx, kind, amt) in sorted(parts[mid], key=lambda p: (p[0], p[1], p[2])):
+            put(steps[idx]["id"], account_of[kind], mid, -amt)
+    put(None, acc["retained_surplus"], None, -entry["retained_surplus_minor"])
+    return out
+
+
+def distribute_years(cfg, memberships, movements, windows, history=()):
+    """Distribute runs of consecutive windows, each after the ones before
+    (its results fed into the next as history). windows: [{window: (from,
+    to), parties, fee_income, costs, settled (optional)}] in window order;
+    history: committed runs before the first. Returns the list of
+    distribute_law results."""
+    hist = list(history)
+    results = []
+    for w in windows:
+        r = distribute_law(cfg, memberships, w.get("parties", []), w["fee_income"],
+                           w.get("costs", {}), movements, hist, w["window"][0], w["window"][1],
+                           w.get("settled"))
+        results.append(r)
+        hist.append(r)
+    return results
+
+
+# ---- invariants the tests check ------------------------------------------------
+
+def law_invariant_problems(cfg, result):
+    """[message] for every invariant a distribute_law result breaks (an
+    empty list when it keeps them all):
+      * its lines sum to 0 per currency;
+      * a reserve never passes its target: amt <= room, so b + amt <= target
+        (or amt = 0 when b already is at or above it);
+      * the loss carried in and out is never negative, and the loss carried
+        out is L0 plus what the run posted to the loss account;
+      * a loss cover never exceeds the account's balance at window start;
+      * per member: withheld + net = gross interest, cash + retained =
+        patronage."""
+    acc = law_accounts(cfg)
+    bad = []
+    sums = {}
+    for line in result["lines"]:
+        sums[line[3]] = sums.get(line[3], 0) + line[4]
+    bad += ["%s: lines sum to %d" % (c, v) for c, v in sorted(sums.items()) if v != 0]
+    for cur, e in result["currencies"].items():
+        d = result["detail"][cur]
+        for sd in d["steps"]:
+            if sd["room"] is not None and sd["amount"] > sd["room"]:
+                bad.append("%s: step %s passes its target" % (cur, sd["id"]))
+        if e["loss_carried_in_minor"] < 0 or e["loss_carried_out_minor"] < 0:
+            bad.append("%s: a negative loss carried" % cur)
+        posted = sum(ln[4] for ln in result["lines"]
+                     if ln[3] == cur and ln[1] == acc["loss_carried_forward"])
+        if e["loss_carried_out_minor"] != e["loss_carried_in_minor"] + posted:
+            bad.append("%s: loss carried out is not L0 plus the loss lines" % cur)
+        for lc in e["loss_cover"]:
+            if lc["amount_minor"] > max(0, d["cover_balances"].get(lc["account"], 0)):
+                bad.append("%s: %s covers more than its balance" % (cur, lc["account"]))
+        if e["distributable_minor"] != e["surplus_minor"] - e["loss_covered_minor"]:
+            bad.append("%s: S' is not S - c" % cur)
+    for m in result["members"]:
+        if m["withheld_minor"] + m["capital_interest_net_minor"] != m["capital_interest_minor"]:
+            bad.append("member %s %s: withheld + net != gross" % (m["id"], m["currency"]))
+        if m["cash_minor"] + m["retained_minor"] != m["patronage_minor"]:
+            bad.append("member %s %s: cash + retained != patronage" % (m["id"], m["currency"]))
+    return bad
+
+
+def settle_fund_problems(cfg, currencies, lines):
+    """[message] when fund parts + income differ from the fee: per currency
+    fee_income_minor + sum(funds) = fees_minor; per transaction, its
+    income:fees and fund lines sum to minus its fee (the clearing line plus
+    the payable line); every transaction's lines sum to 0."""
+    acc = law_accounts(cfg)
+    fund_accounts = set(fee_fund_accounts(cfg))
+    bad = []
+    for cur, v in currencies.items():
+        if "funds" in v and v["fee_income_minor"] + sum(v["funds"].values()) != v["fees_minor"]:
+            bad.append("%s: fee income + funds != fees" % cur)
+    by_tx = {}
+    for (tid, account, _, cur, amt, _) in lines:
+        t = by_tx.setdefault((tid, cur), [0, 0, 0])
+        t[0] += amt
+        if account == acc["fee_income"] or account in fund_accounts:
+            t[1] += amt
+        else:
+            t[2] += amt
+    for (tid, cur), (total, income_funds, rest) in sorted(by_tx.items(), key=lambda kv: kv[0][0]):
+        if total != 0:
+            bad.append("transaction %s: lines sum to %d" % (tid, total))
+        if income_funds != -rest:
+            bad.append("transaction %s: income + funds != fee" % tid)
+    return bad
