@@ -20,7 +20,7 @@ fail() {
 	failed=$((failed + 1))
 }
 
-for good in "$CS_SOURCE_DIR/config/example.yaml" "$CS_SOURCE_DIR/config/minimal.yaml"; do
+for good in "$CS_SOURCE_DIR"/config/*.yaml; do
 	"$CS_BINARY" check-config "$good" >/dev/null 2>"$err_file"
 	rc=$?
 	if [ "$rc" -eq 0 ]; then

@@ -4,6 +4,9 @@ Runs the SQL block of docs/operations.md that creates the runner role, then
 settles, supersedes, quarantines, aborts, distributes, supersedes a
 distribution and checks the status as that role, and checks what the role is refused: changing
 inputs, changing or deleting outputs, other columns of a run, the schema.
+Then the same block for config version 2: two months settled and
+distributed (capital, retained patronage, snapshots) and a distribution
+superseded, as the role.
 """
 import os
 import re
@@ -107,19 +110,67 @@ def as_runner(t, db, role):
     t.eq(r.code, 2, "init-db is for the owner (permission denied: exit 2): %r" % r)
 
 
+# Config version 2 (docs/config.md, "Version 2: time-true records"): the
+# runner also reads the capital movements and the retained patronage of
+# earlier distribute runs, and writes the snapshot tables.
+CONFIG_V2 = {
+    "version": 2, "cooperative": "Runner eG", "currency": "EUR", "currencies": {"EUR": 2},
+    "timezone": "Europe/Berlin",
+    "fees": [{"id": "members", "rate": "5%", "borne_by": {"producer": "1/2", "consumer": "1/2"}}],
+    "surplus": {
+        "costs": {"relation": "coopsettle.operating_costs"},
+        "steps": [
+            {"id": "interest", "type": "capital_interest", "rate": "10%"},
+            {"id": "refund", "type": "patronage", "share": "remaining",
+             "classes": {"producer": "1/2", "consumer": "1/2"}, "cash_fraction": "1/2"},
+        ],
+    },
+}
+
+
+def as_runner_v2(t, db, role):
+    """A version 2 month after month as the runner: memberships, capital,
+    retained patronage counted as capital, the snapshots, a supersede."""
+    db.add_members([(1, "producer", "2020-01-01", None, None),
+                    (10, "consumer", "2020-01-01", None, None)])
+    db.sql("INSERT INTO coopsettle.capital_movements VALUES (1, '2025-01-01', 100000)")
+    db.sql("INSERT INTO coopsettle.operating_costs VALUES ('2026-10-30', 'EUR', 10)")
+    db.add_transactions([(1, "2026-10-05 10:00:00+02", 1, 10, 100000, "EUR", "x"),
+                         (2, "2026-11-05 10:00:00+01", 1, 10, 100000, "EUR", "x")])
+    path = db.write_config(CONFIG_V2, "v2.yaml")
+    for kind in ("settle", "distribute"):
+        for month in ("2026-10", "2026-11"):
+            r = run_as(db, role, kind, "--config", path, "--period", month, "--allow-open")
+            t.eq(r.code, 0, "version 2 %s %s as the runner: %r" % (kind, month, r))
+    t.check(db.sql("SELECT count(*) FROM coopsettle.run_capital")[0][0] > 0,
+            "the runner wrote the capital snapshot")
+    db.sql("UPDATE coopsettle.operating_costs SET amount_minor = 20")
+    r = run_as(db, role, "distribute", "--config", path, "--period", "2026-10", "--allow-open",
+               "--supersede", "--reason", "costs corrected", "--json")
+    t.check(r.code == 0 and r.json()["status"] == "committed",
+            "supersede a version 2 distribution as the runner: %r" % r)
+    t.eq(rel.problems(db, n_currencies=1), [], "invariants (version 2)")
+
+
 def main():
     t = Runner()
-    db = TestDB()
-    role = "cs_runner_" + uuid.uuid4().hex[:10]
-    db.sql(grant_sql(role, db.name))
+    dbs, roles = [], []
     try:
-        t.case(lambda t_: as_runner(t_, db, role))
+        for case in (as_runner, as_runner_v2):
+            db = TestDB()
+            role = "cs_runner_" + uuid.uuid4().hex[:10]
+            dbs.append(db)
+            roles.append(role)
+            db.sql(grant_sql(role, db.name))
+            t.case(lambda t_, c=case, d=db, r=role: c(t_, d, r))
     finally:
-        db.drop()
+        for db in dbs:
+            db.drop()
         admin = psycopg2.connect(dbname="postgres")
         admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute('DROP ROLE IF EXISTS "%s"' % role)
+            for role in roles:
+                cur.execute('DROP ROLE IF EXISTS "%s"' % role)
         admin.close()
     t.finish()
 
