@@ -59,6 +59,21 @@ typedef struct cs_ledger_line {
 	int64_t posted_day; /* the local day of the transaction (spec 10.5) */
 } cs_ledger_line;
 
+/* The most lines one transaction makes: the four of spec section 5 and a
+ * fund line per side and fund (version 2). */
+#define CS_SETTLE_LINES_MAX (4 + 2 * CS_FUNDS_MAX)
+
+/*
+ * The ledger lines of settled row r in currency cur with fee (its rule
+ * matched; fee->rule_index >= 0), posted on day, into out
+ * (CS_SETTLE_LINES_MAX entries): the four of spec section 5 and, for a rule
+ * with funds, the income lines less the fund parts and a fund line per side
+ * and fund (spec 10.3, 10.7.9). Lines of amount 0 are left out; line_no
+ * counts every possible line. Returns the number written.
+ */
+size_t cs_settle_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
+		       const cs_fee_result *fee, int64_t day, cs_ledger_line *out);
+
 /* Receives each ledger line as it is computed. Returns 0, or -1 with err
  * filled to stop the run. */
 typedef int (*cs_line_sink_fn)(void *ctx, const cs_ledger_line *line, cs_error *err);

@@ -28,7 +28,9 @@ typedef struct cs_statement_amounts {
 	cs_i128 patronage_minor;
 	cs_i128 cash_minor;
 	cs_i128 retained_minor;
-	cs_i128 capital_interest_minor;
+	cs_i128 capital_interest_minor; /* gross */
+	int has_withheld;               /* version 2: tax withheld from the interest */
+	cs_i128 withheld_minor;
 } cs_statement_amounts;
 
 /* Everything one statement shows; every pointer is the caller's. */
@@ -46,6 +48,9 @@ typedef struct cs_statement_doc {
 	const char *member_class; /* "producer", "consumer", or NULL when unknown */
 	const cs_statement_amounts *amounts;
 	size_t n_amounts;
+	/* version 2, patronage with notice: qualified (26 USC 1388): the date
+	 * the cash part is paid by, YYYY-MM-DD; NULL without a notice */
+	const char *notice_due;
 } cs_statement_doc;
 
 /* Appends the statement as plain text (UTF-8, LF line ends). */

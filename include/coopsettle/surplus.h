@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gmp.h>
+
 #include "coopsettle/config.h"
 #include "coopsettle/error.h"
 #include "coopsettle/i128.h"
@@ -116,6 +118,33 @@ typedef struct cs_surplus_result {
 
 /* Version 2: the index of account in cfg->balance_accounts, or -1. */
 int cs_balance_index(const cs_config *cfg, const char *account);
+
+/* The pieces of the waterfall, for explain (each the core's own). */
+
+/* Member i's weight in capital interest step st, proportional to its i_m:
+ * version 1 C x d, version 2 daily_balance its capital summed over the
+ * counted days, opening_balance C x d (divided by 365, or by Y). */
+void cs_surplus_interest_weight(const cs_surplus_input *in, const cs_step *st, size_t i, mpz_t w);
+
+/* Member i's patronage basis in class cls and currency cur for step st
+ * (version 2: its member business in that class). */
+cs_i128 cs_surplus_class_basis(const cs_surplus_input *in, const cs_step *st, size_t i,
+			       cs_class cls, size_t cur);
+
+/* Version 2: the balance of account at the window's start (0 when not kept). */
+cs_i128 cs_surplus_balance(const cs_surplus_input *in, const char *account, size_t cur);
+
+/* The KStG cap of patronage step st: floor(S' M / T), 0 when T or M <= 0. */
+void cs_surplus_cap(const cs_surplus_input *in, const cs_step *st, const mpz_t Sp, size_t cur,
+		    mpz_t cap);
+
+/* The target of account step st in currency cur into t; 0 when it has none. */
+int cs_surplus_target(const cs_config *cfg, const cs_step *st, size_t cur, mpz_t t);
+
+/* b of step s's room (spec 10.7.5): the balance of its account at the
+ * window's start plus what earlier account steps of res credited to it. */
+cs_i128 cs_surplus_room_base(const cs_surplus_input *in, const cs_surplus_result *res, size_t s,
+			     size_t cur);
 
 /* Days of membership of m among the local days of in's window, the days
  * the clocks skipped not counted: version 1 of its one class, version 2 of

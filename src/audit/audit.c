@@ -31,7 +31,7 @@
 #define STORED_AMOUNT_MAX (((cs_i128)1) << 100)
 /* Stored lines of one journal kept for a comparison (a settle journal has
  * at most 4). */
-#define JOURNAL_LINES_MAX 16
+#define JOURNAL_LINES_MAX (CS_SETTLE_LINES_MAX + 8)
 
 /* ---- a stored run, opened ---- */
 
@@ -42,7 +42,9 @@ typedef struct audit_run {
 	cs_config *cfg;
 	cs_window w;
 	char first_day[16], last_day[16];
-	char open_day[16]; /* the local day of the window's first instant */
+	int64_t last_day_n; /* last_day as days since 1970-01-01 */
+	char open_day[16];  /* the local day of the window's first instant */
+	char notice_due[16]; /* statements: a qualified notice's payment due date */
 } audit_run;
 
 static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_error *err)
@@ -59,7 +61,8 @@ static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_err
 		return -1;
 	cs_window_local_days(&a->w, &first, &end);
 	cs_day_text(a->first_day, sizeof(a->first_day), first);
-	cs_day_text(a->last_day, sizeof(a->last_day), end > first ? end - 1 : first);
+	a->last_day_n = end > first ? end - 1 : first;
+	cs_day_text(a->last_day, sizeof(a->last_day), a->last_day_n);
 	cs_day_text(a->open_day, sizeof(a->open_day), cs_local_day_of_us(a->w.from_us));
 	return 0;
 }
@@ -105,35 +108,22 @@ typedef struct stored_line {
 	cs_i128 amount;
 } stored_line;
 
-/* The lines the fee result makes (spec section 5), amount 0 left out. */
+/* The lines the fee result makes (spec section 5; with fee funds 10.3),
+ * amount 0 left out: the core's own (cs_settle_lines). */
 static size_t computed_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
 			     const cs_fee_result *fee, stored_line *out)
 {
-	cs_i128 g = r->amount_minor;
-	const struct {
-		cs_account account;
-		int has_party;
-		int64_t party;
-		cs_i128 amount;
-	} l[4] = {
-		{CS_ACCOUNT_CLEARING, r->has_consumer, r->consumer_id, g + fee->fee_consumer_minor},
-		{CS_ACCOUNT_PRODUCER_PAYABLE, 1, r->producer_id, -(g - fee->fee_producer_minor)},
-		{CS_ACCOUNT_FEE_INCOME, 1, r->producer_id, -fee->fee_producer_minor},
-		{CS_ACCOUNT_FEE_INCOME, r->has_consumer, r->consumer_id, -fee->fee_consumer_minor},
-	};
-	size_t i, n = 0;
+	cs_ledger_line l[CS_SETTLE_LINES_MAX];
+	size_t i, n = cs_settle_lines(cfg, r, cur, fee, 0, l);
 
-	for (i = 0; i < 4; i++) {
-		if (l[i].amount == 0)
-			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].line_no = (int64_t)i + 1;
-		snprintf(out[n].account, sizeof(out[n].account), "%s", cfg->accounts[l[i].account]);
-		out[n].has_party = l[i].has_party;
-		out[n].party = l[i].has_party ? l[i].party : 0;
-		snprintf(out[n].currency, sizeof(out[n].currency), "%s", cfg->currencies[cur].code);
-		out[n].amount = l[i].amount;
-		n++;
+	for (i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].line_no = l[i].line_no;
+		snprintf(out[i].account, sizeof(out[i].account), "%s", l[i].account);
+		out[i].has_party = l[i].has_party;
+		out[i].party = l[i].party_id;
+		snprintf(out[i].currency, sizeof(out[i].currency), "%s", cfg->currencies[cur].code);
+		out[i].amount = l[i].amount_minor;
 	}
 	return n;
 }
@@ -370,7 +360,7 @@ static int explain_txn(audit_run *a, cs_fee_calc *calc, const cs_members *member
 {
 	const cs_config *cfg = a->cfg;
 	cs_txn_row r;
-	stored_line mine[4];
+	stored_line mine[CS_SETTLE_LINES_MAX];
 	const char *why;
 	int cur, pm = 0, cm = 0;
 	size_t n_mine = 0;
@@ -736,6 +726,35 @@ static int dist_member_index(const audit_run *a, const cs_stored_dist *d, int64_
 
 /* What is explained: the run, member m as the members relation holds it now,
  * and the inputs rebuilt for it. */
+/* Version 2: the member's memberships that overlap the window, from the
+ * run's snapshot, and its days of membership of any class. */
+static void member_periods_v2(cs_buf *out, const audit_run *a, const cs_stored_dist *d,
+			      const cs_member *x)
+{
+	char from[16], to[16];
+	size_t n, k;
+	int c, any = 0;
+
+	cs_buf_printf(out, "member %lld: memberships (the run's snapshot):", (long long)x->id);
+	for (c = 0; c < CS_CLASSES_MAX; c++) {
+		const cs_period *p = cs_members_periods(d->members, x, (cs_class)c, &n);
+
+		for (k = 0; k < n; k++) {
+			cs_day_text(from, sizeof(from), p[k].from_day);
+			if (p[k].to_day == CS_DAY_OPEN)
+				snprintf(to, sizeof(to), "open");
+			else
+				cs_day_text(to, sizeof(to), p[k].to_day);
+			cs_buf_printf(out, "%s %s [%s, %s)", any++ ? "," : "",
+				      cs_class_name((cs_class)c), from, to);
+		}
+	}
+	cs_buf_printf(out, "; %lld day%s of membership of any class among the window's local "
+			   "days %s to %s\n",
+		      (long long)cs_membership_days(&d->in, x),
+		      cs_membership_days(&d->in, x) == 1 ? "" : "s", a->first_day, a->last_day);
+}
+
 static void explain_dist_head(cs_buf *out, const audit_run *a, const cs_stored_dist *d, size_t m)
 {
 	const cs_config *cfg = a->cfg;
@@ -746,33 +765,50 @@ static void explain_dist_head(cs_buf *out, const audit_run *a, const cs_stored_d
 	cs_buf_printf(out, "explain distribute run %lld [%s, %s), %s, for member %lld\n",
 		      (long long)a->run.id, a->w.from_text, a->w.to_text, a->run.status,
 		      (long long)x->id);
-	cs_day_text(day, sizeof(day), x->joined_day);
-	cs_buf_printf(out, "member %lld: class %s, joined %s", (long long)x->id,
-		      cs_class_name(x->cls), day);
-	if (x->has_left) {
-		cs_day_text(day, sizeof(day), x->left_day);
-		cs_buf_printf(out, ", left %s", day);
+	if (cfg->version >= 2) {
+		member_periods_v2(out, a, d, x);
+	} else {
+		cs_day_text(day, sizeof(day), x->joined_day);
+		cs_buf_printf(out, "member %lld: class %s, joined %s", (long long)x->id,
+			      cs_class_name(x->cls), day);
+		if (x->has_left) {
+			cs_day_text(day, sizeof(day), x->left_day);
+			cs_buf_printf(out, ", left %s", day);
+		}
+		cs_buf_printf(out, ", paid-in capital %lld minor units of %s; %lld day%s of "
+				   "membership among the window's local days %s to %s\n",
+			      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
+			      (long long)cs_membership_days(&d->in, x),
+			      cs_membership_days(&d->in, x) == 1 ? "" : "s", a->first_day,
+			      a->last_day);
 	}
-	cs_buf_printf(out, ", paid-in capital %lld minor units of %s; %lld day%s of "
-			   "membership among the window's local days %s to %s\n",
-		      (long long)x->capital_minor, cfg->currencies[cfg->base_currency].code,
-		      (long long)cs_membership_days(&d->in, x),
-		      cs_membership_days(&d->in, x) == 1 ? "" : "s",
-		      a->first_day, a->last_day);
 	cs_buf_printf(out, "inputs: %zu settle run%s of the window as they were when run %lld was "
 			   "made:",
 		      d->n_refs, d->n_refs == 1 ? "" : "s", (long long)a->run.id);
 	for (i = 0; i < d->n_refs; i++)
 		cs_buf_printf(out, " %lld", (long long)d->refs[i].id);
-	cs_buf_puts(out, "; the costs the run recorded; the members relation now\n");
+	if (cfg->version >= 2) {
+		cs_buf_printf(out, "; the costs the run recorded; its snapshots of memberships and "
+				   "capital; the balances of %zu earlier distribute run%s",
+			      d->balances.n_runs, d->balances.n_runs == 1 ? "" : "s");
+		for (i = 0; i < d->balances.n_runs; i++)
+			cs_buf_printf(out, "%s %lld", i ? "," : ":",
+				      (long long)d->balances.runs[i].id);
+		cs_buf_putc(out, '\n');
+	} else {
+		cs_buf_puts(out, "; the costs the run recorded; the members relation now\n");
+	}
 	if (strcmp(d->input_sha256, a->run.input_sha256) == 0)
 		cs_buf_puts(out, "these inputs hash to the run's input_sha256: they are exactly the "
 				 "run's\n");
 	else
 		cs_buf_printf(out, "NOTE: these inputs hash to %s, not to the run's input_sha256 %s: "
-				   "the members or settle runs changed since the run, so figures may "
-				   "differ from the stored ones (coopsettle verify --run %lld)\n",
-			      d->input_sha256, a->run.input_sha256, (long long)a->run.id);
+				   "%s, so figures may differ from the stored ones (coopsettle verify "
+				   "--run %lld)\n",
+			      d->input_sha256, a->run.input_sha256,
+			      cfg->version >= 2 ? "the run's snapshots were changed after it"
+						: "the members or settle runs changed since the run",
+			      (long long)a->run.id);
 }
 
 /* The member's stored allocation, each currency compared with member m's
@@ -1189,7 +1225,7 @@ static int make_dir(const out_dir *dir, cs_error *err)
 
 /* The parts of every statement of run a: the cooperative, the period, the
  * run and the basis of its patronage step. */
-static void statement_doc_init(cs_statement_doc *doc, const audit_run *a)
+static void statement_doc_init(cs_statement_doc *doc, audit_run *a)
 {
 	size_t s;
 
@@ -1206,10 +1242,17 @@ static void statement_doc_init(cs_statement_doc *doc, const audit_run *a)
 	doc->record_sha256 = a->run.record_sha256;
 	doc->output_sha256 = a->run.output_sha256;
 	for (s = 0; s < a->cfg->n_steps; s++) {
-		if (a->cfg->steps[s].type == CS_STEP_PATRONAGE) {
-			doc->basis = a->cfg->steps[s].basis == CS_BASIS_VOLUME ? "volume" : "fees";
-			break;
+		const cs_step *st = &a->cfg->steps[s];
+
+		if (st->type != CS_STEP_PATRONAGE)
+			continue;
+		doc->basis = st->basis == CS_BASIS_VOLUME ? "volume" : "fees";
+		if (st->notice_qualified) {
+			cs_day_text(a->notice_due, sizeof(a->notice_due),
+				    cs_day_add(a->last_day_n, st->due_months, st->due_days));
+			doc->notice_due = a->notice_due;
 		}
+		break;
 	}
 }
 
@@ -1228,7 +1271,23 @@ static int read_amounts(const audit_run *a, const cs_cursor *c, int cur, cs_stat
 	    stored_amount(cs_cursor_cell(c, 5), &x->retained_minor, run_id, err) < 0 ||
 	    stored_amount(cs_cursor_cell(c, 6), &x->capital_interest_minor, run_id, err) < 0)
 		return -1;
+	x->has_withheld = cs_cursor_cell(c, 7) != NULL;
+	if (x->has_withheld && stored_amount(cs_cursor_cell(c, 7), &x->withheld_minor, run_id, err) < 0)
+		return -1;
 	return 0;
+}
+
+/* The classes a member holds, in words: version 2 from the run's
+ * membership snapshot (both, for a member of both). */
+static const char *member_classes(const audit_run *a, const cs_member *m)
+{
+	if (!m)
+		return NULL;
+	if (a->cfg->version < 2)
+		return cs_class_name(m->cls);
+	if (m->period_count[CS_CLASS_PRODUCER] && m->period_count[CS_CLASS_CONSUMER])
+		return "producer and consumer";
+	return m->period_count[CS_CLASS_PRODUCER] ? "producer" : "consumer";
 }
 
 /* Writes the statement of every member with a stored allocation in run a,
@@ -1251,7 +1310,8 @@ static int write_statements(audit_run *a, const cs_members *members, cs_statemen
 	if (cs_cursor_open(&c, a->db, "cs_statements",
 			   "SELECT member_id, currency, patronage_basis_minor::text,"
 			   " patronage_minor::text, cash_minor::text, retained_minor::text,"
-			   " capital_interest_minor::text FROM coopsettle.member_allocations"
+			   " capital_interest_minor::text, withheld_minor::text"
+			   " FROM coopsettle.member_allocations"
 			   " WHERE run_id = $1::bigint ORDER BY member_id, currency COLLATE \"C\"",
 			   1, params, err) < 0)
 		goto cleanup;
@@ -1275,7 +1335,7 @@ static int write_statements(audit_run *a, const cs_members *members, cs_statemen
 			current = id;
 			doc->member_id = id;
 			doc->n_amounts = 0;
-			doc->member_class = m ? cs_class_name(m->cls) : NULL;
+			doc->member_class = member_classes(a, m);
 		}
 		if (doc->n_amounts == CS_CURRENCIES_MAX)
 			continue; /* (member, currency) is the key: cannot happen untampered */
@@ -1304,7 +1364,9 @@ int cs_audit_statements(const char *conninfo, int64_t run_id, const char *path,
 	int rc = -1;
 
 	if (audit_open(&a, conninfo, run_id, err) < 0 || statements_of_distribute(&a, err) < 0 ||
-	    make_dir(dir, err) < 0 || cs_source_members(a.db, a.cfg, members, 0, err) < 0)
+	    make_dir(dir, err) < 0 ||
+	    (a.cfg->version >= 2 ? cs_stored_memberships(a.db, a.run.id, members, err)
+				 : cs_source_members(a.db, a.cfg, members, 0, err)) < 0)
 		goto cleanup;
 	statement_doc_init(&doc, &a);
 	if (write_statements(&a, members, &doc, amounts, dir, &n_members, err) < 0)

@@ -447,30 +447,92 @@ static void split_explain(cs_buf *out, const cs_rule *rule, const mpz_t f, int n
 	cs_alloc_parts_clear(parts, 2);
 }
 
-/* The fee borne by each side and the ledger lines of amount g with it (spec
- * section 5). */
-static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_currency *c, cs_i128 g,
-			      cs_i128 fp, cs_i128 fc)
+/* Version 2 fee funds (spec 10.3, 10.7.9): side fee f split by largest
+ * remainder over the rule's funds in config order, then income; the parts
+ * into parts[], the income part returned. */
+static cs_i128 funds_explain(cs_buf *out, const cs_rule *rule, const char *side, cs_i128 f,
+			     cs_i128 *parts)
 {
-	const struct {
-		cs_account account;
+	cs_alloc_part lr[CS_FUNDS_MAX + 1];
+	size_t n = rule->n_funds, k;
+	char label[CS_NAME_BYTES_MAX + 16];
+	cs_i128 income;
+	mpz_t total;
+
+	cs_alloc_parts_init(lr, n + 1);
+	mpq_set_ui(lr[n].weight, 1, 1);
+	for (k = 0; k < n; k++) {
+		lr[k].key = (int64_t)k;
+		mpq_set(lr[k].weight, rule->funds[k].share);
+		mpq_sub(lr[n].weight, lr[n].weight, rule->funds[k].share);
+	}
+	lr[n].key = (int64_t)n;
+	mpz_init(total);
+	cs_i128_to_mpz(total, f);
+	CS_ASSERT(cs_alloc_largest_remainder(lr, n + 1, total) == 0);
+	cs_buf_printf(out, "  the %s's fee split by largest remainder over the funds, then the fee "
+			   "income with the rest (keys: config order, income last):\n",
+		      side);
+	for (k = 0; k <= n; k++) {
+		snprintf(label, sizeof(label), "%s", k < n ? rule->funds[k].account : "fee income");
+		lr_explain(out, "    ", label, lr, n + 1, k, total);
+		if (k < n)
+			parts[k] = cs_i128_from_mpz(lr[k].part);
+	}
+	income = cs_i128_from_mpz(lr[n].part);
+	mpz_clear(total);
+	cs_alloc_parts_clear(lr, n + 1);
+	return income;
+}
+
+/* The fee borne by each side and the ledger lines of amount g with it (spec
+ * section 5; with fee funds, 10.3: the income lines carry what the funds
+ * leave and the fund lines follow). */
+static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_rule *rule,
+			      const cs_currency *c, cs_i128 g, cs_i128 fp, cs_i128 fc)
+{
+	cs_i128 pp[CS_FUNDS_MAX], pc[CS_FUNDS_MAX], ip = fp, ic = fc;
+	struct {
+		const char *account;
 		cs_i128 amount;
 		const char *why;
-	} lines[4] = {
-		{CS_ACCOUNT_CLEARING, g + fc, "g + f_c"},
-		{CS_ACCOUNT_PRODUCER_PAYABLE, -(g - fp), "-(g - f_p)"},
-		{CS_ACCOUNT_FEE_INCOME, -fp, "-f_p, the producer's"},
-		{CS_ACCOUNT_FEE_INCOME, -fc, "-f_c, the consumer's"},
-	};
-	size_t r;
+	} lines[4 + 2 * CS_FUNDS_MAX];
+	size_t r, n = 4, k;
 
 	cs_buf_puts(out, "  fee borne by the producer f_p = ");
 	put_minor(out, fp, c);
 	cs_buf_puts(out, ", by the consumer f_c = ");
 	put_minor(out, fc, c);
-	cs_buf_puts(out, "\n  ledger lines (spec section 5):\n");
-	for (r = 0; r < 4; r++) {
-		cs_buf_printf(out, "    %zu %-32s ", r + 1, cfg->accounts[lines[r].account]);
+	cs_buf_putc(out, '\n');
+	if (rule->n_funds) {
+		ip = funds_explain(out, rule, "producer", fp, pp);
+		ic = funds_explain(out, rule, "consumer", fc, pc);
+	}
+	lines[0].account = cfg->accounts[CS_ACCOUNT_CLEARING];
+	lines[0].amount = g + fc;
+	lines[0].why = "g + f_c";
+	lines[1].account = cfg->accounts[CS_ACCOUNT_PRODUCER_PAYABLE];
+	lines[1].amount = -(g - fp);
+	lines[1].why = "-(g - f_p)";
+	lines[2].account = cfg->accounts[CS_ACCOUNT_FEE_INCOME];
+	lines[2].amount = -ip;
+	lines[2].why = rule->n_funds ? "the producer's, less its funds" : "-f_p, the producer's";
+	lines[3].account = cfg->accounts[CS_ACCOUNT_FEE_INCOME];
+	lines[3].amount = -ic;
+	lines[3].why = rule->n_funds ? "the consumer's, less its funds" : "-f_c, the consumer's";
+	for (k = 0; k < rule->n_funds; k++, n++) {
+		lines[n].account = rule->funds[k].account;
+		lines[n].amount = -pp[k];
+		lines[n].why = "the producer's fund part";
+	}
+	for (k = 0; k < rule->n_funds; k++, n++) {
+		lines[n].account = rule->funds[k].account;
+		lines[n].amount = -pc[k];
+		lines[n].why = "the consumer's fund part";
+	}
+	cs_buf_puts(out, "  ledger lines (spec section 5):\n");
+	for (r = 0; r < n; r++) {
+		cs_buf_printf(out, "    %zu %-32s ", r + 1, lines[r].account);
 		put_minor(out, lines[r].amount, c);
 		cs_buf_printf(out, "  = %s%s\n", lines[r].why,
 			      lines[r].amount ? "" : " (0: not written)");
@@ -513,7 +575,7 @@ void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_
 	split_explain(out, rule, f, neg, &fp, &fc);
 	/* the explanation is the core's fee */
 	CS_ASSERT(fp == fee->fee_producer_minor && fc == fee->fee_consumer_minor);
-	fee_lines_explain(out, cfg, c, row->amount_minor, fp, fc);
+	fee_lines_explain(out, cfg, rule, c, row->amount_minor, fp, fc);
 	mpq_clear(raw);
 	mpz_clear(f);
 }
@@ -523,7 +585,7 @@ void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_
 /* amt = min(A, round(X * S)) for a fraction share, A for `remaining`
  * (surplus.c), explained. */
 static void pool_explain(cs_buf *out, const cs_step *st, const mpz_t S, const mpz_t A,
-			 cs_rounding mode, mpz_t amt, const cs_currency *c)
+			 cs_rounding mode, mpz_t amt, const cs_currency *c, const char *s_name)
 {
 	mpq_t t;
 	char r[160];
@@ -540,7 +602,7 @@ static void pool_explain(cs_buf *out, const cs_step *st, const mpz_t S, const mp
 	mpq_mul(t, t, st->share);
 	cs_round(amt, t, mode);
 	rate_text(r, sizeof(r), st->share);
-	cs_buf_printf(out, "    share %s of S = ", r);
+	cs_buf_printf(out, "    share %s of %s = ", r, s_name);
 	put_q(out, t);
 	cs_buf_printf(out, ", rounded %s: ", cs_rounding_name(mode));
 	put_minor_z(out, amt, c);
@@ -555,15 +617,66 @@ static void pool_explain(cs_buf *out, const cs_step *st, const mpz_t S, const mp
 
 /* How many members the capital interest step pays: those with capital and
  * a day of membership in the window. */
-static size_t capital_count(const cs_surplus_input *in)
+static size_t capital_count(const cs_surplus_input *in, const cs_step *st)
 {
 	size_t i, n = 0;
+	mpz_t w;
 
-	for (i = 0; i < in->n_members; i++)
-		if (in->members[i].capital_minor > 0 &&
-		    cs_membership_days(in, &in->members[i]) > 0)
-			n++;
+	mpz_init(w);
+	for (i = 0; i < in->n_members; i++) {
+		cs_surplus_interest_weight(in, st, i, w);
+		n += mpz_sgn(w) > 0;
+	}
+	mpz_clear(w);
 	return n;
+}
+
+/* Version 2: member m's own interest from its capital over time (spec
+ * 10.3, 10.7.6), or why it has none. */
+static void capital_member_v2(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+			      size_t m, const cs_currency *c)
+{
+	const cs_member *mem = &in->members[m];
+	int opening = st->interest_basis == CS_INTEREST_OPENING_BALANCE;
+	char r[160], day[16], wt[64];
+	mpq_t q, div;
+	mpz_t w;
+
+	rate_text(r, sizeof(r), st->rate);
+	mpz_init(w);
+	cs_surplus_interest_weight(in, st, m, w);
+	if (mpz_sgn(w) <= 0) {
+		cs_buf_printf(out, "    member %lld has %s: no interest\n", (long long)mem->id,
+			      opening ? "no capital at the window's start while a member on its "
+					"first day"
+				      : "no capital on a day of membership in the window");
+		mpz_clear(w);
+		return;
+	}
+	mpq_inits(q, div, NULL);
+	mpq_set_z(q, w);
+	mpq_mul(q, q, st->rate);
+	mpq_set_si(div, opening ? in->year_days : 365, 1);
+	mpq_div(q, q, div);
+	if (opening) {
+		cs_day_text(day, sizeof(day), in->first_day - 1);
+		cs_buf_printf(out, "    member %lld: capital at the end of %s C = ",
+			      (long long)mem->id, day);
+		put_minor(out, in->capital_open_minor[m], c);
+		cs_buf_printf(out, ", d = %lld days in the window, Y = %lld days in the twelve "
+				   "months from its first day; i = %s x C x d / Y = ",
+			      (long long)in->window_days, (long long)in->year_days, r);
+	} else {
+		mpz_get_str(wt, 10, w);
+		cs_buf_printf(out, "    member %lld: its capital at the end of the day before each "
+				   "day of membership, summed over those days, W = %s (minor units "
+				   "x days); i = %s x W / 365 = ",
+			      (long long)mem->id, wt, r);
+	}
+	put_q(out, q);
+	cs_buf_putc(out, '\n');
+	mpq_clears(q, div, NULL);
+	mpz_clear(w);
 }
 
 /* Member m's own interest i = rate x C x d / 365, or why it has none. */
@@ -575,6 +688,10 @@ static void capital_member_explain(cs_buf *out, const cs_surplus_input *in, cons
 	mpq_t q, lim;
 	char r[160];
 
+	if (in->class_fees_minor) { /* version 2 */
+		capital_member_v2(out, in, st, m, c);
+		return;
+	}
 	rate_text(r, sizeof(r), st->rate);
 	if (mem->capital_minor <= 0) {
 		cs_buf_printf(out, "    member %lld has no paid-in capital: no interest\n",
@@ -604,8 +721,8 @@ static void capital_member_explain(cs_buf *out, const cs_surplus_input *in, cons
 /* The parts of the step, one per member it pays, weighted C x d (keys:
  * member ids); the sum of the weights into sum_w. Returns the index of
  * member m's part, or (size_t)-1 when it has none. */
-static size_t capital_parts(const cs_surplus_input *in, size_t m, cs_alloc_part *parts,
-			    mpz_t sum_w)
+static size_t capital_parts(const cs_surplus_input *in, const cs_step *st, size_t m,
+			    cs_alloc_part *parts, mpz_t sum_w)
 {
 	size_t i, k = 0, mine = (size_t)-1;
 	mpz_t w;
@@ -613,12 +730,10 @@ static size_t capital_parts(const cs_surplus_input *in, size_t m, cs_alloc_part 
 	mpz_init(w);
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *x = &in->members[i];
-		int64_t dx = cs_membership_days(in, x);
 
-		if (x->capital_minor <= 0 || dx <= 0)
+		cs_surplus_interest_weight(in, st, i, w);
+		if (mpz_sgn(w) <= 0)
 			continue;
-		mpz_set_si(w, x->capital_minor);
-		mpz_mul_si(w, w, (long)dx);
 		parts[k].key = x->id;
 		mpq_set_z(parts[k].weight, w);
 		mpz_add(sum_w, sum_w, w);
@@ -632,8 +747,9 @@ static size_t capital_parts(const cs_surplus_input *in, size_t m, cs_alloc_part 
 
 /* The step amount into amt: the floor of the least of the n members' sum of
  * interest (weights sum_w), what is available (A) and the cap share of S. */
-static void capital_amount_explain(cs_buf *out, const cs_step *st, const mpz_t sum_w, size_t n,
-				   const mpz_t S, const mpz_t A, mpz_t amt, const cs_currency *c)
+static void capital_amount_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
+				   const mpz_t sum_w, size_t n, const mpz_t S, const mpz_t A,
+				   mpz_t amt, const cs_currency *c)
 {
 	mpq_t q, lim;
 	char r[160];
@@ -641,7 +757,7 @@ static void capital_amount_explain(cs_buf *out, const cs_step *st, const mpz_t s
 	mpq_inits(q, lim, NULL);
 	mpq_set_z(q, sum_w);
 	mpq_mul(q, q, st->rate);
-	mpq_set_ui(lim, 365, 1);
+	mpq_set_si(lim, st->interest_basis == CS_INTEREST_OPENING_BALANCE ? in->year_days : 365, 1);
 	mpq_div(q, q, lim);
 	cs_buf_printf(out, "    %zu member%s with capital: sum of i = ", n, n == 1 ? "" : "s");
 	put_q(out, q);
@@ -654,7 +770,7 @@ static void capital_amount_explain(cs_buf *out, const cs_step *st, const mpz_t s
 		rate_text(r, sizeof(r), st->cap_share);
 		mpq_set_z(lim, S);
 		mpq_mul(lim, lim, st->cap_share);
-		cs_buf_printf(out, "; cap_share %s x S = ", r);
+		cs_buf_printf(out, "; cap_share %s x %s = ", r, in->class_fees_minor ? "S'" : "S");
 		put_q(out, lim);
 		if (mpq_cmp(lim, q) < 0)
 			mpq_set(q, lim);
@@ -666,11 +782,33 @@ static void capital_amount_explain(cs_buf *out, const cs_step *st, const mpz_t s
 	mpq_clears(q, lim, NULL);
 }
 
+/* The tax withheld from member's interest I (spec 10.3, 10.7.10). */
+static void withholding_explain(cs_buf *out, const cs_step *st, const mpz_t I, const cs_currency *c,
+				cs_surplus_alloc *mine)
+{
+	char r[160];
+	mpz_t w;
+	cs_i128 iv = cs_i128_from_mpz(I), wv;
+
+	mpz_init(w);
+	mpz_mul(w, I, mpq_numref(st->withholding));
+	mpz_fdiv_q(w, w, mpq_denref(st->withholding));
+	wv = cs_i128_from_mpz(w);
+	rate_text(r, sizeof(r), st->withholding);
+	cs_buf_printf(out, "    withheld w = floor(I x %s) = ", r);
+	put_minor(out, wv, c);
+	cs_buf_puts(out, " (to the withholding account); net I - w = ");
+	put_minor(out, iv - wv, c);
+	cs_buf_putc(out, '\n');
+	mine->withheld_minor += wv;
+	mpz_clear(w);
+}
+
 /* A capital interest step: member m's interest, the step amount, and the
  * member's part of it by largest remainder (added to *member_ci). */
 static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
 			    const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
-			    cs_i128 *member_ci)
+			    cs_surplus_alloc *mine_alloc)
 {
 	const cs_config *cfg = in->cfg;
 	const cs_currency *c = &cfg->currencies[cur];
@@ -685,7 +823,13 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 			      cfg->currencies[cfg->base_currency].code);
 		return;
 	}
-	n = capital_count(in);
+	if (st->blocked_by_loss && cs_surplus_balance(in, cfg->accounts[CS_ACCOUNT_LOSS_CARRIED],
+						      cfg->base_currency) > 0) {
+		cs_buf_puts(out, "    blocked_by_loss: a loss was carried into the window, so no "
+				 "interest is paid (spec 10.3): the step takes 0\n");
+		return;
+	}
+	n = capital_count(in, st);
 	capital_member_explain(out, in, st, m, c);
 	if (n == 0) {
 		cs_buf_puts(out, "    no member has capital and days of membership: the step takes 0\n");
@@ -695,8 +839,8 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 	CS_ASSERT(parts != NULL);
 	cs_alloc_parts_init(parts, n);
 	mpz_init(sum_w);
-	mine = capital_parts(in, m, parts, sum_w);
-	capital_amount_explain(out, st, sum_w, n, S, A, amt, c);
+	mine = capital_parts(in, st, m, parts, sum_w);
+	capital_amount_explain(out, in, st, sum_w, n, S, A, amt, c);
 	if (mpz_sgn(amt) > 0) {
 		CS_ASSERT(cs_alloc_largest_remainder(parts, n, amt) == 0);
 		if (mine != (size_t)-1) {
@@ -708,7 +852,9 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 				snprintf(label, sizeof(label), "member %lld", (long long)mem->id);
 				lr_explain(out, "      ", label, parts, n, mine, amt);
 			}
-			*member_ci += cs_i128_from_mpz(parts[mine].part);
+			mine_alloc->capital_interest_minor += cs_i128_from_mpz(parts[mine].part);
+			if (st->has_withholding)
+				withholding_explain(out, st, parts[mine].part, c, mine_alloc);
 		}
 	}
 	cs_alloc_parts_clear(parts, n);
@@ -716,12 +862,12 @@ static void capital_explain(cs_buf *out, const cs_surplus_input *in, const cs_st
 	mpz_clear(sum_w);
 }
 
-/* Patronage basis of member i in currency cur for step st. */
-static cs_i128 basis_of(const cs_surplus_input *in, const cs_step *st, size_t i, size_t cur)
+/* Patronage basis of member i in class cls and currency cur for step st
+ * (version 2: its member business in that class). */
+static cs_i128 basis_of(const cs_surplus_input *in, const cs_step *st, size_t i, cs_class cls,
+			size_t cur)
 {
-	const cs_i128 *b = st->basis == CS_BASIS_VOLUME ? in->gross_minor : in->fees_minor;
-
-	return b[i * in->cfg->n_currencies + cur];
+	return cs_surplus_class_basis(in, st, i, cls, cur);
 }
 
 /* Whether member i is eligible in class cls of step st; why not into why. */
@@ -729,15 +875,21 @@ static int eligible(const cs_surplus_input *in, const cs_step *st, size_t i, siz
 		    cs_class cls, const mpz_t min_pat, char *why, size_t size)
 {
 	const cs_member *x = &in->members[i];
-	cs_i128 p = basis_of(in, st, i, cur);
+	cs_i128 p = basis_of(in, st, i, cls, cur);
 	mpz_t t;
 	int ok;
 
-	if (x->cls != cls) {
+	if (in->class_fees_minor) { /* version 2: a member of the class on a day */
+		if (cs_class_days(in, x, cls) <= 0) {
+			snprintf(why, size, "holds no day of membership as a %s in the window",
+				 cs_class_name(cls));
+			return 0;
+		}
+	} else if (x->cls != cls) {
 		snprintf(why, size, "is a %s", cs_class_name(x->cls));
 		return 0;
 	}
-	if (cs_membership_days(in, x) <= 0) {
+	if (!in->class_fees_minor && cs_membership_days(in, x) <= 0) {
 		snprintf(why, size, "has no day of membership in the window");
 		return 0;
 	}
@@ -790,7 +942,7 @@ static void member_class_explain(const patronage_ctx *p, const cs_alloc_part *cl
 			      "the classes (keys: config order); class %s, share %s:\n",
 		      cs_class_name(st->classes[cl]), r);
 	lr_explain(p->out, "      ", cs_class_name(st->classes[cl]), classes, st->n_classes, cl, P);
-	if (eligible(p->in, st, p->m, p->cur, mem->cls, p->min_pat, why, sizeof(why)))
+	if (eligible(p->in, st, p->m, p->cur, st->classes[cl], p->min_pat, why, sizeof(why)))
 		cs_buf_printf(p->out, "    member %lld is eligible (%zu eligible in the "
 				      "class)\n",
 			      (long long)mem->id, n);
@@ -845,7 +997,9 @@ static void class_explain(const patronage_ctx *p, const cs_alloc_part *classes, 
 {
 	const cs_surplus_input *in = p->in;
 	const cs_step *st = p->st;
-	int own = st->classes[cl] == in->members[p->m].cls;
+	int own = in->class_fees_minor ? cs_class_days(in, &in->members[p->m], st->classes[cl]) > 0 ||
+						 basis_of(in, st, p->m, st->classes[cl], p->cur) > 0
+				       : st->classes[cl] == in->members[p->m].cls;
 	size_t n = eligible_count(p, st->classes[cl]), i, k = 0, me = (size_t)-1;
 	cs_alloc_part *parts;
 	char why[200];
@@ -867,7 +1021,7 @@ static void class_explain(const patronage_ctx *p, const cs_alloc_part *classes, 
 		if (!eligible(in, st, i, p->cur, st->classes[cl], p->min_pat, why, sizeof(why)))
 			continue;
 		parts[k].key = (int64_t)i; /* index: members are sorted by id */
-		cs_i128_to_mpz(t, basis_of(in, st, i, p->cur));
+		cs_i128_to_mpz(t, basis_of(in, st, i, st->classes[cl], p->cur));
 		mpq_set_z(parts[k].weight, t);
 		if (i == p->m)
 			me = k;
@@ -903,10 +1057,23 @@ static void patronage_explain(cs_buf *out, const cs_surplus_input *in, const cs_
 	mpz_init(p.min_pat);
 	if (st->min_patronage.present)
 		mpz_set(p.min_pat, st->min_patronage.minor[cur]);
-	cs_buf_printf(out, "    member %lld's patronage basis (%s on its own side, the %s side): ",
-		      (long long)mem->id, st->basis == CS_BASIS_VOLUME ? "gross volume" : "fees",
-		      cs_class_name(mem->cls));
-	put_minor(out, basis_of(in, st, m, cur), p.c);
+	if (in->class_fees_minor) { /* version 2: member business per class */
+		cs_buf_printf(out, "    member %lld's patronage basis (%s of its member business: "
+				   "sales and purchases on days it was a member of that class): "
+				   "producer ",
+			      (long long)mem->id,
+			      st->basis == CS_BASIS_VOLUME ? "gross volume" : "fees");
+		put_minor(out, basis_of(in, st, m, CS_CLASS_PRODUCER, cur), p.c);
+		cs_buf_puts(out, ", consumer ");
+		put_minor(out, basis_of(in, st, m, CS_CLASS_CONSUMER, cur), p.c);
+	} else {
+		cs_buf_printf(out, "    member %lld's patronage basis (%s on its own side, the %s "
+				   "side): ",
+			      (long long)mem->id,
+			      st->basis == CS_BASIS_VOLUME ? "gross volume" : "fees",
+			      cs_class_name(mem->cls));
+		put_minor(out, basis_of(in, st, m, mem->cls, cur), p.c);
+	}
 	cs_buf_puts(out, "; min_patronage ");
 	put_minor_z(out, p.min_pat, p.c);
 	cs_buf_putc(out, '\n');
@@ -926,6 +1093,74 @@ static void patronage_explain(cs_buf *out, const cs_surplus_input *in, const cs_
 	mpz_clear(p.min_pat);
 }
 
+/* An account step's target and room (spec 10.3, 10.7.5): amt at most the
+ * room max(0, target - b). */
+static void until_explain(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
+			  size_t s, size_t cur, mpz_t amt)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_step *st = &cfg->steps[s];
+	const cs_currency *c = &cfg->currencies[cur];
+	cs_i128 b;
+	mpz_t t, room;
+	char r[160];
+
+	mpz_inits(t, room, NULL);
+	if (!cs_surplus_target(cfg, st, cur, t)) {
+		cs_buf_printf(out, "    until: no target in %s\n", c->code);
+		mpz_clears(t, room, NULL);
+		return;
+	}
+	b = cs_surplus_room_base(in, res, s, cur);
+	if (st->until == CS_UNTIL_ASSETS) {
+		rate_text(r, sizeof(r), st->until_share);
+		cs_buf_printf(out, "    until %s of total assets ", r);
+		put_minor_z(out, cfg->total_assets.minor[cur], c);
+		cs_buf_puts(out, ": target = floor of that = ");
+	} else {
+		cs_buf_puts(out, "    until: target ");
+	}
+	put_minor_z(out, t, c);
+	cs_buf_printf(out, "; balance of %s now (at the window's start, with this run's earlier "
+			   "steps) b = ",
+		      st->account);
+	put_minor(out, b, c);
+	cs_i128_to_mpz(room, b);
+	mpz_sub(room, t, room);
+	if (mpz_sgn(room) < 0)
+		mpz_set_ui(room, 0);
+	cs_buf_puts(out, "; room max(0, target - b) = ");
+	put_minor_z(out, room, c);
+	if (mpz_cmp(amt, room) > 0) {
+		mpz_set(amt, room);
+		cs_buf_puts(out, ", so the step takes the room");
+	}
+	cs_buf_putc(out, '\n');
+	mpz_clears(t, room, NULL);
+}
+
+/* The KStG cap of a patronage step (spec 10.3, 10.7.8): P at most
+ * floor(S' M / T). */
+static void cap_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st, const mpz_t Sp,
+			size_t cur, mpz_t P)
+{
+	const cs_currency *c = &in->cfg->currencies[cur];
+	mpz_t cap;
+
+	mpz_init(cap);
+	cs_surplus_cap(in, st, Sp, cur, cap);
+	cs_buf_printf(out, "    cap: member_business (KStG 22), floor(S' x M / T) on %s, where M "
+			   "is the business done by members as members and T all business: ",
+		      st->cap_basis == CS_BASIS_VOLUME ? "gross volume (both sides)" : "fees");
+	put_minor_z(out, cap, c);
+	if (mpz_cmp(P, cap) > 0) {
+		mpz_set(P, cap);
+		cs_buf_puts(out, "; the pool is capped to it");
+	}
+	cs_buf_putc(out, '\n');
+	mpz_clear(cap);
+}
+
 static const char *step_type_name(cs_step_type t)
 {
 	switch (t) {
@@ -941,26 +1176,32 @@ static const char *step_type_name(cs_step_type t)
 
 /* Step st of the waterfall with surplus S and A available: its amount into
  * amt, the member's share added to *mine. */
-static void step_explain(cs_buf *out, const cs_surplus_input *in, const cs_step *st,
-			 const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
+static void step_explain(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
+			 size_t s, const mpz_t S, const mpz_t A, mpz_t amt, size_t m, size_t cur,
 			 cs_surplus_alloc *mine)
 {
 	const cs_config *cfg = in->cfg;
+	const cs_step *st = &cfg->steps[s];
 	const cs_currency *c = &cfg->currencies[cur];
+	const char *s_name = in->class_fees_minor ? "S'" : "S";
 
 	switch (st->type) {
 	case CS_STEP_ACCOUNT:
-		pool_explain(out, st, S, A, cfg->rounding, amt, c);
+		pool_explain(out, st, S, A, cfg->rounding, amt, c, s_name);
+		if (st->until != CS_UNTIL_NONE)
+			until_explain(out, in, res, s, cur, amt);
 		cs_buf_printf(out, "    credited to %s, not to members\n", st->account);
 		break;
 	case CS_STEP_CAPITAL_INTEREST:
-		capital_explain(out, in, st, S, A, amt, m, cur, &mine->capital_interest_minor);
+		capital_explain(out, in, st, S, A, amt, m, cur, mine);
 		break;
 	case CS_STEP_PATRONAGE: {
 		mpz_t P;
 
 		mpz_init(P);
-		pool_explain(out, st, S, A, cfg->rounding, P, c);
+		pool_explain(out, st, S, A, cfg->rounding, P, c, s_name);
+		if (st->cap_member_business)
+			cap_explain(out, in, st, S, cur, P);
 		patronage_explain(out, in, st, P, amt, m, cur, mine);
 		mpz_clear(P);
 		break;
@@ -989,7 +1230,7 @@ static void steps_explain(cs_buf *out, const cs_surplus_input *in, const cs_surp
 			      step_type_name(st->type));
 		put_minor_z(out, A, c);
 		cs_buf_putc(out, '\n');
-		step_explain(out, in, st, S, A, amt, m, cur, mine);
+		step_explain(out, in, res, s, S, A, amt, m, cur, mine);
 		CS_ASSERT(cs_i128_from_mpz(amt) == res->step_minor[cur][s]);
 		cs_buf_puts(out, "    the step takes ");
 		put_minor_z(out, amt, c);
@@ -1004,11 +1245,18 @@ static void steps_explain(cs_buf *out, const cs_surplus_input *in, const cs_surp
 }
 
 /* What member id gets in currency c. */
-static void member_result(cs_buf *out, int64_t id, const cs_currency *c,
-			  const cs_surplus_alloc *mine)
+static void member_result(cs_buf *out, const cs_surplus_input *in, int64_t id,
+			  const cs_currency *c, const cs_surplus_alloc *mine)
 {
 	cs_buf_printf(out, "  member %lld in %s: capital interest ", (long long)id, c->code);
 	put_minor(out, mine->capital_interest_minor, c);
+	if (in->class_fees_minor) {
+		cs_buf_puts(out, " gross, ");
+		put_minor(out, mine->withheld_minor, c);
+		cs_buf_puts(out, " withheld, ");
+		put_minor(out, mine->capital_interest_minor - mine->withheld_minor, c);
+		cs_buf_puts(out, " net");
+	}
 	cs_buf_puts(out, ", patronage refund ");
 	put_minor(out, mine->patronage_minor, c);
 	cs_buf_puts(out, " (cash ");
@@ -1016,6 +1264,56 @@ static void member_result(cs_buf *out, int64_t id, const cs_currency *c,
 	cs_buf_puts(out, ", retained ");
 	put_minor(out, mine->retained_minor, c);
 	cs_buf_puts(out, ")\n");
+}
+
+/* Version 2 (spec 10.3, 10.7.1): the loss carried in, its cover and S',
+ * or a loss year's cover and carried part; returns S' (what the steps
+ * share; <= 0 when nothing is). */
+static cs_i128 losses_explain(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
+			      size_t cur)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_currency *c = &cfg->currencies[cur];
+	cs_i128 S = res->surplus_minor[cur], L0 = res->loss_in_minor[cur], rem;
+	size_t k;
+
+	cs_buf_printf(out, "  loss carried in (%s at the window's start) L0 = ",
+		      cfg->accounts[CS_ACCOUNT_LOSS_CARRIED]);
+	put_minor(out, L0, c);
+	cs_buf_putc(out, '\n');
+	if (S >= 0) {
+		cs_buf_puts(out, "  the carried loss is covered first: c = min(S, L0) = ");
+		put_minor(out, res->cover_minor[cur], c);
+		cs_buf_puts(out, "; the steps share S' = S - c = ");
+		put_minor(out, S - res->cover_minor[cur], c);
+		cs_buf_puts(out, "; loss carried out ");
+		put_minor(out, res->loss_out_minor[cur], c);
+		cs_buf_putc(out, '\n');
+		CS_ASSERT(res->cover_minor[cur] == (L0 > 0 ? (L0 < S ? L0 : S) : 0));
+		return S - res->cover_minor[cur];
+	}
+	cs_buf_puts(out, "  a loss year: the loss L = -S = ");
+	put_minor(out, -S, c);
+	cs_buf_puts(out, " is covered in the order of surplus.loss_cover, each account giving "
+			 "min(what is left, its balance); no step runs\n");
+	rem = -S;
+	for (k = 0; k < cfg->n_loss_cover; k++) {
+		cs_i128 b = cs_surplus_balance(in, cfg->loss_cover[k], cur);
+
+		cs_buf_printf(out, "    %s: balance ", cfg->loss_cover[k]);
+		put_minor(out, b, c);
+		cs_buf_puts(out, ", gives ");
+		put_minor(out, res->loss_cover_minor[cur][k], c);
+		cs_buf_putc(out, '\n');
+		rem -= res->loss_cover_minor[cur][k];
+	}
+	cs_buf_puts(out, "    carried forward: ");
+	put_minor(out, rem, c);
+	cs_buf_puts(out, "; loss carried out L0 + that = ");
+	put_minor(out, res->loss_out_minor[cur], c);
+	cs_buf_putc(out, '\n');
+	CS_ASSERT(res->loss_out_minor[cur] == L0 + rem);
+	return 0;
 }
 
 void cs_explain_waterfall(cs_buf *out, const cs_surplus_input *in, const cs_surplus_result *res,
@@ -1040,16 +1338,20 @@ void cs_explain_waterfall(cs_buf *out, const cs_surplus_input *in, const cs_surp
 		put_minor(out, sv, c);
 		cs_buf_putc(out, '\n');
 		CS_ASSERT(sv == res->surplus_minor[cur]);
+		if (in->class_fees_minor) /* version 2: the loss carried, covered, S' */
+			sv = losses_explain(out, in, res, cur);
 		if (sv <= 0) {
-			cs_buf_puts(out, "  S <= 0: nothing is distributed\n");
+			if (res->surplus_minor[cur] <= 0)
+				cs_buf_puts(out, "  nothing is distributed\n");
 			CS_ASSERT(!got->capital_interest_minor && !got->patronage_minor);
 			continue;
 		}
 		steps_explain(out, in, res, m, cur, sv, &mine);
 		/* the explanation arrives at the core's allocation */
 		CS_ASSERT(mine.capital_interest_minor == got->capital_interest_minor &&
+			  mine.withheld_minor == got->withheld_minor &&
 			  mine.patronage_minor == got->patronage_minor &&
 			  mine.cash_minor == got->cash_minor && mine.retained_minor == got->retained_minor);
-		member_result(out, in->members[m].id, c, &mine);
+		member_result(out, in, in->members[m].id, c, &mine);
 	}
 }

@@ -57,14 +57,57 @@ static size_t rows_of(const cs_statement_doc *d, const cs_statement_amounts *a, 
 		r[n++] = (row){"paid in cash", a->cash_minor, 1};
 		r[n++] = (row){"retained as member capital", a->retained_minor, 1};
 	}
-	r[n++] = (row){"Interest on paid-in capital", a->capital_interest_minor, 0};
+	if (a->has_withheld) { /* gross, withheld and net (spec 10.3) */
+		r[n++] = (row){"Interest on capital (gross)", a->capital_interest_minor, 0};
+		r[n++] = (row){"tax withheld", a->withheld_minor, 1};
+		r[n++] = (row){"interest paid to you (net)", a->capital_interest_minor -
+								       a->withheld_minor,
+			       1};
+	} else {
+		r[n++] = (row){"Interest on paid-in capital", a->capital_interest_minor, 0};
+	}
 	return n;
+}
+
+/* The qualified written notice of allocation (26 USC 1388), when the run
+ * has one, in the words of each currency's amounts. */
+static void notice_text(cs_buf *out, const cs_statement_doc *d, int html)
+{
+	size_t i;
+	char cash[CS_AMOUNT_TEXT_BYTES], kept[CS_AMOUNT_TEXT_BYTES];
+
+	for (i = 0; i < d->n_amounts && !d->amounts[i].patronage_minor; i++)
+		;
+	if (!d->notice_due || !d->basis || i == d->n_amounts)
+		return; /* a notice allocates a refund: none, no notice */
+	cs_buf_puts(out, html ? "<h3>Written notice of allocation</h3>\n<p>" : "\nWritten notice of allocation\n");
+	cs_buf_puts(out, "This statement is a qualified written notice of allocation (26 U.S.C. "
+			 "1388(c)). ");
+	for (i = 0; i < d->n_amounts; i++) {
+		const cs_statement_amounts *a = &d->amounts[i];
+
+		if (!a->patronage_minor)
+			continue;
+		cs_buf_printf(out, "Of your patronage refund of %s %s, %s %s is paid in cash by ",
+			      cs_amount_format(kept, a->patronage_minor, a->exponent), a->currency,
+			      cs_amount_format(cash, a->cash_minor, a->exponent), a->currency);
+		if (html)
+			cs_html_escape(out, d->notice_due);
+		else
+			cs_buf_puts(out, d->notice_due);
+		cs_buf_printf(out, "; %s %s is retained and allocated to you as member capital. ",
+			      cs_amount_format(kept, a->retained_minor, a->exponent), a->currency);
+	}
+	cs_buf_puts(out, "By keeping your membership you consent to take the whole refund, cash "
+			 "and retained, into account as income in the year you receive this "
+			 "notice.");
+	cs_buf_puts(out, html ? "</p>\n" : "\n");
 }
 
 void cs_statement_text(cs_buf *out, const cs_statement_doc *d)
 {
 	size_t i, k, n;
-	row r[8];
+	row r[10];
 	char amount[CS_AMOUNT_TEXT_BYTES];
 
 	cs_buf_printf(out, "%s\n", d->cooperative);
@@ -88,6 +131,7 @@ void cs_statement_text(cs_buf *out, const cs_statement_doc *d)
 	}
 	if (d->n_amounts == 0)
 		cs_buf_puts(out, "\nNo amounts were allocated to you in this period.\n");
+	notice_text(out, d, 0);
 	cs_buf_printf(out, "\nDistribute run %lld (%s", (long long)d->run_id, d->status);
 	if (d->superseded_by)
 		cs_buf_printf(out, " by run %lld: these figures were corrected",
@@ -102,7 +146,7 @@ void cs_statement_text(cs_buf *out, const cs_statement_doc *d)
 void cs_statement_html(cs_buf *out, const cs_statement_doc *d)
 {
 	size_t i, k, n;
-	row r[8];
+	row r[10];
 	char amount[CS_AMOUNT_TEXT_BYTES];
 
 	cs_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -152,6 +196,7 @@ void cs_statement_html(cs_buf *out, const cs_statement_doc *d)
 	}
 	if (d->n_amounts == 0)
 		cs_buf_puts(out, "<p>No amounts were allocated to you in this period.</p>\n");
+	notice_text(out, d, 1);
 	cs_buf_printf(out, "<p>Distribute run %lld (", (long long)d->run_id);
 	cs_html_escape(out, d->status);
 	if (d->superseded_by)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coopsettle/buf.h"
 #include "coopsettle/config.h"
 #include "coopsettle/error.h"
 #include "coopsettle/limits.h"
@@ -259,21 +260,22 @@ static void finish_funds(cfg_parse *p)
 static void finish_until(cfg_parse *p)
 {
 	const cs_config *cfg = p->cfg;
-	char missing[CS_CURRENCIES_MAX * 5 + 1] = "";
+	cs_buf missing;
 	size_t c;
 
 	if (!KS(p)->until_assets_seen)
 		return;
+	cs_buf_init(&missing);
 	for (c = 0; c < cfg->n_currencies; c++)
-		if (!cfg->total_assets.applies[c]) {
-			strcat(missing, missing[0] ? ", " : "");
-			strcat(missing, cfg->currencies[c].code);
-		}
-	if (missing[0])
+		if (!cfg->total_assets.applies[c])
+			cs_buf_printf(&missing, "%s%s", missing.len ? ", " : "",
+				      cfg->currencies[c].code);
+	if (missing.len)
 		cfg_error_at(p, &KS(p)->until_assets_mark,
 			     "'until: share_of_total_assets' needs 'surplus.total_assets' for every "
 			     "currency; missing: %s",
-			     missing);
+			     missing.data);
+	cs_buf_free(&missing);
 }
 
 void cfg_keys_finish(cfg_parse *p)

@@ -387,66 +387,58 @@ static void fund_split(const cs_rule *rule, cs_i128 f, cs_i128 *parts, cs_i128 *
 	cs_alloc_parts_clear(lr, n + 1);
 }
 
-/* The four ledger lines of spec section 5, in the table's order (lines of
- * amount 0 are not emitted); with fee funds (version 2) the income lines
- * carry what the funds leave, and the fund lines follow, producer side
- * first, funds in config order. fp, fc: the producer's and consumer's fund
- * parts (zero without funds); ip, ic: the income parts. */
-static int emit_lines(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
-		      int64_t day, const cs_i128 *fp, const cs_i128 *fc, cs_i128 ip, cs_i128 ic,
-		      cs_error *err)
+/* Appends a line of row r to out at *n (kept only when its amount is not 0;
+ * line numbers count every possible line). */
+static void add_line(cs_ledger_line *out, size_t *n, int *no, const cs_txn_row *r, size_t cur,
+		     const cs_fee_result *fee, int64_t day, const char *account, int has_party,
+		     int64_t party, cs_i128 amount)
 {
-	const cs_config *cfg = s->cfg;
+	cs_ledger_line *l = &out[*n];
+
+	++*no;
+	if (amount == 0)
+		return; /* lines of 0 are not written (spec section 5) */
+	memset(l, 0, sizeof(*l));
+	l->transaction_id = r->id;
+	l->line_no = *no;
+	l->account = account;
+	l->has_party = has_party;
+	l->party_id = has_party ? party : 0;
+	l->currency = cur;
+	l->amount_minor = amount;
+	l->rule_index = fee->rule_index;
+	l->posted_day = day;
+	++*n;
+}
+
+size_t cs_settle_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
+		       const cs_fee_result *fee, int64_t day, cs_ledger_line *out)
+{
 	const cs_rule *rule = &cfg->rules[fee->rule_index];
-	cs_i128 g = r->amount_minor;
-	cs_ledger_line l;
-	size_t k;
-	int side;
+	cs_i128 g = r->amount_minor, fp[CS_FUNDS_MAX], fc[CS_FUNDS_MAX];
+	cs_i128 ip = fee->fee_producer_minor, ic = fee->fee_consumer_minor;
+	size_t k, n = 0;
+	int no = 0;
 
-	memset(&l, 0, sizeof(l));
-	l.transaction_id = r->id;
-	l.currency = cur;
-	l.rule_index = fee->rule_index;
-	l.posted_day = day;
-
-	l.line_no = 1;
-	l.account = cfg->accounts[CS_ACCOUNT_CLEARING];
-	l.has_party = r->has_consumer;
-	l.party_id = r->has_consumer ? r->consumer_id : 0;
-	l.amount_minor = g + fee->fee_consumer_minor;
-	if (emit(s, &l, err) < 0)
-		return -1;
-	l.line_no = 2;
-	l.account = cfg->accounts[CS_ACCOUNT_PRODUCER_PAYABLE];
-	l.has_party = 1;
-	l.party_id = r->producer_id;
-	l.amount_minor = -(g - fee->fee_producer_minor);
-	if (emit(s, &l, err) < 0)
-		return -1;
-	l.line_no = 3;
-	l.account = cfg->accounts[CS_ACCOUNT_FEE_INCOME];
-	l.amount_minor = -ip;
-	if (emit(s, &l, err) < 0)
-		return -1;
-	l.line_no = 4;
-	l.has_party = r->has_consumer;
-	l.party_id = r->has_consumer ? r->consumer_id : 0;
-	l.amount_minor = -ic;
-	if (emit(s, &l, err) < 0)
-		return -1;
-	for (side = 0; side < 2; side++) {
-		for (k = 0; k < rule->n_funds; k++) {
-			l.line_no++;
-			l.account = rule->funds[k].account;
-			l.has_party = side == 0 ? 1 : r->has_consumer;
-			l.party_id = side == 0 ? r->producer_id
-					       : (r->has_consumer ? r->consumer_id : 0);
-			l.amount_minor = -(side == 0 ? fp[k] : fc[k]);
-			if (emit(s, &l, err) < 0)
-				return -1;
-		}
+	if (rule->n_funds) {
+		fund_split(rule, fee->fee_producer_minor, fp, &ip);
+		fund_split(rule, fee->fee_consumer_minor, fc, &ic);
 	}
-	return 0;
+	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_CLEARING],
+		 r->has_consumer, r->consumer_id, g + fee->fee_consumer_minor);
+	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_PRODUCER_PAYABLE], 1,
+		 r->producer_id, -(g - fee->fee_producer_minor));
+	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_FEE_INCOME], 1,
+		 r->producer_id, -ip);
+	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_FEE_INCOME],
+		 r->has_consumer, r->consumer_id, -ic);
+	for (k = 0; k < rule->n_funds; k++) /* the producer's fund parts, then the consumer's */
+		add_line(out, &n, &no, r, cur, fee, day, rule->funds[k].account, 1, r->producer_id,
+			 -fp[k]);
+	for (k = 0; k < rule->n_funds; k++)
+		add_line(out, &n, &no, r, cur, fee, day, rule->funds[k].account, r->has_consumer,
+			 r->consumer_id, -fc[k]);
+	return n;
 }
 
 /* Adds a settled row to its parties' and its currency's totals; pm, cm:
@@ -476,26 +468,27 @@ static void add_totals(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_f
 	cs_i128_add(&ct->fees_consumer_minor, fee->fee_consumer_minor);
 }
 
-/* A settled row: its fee split among the rule's funds (version 2), its
- * lines, its totals. */
+/* A settled row: its lines (the fee split among the rule's funds, version
+ * 2) and its totals. */
 static int settled(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_fee_result *fee,
 		   int64_t day, int pm, int cm, cs_error *err)
 {
-	const cs_rule *rule = &s->cfg->rules[fee->rule_index];
-	cs_i128 fp[CS_FUNDS_MAX], fc[CS_FUNDS_MAX], ip = fee->fee_producer_minor,
-		ic = fee->fee_consumer_minor;
+	const cs_config *cfg = s->cfg;
+	const cs_rule *rule = &cfg->rules[fee->rule_index];
+	cs_ledger_line lines[CS_SETTLE_LINES_MAX];
 	cs_currency_total *ct = &s->cur[cur];
-	size_t k;
+	size_t n = cs_settle_lines(cfg, r, cur, fee, day, lines), i, k;
 
-	if (rule->n_funds) {
-		fund_split(rule, fee->fee_producer_minor, fp, &ip);
-		fund_split(rule, fee->fee_consumer_minor, fc, &ic);
-		for (k = 0; k < rule->n_funds; k++)
-			cs_i128_add(&ct->funds_minor[rule->funds[k].account_index], fp[k] + fc[k]);
+	for (i = 0; i < n; i++) {
+		if (emit(s, &lines[i], err) < 0)
+			return -1;
+		if (lines[i].line_no == 3 || lines[i].line_no == 4) /* the fee income lines */
+			cs_i128_add(&ct->fee_income_minor, -lines[i].amount_minor);
+		for (k = 0; k < rule->n_funds && lines[i].line_no > 4; k++)
+			if (lines[i].account == rule->funds[k].account)
+				cs_i128_add(&ct->funds_minor[rule->funds[k].account_index],
+					    -lines[i].amount_minor);
 	}
-	cs_i128_add(&ct->fee_income_minor, ip + ic);
-	if (emit_lines(s, r, cur, fee, day, fp, fc, ip, ic, err) < 0)
-		return -1;
 	add_totals(s, r, cur, fee, pm, cm);
 	return 0;
 }

@@ -168,7 +168,7 @@ static void share_pool(mpz_t amt, const cs_step *st, const mpz_t S, const mpz_t 
 /* The weight of member i in capital interest, proportional to its i_m:
  * version 1 C * d (spec 6), version 2 the capital summed over the counted
  * days (daily_balance, spec 10.3); 0 or less takes no part. */
-static void interest_weight(const cs_surplus_input *in, const cs_step *st, size_t i, mpz_t w)
+void cs_surplus_interest_weight(const cs_surplus_input *in, const cs_step *st, size_t i, mpz_t w)
 {
 	const cs_member *m = &in->members[i];
 	int64_t d;
@@ -205,7 +205,7 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 		return 0; /* capital interest is paid in the base currency only */
 	mpz_inits(w, sum_w, NULL);
 	for (i = 0; i < in->n_members; i++) {
-		interest_weight(in, st, i, w);
+		cs_surplus_interest_weight(in, st, i, w);
 		n += mpz_sgn(w) > 0;
 	}
 	if (n == 0) {
@@ -225,7 +225,7 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *m = &in->members[i];
 
-		interest_weight(in, st, i, w);
+		cs_surplus_interest_weight(in, st, i, w);
 		if (mpz_sgn(w) <= 0)
 			continue;
 		parts[k].key = m->id;
@@ -281,8 +281,8 @@ static int capital_interest(const cs_surplus_input *in, const cs_step *st, const
 /* Member i's patronage basis (fees or volume, by step st) in class cls and
  * currency cur: version 1 the member's own class's, version 2 its member
  * business in that class (spec 10.1). */
-static cs_i128 class_basis(const cs_surplus_input *in, const cs_step *st, size_t i, cs_class cls,
-			   size_t cur)
+cs_i128 cs_surplus_class_basis(const cs_surplus_input *in, const cs_step *st, size_t i,
+			       cs_class cls, size_t cur)
 {
 	size_t n_cur = in->cfg->n_currencies;
 
@@ -304,7 +304,7 @@ static int eligible(const cs_surplus_input *in, const cs_step *st, size_t c, siz
 		    const mpz_t min_pat, mpz_t t)
 {
 	const cs_member *m = &in->members[i];
-	cs_i128 p = class_basis(in, st, i, st->classes[c], cur);
+	cs_i128 p = cs_surplus_class_basis(in, st, i, st->classes[c], cur);
 
 	if (p <= 0)
 		return 0;
@@ -413,7 +413,7 @@ int cs_balance_index(const cs_config *cfg, const char *account)
 
 /* Version 2: the balance of account at the window's start in currency cur
  * (spec 10.2); 0 for an account whose balance is not kept. */
-static cs_i128 balance_of(const cs_surplus_input *in, const char *account, size_t cur)
+cs_i128 cs_surplus_balance(const cs_surplus_input *in, const char *account, size_t cur)
 {
 	int k = cs_balance_index(in->cfg, account);
 
@@ -432,7 +432,7 @@ static void loss_year(const cs_surplus_input *in, cs_surplus_result *res, size_t
 	size_t k;
 
 	for (k = 0; k < cfg->n_loss_cover; k++) {
-		cs_i128 b = balance_of(in, cfg->loss_cover[k], cur), give;
+		cs_i128 b = cs_surplus_balance(in, cfg->loss_cover[k], cur), give;
 
 		give = b > 0 ? (b < rem ? b : rem) : 0;
 		res->loss_cover_minor[cur][k] = give;
@@ -440,6 +440,34 @@ static void loss_year(const cs_surplus_input *in, cs_surplus_result *res, size_t
 	}
 	CS_ASSERT(rem >= 0);
 	res->loss_out_minor[cur] = res->loss_in_minor[cur] + rem;
+}
+
+int cs_surplus_target(const cs_config *cfg, const cs_step *st, size_t cur, mpz_t t)
+{
+	if (st->until == CS_UNTIL_NONE || (st->until == CS_UNTIL_AMOUNT &&
+					   !st->until_amount.applies[cur]))
+		return 0;
+	if (st->until == CS_UNTIL_AMOUNT) {
+		mpz_set(t, st->until_amount.minor[cur]);
+	} else {
+		mpz_mul(t, cfg->total_assets.minor[cur], mpq_numref(st->until_share));
+		mpz_fdiv_q(t, t, mpq_denref(st->until_share));
+	}
+	return 1;
+}
+
+cs_i128 cs_surplus_room_base(const cs_surplus_input *in, const cs_surplus_result *res, size_t s,
+			     size_t cur)
+{
+	const cs_config *cfg = in->cfg;
+	const cs_step *st = &cfg->steps[s];
+	cs_i128 b = cs_surplus_balance(in, st->account, cur);
+	size_t j;
+
+	for (j = 0; j < s; j++)
+		if (cfg->steps[j].type == CS_STEP_ACCOUNT && strcmp(cfg->steps[j].account, st->account) == 0)
+			b += res->step_minor[cur][j];
+	return b;
 }
 
 /* An account step with `until` (spec 10.3, 10.7.5): amt is at most the
@@ -451,20 +479,10 @@ static void until_room(const cs_surplus_input *in, const cs_surplus_result *res,
 	const cs_config *cfg = in->cfg;
 	const cs_step *st = &cfg->steps[s];
 	cs_i128 b;
-	size_t j;
 
-	if (st->until == CS_UNTIL_AMOUNT) {
-		if (!st->until_amount.applies[cur])
-			return; /* no target in this currency */
-		mpz_set(t, st->until_amount.minor[cur]);
-	} else {
-		mpz_mul(t, cfg->total_assets.minor[cur], mpq_numref(st->until_share));
-		mpz_fdiv_q(t, t, mpq_denref(st->until_share));
-	}
-	b = balance_of(in, st->account, cur);
-	for (j = 0; j < s; j++)
-		if (cfg->steps[j].type == CS_STEP_ACCOUNT && strcmp(cfg->steps[j].account, st->account) == 0)
-			b += res->step_minor[cur][j];
+	if (!cs_surplus_target(cfg, st, cur, t))
+		return; /* no target in this currency */
+	b = cs_surplus_room_base(in, res, s, cur);
 	{
 		mpz_t bz;
 
@@ -482,8 +500,8 @@ static void until_room(const cs_surplus_input *in, const cs_surplus_result *res,
 /* The KStG cap of a patronage step (spec 10.3, 10.7.8) into cap:
  * floor(S' * M / T), 0 when T <= 0 or M <= 0, M the member business and T
  * all business (fees borne, or the gross of both sides). */
-static void patronage_cap(const cs_surplus_input *in, const cs_step *st, const mpz_t Sp, size_t cur,
-			  mpz_t cap)
+void cs_surplus_cap(const cs_surplus_input *in, const cs_step *st, const mpz_t Sp, size_t cur,
+		    mpz_t cap)
 {
 	size_t n_cur = in->cfg->n_currencies, i;
 	const cs_i128 *b = st->cap_basis == CS_BASIS_VOLUME ? in->class_gross_minor
@@ -538,7 +556,7 @@ static int run_step(const cs_surplus_input *in, cs_surplus_result *res, size_t s
 		mpz_inits(P, cap, NULL);
 		share_pool(P, st, Sp, A, cfg->rounding, tmp);
 		if (st->cap_member_business) {
-			patronage_cap(in, st, Sp, cur, cap);
+			cs_surplus_cap(in, st, Sp, cur, cap);
 			res->cap_minor[cur][s] = cs_i128_from_mpz(cap);
 			if (mpz_cmp(P, cap) > 0)
 				mpz_set(P, cap);
@@ -565,8 +583,8 @@ static void statement_bases(const cs_surplus_input *in, cs_surplus_result *res, 
 			continue;
 		for (i = 0; i < in->n_members; i++)
 			res->allocs[i * n_cur + cur].basis_minor =
-				class_basis(in, st, i, CS_CLASS_PRODUCER, cur) +
-				class_basis(in, st, i, CS_CLASS_CONSUMER, cur);
+				cs_surplus_class_basis(in, st, i, CS_CLASS_PRODUCER, cur) +
+				cs_surplus_class_basis(in, st, i, CS_CLASS_CONSUMER, cur);
 		break;
 	}
 }
@@ -590,7 +608,7 @@ int cs_surplus_compute(const cs_surplus_input *in, cs_surplus_result *res, cs_er
 	for (cur = 0; cur < n_cur; cur++) {
 		res->surplus_minor[cur] = in->fee_income_minor[cur] - in->costs_minor[cur];
 		if (v2) {
-			res->loss_in_minor[cur] = balance_of(in, cfg->accounts[CS_ACCOUNT_LOSS_CARRIED], cur);
+			res->loss_in_minor[cur] = cs_surplus_balance(in, cfg->accounts[CS_ACCOUNT_LOSS_CARRIED], cur);
 			res->loss_out_minor[cur] = res->loss_in_minor[cur];
 		}
 		for (s = 0; s < cfg->n_steps; s++)

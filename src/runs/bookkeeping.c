@@ -382,6 +382,46 @@ static int stale_distributions(cs_db *db, const cs_run_opts *opts, const cs_run_
 	return 0;
 }
 
+/* Version 2 (spec 10.7.3): superseding distribute run old makes the
+ * committed distribute runs after it stale, since their balances came from
+ * its lines: "stale_runs" in j, a line each in notes. */
+static int stale_later_distributions(cs_db *db, const cs_run_opts *opts, const cs_run_ref *old,
+				     cs_run_result *res, cs_json *j, cs_error *err)
+{
+	char to[24];
+	const char *param = to;
+	cs_db_rows rows;
+	size_t i;
+
+	snprintf(to, sizeof(to), "%lld", (long long)old->to_us);
+	if (cs_db_query(db,
+			"SELECT id, window_from_text, window_to_text FROM coopsettle.runs"
+			" WHERE kind = 'distribute' AND status = 'committed'"
+			" AND window_from_us >= $1::bigint ORDER BY window_from_us, id",
+			1, &param, &rows, err) < 0)
+		return -1;
+	cs_json_key(j, "stale_runs");
+	cs_json_array_begin(j);
+	for (i = 0; i < rows.n_rows; i++) {
+		int64_t d = 0;
+
+		cs_db_cell_i64(&rows, i, 0, &d);
+		cs_json_int(j, d);
+		cs_buf_printf(&res->notes,
+			      "coopsettle: distribute run %lld [%s, %s) started from the balances "
+			      "run %lld left, which this run %s: run %lld %s stale; re-run distribute "
+			      "for each later window, in window order, with --supersede --reason "
+			      "TEXT\n",
+			      (long long)d, cs_text_shown(cs_db_cell(&rows, i, 1)),
+			      cs_text_shown(cs_db_cell(&rows, i, 2)), (long long)old->id,
+			      opts->dry_run ? "would supersede" : "supersedes", (long long)d,
+			      opts->dry_run ? "would be" : "is now");
+	}
+	cs_json_array_end(j);
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
 /* "config_changes" in j (the paths), and the keys with their values in
  * notes. */
 static int report_config(cs_db *db, const cs_run_opts *opts, const cs_run_ref *old,
@@ -425,7 +465,9 @@ int cs_run_report_replacement(cs_db *db, const cs_run_opts *opts, const char *ki
 	cs_json_object_begin(&j);
 	if (replacement_figures(db, opts, old, res, &j, err) < 0 ||
 	    report_config(db, opts, old, res, &j, err) < 0 ||
-	    (strcmp(kind, "settle") == 0 && stale_distributions(db, opts, old, res, &j, err) < 0))
+	    (strcmp(kind, "settle") == 0 && stale_distributions(db, opts, old, res, &j, err) < 0) ||
+	    (strcmp(kind, "distribute") == 0 && opts->cfg->version >= 2 &&
+	     stale_later_distributions(db, opts, old, res, &j, err) < 0))
 		goto cleanup;
 	cs_json_object_end(&j);
 	cs_run_statement_add(&res->statement, extra.data);

@@ -344,19 +344,22 @@ done:
 static const char *class_empty_reason(const cs_surplus_input *in, const cs_step *st, size_t c,
 				      size_t cur)
 {
-	const cs_i128 *basis = st->basis == CS_BASIS_VOLUME ? in->gross_minor : in->fees_minor;
-	size_t n_cur = in->cfg->n_currencies, i, members = 0, in_window = 0, with_basis = 0;
+	size_t i, members = 0, in_window = 0, with_basis = 0;
 	cs_i128 min = st->min_patronage.present ? cs_i128_from_mpz(st->min_patronage.minor[cur])
 						 : 0;
+	int v2 = in->class_fees_minor != NULL;
 
 	for (i = 0; i < in->n_members; i++) {
 		const cs_member *m = &in->members[i];
-		cs_i128 p = basis[i * n_cur + cur];
+		/* version 2: member business in the class, days as a member of it */
+		cs_i128 p = cs_surplus_class_basis(in, st, i, st->classes[c], cur);
 
-		if (m->cls != st->classes[c])
+		if (!v2 && m->cls != st->classes[c])
 			continue;
+		if (v2 && m->period_count[st->classes[c]] == 0)
+			continue; /* never a member of the class */
 		members++;
-		if (cs_membership_days(in, m) <= 0)
+		if (v2 ? cs_class_days(in, m, st->classes[c]) <= 0 : cs_membership_days(in, m) <= 0)
 			continue;
 		in_window++;
 		if (p <= 0)

@@ -168,6 +168,41 @@ static void overlap_hint(cs_error *err, const char *kind)
 				   "replace one with exactly its window and --supersede --reason TEXT.");
 }
 
+/* Version 2 (spec 10.7.3): a new distribute window starts at or after the
+ * end of every committed distribute window, since the balances of each feed
+ * the next; otherwise exit 4. */
+static int distribute_order(cs_db *db, const cs_run_opts *opts, const char *kind, cs_error *err)
+{
+	char from[24];
+	const char *param = from;
+	cs_db_rows rows;
+	int rc = 0;
+
+	if (strcmp(kind, "distribute") != 0 || opts->cfg->version < 2)
+		return 0;
+	snprintf(from, sizeof(from), "%lld", (long long)opts->window.from_us);
+	if (cs_db_query(db,
+			"SELECT id, window_from_text, window_to_text FROM coopsettle.runs"
+			" WHERE kind = 'distribute' AND status = 'committed'"
+			" AND window_to_us > $1::bigint ORDER BY window_to_us DESC, id LIMIT 1",
+			1, &param, &rows, err) < 0)
+		return -1;
+	if (rows.n_rows) {
+		rc = cs_error_set(err, CS_EXIT_CONFLICT,
+				  "window [%s, %s) starts before the end of committed distribute run "
+				  "%s [%s, %s): distribute windows follow one another; nothing was "
+				  "written",
+				  opts->window.from_text, opts->window.to_text, cs_db_cell(&rows, 0, 0),
+				  cs_db_cell(&rows, 0, 1), cs_db_cell(&rows, 0, 2));
+		cs_error_hint(err, "Each distribution starts from the balances the ones before it "
+				   "left (spec 10.7.3): distribute a window from %s on, or supersede "
+				   "the later run's own window.",
+			      cs_db_cell(&rows, 0, 2));
+	}
+	cs_db_rows_free(&rows);
+	return rc;
+}
+
 int cs_run_find_conflict(cs_db *db, const cs_run_opts *opts, const char *kind, int *equal,
 			 cs_run_ref *old_ref, cs_error *err)
 {
@@ -192,7 +227,7 @@ int cs_run_find_conflict(cs_db *db, const cs_run_opts *opts, const char *kind, i
 		return -1;
 	if (rows.n_rows == 0) {
 		cs_db_rows_free(&rows);
-		return 0;
+		return distribute_order(db, opts, kind, err);
 	}
 	cs_db_cell_i64(&rows, 0, 0, &old_ref->id);
 	cs_db_cell_i64(&rows, 0, 1, &old_ref->from_us);
