@@ -18,7 +18,8 @@
 #   --dist-members N   members of the distribute data set (default 1000000)
 #   --reps N           repetitions of every timing; medians are quoted (3)
 #   --no-distribute    skip the distribute benchmark
-#   --no-diagnostics   skip the diagnostic settle without foreign keys
+#   --no-diagnostics   skip the diagnostics: the settle without foreign keys
+#                      and the floor that writes the lines as binary COPY
 #   --no-doc           print the results only; leave docs/performance.md
 #
 # Builds build-bench/ (RelWithDebInfo), starts a private cluster with the
@@ -30,6 +31,9 @@
 #       the ledger table (same indexes, no foreign key)
 #   (b) coopsettle settle of the window, committed
 #   (c) the same fee rules in plain SQL (scripts/bench/baseline.sql)
+# and, as diagnostics, (b') the settle with the output tables' foreign keys
+# dropped and (a') the floor with the ledger lines as binary COPY, the
+# format coopsettle sends ((a) writes them as text, as psql exports them);
 # checks once that (c) gives exactly (b)'s ledger lines and totals (with
 # --v2 their posting dates and member flags too) and stops with exit 1,
 # writing nothing into the doc, if it does not; times coopsettle distribute
@@ -67,7 +71,7 @@ while (($#)); do
 	--no-distribute) DO_DIST=0; shift ;;
 	--no-diagnostics) DO_DIAG=0; shift ;;
 	--no-doc) DO_DOC=0; shift ;;
-	-h | --help) sed -n '2,44s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '2,49s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) cs_die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -206,7 +210,7 @@ cs_log "compiling scripts/bench/copy_floor.c"
 gcc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" scripts/bench/copy_floor.c \
 	-L"$(pg_config --libdir)" -lpq -o "$FLOOR"
 cs_pg_start "$BUILD_DIR"
-cs_at_exit "rm -f '$OUT/ledger.copy'"
+cs_at_exit "rm -f '$OUT/ledger.copy' '$OUT/ledger.bin'"
 
 pg_setting() { psql -X -A -t -d postgres -c "SHOW $1"; }
 MACHINE_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
@@ -243,7 +247,7 @@ READ_SQL="COPY (SELECT id, occurred_at, producer_id, consumer_id, amount_minor, 
 # ---------------------------------------------------------------- settle
 
 T_b=() RSS_b=() CPU_b=() T_nofk=() RSS_nofk=() CPU_nofk=()
-T_read=() T_write=() T_floor=() T_sql=()
+T_read=() T_write=() T_floor=() T_sql=() T_writebin=() T_floorbin=()
 for ((k = 1; k <= REPS; k++)); do
 	cs_log "rep $k/$REPS: (b) coopsettle settle"
 	fresh_db "b_$k" benchdata
@@ -254,6 +258,10 @@ for ((k = 1; k <= REPS; k++)); do
 		cs_log "writing the run's $LINES ledger lines to $OUT/ledger.copy (for the floor)"
 		psqlq b_1 -c "\\copy (SELECT * FROM coopsettle.ledger_lines WHERE run_id = 1
 			ORDER BY journal, line_no) TO '$OUT/ledger.copy'"
+		if ((DO_DIAG)); then # the same lines in coopsettle's own format
+			psqlq b_1 -c "\\copy (SELECT * FROM coopsettle.ledger_lines WHERE run_id = 1
+				ORDER BY journal, line_no) TO '$OUT/ledger.bin' WITH (FORMAT binary)"
+		fi
 	else
 		drop_db "b_$k" # b_1 stays for the check of the baseline
 	fi
@@ -270,10 +278,22 @@ for ((k = 1; k <= REPS; k++)); do
 	PGDATABASE="floor_$k" "$FLOOR" in "COPY public.ledger_floor FROM STDIN" "$OUT/ledger.copy" \
 		>"$OUT/floor_write_$k.txt"
 	t3=$(now_ns)
-	drop_db "floor_$k"
 	T_read+=($((t1 - t0)))
 	T_write+=($((t3 - t2)))
 	T_floor+=($((t1 - t0 + t3 - t2)))
+	if ((DO_DIAG)); then
+		# (a') the same lines as binary COPY, the format coopsettle sends:
+		# less work for the server than text (diagnostic)
+		psqlq "floor_$k" -c "CREATE TABLE public.ledger_floor_bin (LIKE coopsettle.ledger_lines INCLUDING ALL)"
+		checkpoint
+		t2=$(now_ns)
+		PGDATABASE="floor_$k" "$FLOOR" in "COPY public.ledger_floor_bin FROM STDIN (FORMAT binary)" \
+			"$OUT/ledger.bin" >"$OUT/floor_writebin_$k.txt"
+		t3=$(now_ns)
+		T_writebin+=($((t3 - t2)))
+		T_floorbin+=($((t1 - t0 + t3 - t2)))
+	fi
+	drop_db "floor_$k"
 
 	cs_log "rep $k/$REPS: (c) plain SQL"
 	fresh_db "c_$k" benchdata
@@ -319,7 +339,7 @@ if [[ "$MATCH" != yes ]]; then
 	cs_die "the plain-SQL baseline ($BASELINE) does not give coopsettle's lines and totals: no figures are written (the first differing rows are above; the databases are gone with the cluster)"
 fi
 drop_db b_1
-rm -f "$OUT/ledger.copy"
+rm -f "$OUT/ledger.copy" "$OUT/ledger.bin"
 
 # ---------------------------------------------------------------- settle, smaller window (--v2)
 
@@ -467,7 +487,7 @@ phase_rows()
 
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 # every raw timing (ns) and RSS (KiB), for the record
-declare -p T_read T_write T_floor T_b RSS_b CPU_b T_nofk RSS_nofk CPU_nofk T_sql \
+declare -p T_read T_write T_floor T_writebin T_floorbin T_b RSS_b CPU_b T_nofk RSS_nofk CPU_nofk T_sql \
 	T_dist RSS_dist CPU_dist T_dfread T_dflines T_dfallocs T_dfloor \
 	T_small RSS_small CPU_small >"$OUT/raw-$TAG.txt"
 REPORT="$OUT/report-$TAG.md"
@@ -506,6 +526,10 @@ REPORT="$OUT/report-$TAG.md"
 	row "(a) floor: read the window (binary COPY, minimal client)" "$m_read" "${T_read[@]}"
 	row "(a) floor: COPY $(group "$LINES") ledger lines into an empty copy of the table" "$m_write" "${T_write[@]}"
 	row "**(a) floor, total**" "$m_floor" "${T_floor[@]}"
+	if ((DO_DIAG)); then
+		row "(a') floor with the ledger lines as binary COPY, coopsettle's format (diagnostic)" \
+			"$(median "${T_floorbin[@]}")" "${T_floorbin[@]}"
+	fi
 	row "**(b) coopsettle settle, committed**" "$m_b" "${T_b[@]}"
 	if ((DO_DIAG)); then
 		row "(b') coopsettle settle, output tables without foreign keys (diagnostic)" \
@@ -521,15 +545,17 @@ REPORT="$OUT/report-$TAG.md"
 	if ((DO_DIAG)); then
 		bpa=$(ratio "$(median "${T_nofk[@]}")" "$m_floor")
 		printf -- "- b'/a = %s (coopsettle without the output tables' foreign keys)\n" "$bpa"
+		printf -- "- b/a' = %s (against the floor that writes the lines in binary, as coopsettle does)\n" \
+			"$(ratio "$m_b" "$(median "${T_floorbin[@]}")")"
 	fi
 	printf -- '- **c/b = %s** (target >= 1.5: %s)\n' "$cb" "$(verdict "$cb" '>=' 1.5)"
 	printf -- '- %s\n' "$RSS_LINE"
-	printf -- '- CPU time of the coopsettle process (user + system): %s s\n' "$(secs "$(median "${CPU_b[@]}")")"
 	if ((V2)); then
-		printf -- '- party totals written: %s at %s transactions, %s at %s (ledger lines %s and %s)\n' \
+		printf -- '- party totals (what the peak grows with: the engine holds them until the end): %s at %s transactions, %s at %s (ledger lines %s and %s)\n' \
 			"$(group "$PARTIES")" "$(group "$ROWS")" "$(group "$SMALL_PARTIES")" "$(group "$SMALL_ROWS")" \
 			"$(group "$LINES")" "$(group "$SMALL_LINES")"
 	fi
+	printf -- '- CPU time of the coopsettle process (user + system): %s s\n' "$(secs "$(median "${CPU_b[@]}")")"
 	printf -- '- baseline equals coopsettle (%s): **%s**\n' "$MATCH_WHAT" "$MATCH"
 	printf '\nWhere (b) spends its time, server side (median per phase, from the server log):\n\n'
 	printf '| phase of `coopsettle settle` | s |\n|---|---:|\n'
