@@ -283,7 +283,8 @@ for ((k = 1; k <= REPS; k++)); do
 	T_floor+=($((t1 - t0 + t3 - t2)))
 	if ((DO_DIAG)); then
 		# (a') the same lines as binary COPY, the format coopsettle sends:
-		# less work for the server than text (diagnostic)
+		# less CPU for the server than text, but 68% more bytes through the
+		# socket (diagnostic; docs/performance.md, "Config version 2")
 		psqlq "floor_$k" -c "CREATE TABLE public.ledger_floor_bin (LIKE coopsettle.ledger_lines INCLUDING ALL)"
 		checkpoint
 		t2=$(now_ns)
