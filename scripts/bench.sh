@@ -2,16 +2,24 @@
 # bench.sh -- how fast coopsettle settles and distributes, against the floor
 # of what the database must do anyway and against plain SQL.
 #
-# usage: scripts/bench.sh [--rows N] [--members N] [--dist-members N]
-#                         [--reps N] [--no-distribute] [--no-diagnostics]
-#                         [--no-doc]
+# usage: scripts/bench.sh [--v2 [--small-rows N]] [--rows N] [--members N]
+#                         [--dist-members N] [--reps N] [--no-distribute]
+#                         [--no-diagnostics] [--no-doc]
 #
+#   --v2               config version 2 with dated memberships instead of
+#                      version 1: scripts/bench/bench_v2.yaml, data from
+#                      generate_v2.sql (10% of the ids with two periods, 5%
+#                      holding both classes, status changes inside the
+#                      window), baseline_v2.sql; settle only (no distribute)
+#   --small-rows N     with --v2, the smaller window whose peak RSS the
+#                      report compares (default 100000)
 #   --rows N           transactions in the settled window (default 1000000)
 #   --members N        members of the settle data set (default 100000)
 #   --dist-members N   members of the distribute data set (default 1000000)
 #   --reps N           repetitions of every timing; medians are quoted (3)
 #   --no-distribute    skip the distribute benchmark
-#   --no-diagnostics   skip the diagnostic settle without foreign keys
+#   --no-diagnostics   skip the diagnostics: the settle without foreign keys
+#                      and the floor that writes the lines as binary COPY
 #   --no-doc           print the results only; leave docs/performance.md
 #
 # Builds build-bench/ (RelWithDebInfo), starts a private cluster with the
@@ -23,12 +31,18 @@
 #       the ledger table (same indexes, no foreign key)
 #   (b) coopsettle settle of the window, committed
 #   (c) the same fee rules in plain SQL (scripts/bench/baseline.sql)
-# checks once that (c) gives exactly (b)'s ledger lines and totals, and
-# times coopsettle distribute with --dist-members members against its own
-# floor (the minimal client reading the members and party totals and
-# copying the run's ledger lines and allocations into empty copies of the
-# tables). Writes the table into docs/performance.md between the markers for
-# this --rows value.
+# and, as diagnostics, (b') the settle with the output tables' foreign keys
+# dropped and (a') the floor with the ledger lines as binary COPY, the
+# format coopsettle sends ((a) writes them as text, as psql exports them);
+# checks once that (c) gives exactly (b)'s ledger lines and totals (with
+# --v2 their posting dates and member flags too) and stops with exit 1,
+# writing nothing into the doc, if it does not; times coopsettle distribute
+# with --dist-members members against its own floor (the minimal client
+# reading the members and party totals and copying the run's ledger lines
+# and allocations into empty copies of the tables). With --v2, times (b)
+# again on a window of --small-rows transactions for its peak RSS. Writes
+# the table into docs/performance.md between the markers for this --rows
+# value (bench:rows=N, or bench:v2:rows=N with --v2).
 # Nothing here is a test: the timings assert nothing.
 set -euo pipefail
 
@@ -44,8 +58,12 @@ REPS=3
 DO_DIST=1
 DO_DIAG=1
 DO_DOC=1
+V2=0
+SMALL_ROWS=100000
 while (($#)); do
 	case "$1" in
+	--v2) V2=1; shift ;;
+	--small-rows) SMALL_ROWS=${2:?--small-rows needs a value}; shift 2 ;;
 	--rows) ROWS=${2:?--rows needs a value}; shift 2 ;;
 	--members) MEMBERS=${2:?--members needs a value}; shift 2 ;;
 	--dist-members) DIST_MEMBERS=${2:?--dist-members needs a value}; shift 2 ;;
@@ -53,24 +71,44 @@ while (($#)); do
 	--no-distribute) DO_DIST=0; shift ;;
 	--no-diagnostics) DO_DIAG=0; shift ;;
 	--no-doc) DO_DOC=0; shift ;;
-	-h | --help) sed -n '2,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '2,49s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) cs_die "unknown option '$1' (see --help)" ;;
 	esac
 done
-for v in "$ROWS" "$MEMBERS" "$DIST_MEMBERS" "$REPS"; do
+for v in "$ROWS" "$MEMBERS" "$DIST_MEMBERS" "$REPS" "$SMALL_ROWS"; do
 	[[ "$v" =~ ^[1-9][0-9]*$ ]] || cs_die "not a positive integer: '$v'"
 done
 ((MEMBERS >= 5 && DIST_MEMBERS >= 5)) || cs_die "at least 5 members"
+if ((V2)); then
+	((MEMBERS >= 100)) || cs_die "--v2 needs at least 100 members"
+	DO_DIST=0 # distribute with version 2 reads capital and costs: not benchmarked here
+fi
 
 BUILD_DIR=build-bench
 OUT="$BUILD_DIR/bench"
 CS="$BUILD_DIR/coopsettle"
 FLOOR="$BUILD_DIR/copy_floor"
 CFG=scripts/bench/bench.yaml
+GENERATE=scripts/bench/generate.sql
+BASELINE=scripts/bench/baseline.sql
+DATED=false # compare posting dates and member flags (config version 2)
+MARK="bench:rows=$ROWS"
+TAG="$ROWS" # of the files in $OUT
+if ((V2)); then
+	CFG=scripts/bench/bench_v2.yaml
+	GENERATE=scripts/bench/generate_v2.sql
+	BASELINE=scripts/bench/baseline_v2.sql
+	DATED=true
+	MARK="bench:v2:rows=$ROWS"
+	TAG="v2-$ROWS"
+fi
 PERIOD=2026-11
-# The window of --period 2026-11 in the config's time zone (Europe/Berlin).
+# The window of --period 2026-11 in the config's time zone (Europe/Berlin),
+# and its local days [FIRST_DAY, END_DAY).
 FROM='2026-11-01 00:00:00+01'
 TO='2026-12-01 00:00:00+01'
+FIRST_DAY=2026-11-01
+END_DAY=2026-12-01
 DOC=docs/performance.md
 
 # ---------------------------------------------------------------- helpers
@@ -172,7 +210,7 @@ cs_log "compiling scripts/bench/copy_floor.c"
 gcc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" scripts/bench/copy_floor.c \
 	-L"$(pg_config --libdir)" -lpq -o "$FLOOR"
 cs_pg_start "$BUILD_DIR"
-cs_at_exit "rm -f '$OUT/ledger.copy'"
+cs_at_exit "rm -f '$OUT/ledger.copy' '$OUT/ledger.bin'"
 
 pg_setting() { psql -X -A -t -d postgres -c "SHOW $1"; }
 MACHINE_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
@@ -189,9 +227,14 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 cs_log "generating $ROWS transactions, $MEMBERS members (database benchdata)"
 psqlq postgres -c "CREATE DATABASE benchdata"
 "$CS" --db dbname=benchdata init-db >/dev/null
-psqlq benchdata -v rows="$ROWS" -v members="$MEMBERS" -v cover=0 \
-	-f scripts/bench/generate.sql >/dev/null
+psqlq benchdata -v rows="$ROWS" -v members="$MEMBERS" -v cover=0 -f "$GENERATE" >/dev/null
 psqlq benchdata -f scripts/bench/baseline_setup.sql
+if ((V2)); then
+	cs_log "describing the memberships (scripts/bench/stats_v2.sql)"
+	read -r S_ROWS S_IDS S_BOTH S_TWO S_CHANGING S_TXNS S_LOCAL S_DATED <<<"$(psqlq benchdata -A -t \
+		-F ' ' -v from="$FROM" -v to="$TO" -v first_day="$FIRST_DAY" -v end_day="$END_DAY" \
+		-v tz=Europe/Berlin -f scripts/bench/stats_v2.sql)"
+fi
 # warm the OS cache the same way for every measurement that follows
 export PGDATABASE=benchdata
 "$FLOOR" out "COPY coopsettle.transactions TO STDOUT (FORMAT binary)" >/dev/null
@@ -204,16 +247,21 @@ READ_SQL="COPY (SELECT id, occurred_at, producer_id, consumer_id, amount_minor, 
 # ---------------------------------------------------------------- settle
 
 T_b=() RSS_b=() CPU_b=() T_nofk=() RSS_nofk=() CPU_nofk=()
-T_read=() T_write=() T_floor=() T_sql=()
+T_read=() T_write=() T_floor=() T_sql=() T_writebin=() T_floorbin=()
 for ((k = 1; k <= REPS; k++)); do
 	cs_log "rep $k/$REPS: (b) coopsettle settle"
 	fresh_db "b_$k" benchdata
 	timed_settle "b_$k" b "$k"
 	LINES="$(psqlq "b_$k" -A -t -c "SELECT line_count FROM coopsettle.runs WHERE id = 1")"
+	PARTIES="$(psqlq "b_$k" -A -t -c "SELECT count(*) FROM coopsettle.party_totals WHERE run_id = 1")"
 	if ((k == 1)); then
 		cs_log "writing the run's $LINES ledger lines to $OUT/ledger.copy (for the floor)"
 		psqlq b_1 -c "\\copy (SELECT * FROM coopsettle.ledger_lines WHERE run_id = 1
 			ORDER BY journal, line_no) TO '$OUT/ledger.copy'"
+		if ((DO_DIAG)); then # the same lines in coopsettle's own format
+			psqlq b_1 -c "\\copy (SELECT * FROM coopsettle.ledger_lines WHERE run_id = 1
+				ORDER BY journal, line_no) TO '$OUT/ledger.bin' WITH (FORMAT binary)"
+		fi
 	else
 		drop_db "b_$k" # b_1 stays for the check of the baseline
 	fi
@@ -230,16 +278,29 @@ for ((k = 1; k <= REPS; k++)); do
 	PGDATABASE="floor_$k" "$FLOOR" in "COPY public.ledger_floor FROM STDIN" "$OUT/ledger.copy" \
 		>"$OUT/floor_write_$k.txt"
 	t3=$(now_ns)
-	drop_db "floor_$k"
 	T_read+=($((t1 - t0)))
 	T_write+=($((t3 - t2)))
 	T_floor+=($((t1 - t0 + t3 - t2)))
+	if ((DO_DIAG)); then
+		# (a') the same lines as binary COPY, the format coopsettle sends:
+		# less CPU for the server than text, but 68% more bytes through the
+		# socket (diagnostic; docs/performance.md, "Config version 2")
+		psqlq "floor_$k" -c "CREATE TABLE public.ledger_floor_bin (LIKE coopsettle.ledger_lines INCLUDING ALL)"
+		checkpoint
+		t2=$(now_ns)
+		PGDATABASE="floor_$k" "$FLOOR" in "COPY public.ledger_floor_bin FROM STDIN (FORMAT binary)" \
+			"$OUT/ledger.bin" >"$OUT/floor_writebin_$k.txt"
+		t3=$(now_ns)
+		T_writebin+=($((t3 - t2)))
+		T_floorbin+=($((t1 - t0 + t3 - t2)))
+	fi
+	drop_db "floor_$k"
 
 	cs_log "rep $k/$REPS: (c) plain SQL"
 	fresh_db "c_$k" benchdata
 	checkpoint
 	t0=$(now_ns)
-	psqlq "c_$k" -v from="$FROM" -v to="$TO" -v run_id=1 -f scripts/bench/baseline.sql
+	psqlq "c_$k" -v from="$FROM" -v to="$TO" -v run_id=1 -f "$BASELINE"
 	t1=$(now_ns)
 	drop_db "c_$k"
 	T_sql+=($((t1 - t0)))
@@ -254,11 +315,11 @@ for ((k = 1; k <= REPS; k++)); do
 done
 
 cs_log "checking that the plain SQL gives coopsettle's lines and totals"
-psqlq b_1 -v from="$FROM" -v to="$TO" -v run_id=1 -f scripts/bench/baseline.sql
+psqlq b_1 -v from="$FROM" -v to="$TO" -v run_id=1 -f "$BASELINE"
 check_lines=false
 ((ROWS > 2000000)) || check_lines=true
 CHECK="$(psqlq b_1 -A -t -F ' ' -v cs_run=1 -v sql_run=1 -v check_lines="$check_lines" \
-	-f scripts/bench/compare.sql)"
+	-v dated="$DATED" -f scripts/bench/compare.sql)"
 read -r D_LINES D_PARTIES D_CURRENCIES N_CS N_SQL <<<"$CHECK"
 if [[ "$D_PARTIES" == 0 && "$D_CURRENCIES" == 0 && "$D_LINES" =~ ^(0|-)$ && "$N_CS" == "$N_SQL" ]]; then
 	MATCH="yes"
@@ -267,12 +328,42 @@ else
 fi
 if [[ "$D_LINES" == "-" ]]; then
 	MATCH_WHAT="party and currency totals and line counts (line by line only up to 2,000,000 rows)"
+elif [[ "$DATED" == true ]]; then
+	MATCH_WHAT="every ledger line with its posted_on, party total with its member flag, and currency total, compared line by line"
 else
 	MATCH_WHAT="every ledger line, party total and currency total"
 fi
 cs_log "baseline equals coopsettle: $MATCH (differing: lines $D_LINES, party totals $D_PARTIES, currency totals $D_CURRENCIES; lines $N_CS vs $N_SQL)"
+if [[ "$MATCH" != yes ]]; then
+	psqlq b_1 -v cs_run=1 -v sql_run=1 -v dated="$DATED" -v show=true \
+		-f scripts/bench/compare.sql >&2
+	cs_die "the plain-SQL baseline ($BASELINE) does not give coopsettle's lines and totals: no figures are written (the first differing rows are above; the databases are gone with the cluster)"
+fi
 drop_db b_1
-rm -f "$OUT/ledger.copy"
+rm -f "$OUT/ledger.copy" "$OUT/ledger.bin"
+
+# ---------------------------------------------------------------- settle, smaller window (--v2)
+
+# Peak RSS must not grow with the transactions: the same members, a window
+# of --small-rows transactions, (b) timed the same way.
+T_small=() RSS_small=() CPU_small=()
+if ((V2)); then
+	cs_log "generating $SMALL_ROWS transactions, $MEMBERS members (database smalldata)"
+	drop_db benchdata # its copies are made; the disk is shared
+	psqlq postgres -c "CREATE DATABASE smalldata"
+	"$CS" --db dbname=smalldata init-db >/dev/null
+	psqlq smalldata -v rows="$SMALL_ROWS" -v members="$MEMBERS" -f "$GENERATE" >/dev/null
+	PGDATABASE=smalldata "$FLOOR" out "COPY coopsettle.transactions TO STDOUT (FORMAT binary)" >/dev/null
+	for ((k = 1; k <= REPS; k++)); do
+		cs_log "rep $k/$REPS: (b) coopsettle settle of $SMALL_ROWS transactions"
+		fresh_db "s_$k" smalldata
+		timed_settle "s_$k" small "$k"
+		SMALL_LINES="$(psqlq "s_$k" -A -t -c "SELECT line_count FROM coopsettle.runs WHERE id = 1")"
+		SMALL_PARTIES="$(psqlq "s_$k" -A -t -c "SELECT count(*) FROM coopsettle.party_totals WHERE run_id = 1")"
+		drop_db "s_$k"
+	done
+	drop_db smalldata
+fi
 
 # ---------------------------------------------------------------- distribute
 
@@ -357,10 +448,13 @@ verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
 rss_mib=$(awk -v k="$rss_b" 'BEGIN { printf "%.1f", k / 1024 }')
 
 {
-	printf '%s\n' "$ROWS" "$rss_b" >"$OUT/results-$ROWS.txt"
+	printf '%s\n' "$ROWS" "$rss_b" >"$OUT/results-$TAG.txt"
 }
 RSS_LINE="peak RSS of coopsettle settle: $rss_mib MiB (target <= 256 MiB: $(verdict "$rss_mib" '<=' 256))"
-if ((ROWS != 1000000)) && [[ -f "$OUT/results-1000000.txt" ]]; then
+if ((V2)); then
+	rss_small=$(printf '%s\n' "${RSS_small[@]}" | sort -n | tail -n 1)
+	RSS_LINE+="; at $(group "$SMALL_ROWS") transactions $(awk -v k="$rss_small" 'BEGIN { printf "%.1f", k / 1024 }') MiB, so $(group "$ROWS") take $(ratio "$rss_b" "$rss_small") x the memory of $(group "$SMALL_ROWS") (target <= 1.1: $(verdict "$(ratio "$rss_b" "$rss_small")" '<=' 1.1))"
+elif ((ROWS != 1000000)) && [[ -f "$OUT/results-1000000.txt" ]]; then
 	rss_1m=$(sed -n 2p "$OUT/results-1000000.txt")
 	RSS_LINE+="; $(ratio "$rss_b" "$rss_1m") x the 1,000,000-row figure of $(awk -v k="$rss_1m" 'BEGIN { printf "%.1f", k / 1024 }') MiB (target <= 1.1: $(verdict "$(ratio "$rss_b" "$rss_1m")" '<=' 1.1))"
 fi
@@ -370,7 +464,7 @@ phase_rows()
 	local tag=$1 p label
 
 	for p in read_members read_transactions copy_ledger_lines copy_party_totals \
-		insert_run_record commit copy_run_inputs \
+		insert_run_record commit copy_run_inputs copy_run_memberships \
 		read_patronage_bases copy_member_allocations copy_other other; do
 		case $p in
 		read_members) label="read members (binary COPY)" ;;
@@ -379,6 +473,7 @@ phase_rows()
 		copy_party_totals) label="write party totals (COPY)" ;;
 		insert_run_record) label="insert the run record (with the statement)" ;;
 		copy_run_inputs) label="write the input snapshot (run_input_chunks, binary COPY)" ;;
+		copy_run_memberships) label="write the membership snapshot (run_memberships, COPY)" ;;
 		commit) label="COMMIT (deferred foreign-key checks of the small tables)" ;;
 		read_patronage_bases) label="read patronage bases (party totals, binary COPY)" ;;
 		copy_member_allocations) label="write member allocations (binary COPY, fed by a sender thread)" ;;
@@ -393,12 +488,30 @@ phase_rows()
 
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 # every raw timing (ns) and RSS (KiB), for the record
-declare -p T_read T_write T_floor T_b RSS_b CPU_b T_nofk RSS_nofk CPU_nofk T_sql \
-	T_dist RSS_dist CPU_dist T_dfread T_dflines T_dfallocs T_dfloor >"$OUT/raw-$ROWS.txt"
-REPORT="$OUT/report-$ROWS.md"
+declare -p T_read T_write T_floor T_writebin T_floorbin T_b RSS_b CPU_b T_nofk RSS_nofk CPU_nofk T_sql \
+	T_dist RSS_dist CPU_dist T_dfread T_dflines T_dfallocs T_dfloor \
+	T_small RSS_small CPU_small >"$OUT/raw-$TAG.txt"
+REPORT="$OUT/report-$TAG.md"
 {
-	printf '### %s transactions, %s members\n\n' "$(group "$ROWS")" "$(group "$MEMBERS")"
-	printf 'Run of %s: medians of %s repetitions, wall-clock seconds.\n\n' "$(date -u +%Y-%m-%d)" "$REPS"
+	if ((V2)); then
+		printf '### Version 2, dated memberships: %s transactions, %s members\n\n' \
+			"$(group "$ROWS")" "$(group "$MEMBERS")"
+		printf 'Run of %s at commit %s: medians of %s repetitions, wall-clock seconds.\n\n' \
+			"$(date -u +%Y-%m-%d)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$REPS"
+		printf 'Data (`scripts/bench/generate_v2.sql`, `stats_v2.sql`): %s membership rows for %s ids; ' \
+			"$(group "$S_ROWS")" "$(group "$S_IDS")"
+		printf '%s ids hold both classes, %s (id, class) pairs have two periods, ' \
+			"$(group "$S_BOTH")" "$(group "$S_TWO")"
+		printf '%s pairs are members on some local days of the window and not on others. ' \
+			"$(group "$S_CHANGING")"
+		printf 'Of the %s transactions, %s have other member flags on their local day ' \
+			"$(group "$S_TXNS")" "$(group "$S_LOCAL")"
+		printf '(Europe/Berlin) than on their UTC day, and %s other flags than the memberships give without their dates.\n\n' \
+			"$(group "$S_DATED")"
+	else
+		printf '### %s transactions, %s members\n\n' "$(group "$ROWS")" "$(group "$MEMBERS")"
+		printf 'Run of %s: medians of %s repetitions, wall-clock seconds.\n\n' "$(date -u +%Y-%m-%d)" "$REPS"
+	fi
 	printf 'Machine: %s CPUs (%s), %s RAM; PostgreSQL %s; %s.\n\n' \
 		"$MACHINE_NPROC" "$MACHINE_CPU" "$MACHINE_MEM" "$PG_VERSION" "$(gcc -dumpfullversion | sed 's/^/gcc /')"
 	printf 'Server settings (as initdb made them): `%s`\n\n' "${PG_SETTINGS% }"
@@ -414,20 +527,35 @@ REPORT="$OUT/report-$ROWS.md"
 	row "(a) floor: read the window (binary COPY, minimal client)" "$m_read" "${T_read[@]}"
 	row "(a) floor: COPY $(group "$LINES") ledger lines into an empty copy of the table" "$m_write" "${T_write[@]}"
 	row "**(a) floor, total**" "$m_floor" "${T_floor[@]}"
+	if ((DO_DIAG)); then
+		row "(a') floor with the ledger lines as binary COPY, coopsettle's format (diagnostic)" \
+			"$(median "${T_floorbin[@]}")" "${T_floorbin[@]}"
+	fi
 	row "**(b) coopsettle settle, committed**" "$m_b" "${T_b[@]}"
 	if ((DO_DIAG)); then
 		row "(b') coopsettle settle, output tables without foreign keys (diagnostic)" \
 			"$(median "${T_nofk[@]}")" "${T_nofk[@]}"
 	fi
-	row "**(c) plain SQL (baseline.sql), committed**" "$m_sql" "${T_sql[@]}"
+	row "**(c) plain SQL ($(basename "$BASELINE")), committed**" "$m_sql" "${T_sql[@]}"
+	if ((V2)); then
+		row "(b) coopsettle settle of $(group "$SMALL_ROWS") transactions (for its peak RSS)" \
+			"$(median "${T_small[@]}")" "${T_small[@]}"
+	fi
 	printf '\n'
 	printf -- '- **b/a = %s** (target <= 1.25: %s)\n' "$ba" "$(verdict "$ba" '<=' 1.25)"
 	if ((DO_DIAG)); then
 		bpa=$(ratio "$(median "${T_nofk[@]}")" "$m_floor")
 		printf -- "- b'/a = %s (coopsettle without the output tables' foreign keys)\n" "$bpa"
+		printf -- "- b/a' = %s (against the floor that writes the lines in binary, as coopsettle does)\n" \
+			"$(ratio "$m_b" "$(median "${T_floorbin[@]}")")"
 	fi
 	printf -- '- **c/b = %s** (target >= 1.5: %s)\n' "$cb" "$(verdict "$cb" '>=' 1.5)"
 	printf -- '- %s\n' "$RSS_LINE"
+	if ((V2)); then
+		printf -- '- party totals (what the peak grows with: the engine holds them until the end): %s at %s transactions, %s at %s (ledger lines %s and %s)\n' \
+			"$(group "$PARTIES")" "$(group "$ROWS")" "$(group "$SMALL_PARTIES")" "$(group "$SMALL_ROWS")" \
+			"$(group "$LINES")" "$(group "$SMALL_LINES")"
+	fi
 	printf -- '- CPU time of the coopsettle process (user + system): %s s\n' "$(secs "$(median "${CPU_b[@]}")")"
 	printf -- '- baseline equals coopsettle (%s): **%s**\n' "$MATCH_WHAT" "$MATCH"
 	printf '\nWhere (b) spends its time, server side (median per phase, from the server log):\n\n'
@@ -472,10 +600,10 @@ cat "$REPORT"
 printf '\n'
 
 if ((DO_DOC)); then
-	python3 - "$DOC" "$ROWS" "$REPORT" <<'EOF'
+	python3 - "$DOC" "$MARK" "$REPORT" <<'EOF'
 import sys
-doc, rows, report = sys.argv[1], sys.argv[2], sys.argv[3]
-begin, end = f"<!-- bench:rows={rows}:begin -->", f"<!-- bench:rows={rows}:end -->"
+doc, mark, report = sys.argv[1], sys.argv[2], sys.argv[3]
+begin, end = f"<!-- {mark}:begin -->", f"<!-- {mark}:end -->"
 block = begin + "\n" + open(report).read().rstrip("\n") + "\n" + end
 try:
     text = open(doc).read()

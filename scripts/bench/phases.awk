@@ -17,6 +17,7 @@
 	else if (sql ~ /^COPY coopsettle\.party_totals/) p = "copy_party_totals"
 	else if (sql ~ /^COPY coopsettle\.member_allocations/) p = "copy_member_allocations"
 	else if (sql ~ /^COPY coopsettle\.run_input_chunks/) p = "copy_run_inputs"
+	else if (sql ~ /^COPY coopsettle\.run_memberships/) p = "copy_run_memberships"
 	else if (sql ~ /^COPY coopsettle\./) p = "copy_other"
 	else if (sql ~ /^COPY \(SELECT party_id, side, currency/) p = "read_patronage_bases"
 	else if (sql ~ /^INSERT INTO coopsettle\.runs/) p = "insert_run_record"
