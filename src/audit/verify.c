@@ -1067,7 +1067,7 @@ static int settle_recompute(settle_cmp *x, const cs_config *cfg, const cs_window
 /* The recomputed input hash, and the transactions added, removed or changed
  * since the run. */
 static void settle_report_input(findings *f, const settle_cmp *x, const cs_stored_run *run,
-				const cs_run_result *res)
+				const cs_run_result *res, int64_t members_drifted)
 {
 	if (!check(f, strcmp(res->input_hash, run->input_sha256) == 0,
 		   "the input changed since the run (the recomputed input differs from input_sha256)",
@@ -1077,6 +1077,10 @@ static void settle_report_input(findings *f, const settle_cmp *x, const cs_store
 		if (!x->has_snapshot)
 			note(f, "no input snapshot is stored for this run (made before schema version "
 				"2): the changed transactions cannot be named");
+		else if (!x->added.count && !x->removed.count && !x->changed.count &&
+			 members_drifted)
+			note(f, "the transactions equal the run's input snapshot; the memberships "
+				"below changed since the run");
 		else if (!x->added.count && !x->removed.count && !x->changed.count)
 			note(f, "every row equals the run's input snapshot: the snapshot itself was "
 				"changed, or the engine reads the rows differently");
@@ -1384,7 +1388,7 @@ static int settle_drift(cs_db *db, findings *f, const cs_stored_run *run, const 
 				     days.first_day + (int64_t)days.n_days, 1, err) < 0)
 			goto cleanup;
 	}
-	settle_report_input(f, &x, run, &res);
+	settle_report_input(f, &x, run, &res, members.count);
 	diff_notes(f, &members, "memberships changed since the run");
 	f->stage = STAGE_REPRODUCE; /* the stored statement is the run's own */
 	check_statement(f, run, &res);
@@ -1446,7 +1450,7 @@ static int verify_settle(cs_db *db, findings *f, const cs_stored_run *run,
 		*err = x.cursor_err;
 		goto cleanup;
 	}
-	settle_report_input(f, &x, run, &res);
+	settle_report_input(f, &x, run, &res, 0);
 	check_output_hash(f, run, &res);
 	check_statement(f, run, &res);
 	if (!check(f, x.line_diff.count == 0, "stored ledger lines differ from the recomputation",
@@ -1788,7 +1792,10 @@ static int rows_drift(cs_db *db, diff_list *d, const char *what, const char *sna
 		      " FROM (SELECT * FROM snap EXCEPT ALL SELECT * FROM now) a)"
 		      " UNION ALL (SELECT 'in the source now, not in the run''s snapshot', *"
 		      " FROM (SELECT * FROM now EXCEPT ALL SELECT * FROM snap) b))"
-		      " SELECT d.*::text, count(*) OVER () FROM d ORDER BY 1 LIMIT 20",
+		      " SELECT (SELECT pg_catalog.string_agg(e.key || ' ' || coalesce(e.value, 'NULL'),"
+		      " ', ' ORDER BY e.o) FROM pg_catalog.jsonb_each_text("
+		      " pg_catalog.to_jsonb(d) - 'what') WITH ORDINALITY e(key, value, o))"
+		      " || ': ' || d.what, count(*) OVER () FROM d ORDER BY 1 LIMIT 20",
 		      snap_sql, now_sql);
 	rc = cs_db_query(db, sql.data, n_params, params, &rows, err);
 	cs_buf_free(&sql);
@@ -1933,8 +1940,13 @@ static int verify_distribute(cs_db *db, findings *f, const cs_stored_run *run,
 		rc = dist_drift(db, f, run, cfg, w, id, &res, err);
 		goto cleanup;
 	}
+	/* version 1 keeps no snapshot of its members: with the input changed,
+	 * the output's differences follow from the inputs (drift); with it
+	 * unchanged, they are the run's own (it does not reproduce) */
+	f->stage = STAGE_INPUTS;
 	if (dist_check_input(db, f, run, &res, err) < 0)
 		goto cleanup;
+	f->stage = strcmp(res.input_hash, run->input_sha256) == 0 ? STAGE_REPRODUCE : STAGE_INPUTS;
 	check_output_hash(f, run, &res);
 	check_statement(f, run, &res);
 	if (dist_compare_figures(db, f, id, &res, err) < 0)
