@@ -42,6 +42,7 @@ typedef enum cs_account {
 	/* version 2 (spec 10.3) */
 	CS_ACCOUNT_LOSS_CARRIED,       /* equity:loss-carried-forward (a debit balance) */
 	CS_ACCOUNT_WITHHOLDING,        /* liabilities:withholding-tax */
+	CS_ACCOUNT_VAT,                /* liabilities:vat (spec 10.8) */
 	CS_ACCOUNT_COUNT
 } cs_account;
 
@@ -69,6 +70,16 @@ typedef struct cs_tier {
 	mpq_t rate;
 } cs_tier;
 
+/* VAT on fees (config version 2, spec 10.8): a rule's `vat`, or the
+ * top-level default. */
+typedef struct cs_vat {
+	int given;     /* the key is present */
+	int none;      /* vat: none */
+	mpq_t rate;    /* in [0, 1] */
+	int included;  /* the rule computes the gross fee (default 0: the net fee) */
+	char *account; /* NULL: accounts.vat */
+} cs_vat;
+
 /* A fee fund of a rule (config version 2, spec 10.3): share of each
  * side's fee credited to account. */
 typedef struct cs_fund {
@@ -90,6 +101,8 @@ typedef struct cs_rule {
 	cs_tristate consumer_member;
 	cs_money min_amount; /* compared with |amount|, inclusive */
 	cs_money max_amount;
+	int has_from, has_until; /* version 2: local days from <= D < until */
+	int64_t from_day, until_day;
 	/* fee */
 	cs_money fixed; /* absent means 0 */
 	int has_rate;   /* exactly one of rate and tiers */
@@ -105,6 +118,14 @@ typedef struct cs_rule {
 	 * the funds in this order, then income with the rest */
 	size_t n_funds;
 	cs_fund funds[CS_FUNDS_MAX];
+	/* version 2 (spec 10.8): VAT as written, then the VAT that applies
+	 * (the rule's, else the default; derived): vat_on, its rate and
+	 * whether included, and its account */
+	cs_vat vat;
+	int vat_on;
+	const cs_vat *vat_eff;
+	const char *vat_account;
+	size_t vat_account_index; /* its place in cfg->vat_accounts */
 } cs_rule;
 
 typedef enum cs_step_type {
@@ -230,6 +251,10 @@ typedef struct cs_config {
 	 * account first, then the loss_cover and `until` accounts), each once */
 	char **balance_accounts;
 	size_t n_balance_accounts;
+	cs_vat vat_default; /* version 2: the top-level `vat` */
+	/* derived: the VAT accounts the rules use, each once, sorted bytewise */
+	char **vat_accounts;
+	size_t n_vat_accounts;
 	/* derived: the fund accounts of all rules, each once, sorted bytewise */
 	char **fund_accounts;
 	size_t n_fund_accounts;

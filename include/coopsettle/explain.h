@@ -37,7 +37,7 @@ void cs_explain_q(char *buf, size_t size, const mpq_t q);
  * out and sets *fee to the core's result (rule_index -1: no rule matches).
  */
 void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
-		    int cm, cs_fee_result *fee);
+		    int cm, int64_t day, cs_fee_result *fee);
 
 /*
  * Explains member index m (of in->members) in every step of the waterfall

@@ -28,16 +28,25 @@ typedef struct cs_fee_input {
 	size_t category_len;
 	int producer_member;    /* producer_id is a member of class producer */
 	int consumer_member;    /* consumer_id is a member of class consumer (0 for guests) */
+	int64_t day;            /* version 2: the local day, for when.from / when.until */
 } cs_fee_input;
 
 /* The result: the rule that matched and the signed fee and its split
- * (f = f_p + f_c, signs of g). */
+ * (f = f_p + f_c, signs of g); with VAT (version 2, spec 10.8) each side's
+ * VAT t, sign of g: the side pays f + t (VAT excluded) or f (included),
+ * and its net fee is what it pays less t. */
 typedef struct cs_fee_result {
 	int rule_index; /* -1: no rule matches */
 	cs_i128 fee_minor;
 	cs_i128 fee_producer_minor;
 	cs_i128 fee_consumer_minor;
+	cs_i128 vat_producer_minor;
+	cs_i128 vat_consumer_minor;
 } cs_fee_result;
+
+/* What side fee f with VAT t makes the side pay (gross) and its net fee. */
+cs_i128 cs_fee_paid(const cs_rule *rule, cs_i128 f, cs_i128 t);
+cs_i128 cs_fee_net(const cs_rule *rule, cs_i128 f, cs_i128 t);
 
 typedef struct cs_fee_fast cs_fee_fast; /* private to fee.c */
 
@@ -47,6 +56,12 @@ typedef struct cs_fee_calc {
 	mpq_t raw, q;
 	cs_alloc_part split[2];
 	cs_fee_fast *fast; /* n_rules * n_currencies entries, owned */
+	/* per rule with VAT: the factor of |f| that is its VAT, rate
+	 * (excluded) or rate / (1 + rate) (included); as 128-bit num / den
+	 * when small (vat_fast) */
+	mpq_t *vat_q;
+	cs_i128 *vat_num, *vat_den;
+	unsigned char *vat_fast;
 } cs_fee_calc;
 
 /* Initialises calc for cfg (which must outlive it). */

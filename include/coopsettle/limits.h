@@ -25,6 +25,7 @@
 #define CS_STEPS_MAX 64
 #define CS_FUNDS_MAX 16
 #define CS_FUND_ACCOUNTS_MAX 32
+#define CS_VAT_ACCOUNTS_MAX 16
 #define CS_LOSS_COVER_MAX 16
 #define CS_OPENING_MAX 64
 /* Classes named in one patronage step (producer, consumer). */

@@ -16,9 +16,10 @@
  * time-true records' (spec sections 10.1, 10.2, 10.5), 6 adds the run
  * bookkeeping of section 10.4 (runs.actor, reason, depends_on; run ids
  * without gaps), 7 the cooperative law's (spec 10.3: a settle run's fee
- * income apart from its fund parts, a member's withheld interest).
- * init-db migrates any older schema in place. */
-#define CS_SCHEMA_VERSION 7
+ * income apart from its fund parts, a member's withheld interest), 8 the
+ * VAT on fees of parties and currencies (spec 10.8). init-db migrates any
+ * older schema in place. */
+#define CS_SCHEMA_VERSION 8
 
 /* Rows of the input snapshot per coopsettle.run_input_chunks row, and the
  * same as SQL text. */

@@ -61,15 +61,19 @@ typedef struct cs_ledger_line {
 
 /* The most lines one transaction makes: the four of spec section 5 and a
  * fund line per side and fund (version 2). */
-#define CS_SETTLE_LINES_MAX (4 + 2 * CS_FUNDS_MAX)
+#define CS_SETTLE_LINES_MAX (6 + 2 * CS_FUNDS_MAX)
 
 /*
  * The ledger lines of settled row r in currency cur with fee (its rule
  * matched; fee->rule_index >= 0), posted on day, into out
- * (CS_SETTLE_LINES_MAX entries): the four of spec section 5 and, for a rule
- * with funds, the income lines less the fund parts and a fund line per side
- * and fund (spec 10.3, 10.7.9). Lines of amount 0 are left out; line_no
- * counts every possible line. Returns the number written.
+ * (CS_SETTLE_LINES_MAX entries): the four of spec section 5 -- with VAT
+ * (spec 10.8) each side pays p = f + t (excluded) or f (included), the
+ * clearing and payable lines carry p and the income lines the net fee
+ * n = p - t -- then, for a rule with VAT, the two VAT lines (-t_p, -t_c),
+ * then for a rule with funds a fund line per side and fund, the funds
+ * splitting the net fee, the income lines carrying what they leave (spec
+ * 10.3, 10.7.9). Lines of amount 0 are left out; line_no counts every
+ * possible line of the rule. Returns the number written.
  */
 size_t cs_settle_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
 		       const cs_fee_result *fee, int64_t day, cs_ledger_line *out);
@@ -88,7 +92,8 @@ typedef struct cs_party_total {
 	int member;
 	int64_t transactions;
 	cs_i128 gross_minor;
-	cs_i128 fees_minor;
+	cs_i128 fees_minor; /* net of VAT (version 2 with VAT, spec 10.8) */
+	cs_i128 vat_minor;  /* the VAT the side paid on its fees */
 } cs_party_total;
 
 /* Totals of one currency. */
@@ -102,6 +107,10 @@ typedef struct cs_currency_total {
 	 * each fund's ([k] for cfg->fund_accounts[k]) */
 	cs_i128 fee_income_minor;
 	cs_i128 funds_minor[CS_FUND_ACCOUNTS_MAX];
+	/* version 2 with VAT (spec 10.8): fees_* are net; the VAT of both
+	 * sides, in all and per VAT account ([k] for cfg->vat_accounts[k]) */
+	cs_i128 vat_minor;
+	cs_i128 vat_by_account_minor[CS_VAT_ACCOUNTS_MAX];
 } cs_currency_total;
 
 /* An invalid row and why. */

@@ -44,6 +44,7 @@ typedef struct cs_statement_doc {
 	int64_t superseded_by; /* 0: none */
 	const char *record_sha256, *output_sha256;
 	const char *basis; /* "fees" or "volume"; NULL: the run has no patronage step */
+	int net_of_vat;    /* the fees are net of VAT (version 2 with VAT, spec 10.8) */
 	int64_t member_id;
 	const char *member_class; /* "producer", "consumer", or NULL when unknown */
 	const cs_statement_amounts *amounts;

@@ -111,10 +111,10 @@ typedef struct stored_line {
 /* The lines the fee result makes (spec section 5; with fee funds 10.3),
  * amount 0 left out: the core's own (cs_settle_lines). */
 static size_t computed_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
-			     const cs_fee_result *fee, stored_line *out)
+			     const cs_fee_result *fee, int64_t day, stored_line *out)
 {
 	cs_ledger_line l[CS_SETTLE_LINES_MAX];
-	size_t i, n = cs_settle_lines(cfg, r, cur, fee, 0, l);
+	size_t i, n = cs_settle_lines(cfg, r, cur, fee, day, l);
 
 	for (i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
@@ -297,10 +297,12 @@ static size_t txn_compute(cs_buf *out, cs_fee_calc *calc, const cs_config *cfg,
 	size_t n_mine;
 	int side;
 
-	cs_explain_fee(out, calc, r, cur, pm, cm, &fee);
+	int64_t day = cs_local_day_of_us(r->occurred_at_us);
+
+	cs_explain_fee(out, calc, r, cur, pm, cm, day, &fee);
 	if (fee.rule_index < 0)
 		return 0;
-	n_mine = computed_lines(cfg, r, cur, &fee, mine);
+	n_mine = computed_lines(cfg, r, cur, &fee, day, mine);
 	for (side = 0; side < 2; side++) {
 		int is = side == 0 ? r->producer_id == member
 				   : r->has_consumer && r->consumer_id == member;
@@ -309,8 +311,12 @@ static size_t txn_compute(cs_buf *out, cs_fee_calc *calc, const cs_config *cfg,
 			continue;
 		sums->transactions[side][cur]++;
 		sums->gross[side][cur] += r->amount_minor;
-		sums->fees[side][cur] += side == 0 ? fee.fee_producer_minor
-						   : fee.fee_consumer_minor;
+		/* the fee a side bore, net of VAT (spec 10.8) */
+		sums->fees[side][cur] +=
+			side == 0 ? cs_fee_net(&cfg->rules[fee.rule_index], fee.fee_producer_minor,
+					       fee.vat_producer_minor)
+				  : cs_fee_net(&cfg->rules[fee.rule_index], fee.fee_consumer_minor,
+					       fee.vat_consumer_minor);
 	}
 	return n_mine;
 }
@@ -1241,6 +1247,7 @@ static void statement_doc_init(cs_statement_doc *doc, audit_run *a)
 	doc->superseded_by = a->run.superseded_by;
 	doc->record_sha256 = a->run.record_sha256;
 	doc->output_sha256 = a->run.output_sha256;
+	doc->net_of_vat = a->cfg->n_vat_accounts > 0;
 	for (s = 0; s < a->cfg->n_steps; s++) {
 		const cs_step *st = &a->cfg->steps[s];
 

@@ -205,6 +205,20 @@ static int rule_explain(const cs_config *cfg, const cs_rule *rule, const cs_fee_
 			snprintf(why, size, "it wants consumer_member true; the buyer is a guest");
 		return 0;
 	}
+	if ((rule->has_from && in->day < rule->from_day) ||
+	    (rule->has_until && in->day >= rule->until_day)) {
+		char d[16], f[16], u[16];
+
+		cs_day_text(d, sizeof(d), in->day);
+		cs_day_text(f, sizeof(f), rule->has_from ? rule->from_day : 0);
+		cs_day_text(u, sizeof(u), rule->has_until ? rule->until_day : 0);
+		snprintf(why, size, "it applies on the local days %s%s%s%s; the transaction's local "
+			 "day is %s",
+			 rule->has_from ? "from " : "", rule->has_from ? f : "",
+			 rule->has_until ? (rule->has_from ? " until before " : "before ") : "",
+			 rule->has_until ? u : "", d);
+		return 0;
+	}
 	cs_amount_format(a, mag, c->exponent);
 	if (rule->min_amount.present &&
 	    mag < cs_i128_from_mpz(rule->min_amount.minor[in->currency])) {
@@ -379,9 +393,11 @@ static void raw_explain(cs_buf *out, cs_fee_calc *calc, const cs_rule *rule,
 }
 
 /* The fee input of row in currency cur. */
-static void fee_input_of(cs_fee_input *in, const cs_txn_row *row, size_t cur, int pm, int cm)
+static void fee_input_of(cs_fee_input *in, const cs_txn_row *row, size_t cur, int pm, int cm,
+			 int64_t day)
 {
 	memset(in, 0, sizeof(*in));
+	in->day = day;
 	in->amount_minor = row->amount_minor;
 	in->currency = cur;
 	in->category = row->has_category ? row->category : NULL;
@@ -488,15 +504,41 @@ static cs_i128 funds_explain(cs_buf *out, const cs_rule *rule, const char *side,
 /* The fee borne by each side and the ledger lines of amount g with it (spec
  * section 5; with fee funds, 10.3: the income lines carry what the funds
  * leave and the fund lines follow). */
-static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_rule *rule,
-			      const cs_currency *c, cs_i128 g, cs_i128 fp, cs_i128 fc)
+/* VAT on side fee f (spec 10.8): its VAT t, what the side pays and its
+ * net fee, explained. */
+static void vat_explain(cs_buf *out, const cs_rule *rule, const char *side, cs_i128 f, cs_i128 t,
+			const cs_currency *c)
 {
-	cs_i128 pp[CS_FUNDS_MAX], pc[CS_FUNDS_MAX], ip = fp, ic = fc;
+	char r[160];
+
+	rate_text(r, sizeof(r), rule->vat_eff->rate);
+	if (rule->vat_eff->included)
+		cs_buf_printf(out, "  VAT %s included in the %s's fee: t = round(|f| x %s / (1 + %s)) "
+				   "= ",
+			      r, side, r, r);
+	else
+		cs_buf_printf(out, "  VAT %s on top of the %s's fee: t = round(|f| x %s) = ", r, side,
+			      r);
+	put_minor(out, t, c);
+	cs_buf_puts(out, "; it pays (gross) ");
+	put_minor(out, cs_fee_paid(rule, f, t), c);
+	cs_buf_puts(out, ", net fee ");
+	put_minor(out, cs_fee_net(rule, f, t), c);
+	cs_buf_printf(out, "; the VAT to %s\n", rule->vat_account);
+}
+
+static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_rule *rule,
+			      const cs_currency *c, cs_i128 g, const cs_fee_result *fee)
+{
+	cs_i128 fp = fee->fee_producer_minor, fc = fee->fee_consumer_minor;
+	cs_i128 tp = fee->vat_producer_minor, tc = fee->vat_consumer_minor;
+	cs_i128 gp = cs_fee_paid(rule, fp, tp), gc = cs_fee_paid(rule, fc, tc);
+	cs_i128 pp[CS_FUNDS_MAX], pc[CS_FUNDS_MAX], ip = gp - tp, ic = gc - tc;
 	struct {
 		const char *account;
 		cs_i128 amount;
 		const char *why;
-	} lines[4 + 2 * CS_FUNDS_MAX];
+	} lines[CS_SETTLE_LINES_MAX];
 	size_t r, n = 4, k;
 
 	cs_buf_puts(out, "  fee borne by the producer f_p = ");
@@ -504,22 +546,36 @@ static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_rule *
 	cs_buf_puts(out, ", by the consumer f_c = ");
 	put_minor(out, fc, c);
 	cs_buf_putc(out, '\n');
+	if (rule->vat_on) {
+		vat_explain(out, rule, "producer", fp, tp, c);
+		vat_explain(out, rule, "consumer", fc, tc, c);
+	}
 	if (rule->n_funds) {
-		ip = funds_explain(out, rule, "producer", fp, pp);
-		ic = funds_explain(out, rule, "consumer", fc, pc);
+		ip = funds_explain(out, rule, "producer", gp - tp, pp);
+		ic = funds_explain(out, rule, "consumer", gc - tc, pc);
 	}
 	lines[0].account = cfg->accounts[CS_ACCOUNT_CLEARING];
-	lines[0].amount = g + fc;
-	lines[0].why = "g + f_c";
+	lines[0].amount = g + gc;
+	lines[0].why = rule->vat_on ? "g + what the consumer pays" : "g + f_c";
 	lines[1].account = cfg->accounts[CS_ACCOUNT_PRODUCER_PAYABLE];
-	lines[1].amount = -(g - fp);
-	lines[1].why = "-(g - f_p)";
+	lines[1].amount = -(g - gp);
+	lines[1].why = rule->vat_on ? "-(g - what the producer pays)" : "-(g - f_p)";
 	lines[2].account = cfg->accounts[CS_ACCOUNT_FEE_INCOME];
 	lines[2].amount = -ip;
-	lines[2].why = rule->n_funds ? "the producer's, less its funds" : "-f_p, the producer's";
+	lines[2].why = rule->n_funds ? "the producer's net fee, less its funds"
+		       : rule->vat_on ? "the producer's net fee" : "-f_p, the producer's";
 	lines[3].account = cfg->accounts[CS_ACCOUNT_FEE_INCOME];
 	lines[3].amount = -ic;
-	lines[3].why = rule->n_funds ? "the consumer's, less its funds" : "-f_c, the consumer's";
+	lines[3].why = rule->n_funds ? "the consumer's net fee, less its funds"
+		       : rule->vat_on ? "the consumer's net fee" : "-f_c, the consumer's";
+	if (rule->vat_on) {
+		lines[n].account = rule->vat_account;
+		lines[n].amount = -tp;
+		lines[n++].why = "the producer's VAT";
+		lines[n].account = rule->vat_account;
+		lines[n].amount = -tc;
+		lines[n++].why = "the consumer's VAT";
+	}
 	for (k = 0; k < rule->n_funds; k++, n++) {
 		lines[n].account = rule->funds[k].account;
 		lines[n].amount = -pp[k];
@@ -540,7 +596,7 @@ static void fee_lines_explain(cs_buf *out, const cs_config *cfg, const cs_rule *
 }
 
 void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_t cur, int pm,
-		    int cm, cs_fee_result *fee)
+		    int cm, int64_t day, cs_fee_result *fee)
 {
 	const cs_config *cfg = calc->cfg;
 	const cs_currency *c = &cfg->currencies[cur];
@@ -551,7 +607,7 @@ void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_
 	int matched, neg = row->amount_minor < 0;
 	cs_i128 fp, fc;
 
-	fee_input_of(&in, row, cur, pm, cm);
+	fee_input_of(&in, row, cur, pm, cm, day);
 	cs_fee_compute(calc, &in, fee);
 	matched = rules_explain(out, cfg, &in, row);
 	CS_ASSERT(matched == fee->rule_index); /* the explanation is the core's matching */
@@ -575,7 +631,7 @@ void cs_explain_fee(cs_buf *out, cs_fee_calc *calc, const cs_txn_row *row, size_
 	split_explain(out, rule, f, neg, &fp, &fc);
 	/* the explanation is the core's fee */
 	CS_ASSERT(fp == fee->fee_producer_minor && fc == fee->fee_consumer_minor);
-	fee_lines_explain(out, cfg, rule, c, row->amount_minor, fp, fc);
+	fee_lines_explain(out, cfg, rule, c, row->amount_minor, fee);
 	mpq_clear(raw);
 	mpz_clear(f);
 }

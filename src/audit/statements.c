@@ -33,11 +33,12 @@ void cs_html_escape(cs_buf *out, const char *s)
 	}
 }
 
-static const char *basis_words(const char *basis)
+static const char *basis_words(const cs_statement_doc *d)
 {
-	if (basis && strcmp(basis, "volume") == 0)
+	if (d->basis && strcmp(d->basis, "volume") == 0)
 		return "gross volume of your sales or purchases through the platform";
-	return "fees you paid through the platform";
+	return d->net_of_vat ? "fees you paid through the platform, net of VAT"
+			     : "fees you paid through the platform";
 }
 
 /* The rows of one currency: label and amount. */
@@ -118,7 +119,7 @@ void cs_statement_text(cs_buf *out, const cs_statement_doc *d)
 	cs_buf_printf(out, "Period:  %s to %s inclusive (%s)\n", d->first_day, d->last_day,
 		      d->timezone);
 	if (d->basis)
-		cs_buf_printf(out, "Basis:   %s on your side\n", basis_words(d->basis));
+		cs_buf_printf(out, "Basis:   %s on your side\n", basis_words(d));
 	for (i = 0; i < d->n_amounts; i++) {
 		const cs_statement_amounts *a = &d->amounts[i];
 
@@ -174,7 +175,7 @@ void cs_statement_html(cs_buf *out, const cs_statement_doc *d)
 	cs_html_escape(out, d->timezone);
 	cs_buf_puts(out, ")</dd>\n");
 	if (d->basis)
-		cs_buf_printf(out, "<dt>Basis</dt><dd>%s on your side</dd>\n", basis_words(d->basis));
+		cs_buf_printf(out, "<dt>Basis</dt><dd>%s on your side</dd>\n", basis_words(d));
 	cs_buf_puts(out, "</dl>\n");
 	for (i = 0; i < d->n_amounts; i++) {
 		const cs_statement_amounts *a = &d->amounts[i];

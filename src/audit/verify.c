@@ -224,61 +224,93 @@ static int hash_rows(cs_db *db, cs_sha256 *h, const char *name, const char *tag,
 	return rc < 0 ? -1 : 0;
 }
 
-/* With fee funds (version 2): per currency the C record (with the fee
- * income account's part) and an F record per fund with a total, from the
- * stored totals and the fund lines (spec 10.7.9). */
+/* A text[] literal of names, quoted with \ and " escaped. */
+static void names_array(cs_buf *b, char *const *names, size_t n)
+{
+	size_t k;
+
+	cs_buf_putc(b, '{');
+	for (k = 0; k < n; k++) {
+		const char *a;
+
+		cs_buf_puts(b, k ? ",\"" : "\"");
+		for (a = names[k]; *a; a++) {
+			if (*a == '"' || *a == '\\')
+				cs_buf_putc(b, '\\');
+			cs_buf_putc(b, *a);
+		}
+		cs_buf_putc(b, '"');
+	}
+	cs_buf_putc(b, '}');
+}
+
+/* The C records (per currency stored, whatever the config lists: an extra
+ * row shows): version 2 with fee funds adds the fee income account's part
+ * and is followed by an F record per fund with a total (spec 10.7.9); with
+ * VAT it adds the VAT and, with more than one VAT account, a V record per
+ * account with a total (spec 10.8), from the stored totals and lines. A
+ * stored figure the config cannot have written (a fee income without
+ * funds, a VAT without VAT) leaves its row out, so the hash shows it. */
 static int settle_currency_records(cs_db *db, cs_sha256 *h, const cs_config *cfg, const char *id,
 				   cs_error *err)
 {
 	const char *params[3];
+	int funds = cfg->n_fund_accounts > 0, vat = cfg->n_vat_accounts > 0;
 	cs_db_rows cur;
-	cs_buf funds;
-	size_t c, k;
+	cs_buf fund_names, vat_names, c_sql;
+	size_t c;
 	int rc = 0;
 
-	cs_buf_init(&funds);
-	cs_buf_putc(&funds, '{');
-	for (k = 0; k < cfg->n_fund_accounts; k++) {
-		const char *a;
-
-		cs_buf_puts(&funds, k ? ",\"" : "\"");
-		for (a = cfg->fund_accounts[k]; *a; a++) {
-			if (*a == '"' || *a == '\\')
-				cs_buf_putc(&funds, '\\');
-			cs_buf_putc(&funds, *a);
-		}
-		cs_buf_putc(&funds, '"');
-	}
-	cs_buf_putc(&funds, '}');
+	cs_buf_init(&fund_names);
+	cs_buf_init(&vat_names);
+	cs_buf_init(&c_sql);
+	names_array(&fund_names, cfg->fund_accounts, cfg->n_fund_accounts);
+	names_array(&vat_names, cfg->vat_accounts, cfg->n_vat_accounts);
+	cs_buf_printf(&c_sql,
+		      "SELECT currency, transactions, gross_minor, fees_minor, fees_producer_minor,"
+		      " fees_consumer_minor%s%s FROM coopsettle.currency_totals"
+		      " WHERE run_id = $1::bigint AND currency = $2"
+		      " AND (fee_income_minor IS NULL) = %s AND (vat_minor IS NULL) = %s",
+		      funds ? ", fee_income_minor" : "", vat ? ", vat_minor" : "",
+		      funds ? "false" : "true", vat ? "false" : "true");
 	params[0] = id;
-	params[2] = funds.data;
-	/* the currencies stored, whatever the config lists: an extra row shows */
+	params[2] = fund_names.data;
 	if (cs_db_query(db,
 			"SELECT currency FROM coopsettle.currency_totals WHERE run_id = $1::bigint"
 			" ORDER BY currency COLLATE \"C\"",
 			1, params, &cur, err) < 0) {
-		cs_buf_free(&funds);
-		return -1;
+		rc = -1;
+		goto cleanup;
 	}
 	for (c = 0; c < cur.n_rows && rc == 0; c++) {
-		params[1] = cs_db_cell(&cur, c, 0);
-		if (hash_rows(db, h, "cs_out_c", "C",
-			      "SELECT currency, transactions, gross_minor, fees_minor,"
-			      " fees_producer_minor, fees_consumer_minor, fee_income_minor"
-			      " FROM coopsettle.currency_totals WHERE run_id = $1::bigint"
-			      " AND currency = $2",
-			      2, params, 7, err) < 0 ||
-		    hash_rows(db, h, "cs_out_f", "F",
-			      "SELECT currency, account, (-sum(amount_minor))::text"
-			      " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
-			      " AND entry = 'post' AND currency = $2 AND account = ANY ($3::text[])"
-			      " GROUP BY currency, account HAVING sum(amount_minor) <> 0"
-			      " ORDER BY account COLLATE \"C\"",
-			      3, params, 3, err) < 0)
+		const char *vp[3] = {id, cs_db_cell(&cur, c, 0), vat_names.data};
+
+		params[1] = vp[1];
+		if (hash_rows(db, h, "cs_out_c", "C", c_sql.data, 2, params,
+			      6 + (size_t)funds + (size_t)vat, err) < 0 ||
+		    (funds &&
+		     hash_rows(db, h, "cs_out_f", "F",
+			       "SELECT currency, account, (-sum(amount_minor))::text"
+			       " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
+			       " AND entry = 'post' AND currency = $2 AND account = ANY ($3::text[])"
+			       " GROUP BY currency, account HAVING sum(amount_minor) <> 0"
+			       " ORDER BY account COLLATE \"C\"",
+			       3, params, 3, err) < 0) ||
+		    (cfg->n_vat_accounts > 1 &&
+		     hash_rows(db, h, "cs_out_v", "V",
+			       "SELECT currency, account, (-sum(amount_minor))::text"
+			       " FROM coopsettle.ledger_lines WHERE run_id = $1::bigint"
+			       " AND entry = 'post' AND currency = $2 AND account = ANY ($3::text[])"
+			       " GROUP BY currency, account HAVING sum(amount_minor) <> 0"
+			       " ORDER BY account COLLATE \"C\"",
+			       3, vp, 3, err) < 0))
 			rc = -1;
 	}
 	cs_db_rows_free(&cur);
-	cs_buf_free(&funds);
+cleanup:
+	cs_buf_free(&fund_names);
+	cs_buf_free(&vat_names);
+	cs_buf_free(&c_sql);
 	return rc;
 }
 
@@ -301,22 +333,23 @@ static int stored_settle_output(cs_db *db, const cs_config *cfg, const char *id,
 			      " AND entry = 'post' ORDER BY journal, line_no",
 		      1, params, dated ? 8 : 7, err) < 0 ||
 	    hash_rows(db, h, "cs_out_p", "P",
-		      dated ? "SELECT side, party_id, currency, CASE WHEN member THEN 't' WHEN NOT member"
-			      " THEN 'f' END, transactions, gross_minor, fees_minor"
-			      " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
-			      " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\", member"
-			    : "SELECT side, party_id, currency, transactions, gross_minor, fees_minor"
-			      " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
-			      " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\"",
-		      1, params, dated ? 7 : 6, err) < 0 ||
-	    (!cfg->n_fund_accounts &&
-	     hash_rows(db, h, "cs_out_c", "C",
-		       "SELECT currency, transactions, gross_minor, fees_minor, fees_producer_minor,"
-		       " fees_consumer_minor FROM coopsettle.currency_totals"
-		       " WHERE run_id = $1::bigint AND fee_income_minor IS NULL" /* no funds */
-		       " ORDER BY currency COLLATE \"C\"",
-		       1, params, 6, err) < 0) ||
-	    (cfg->n_fund_accounts && settle_currency_records(db, h, cfg, id, err) < 0) ||
+		      !dated ? "SELECT side, party_id, currency, transactions, gross_minor, fees_minor"
+			       " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+			       " AND vat_minor IS NULL"
+			       " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\""
+		      : !cfg->n_vat_accounts
+			      ? "SELECT side, party_id, currency, CASE WHEN member THEN 't'"
+				" WHEN NOT member THEN 'f' END, transactions, gross_minor, fees_minor"
+				" FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+				" AND vat_minor IS NULL ORDER BY side <> 'producer', party_id,"
+				" currency COLLATE \"C\", member"
+			      : "SELECT side, party_id, currency, CASE WHEN member THEN 't'"
+				" WHEN NOT member THEN 'f' END, transactions, gross_minor, fees_minor,"
+				" vat_minor FROM coopsettle.party_totals WHERE run_id = $1::bigint"
+				" AND vat_minor IS NOT NULL ORDER BY side <> 'producer', party_id,"
+				" currency COLLATE \"C\", member",
+		      1, params, !dated ? 6 : cfg->n_vat_accounts ? 8 : 7, err) < 0 ||
+	    settle_currency_records(db, h, cfg, id, err) < 0 ||
 	    hash_rows(db, h, "cs_out_r", "R",
 		      "SELECT transaction_id, reason FROM coopsettle.settlement_rejects"
 		      " WHERE run_id = $1::bigint ORDER BY ordinal",
@@ -1112,12 +1145,14 @@ static int settle_compare_totals(cs_db *db, findings *f, const char *id, const c
 		       " f.k, f.s, f.n, count(*) OVER ()"
 		       " FROM (SELECT * FROM coopsettle.party_totals WHERE run_id = $1::bigint) s"
 		       " FULL JOIN (SELECT e->>'side' side, e->>'id' id, e->>'currency' cur,"
-		       " e->>'transactions' tx, e->>'gross_minor' gross, e->>'fees_minor' fees"
+		       " e->>'transactions' tx, e->>'gross_minor' gross, e->>'fees_minor' fees,"
+		       " e->>'vat_minor' vat"
 		       " FROM pg_catalog.jsonb_array_elements($2::jsonb->'parties') e) n"
 		       " ON n.side = s.side AND n.id = s.party_id::text AND n.cur = s.currency"
 		       " CROSS JOIN LATERAL (VALUES ('transactions', s.transactions::text, n.tx),"
 		       " ('gross_minor', s.gross_minor::text, n.gross),"
-		       " ('fees_minor', s.fees_minor::text, n.fees)) f(k, s, n)"
+		       " ('fees_minor', s.fees_minor::text, n.fees),"
+		       " ('vat_minor', s.vat_minor::text, n.vat)) f(k, s, n)"
 		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
 		       2, params, err) < 0 ||
 	    diff_query(db, &totals,
@@ -1135,7 +1170,8 @@ static int settle_compare_totals(cs_db *db, findings *f, const char *id, const c
 		       " ('fees_consumer_minor', s.fees_consumer_minor::text,"
 		       " n.value->>'fees_consumer_minor'),"
 		       " ('fee_income_minor', s.fee_income_minor::text,"
-		       " n.value->>'fee_income_minor')) f(k, s, n)"
+		       " n.value->>'fee_income_minor'),"
+		       " ('vat_minor', s.vat_minor::text, n.value->>'vat_minor')) f(k, s, n)"
 		       " WHERE f.s IS DISTINCT FROM f.n ORDER BY 1, 2 LIMIT 20",
 		       2, params, err) < 0 ||
 	    diff_query(db, &totals,

@@ -30,7 +30,7 @@ static const char *const account_defaults[CS_ACCOUNT_COUNT] = {
 	"assets:clearing",       "liabilities:payable:producers", "income:fees",
 	"liabilities:capital-interest", "liabilities:patronage", "equity:member-capital",
 	"equity:reserves:free",  "equity:surplus", "equity:loss-carried-forward",
-	"liabilities:withholding-tax",
+	"liabilities:withholding-tax", "liabilities:vat",
 };
 
 static const char *const on_invalid_names[] = {"abort", "quarantine"};
@@ -454,6 +454,7 @@ static const key_spec account_specs[CS_ACCOUNT_COUNT] = {
 	{"surplus", h_account, CS_ACCOUNT_SURPLUS, 0},
 	{"loss_carried_forward", h_account, CS_ACCOUNT_LOSS_CARRIED, 0},
 	{"withholding", h_account, CS_ACCOUNT_WITHHOLDING, 0},
+	{"vat", h_account, CS_ACCOUNT_VAT, 0},
 };
 
 static void h_accounts(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -480,6 +481,7 @@ static const key_spec top_keys[] = {
 	{"accounts", h_accounts, 0, 0},
 	{"fees", cfg_h_fees, 0, 1},
 	{"surplus", cfg_h_surplus, 0, 0},
+	{"vat", cfg_h_vat_default, 0, 0},
 };
 
 /* Pass 1 reads `currencies` and `version` only (quietly): money is checked

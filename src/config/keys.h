@@ -26,6 +26,8 @@ typedef struct keys_state {
 	cfg_mark until_assets_mark;
 	cfg_mark loss_cover_marks[CS_LOSS_COVER_MAX];
 	cfg_mark fund_marks[CS_RULES_MAX][CS_FUNDS_MAX]; /* each fund's account */
+	cfg_mark vat_marks[CS_RULES_MAX]; /* each rule's vat */
+	cfg_mark vat_default_mark;
 } keys_state;
 
 /* The walk's keys_state (p->keys while the keys are loaded). */
@@ -78,6 +80,17 @@ void cfg_h_total_assets(cfg_parse *p, void *obj, int arg, const cfg_event *v);
  * and loss_cover accounts, the total assets `until` needs; then the
  * accounts whose balances a distribute run reads (cfg->balance_accounts). */
 void cfg_keys_finish(cfg_parse *p);
+
+/* A date YYYY-MM-DD into *day (days since 1970-01-01); reports and
+ * returns -1 otherwise. */
+int cfg_get_date(cfg_parse *p, const cfg_event *v, int64_t *day);
+
+/* `vat` (spec 10.8): `none` (on a rule, allow_none) or {rate, included,
+ * account} into vat. */
+void cfg_get_vat(cfg_parse *p, const cfg_event *v, cs_vat *vat, int allow_none);
+
+/* The handler of the top-level key `vat` (the default of the rules). */
+void cfg_h_vat_default(cfg_parse *p, void *obj, int arg, const cfg_event *v);
 
 /* The handlers of the top-level keys `fees` and `surplus`. */
 void cfg_h_fees(cfg_parse *p, void *obj, int arg, const cfg_event *v);

@@ -20,7 +20,7 @@
 
 /* A date YYYY-MM-DD (unquoted or quoted) into *day (days since
  * 1970-01-01). */
-static int get_date(cfg_parse *p, const cfg_event *v, int64_t *day)
+int cfg_get_date(cfg_parse *p, const cfg_event *v, int64_t *day)
 {
 	const char *t;
 	char buf[SHOW_BYTES];
@@ -87,7 +87,7 @@ static void h_opening_as_of(cfg_parse *p, void *obj, int arg, const cfg_event *v
 {
 	(void)obj;
 	(void)arg;
-	get_date(p, v, &p->cfg->opening_as_of);
+	cfg_get_date(p, v, &p->cfg->opening_as_of);
 }
 
 static void h_opening_balances(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -278,6 +278,63 @@ static void finish_until(cfg_parse *p)
 	cs_buf_free(&missing);
 }
 
+/* The VAT each rule applies (its own, else the default; none turns it
+ * off), its account, the VAT accounts used; none of them may be an account
+ * of spec 5's lines or a fund account (spec 10.8.4). */
+static void finish_vat(cfg_parse *p)
+{
+	cs_config *cfg = p->cfg;
+	static const cs_account taken[] = {CS_ACCOUNT_FEE_INCOME, CS_ACCOUNT_CLEARING,
+					   CS_ACCOUNT_PRODUCER_PAYABLE};
+	static const char *const taken_key[] = {"fee_income", "clearing", "producer_payable"};
+	size_t r, t, i;
+	int default_reported = 0;
+
+	for (r = 0; r < cfg->n_rules; r++) {
+		cs_rule *rule = &cfg->rules[r];
+		const cs_vat *v = rule->vat.given ? &rule->vat : &cfg->vat_default;
+		int report = rule->vat.given || !default_reported;
+		const cfg_mark *mark = rule->vat.given ? &KS(p)->vat_marks[r]
+						       : &KS(p)->vat_default_mark;
+
+		if (!v->given || v->none)
+			continue;
+		rule->vat_on = 1;
+		rule->vat_eff = v;
+		rule->vat_account = v->account ? v->account : cfg->accounts[CS_ACCOUNT_VAT];
+		for (t = 0; t < 3 && report; t++)
+			if (strcmp(rule->vat_account, cfg->accounts[taken[t]]) == 0)
+				cfg_error_at(p, mark,
+					     "the VAT account '%s' of rule '%s' is the %s account "
+					     "(accounts.%s): VAT is owed to the tax office, on an "
+					     "account of its own",
+					     rule->vat_account, rule->id, taken_key[t], taken_key[t]);
+		for (i = 0; i < cfg->n_fund_accounts && report; i++)
+			if (strcmp(rule->vat_account, cfg->fund_accounts[i]) == 0)
+				cfg_error_at(p, mark,
+					     "the VAT account '%s' of rule '%s' is a fund account",
+					     rule->vat_account, rule->id);
+		default_reported |= !rule->vat.given;
+		for (i = 0; i < cfg->n_vat_accounts; i++)
+			if (strcmp(cfg->vat_accounts[i], rule->vat_account) == 0)
+				break;
+		if (i == cfg->n_vat_accounts && i == CS_VAT_ACCOUNTS_MAX) {
+			cfg_error_at(p, mark, "more than %d VAT accounts", CS_VAT_ACCOUNTS_MAX);
+			return;
+		}
+		if (i == cfg->n_vat_accounts) {
+			cfg->vat_accounts = cfg_array_grow(cfg->vat_accounts, cfg->n_vat_accounts,
+							   sizeof(char *));
+			cfg->vat_accounts[cfg->n_vat_accounts++] = (char *)rule->vat_account;
+		}
+	}
+	qsort(cfg->vat_accounts, cfg->n_vat_accounts, sizeof(char *), name_cmp);
+	for (r = 0; r < cfg->n_rules; r++)
+		for (i = 0; cfg->rules[r].vat_on && i < cfg->n_vat_accounts; i++)
+			if (strcmp(cfg->vat_accounts[i], cfg->rules[r].vat_account) == 0)
+				cfg->rules[r].vat_account_index = i;
+}
+
 void cfg_keys_finish(cfg_parse *p)
 {
 	cs_config *cfg = p->cfg;
@@ -285,6 +342,7 @@ void cfg_keys_finish(cfg_parse *p)
 	size_t i;
 
 	finish_funds(p);
+	finish_vat(p);
 	finish_until(p);
 	for (i = 0; i < cfg->n_loss_cover; i++) {
 		if (strcmp(cfg->loss_cover[i], loss) == 0)

@@ -48,6 +48,7 @@ typedef struct rule_ctx {
 	cfg_mark tier_start[CS_TIERS_MAX];
 	int tiers_reported_max;
 	int funds_bad; /* a fund without a valid account or share */
+	cfg_mark until_mark; /* when.until, for from >= until */
 } rule_ctx;
 
 typedef struct tier_ctx {
@@ -227,6 +228,21 @@ static void h_when_member(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 		r->consumer_member = b ? CS_TRI_TRUE : CS_TRI_FALSE;
 }
 
+/* when.from / when.until (version 2, spec 10.8): local dates */
+static void h_when_date(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	cs_rule *r = ((rule_ctx *)obj)->rule;
+
+	if (!cfg_version_2(p, v))
+		return;
+	if (arg == 0 && cfg_get_date(p, v, &r->from_day) == 0)
+		r->has_from = 1;
+	else if (arg == 1 && cfg_get_date(p, v, &r->until_day) == 0)
+		r->has_until = 1;
+	if (arg == 1)
+		((rule_ctx *)obj)->until_mark = v->start_mark;
+}
+
 static const key_spec when_keys[] = {
 	{"category", h_when_category, 0, 0},
 	{"currency", h_when_currency, 0, 0},
@@ -234,6 +250,8 @@ static const key_spec when_keys[] = {
 	{"consumer_member", h_when_member, CS_CLASS_CONSUMER, 0},
 	{"min_amount", h_rule_money, RM_MIN_AMOUNT, 0},
 	{"max_amount", h_rule_money, RM_MAX_AMOUNT, 0},
+	{"from", h_when_date, 0, 0},
+	{"until", h_when_date, 1, 0},
 };
 
 static void h_rule_when(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -499,8 +517,82 @@ static void h_rule_funds(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 	mpq_clear(sum);
 }
 
+/* ---- vat (config version 2, spec 10.8) ---- */
+
+static void h_vat_rate(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	(void)arg;
+	cfg_get_rate(p, v, ((cs_vat *)obj)->rate);
+}
+
+static void h_vat_included(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	int b;
+
+	(void)arg;
+	if (cfg_get_bool(p, v, &b) == 0)
+		((cs_vat *)obj)->included = b;
+}
+
+static void h_vat_account(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	(void)arg;
+	cfg_get_name(p, v, &((cs_vat *)obj)->account);
+}
+
+static const key_spec vat_keys[] = {
+	{"rate", h_vat_rate, 0, 0},
+	{"included", h_vat_included, 0, 0},
+	{"account", h_vat_account, 0, 0},
+};
+
+void cfg_get_vat(cfg_parse *p, const cfg_event *v, cs_vat *vat, int allow_none)
+{
+	key_seen seen[3];
+
+	if (!cfg_version_2(p, v))
+		return;
+	vat->given = 1;
+	if (v->type == CFG_EV_SCALAR && allow_none && cfg_text_is(v, "none")) {
+		vat->none = 1;
+		return;
+	}
+	if (v->type == CFG_EV_SCALAR) {
+		cfg_error_at(p, &v->start_mark, "'%s' is {rate, included, account}%s", p->path,
+			     allow_none ? " or none"
+					: " (the default of the rules; 'vat: none' belongs on a "
+					  "rule that charges none)");
+		return;
+	}
+	if (!cfg_want_map(p, v))
+		return;
+	cfg_parse_map(p, v, vat_keys, 3, vat, seen);
+	if (!seen[0].seen)
+		cfg_error_at(p, seen[1].seen ? &seen[1].key : &v->start_mark,
+			     "'%s' needs 'rate'%s", p->path,
+			     seen[1].seen ? ": 'included' says whether the fee includes VAT at a rate"
+					  : "");
+}
+
+void cfg_h_vat_default(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	(void)obj;
+	(void)arg;
+	KS(p)->vat_default_mark = v->start_mark;
+	cfg_get_vat(p, v, &p->cfg->vat_default, 0);
+}
+
+static void h_rule_vat(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	rule_ctx *rc = obj;
+
+	(void)arg;
+	KS(p)->vat_marks[rc->index] = v->start_mark;
+	cfg_get_vat(p, v, &rc->rule->vat, 1);
+}
+
 enum { RK_ID, RK_WHEN, RK_RATE, RK_TIERS, RK_FIXED, RK_MIN, RK_MAX, RK_BORNE_BY, RK_FUNDS,
-       RK_COUNT };
+       RK_VAT, RK_COUNT };
 
 static const key_spec rule_keys[RK_COUNT] = {
 	{"id", h_rule_id, 0, 1},
@@ -512,6 +604,7 @@ static const key_spec rule_keys[RK_COUNT] = {
 	{"max", h_rule_money, RM_MAX, 0},
 	{"borne_by", h_rule_borne_by, 0, 0},
 	{"funds", h_rule_funds, 0, 0},
+	{"vat", h_rule_vat, 0, 0},
 };
 
 
@@ -537,6 +630,11 @@ static void finish_rule(cfg_parse *p, rule_ctx *rc, const key_seen *seen, const 
 	for (i = 0; i < r->n_tiers; i++)
 		if (r->tiers[i].up_to.present)
 			cfg_money_resolve(p, &r->tiers[i].up_to, &rc->up_to[i], r->currency_allowed);
+	if (r->has_from && r->has_until && r->from_day >= r->until_day)
+		cfg_error_at(p, &rc->until_mark,
+			     "'%s.when.until' is not after 'from': a rule applies on the days "
+			     "from <= D < until",
+			     p->path);
 	if (r->min.present && r->max.present && mpq_cmp(r->min.major, r->max.major) > 0)
 		cfg_error_at(p, &rc->money[RM_MAX].mark, "'%s' is %s, below 'min' %s", rc->money[RM_MAX].path,
 			 rc->money[RM_MAX].text, rc->money[RM_MIN].text);

@@ -75,7 +75,7 @@ void cfg_rule_init(cs_rule *r)
 	cfg_money_init(&r->fixed);
 	cfg_money_init(&r->min);
 	cfg_money_init(&r->max);
-	mpq_inits(r->rate, r->share_producer, r->share_consumer, NULL);
+	mpq_inits(r->rate, r->share_producer, r->share_consumer, r->vat.rate, NULL);
 	mpq_set_ui(r->share_producer, 1, 1); /* default: the producer bears it */
 }
 
@@ -97,7 +97,8 @@ static void rule_clear(cs_rule *r)
 	money_clear(&r->fixed);
 	money_clear(&r->min);
 	money_clear(&r->max);
-	mpq_clears(r->rate, r->share_producer, r->share_consumer, NULL);
+	mpq_clears(r->rate, r->share_producer, r->share_consumer, r->vat.rate, NULL);
+	free(r->vat.account);
 	for (i = 0; i < r->n_funds; i++) {
 		free(r->funds[i].account);
 		mpq_clear(r->funds[i].share);
@@ -167,6 +168,7 @@ cs_config *cfg_new(const char *name, const char *text, size_t len)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg_money_init(&cfg->costs_amount);
 	cfg_money_init(&cfg->total_assets);
+	mpq_init(cfg->vat_default.rate);
 	cfg->path = cfg_xstrndup(name, strlen(name));
 	cfg->text = cfg_xstrndup(text, len);
 	cfg->text_len = len;
@@ -210,6 +212,9 @@ void cs_config_free(cs_config *cfg)
 	free(cfg->loss_cover);
 	free(cfg->balance_accounts); /* the names are owned elsewhere */
 	free(cfg->fund_accounts);
+	free(cfg->vat_accounts);
+	mpq_clear(cfg->vat_default.rate);
+	free(cfg->vat_default.account);
 	free(cfg);
 }
 

@@ -111,6 +111,43 @@ static void fast_init(cs_fee_fast *x, const cs_rule *rule, size_t cur)
 	mpz_clears(l, tmp, NULL);
 }
 
+/* The VAT factors of the rules (spec 10.8): rate, or rate / (1 + rate). */
+static void vat_init(cs_fee_calc *calc)
+{
+	const cs_config *cfg = calc->cfg;
+	size_t r, n = cfg->n_rules + 1;
+
+	calc->vat_q = calloc(n, sizeof(mpq_t));
+	calc->vat_num = calloc(n, sizeof(cs_i128));
+	calc->vat_den = calloc(n, sizeof(cs_i128));
+	calc->vat_fast = calloc(n, 1);
+	CS_ASSERT(calc->vat_q && calc->vat_num && calc->vat_den && calc->vat_fast);
+	for (r = 0; r < cfg->n_rules; r++) {
+		const cs_rule *rule = &cfg->rules[r];
+
+		mpq_init(calc->vat_q[r]);
+		if (!rule->vat_on)
+			continue;
+		mpq_set(calc->vat_q[r], rule->vat_eff->rate);
+		if (rule->vat_eff->included) { /* r / (1 + r) */
+			mpq_t one;
+
+			mpq_init(one);
+			mpq_set_ui(one, 1, 1);
+			mpq_add(one, one, rule->vat_eff->rate);
+			mpq_div(calc->vat_q[r], calc->vat_q[r], one);
+			mpq_clear(one);
+		}
+		/* |f| < 2^63, so num and den below 2^40 keep |f| num in 128 bits */
+		if (mpz_sizeinbase(mpq_numref(calc->vat_q[r]), 2) <= 40 &&
+		    mpz_sizeinbase(mpq_denref(calc->vat_q[r]), 2) <= 40) {
+			calc->vat_num[r] = (cs_i128)mpz_get_ui(mpq_numref(calc->vat_q[r]));
+			calc->vat_den[r] = (cs_i128)mpz_get_ui(mpq_denref(calc->vat_q[r]));
+			calc->vat_fast[r] = 1;
+		}
+	}
+}
+
 void cs_fee_calc_init(cs_fee_calc *calc, const cs_config *cfg)
 {
 	size_t r, cur;
@@ -128,15 +165,25 @@ void cs_fee_calc_init(cs_fee_calc *calc, const cs_config *cfg)
 			if (cfg->rules[r].currency_allowed[cur])
 				fast_init(&calc->fast[r * cfg->n_currencies + cur], &cfg->rules[r],
 					  cur);
+	vat_init(calc);
 }
 
 void cs_fee_calc_clear(cs_fee_calc *calc)
 {
+	size_t r;
+
 	mpz_clears(calc->a, calc->f, calc->t, calc->lo, calc->hi, NULL);
 	mpq_clears(calc->raw, calc->q, NULL);
 	cs_alloc_parts_clear(calc->split, 2);
 	free(calc->fast);
 	calc->fast = NULL;
+	for (r = 0; r < calc->cfg->n_rules; r++)
+		mpq_clear(calc->vat_q[r]);
+	free(calc->vat_q);
+	free(calc->vat_num);
+	free(calc->vat_den);
+	free(calc->vat_fast);
+	calc->vat_q = NULL;
 }
 
 int cs_fee_fast_applies(const cs_fee_calc *calc, size_t r, size_t cur)
@@ -186,6 +233,10 @@ static int rule_matches_row(const cs_rule *rule, const cs_fee_input *in)
 		return 0;
 	if (rule->consumer_member != CS_TRI_ANY &&
 	    (rule->consumer_member == CS_TRI_TRUE) != (in->consumer_member != 0))
+		return 0;
+	/* version 2: a dated rule applies on local days from <= D < until */
+	if ((rule->has_from && in->day < rule->from_day) ||
+	    (rule->has_until && in->day >= rule->until_day))
 		return 0;
 	return 1;
 }
@@ -288,6 +339,67 @@ static void compute_gmp(cs_fee_calc *calc, const cs_fee_input *in, int r, cs_fee
 	out->fee_minor = out->fee_producer_minor + out->fee_consumer_minor;
 }
 
+/* n / den rounded by mode, for n >= 0 and den > 0: cs_round's answer. */
+static cs_i128 round_div(cs_i128 n, cs_i128 den, cs_rounding mode)
+{
+	cs_i128 f = n / den, rem = n % den; /* n >= 0: the quotient is the floor */
+
+	if (rem != 0) {
+		switch (mode) {
+		case CS_ROUND_DOWN:
+			break;
+		case CS_ROUND_UP:
+			f++;
+			break;
+		default:
+			if (2 * rem > den || (2 * rem == den && mode == CS_ROUND_HALF_UP) ||
+			    (2 * rem == den && mode == CS_ROUND_HALF_EVEN && (f & 1)))
+				f++;
+			break;
+		}
+	}
+	return f;
+}
+
+/* The VAT of side fee f of rule r (spec 10.8): round(|f| x q), q the rule's
+ * factor, with the sign of g (neg). */
+static cs_i128 vat_of(cs_fee_calc *calc, int r, cs_i128 f, int neg)
+{
+	cs_i128 m = f < 0 ? -f : f, t;
+
+	if (calc->vat_fast[r]) {
+		t = round_div(m * calc->vat_num[r], calc->vat_den[r], calc->cfg->rounding);
+	} else {
+		cs_i128_to_mpz(calc->t, m);
+		mpq_set_z(calc->q, calc->t);
+		mpq_mul(calc->q, calc->q, calc->vat_q[r]);
+		cs_round(calc->t, calc->q, calc->cfg->rounding);
+		t = cs_i128_from_mpz(calc->t);
+	}
+	return neg ? -t : t;
+}
+
+/* Each side's VAT, when the matched rule has VAT. */
+static void add_vat(cs_fee_calc *calc, const cs_fee_input *in, cs_fee_result *out)
+{
+	int r = out->rule_index, neg = in->amount_minor < 0;
+
+	if (r < 0 || !calc->cfg->rules[r].vat_on)
+		return;
+	out->vat_producer_minor = vat_of(calc, r, out->fee_producer_minor, neg);
+	out->vat_consumer_minor = vat_of(calc, r, out->fee_consumer_minor, neg);
+}
+
+cs_i128 cs_fee_paid(const cs_rule *rule, cs_i128 f, cs_i128 t)
+{
+	return rule->vat_on && !rule->vat_eff->included ? f + t : f;
+}
+
+cs_i128 cs_fee_net(const cs_rule *rule, cs_i128 f, cs_i128 t)
+{
+	return cs_fee_paid(rule, f, t) - t;
+}
+
 /* The same as compute_gmp with 128-bit integers, step by step: cs_fee_raw
  * (N / den), cs_round, then cs_alloc_largest_remainder over two parts. */
 static void compute_fast(const cs_fee_fast *x, cs_rounding mode, const cs_fee_input *in,
@@ -323,22 +435,7 @@ static void compute_fast(const cs_fee_fast *x, cs_rounding mode, const cs_fee_in
 		n = a * den;
 	if (n < 0) /* a negative `min`/`fixed` cannot make a negative fee */
 		n = 0;
-	f = n / den; /* n >= 0: the quotient is the floor */
-	rem = n % den;
-	if (rem != 0) {
-		switch (mode) {
-		case CS_ROUND_DOWN:
-			break;
-		case CS_ROUND_UP:
-			f++;
-			break;
-		default:
-			if (2 * rem > den || (2 * rem == den && mode == CS_ROUND_HALF_UP) ||
-			    (2 * rem == den && mode == CS_ROUND_HALF_EVEN && (f & 1)))
-				f++;
-			break;
-		}
-	}
+	f = round_div(n, den, mode);
 	CS_ASSERT(f >= 0 && f <= a);
 
 	/* largest remainder: the floors, then the unit left (the remainders
@@ -399,6 +496,7 @@ void cs_fee_compute(cs_fee_calc *calc, const cs_fee_input *in, cs_fee_result *ou
 		compute_fast(x, cfg->rounding, in, out);
 	else
 		compute_gmp(calc, in, r, out);
+	add_vat(calc, in, out);
 }
 
 void cs_fee_compute_exact(cs_fee_calc *calc, const cs_fee_input *in, cs_fee_result *out)
@@ -410,4 +508,5 @@ void cs_fee_compute_exact(cs_fee_calc *calc, const cs_fee_input *in, cs_fee_resu
 	if (r < 0 || in->amount_minor == 0)
 		return;
 	compute_gmp(calc, in, r, out);
+	add_vat(calc, in, out);
 }

@@ -416,22 +416,30 @@ size_t cs_settle_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
 {
 	const cs_rule *rule = &cfg->rules[fee->rule_index];
 	cs_i128 g = r->amount_minor, fp[CS_FUNDS_MAX], fc[CS_FUNDS_MAX];
-	cs_i128 ip = fee->fee_producer_minor, ic = fee->fee_consumer_minor;
+	cs_i128 tp = fee->vat_producer_minor, tc = fee->vat_consumer_minor;
+	cs_i128 pp = cs_fee_paid(rule, fee->fee_producer_minor, tp);
+	cs_i128 pc = cs_fee_paid(rule, fee->fee_consumer_minor, tc);
+	cs_i128 ip = pp - tp, ic = pc - tc; /* the net fees, less their fund parts below */
 	size_t k, n = 0;
 	int no = 0;
 
 	if (rule->n_funds) {
-		fund_split(rule, fee->fee_producer_minor, fp, &ip);
-		fund_split(rule, fee->fee_consumer_minor, fc, &ic);
+		fund_split(rule, pp - tp, fp, &ip);
+		fund_split(rule, pc - tc, fc, &ic);
 	}
 	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_CLEARING],
-		 r->has_consumer, r->consumer_id, g + fee->fee_consumer_minor);
+		 r->has_consumer, r->consumer_id, g + pc);
 	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_PRODUCER_PAYABLE], 1,
-		 r->producer_id, -(g - fee->fee_producer_minor));
+		 r->producer_id, -(g - pp));
 	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_FEE_INCOME], 1,
 		 r->producer_id, -ip);
 	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_FEE_INCOME],
 		 r->has_consumer, r->consumer_id, -ic);
+	if (rule->vat_on) { /* the VAT each side owes, after the four (spec 10.8) */
+		add_line(out, &n, &no, r, cur, fee, day, rule->vat_account, 1, r->producer_id, -tp);
+		add_line(out, &n, &no, r, cur, fee, day, rule->vat_account, r->has_consumer,
+			 r->consumer_id, -tc);
+	}
 	for (k = 0; k < rule->n_funds; k++) /* the producer's fund parts, then the consumer's */
 		add_line(out, &n, &no, r, cur, fee, day, rule->funds[k].account, 1, r->producer_id,
 			 -fp[k]);
@@ -450,22 +458,33 @@ static void add_totals(cs_settle *s, const cs_txn_row *r, size_t cur, const cs_f
 	cs_party_total *ps;
 	cs_currency_total *ct;
 
+	const cs_rule *rule = &s->cfg->rules[fee->rule_index];
+	cs_i128 tp = fee->vat_producer_minor, tc = fee->vat_consumer_minor;
+	cs_i128 np = cs_fee_net(rule, fee->fee_producer_minor, tp);
+	cs_i128 nc = cs_fee_net(rule, fee->fee_consumer_minor, tc);
+
+	/* the fees a side bore, net of VAT (spec 10.8.3); without VAT n = f */
 	ps = party_find(s, r->producer_id, CS_CLASS_PRODUCER, cur, s->dated ? pm : -1);
 	ps->transactions++;
 	cs_i128_add(&ps->gross_minor, g);
-	cs_i128_add(&ps->fees_minor, fee->fee_producer_minor);
+	cs_i128_add(&ps->fees_minor, np);
+	cs_i128_add(&ps->vat_minor, tp);
 	if (r->has_consumer) {
 		ps = party_find(s, r->consumer_id, CS_CLASS_CONSUMER, cur, s->dated ? cm : -1);
 		ps->transactions++;
 		cs_i128_add(&ps->gross_minor, g);
-		cs_i128_add(&ps->fees_minor, fee->fee_consumer_minor);
+		cs_i128_add(&ps->fees_minor, nc);
+		cs_i128_add(&ps->vat_minor, tc);
 	}
 	ct = &s->cur[cur];
 	ct->transactions++;
 	cs_i128_add(&ct->gross_minor, g);
-	cs_i128_add(&ct->fees_minor, fee->fee_minor);
-	cs_i128_add(&ct->fees_producer_minor, fee->fee_producer_minor);
-	cs_i128_add(&ct->fees_consumer_minor, fee->fee_consumer_minor);
+	cs_i128_add(&ct->fees_minor, np + nc);
+	cs_i128_add(&ct->fees_producer_minor, np);
+	cs_i128_add(&ct->fees_consumer_minor, nc);
+	cs_i128_add(&ct->vat_minor, tp + tc);
+	if (rule->vat_on)
+		cs_i128_add(&ct->vat_by_account_minor[rule->vat_account_index], tp + tc);
 }
 
 /* A settled row: its lines (the fee split among the rule's funds, version
@@ -538,6 +557,7 @@ static int settle_one(cs_settle *s, const cs_txn_row *r, int dup, cs_error *err)
 	in.category_len = r->has_category ? r->category_len : 0;
 	in.producer_member = pm;
 	in.consumer_member = cm;
+	in.day = day;
 	cs_fee_compute(&s->calc, &in, &fee);
 	if (fee.rule_index < 0) {
 		add_reject(s, r, "no fee rule matches");
@@ -718,6 +738,10 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 		cs_buf_put_i128(b, t->gross_minor);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, t->fees_minor);
+		if (s->cfg->n_vat_accounts) { /* with VAT: the side's VAT */
+			cs_buf_putc(b, '\t');
+			cs_buf_put_i128(b, t->vat_minor);
+		}
 		cs_buf_putc(b, '\n');
 		flush_hash(s->out_hash, b, 0);
 	}
@@ -738,7 +762,19 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 			cs_buf_putc(b, '\t');
 			cs_buf_put_i128(b, c->fee_income_minor);
 		}
+		if (s->cfg->n_vat_accounts) { /* VAT: both sides' */
+			cs_buf_putc(b, '\t');
+			cs_buf_put_i128(b, c->vat_minor);
+		}
 		cs_buf_putc(b, '\n');
+		for (k = 0; s->cfg->n_vat_accounts > 1 && k < s->cfg->n_vat_accounts; k++) {
+			if (c->vat_by_account_minor[k] == 0)
+				continue;
+			cs_buf_printf(b, "V\t%s\t%s\t", s->cfg->currencies[i].code,
+				      s->cfg->vat_accounts[k]);
+			cs_buf_put_i128(b, c->vat_by_account_minor[k]);
+			cs_buf_putc(b, '\n');
+		}
 		for (k = 0; k < s->cfg->n_fund_accounts; k++) {
 			if (c->funds_minor[k] == 0)
 				continue;

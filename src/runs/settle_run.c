@@ -129,6 +129,25 @@ static void on_settled_input(void *ctx, const cs_txn_row *row, int pm, int cm)
 
 /* ---- settle ---- */
 
+/* With VAT (spec 10.8, 10.8.3): the currency's VAT of both sides, and per
+ * VAT account when the rules use more than one. */
+static void statement_vat(cs_json *j, const cs_config *cfg, const cs_currency_total *c)
+{
+	size_t k;
+
+	cs_json_key(j, "vat_minor");
+	cs_json_int(j, c->vat_minor);
+	if (cfg->n_vat_accounts < 2)
+		return;
+	cs_json_key(j, "vat");
+	cs_json_object_begin(j);
+	for (k = 0; k < cfg->n_vat_accounts; k++) {
+		cs_json_key(j, cfg->vat_accounts[k]);
+		cs_json_int(j, c->vat_by_account_minor[k]);
+	}
+	cs_json_object_end(j);
+}
+
 /*
  * The statement of spec section 8. The copy stored in coopsettle.runs leaves
  * out the parties (with_parties 0): their figures are the run's rows of
@@ -179,6 +198,8 @@ static void settle_statement(cs_buf *out, const cs_run_opts *opts, const cs_sett
 			}
 			cs_json_object_end(&j);
 		}
+		if (cfg->n_vat_accounts) /* spec 10.8: with VAT */
+			statement_vat(&j, cfg, c);
 		cs_json_object_end(&j);
 	}
 	cs_json_object_end(&j);
@@ -202,6 +223,10 @@ static void settle_statement(cs_buf *out, const cs_run_opts *opts, const cs_sett
 			if (p[i].member >= 0) { /* version 2 (spec 10.1) */
 				cs_json_key(&j, "member");
 				cs_json_bool(&j, p[i].member);
+			}
+			if (cfg->n_vat_accounts) {
+				cs_json_key(&j, "vat_minor");
+				cs_json_int(&j, p[i].vat_minor);
 			}
 			cs_json_object_end(&j);
 		}
@@ -300,7 +325,7 @@ static int write_party_totals(cs_db *w, const cs_config *cfg, const cs_settle *s
 		first_consumer++;
 	if (cs_db_copy_in_begin(w,
 				"COPY coopsettle.party_totals (run_id, party_id, side, currency,"
-				" transactions, gross_minor, fees_minor, member) FROM STDIN",
+				" transactions, gross_minor, fees_minor, member, vat_minor) FROM STDIN",
 				err) < 0)
 		return -1;
 	cs_buf_reset(b);
@@ -312,7 +337,12 @@ static int write_party_totals(cs_db *w, const cs_config *cfg, const cs_settle *s
 		cs_buf_put_i128(b, p[i].gross_minor);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, p[i].fees_minor);
-		cs_buf_puts(b, p[i].member < 0 ? "\t\\N\n" : p[i].member ? "\tt\n" : "\tf\n");
+		cs_buf_puts(b, p[i].member < 0 ? "\t\\N\t" : p[i].member ? "\tt\t" : "\tf\t");
+		if (cfg->n_vat_accounts) /* without VAT: NULL */
+			cs_buf_put_i128(b, p[i].vat_minor);
+		else
+			cs_buf_puts(b, "\\N");
+		cs_buf_putc(b, '\n');
 		if (b->len >= CS_COPY_CHUNK_BYTES || k + 1 == n) {
 			if (cs_db_copy_in_put(w, b->data, b->len, err) < 0)
 				return -1;
@@ -333,7 +363,7 @@ static int write_currency_totals(cs_db *w, const cs_config *cfg, const cs_settle
 	if (cs_db_copy_in_begin(w,
 				"COPY coopsettle.currency_totals (run_id, currency, transactions,"
 				" gross_minor, fees_minor, fees_producer_minor, fees_consumer_minor,"
-				" fee_income_minor) FROM STDIN",
+				" fee_income_minor, vat_minor) FROM STDIN",
 				err) < 0)
 		return -1;
 	cs_buf_reset(b);
@@ -352,6 +382,11 @@ static int write_currency_totals(cs_db *w, const cs_config *cfg, const cs_settle
 		cs_buf_putc(b, '\t');
 		if (cfg->n_fund_accounts) /* without funds: NULL, the fee income is fees_minor */
 			cs_buf_put_i128(b, c->fee_income_minor);
+		else
+			cs_buf_puts(b, "\\N");
+		cs_buf_putc(b, '\t');
+		if (cfg->n_vat_accounts) /* without VAT: NULL */
+			cs_buf_put_i128(b, c->vat_minor);
 		else
 			cs_buf_puts(b, "\\N");
 		cs_buf_putc(b, '\n');

@@ -263,6 +263,10 @@ static const char *const schema_v1_sql[] = {
 	"  numeric(40, 0);",
 	"ALTER TABLE coopsettle.member_allocations ADD COLUMN IF NOT EXISTS withheld_minor"
 	"  numeric(40, 0);",
+	/* version 8, VAT on fees (spec 10.8; config version 2): the VAT each
+	 * party and each currency paid on fees (NULL: a run without VAT) */
+	"ALTER TABLE coopsettle.party_totals ADD COLUMN IF NOT EXISTS vat_minor numeric(40, 0);",
+	"ALTER TABLE coopsettle.currency_totals ADD COLUMN IF NOT EXISTS vat_minor numeric(40, 0);",
 };
 
 /* The integer in a one-cell result, or -1. */

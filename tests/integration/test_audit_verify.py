@@ -363,7 +363,7 @@ def migrate_v3(t):
     db.sql("DELETE FROM coopsettle.run_inputs WHERE run_id = 1 AND transaction_id = 2")
     r = db.run("init-db")
     t.eq(r.code, 0, "init-db migrates version 3: %r" % r)
-    t.check("migrated from version 3 to 7" in r.stdout, "reports the migration: %s" % r.stdout)
+    t.check("migrated from version 3 to 8" in r.stdout, "reports the migration: %s" % r.stdout)
     after = db.sql("SELECT * FROM coopsettle.run_inputs ORDER BY run_id, ordinal")
     expect = [b for b in before if not (b[0] == 1 and b[2] == 2)]
     expect = [(x[0], x[1] - (1 if x[0] == 1 and x[1] > 2 else 0)) + tuple(x[2:]) for x in expect]

@@ -495,7 +495,7 @@ def bk_10_command_line(t):
     db.sql("DELETE FROM coopsettle.schema_version")
     db.sql("INSERT INTO coopsettle.schema_version (version) VALUES (4)")
     r = db.run("init-db")
-    t.check(r.code == 0 and "migrated from version 4 to 7" in r.stdout, "10: migrated: %r" % r)
+    t.check(r.code == 0 and "migrated from version 4 to 8" in r.stdout, "10: migrated: %r" % r)
     # the global --db after the command
     path = db.write_config(CONFIG)
     db.add_members(MEMBERS)
