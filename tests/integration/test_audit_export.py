@@ -284,9 +284,39 @@ def account_names(t):
     db.drop()
 
 
+def vat_exports(t):
+    """A version 2 run with VAT (19% excluded; 7% included on books, a fund
+    on the net fee): hledger's checks and bean-check pass, and the VAT
+    account's balance in both is minus the run's vat_minor (issue 21)."""
+    import test_time_true as T
+    cfg = dict(T.CONFIG)
+    cfg["vat"] = {"rate": "19%"}
+    cfg["fees"] = [{"id": "books", "when": {"category": ["books"]}, "rate": "10%",
+                    "vat": {"rate": "7%", "included": True}},
+                   dict(T.CONFIG["fees"][1],
+                        funds=[{"account": "liabilities:funds:community", "share": "1/3"}])]
+    db = TestDB()
+    T.setup(db)
+    db.add_transactions([(9, "2026-11-20 12:00:00+01", 1, 10, 12345, "EUR", "books"),
+                         (10, "2026-11-21 12:00:00+01", 3, 10, -4999, "EUR", "x")])
+    path = db.write_config(cfg)
+    r = db.run("settle", "--config", path, "--period", "2026-11", "--json")
+    t.eq(r.code, 0, "settle with VAT %r" % r)
+    c = r.json()["currencies"]["EUR"] if r.code == 0 else {}
+    t.check(c.get("vat_minor", 0) > 0, "VAT was charged: %r" % c)
+    fund = c.get("funds", {}).get("liabilities:funds:community", 0)
+    exp = {("liabilities:vat", "EUR"): -c.get("vat_minor", 0),
+           ("liabilities:funds:community", "EUR"): -fund,
+           ("income:fees", "EUR"): -c.get("fee_income_minor", 0)}
+    check_hledger(t, db, 1, exp, "settle with VAT")
+    check_beancount(t, db, 1, exp, "settle with VAT")
+    check_csv(t, db, 1, exp, "settle with VAT")
+    db.drop()
+
+
 def main():
     t = Runner()
-    for case in (exports, account_names):
+    for case in (exports, account_names, vat_exports):
         t.case(case)
     t.finish()
 
