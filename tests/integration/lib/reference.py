@@ -735,27 +735,28 @@ def vat_split(f_side, g, vat, rounding="half_even"):
     return t, p, p - t
 
 
-def _vat_spec_problems(cfg, spec, where, reserved):
+def _vat_spec_problems(cfg, spec, prefix, reserved):
     if _is_vat_none(spec):
         return []
     if not isinstance(spec, dict):
-        return ["%s: vat must be a map or none" % where]
-    out = ["%s: vat: unknown key '%s'" % (where, k) for k in spec if k not in VAT_KEYS]
+        return ["%svat must be a map or none" % prefix]
+    out = ["%svat: unknown key '%s'" % (prefix, k) for k in spec if k not in VAT_KEYS]
     if "rate" not in spec:
-        out.append("%s: vat: rate is required" % where)
+        out.append("%svat: rate is required" % prefix)
     elif not 0 <= rate(spec["rate"]) <= 1:
-        out.append("%s: vat: rate %s is outside [0, 1]" % (where, spec["rate"]))
+        out.append("%svat: rate %s is outside [0, 1]" % (prefix, spec["rate"]))
     if "included" in spec and _bool_of(spec["included"]) is None:
-        out.append("%s: vat: included must be true or false" % where)
+        out.append("%svat: included must be true or false" % prefix)
     account = spec.get("account", settle_accounts(cfg)["vat"])
     if account in reserved:
-        out.append("%s: vat account '%s' is %s" % (where, account, reserved[account]))
+        out.append("%svat account '%s' is %s" % (prefix, account, reserved[account]))
     return out
 
 
 def vat_config_problems(cfg):
     """[message] of the config errors §10.8 adds (exit 2; §10.8.4), in
-    config order (the top-level `vat` first, then each rule):
+    config order (the top-level `vat` first, then each rule, a rule's
+    messages starting "rule 'ID': "):
       * a rule whose when.from is not before its when.until (R8: both given);
       * a `vat` (top level or rule) that is neither a map nor `none`, a map
         without `rate` (so `included` or `account` without `rate`), with an
@@ -772,15 +773,15 @@ def vat_config_problems(cfg):
         reserved[acc[key]] = "accounts.%s" % key
     out = []
     if "vat" in cfg:
-        out += _vat_spec_problems(cfg, cfg["vat"], "vat", reserved)
+        out += _vat_spec_problems(cfg, cfg["vat"], "", reserved)
     for r in cfg["fees"]:
-        where = "rule '%s'" % r["id"]
+        prefix = "rule '%s': " % r["id"]
         w = r.get("when", {})
         if "from" in w and "until" in w and as_day(w["from"]) >= as_day(w["until"]):
-            out.append("%s: when.from %s is not before when.until %s"
-                       % (where, as_day(w["from"]), as_day(w["until"])))
+            out.append("%swhen.from %s is not before when.until %s"
+                       % (prefix, as_day(w["from"]), as_day(w["until"])))
         if "vat" in r:
-            out += _vat_spec_problems(cfg, r["vat"], where, reserved)
+            out += _vat_spec_problems(cfg, r["vat"], prefix, reserved)
     return out
 
 
