@@ -593,6 +593,9 @@ def transaction_problem(cfg, t, duplicate):
 #         (as before §10.8, §10.8.6) or from 7 with it.
 #       A rule with `vat: none` in a config with VAT leaves slots 5 and 6
 #       empty (their amounts are 0) and its fund lines still start at 7.
+#       Without `vat` these are the numbers the engine writes today, seen
+#       from outside (a run, not its source): a guest's sale whose fee is
+#       the whole amount, with a fund, is lines 1, 3 and 5.
 #   R6  t_side is rounded per side and per transaction with the config's
 #       top-level `rounding` (§10.8.7), on |f_side| * rate (excluded) or
 #       |f_side| * rate / (1 + rate) (included), and takes the sign of g;
