@@ -270,13 +270,16 @@ def distribute(cfg, members, fee_income, costs, fees_by_member, gross_by_member,
 #   transaction  dict: id, occurred_at, producer, consumer (None: a guest),
 #                amount, currency, category
 #   party total  dict: id, side, currency, member, transactions,
-#                gross_minor, fees_minor (the --json `parties` entries)
+#                gross_minor, fees_minor (the --json `parties` entries;
+#                vat_minor too in a config with `vat`, §10.8)
 #
-# What the model does not cover (later issues; it raises NotImplementedError
-# rather than compute something else): dated fee rules and VAT (§10.8).
-# Fee funds are in settle_v2; losses, balances, targets, interest bases,
-# withholding, blocked_by_loss, the KStG cap and the qualified notice
-# (§10.2, §10.3, §10.7.1-11) in the section "cooperative law" below.
+# Fee funds (§10.3, §10.7.9), dated fee rules and VAT (§10.8) are in
+# settle_v2 (its readings of §10.8 are listed at "dated fee rules and VAT");
+# settle_v2_before_vat is settle_v2 as it was before §10.8, kept to show
+# that a config without `vat` settles as before (§10.8.6). Losses,
+# balances, targets, interest bases, withholding, blocked_by_loss, the KStG
+# cap and the qualified notice (§10.2, §10.3, §10.7.1-11) are in the
+# section "cooperative law" below.
 # =============================================================================
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -284,7 +287,8 @@ from zoneinfo import ZoneInfo
 CLASSES = ("producer", "consumer")
 DEFAULT_ACCOUNTS = {"clearing": "assets:clearing",
                     "producer_payable": "liabilities:payable:producers",
-                    "fee_income": "income:fees"}
+                    "fee_income": "income:fees",
+                    "vat": "liabilities:vat"}
 
 
 class InvalidInput(Exception):
@@ -514,7 +518,7 @@ def member_ids(memberships):
     return sorted({r[0] for r in memberships if r[0] is not None})
 
 
-# ---- settle (§4, §5 with §10.1) -----------------------------------------------
+# ---- settle (§4, §5 with §10.1, §10.3's fee funds, §10.8) ---------------------
 
 def rows_in_window(cfg, rows, window_from, window_to):
     """The transactions a settle run of [window_from, window_to) reads: those
@@ -556,6 +560,369 @@ def transaction_problem(cfg, t, duplicate):
     return None
 
 
+# ---- dated fee rules and VAT (§10.8) -------------------------------------------
+#
+# Readings of §10.8 where the text leaves room; each is repeated at the
+# function it concerns, marked "Reading:".
+#   R1  when.from / when.until are local dates compared with the
+#       transaction's local day in cfg['timezone'] (transaction_day), never
+#       with its UTC date; either may be missing (open on that side).
+#   R2  `vat: none` on a rule turns VAT off for it; a top-level `vat: none`
+#       is accepted and means "no default" (as if absent).
+#   R3  "A version 2 config without any `vat`" (§10.8.6) is one with no
+#       `vat` key at top level nor on any fee rule; `accounts.vat` alone does
+#       not count. Any `vat` key, `vat: none` included, gives every party and
+#       currency total its vat_minor (0 where nothing is taxed).
+#   R4  "more than one VAT account is used" is read from the config, not the
+#       data: the distinct effective accounts (vat_of) of the fee rules;
+#       when there are two or more, every currency of every run carries
+#       `vat` with all of them (0 included), as `funds` carries every fund
+#       account (§10.7.9). So the shape of a statement never depends on
+#       which transactions a window holds, and the days of a month sum to
+#       the month.
+#   R5  Line numbers (settle_v2(..., line_numbers=True)): a fixed slot per
+#       line, lines of 0 left out and their numbers with them (gaps):
+#         1 clearing (consumer)     +(g + p_c)
+#         2 payable (producer)      -(g - p_p)
+#         3 income:fees (producer)  -(n_p - fund parts of n_p)
+#         4 income:fees (consumer)  -(n_c - fund parts of n_c)
+#         5 VAT account (producer)  -t_p      } only in a config with a
+#         6 VAT account (consumer)  -t_c      } `vat` key (R3)
+#         then the fund lines: the producer side's funds in config order,
+#         then the consumer side's, numbered on from 5 without `vat`
+#         (as before §10.8, §10.8.6) or from 7 with it.
+#       A rule with `vat: none` in a config with VAT leaves slots 5 and 6
+#       empty (their amounts are 0) and its fund lines still start at 7.
+#       Without `vat` these are the numbers the engine writes today, seen
+#       from outside (a run, not its source): a guest's sale whose fee is
+#       the whole amount, with a fund, is lines 1, 3 and 5.
+#   R6  t_side is rounded per side and per transaction with the config's
+#       top-level `rounding` (§10.8.7), on |f_side| * rate (excluded) or
+#       |f_side| * rate / (1 + rate) (included), and takes the sign of g;
+#       f_side = 0 gives t_side = 0.
+#   R7  Config problems: a VAT account is checked against
+#       accounts.fee_income, accounts.clearing, accounts.producer_payable
+#       and the fund accounts of every rule (not only its own); the
+#       top-level default's account is checked even when every rule
+#       overrides it. `vat:` given neither as a map nor as `none` (e.g.
+#       null), a map without `rate` (whatever else it gives, `included`
+#       or `account`), an unknown key in it, and an `included` that is not
+#       a boolean are config errors.
+#   R8  A dated rule's `from >= until` is a config error only when both
+#       are given.
+# ------------------------------------------------------------------------------
+
+VAT_NONE = "none"
+VAT_KEYS = ("rate", "included", "account")
+
+
+def settle_accounts(cfg):
+    """The settle account names of a config: DEFAULT_ACCOUNTS (clearing,
+    producer_payable, fee_income, vat) with cfg['accounts'] over them. The
+    result is a new dict the caller owns."""
+    acc = dict(DEFAULT_ACCOUNTS)
+    acc.update({k: v for k, v in cfg.get("accounts", {}).items() if k in acc})
+    return acc
+
+
+def transaction_day(cfg, t):
+    """The local day of transaction t in cfg['timezone'] (§10.1, §10.8):
+    the day its membership flags, its rule's dates and its posted_on are
+    taken on."""
+    return local_day(zone_of(cfg), t["occurred_at"])
+
+
+def rule_in_force(rule, day):
+    """Whether a fee rule's dates hold on local day `day` (§10.8): when.from
+    <= day < when.until. Reading (R1): a missing from or until is open on
+    that side; a rule without either holds every day. `day` is a local day
+    (transaction_day), never a UTC date."""
+    w = rule.get("when", {})
+    day = as_day(day)
+    if "from" in w and day < as_day(w["from"]):
+        return False
+    if "until" in w and day >= as_day(w["until"]):
+        return False
+    return True
+
+
+def rule_matches_v2(rule, cfg, t, pm, cm, day):
+    """§5's `when` (rule_matches) and §10.8's dates (rule_in_force) on the
+    transaction's local day: all must hold."""
+    return rule_in_force(rule, day) and rule_matches(rule, cfg, t, pm, cm)
+
+
+def matching_rule(cfg, memberships, t):
+    """The fee rule that applies to a valid transaction t in a version 2
+    config, or None: rules tried in config order, the first whose `when`
+    holds wins; producer_member, consumer_member and the dates are taken on
+    t's local day (§10.1, §10.8)."""
+    day = transaction_day(cfg, t)
+    pm = is_member(memberships, t["producer"], "producer", day)
+    cm = is_member(memberships, t.get("consumer"), "consumer", day)
+    return next((r for r in cfg["fees"] if rule_matches_v2(r, cfg, t, pm, cm, day)), None)
+
+
+def _is_vat_none(spec):
+    return isinstance(spec, str) and spec == VAT_NONE
+
+
+def _bool_of(v):
+    """True/False for a YAML boolean (or its text), else None."""
+    if v is True or v == "true":
+        return True
+    if v is False or v == "false":
+        return False
+    return None
+
+
+def has_vat(cfg):
+    """Whether a config names `vat` at top level or on any fee rule (§10.8.6).
+
+    Reading (R3): this is "a version 2 config without any `vat`" negated;
+    `vat: none` counts (it is a `vat` key), `accounts.vat` alone does not.
+    Without it a run's output is as before §10.8: no vat_minor fields, fund
+    lines numbered from 5."""
+    return "vat" in cfg or any("vat" in r for r in cfg["fees"])
+
+
+def vat_of(cfg, rule):
+    """The effective VAT of a fee rule (§10.8, §10.8.1): None when the rule
+    has `vat: none`, or has no `vat` and the config no top-level default
+    (or a top-level `vat: none`, R2); else a new dict
+    {rate: Fraction, included: bool, account: str}: the rule's own `vat`
+    if it has one, else the top-level `vat`, taken whole (no key-by-key
+    inheritance); included defaults to false, account to accounts.vat
+    (`liabilities:vat`). The config must be free of vat_config_problems."""
+    spec = rule["vat"] if "vat" in rule else cfg.get("vat")
+    if spec is None or _is_vat_none(spec):
+        return None
+    included = _bool_of(spec.get("included", False))
+    assert included is not None, "vat.included is not a boolean (a config error)"
+    return {"rate": rate(spec["rate"]), "included": included,
+            "account": spec.get("account", settle_accounts(cfg)["vat"])}
+
+
+def vat_accounts(cfg):
+    """The distinct effective VAT accounts of the fee rules (vat_of), in the
+    order first named (rules in config order). Reading (R4): these are the
+    accounts "used" (§10.8.3); with two or more every currency total
+    carries `vat: {ACCOUNT: minor}` with all of them."""
+    out = []
+    for r in cfg["fees"]:
+        v = vat_of(cfg, r)
+        if v is not None and v["account"] not in out:
+            out.append(v["account"])
+    return out
+
+
+def vat_split(f_side, g, vat, rounding="half_even"):
+    """One side's fee f_side (with the sign of g, from §5 steps 1-4) with
+    its VAT (§10.8): returns (t_side, p_side, n_side), the VAT, what the
+    side pays, and the net fee n_side = p_side - t_side.
+      vat None:          t = 0, p = n = f;
+      included false:    t = round(|f| * rate) with the sign of g, p = f + t,
+                         n = f (the rule computed the net fee);
+      included true:     t = round(|f| * rate / (1 + rate)) with the sign of
+                         g, p = f, n = f - t (the rule computed the gross).
+    Reading (R6): rounded per side and transaction with the config's
+    `rounding` (§10.8.7); f = 0 gives t = 0 whatever the sign of g."""
+    if vat is None or f_side == 0:
+        return 0, f_side, f_side
+    s = -1 if g < 0 else 1
+    x = abs(Fraction(f_side)) * vat["rate"]
+    if vat["included"]:
+        x = x / (1 + vat["rate"])
+    t = s * round_mode(x, rounding)
+    p = f_side if vat["included"] else f_side + t
+    return t, p, p - t
+
+
+def _vat_spec_problems(cfg, spec, prefix, reserved):
+    if _is_vat_none(spec):
+        return []
+    if not isinstance(spec, dict):
+        return ["%svat must be a map or none" % prefix]
+    out = ["%svat: unknown key '%s'" % (prefix, k) for k in spec if k not in VAT_KEYS]
+    if "rate" not in spec:
+        out.append("%svat: rate is required" % prefix)
+    elif not 0 <= rate(spec["rate"]) <= 1:
+        out.append("%svat: rate %s is outside [0, 1]" % (prefix, spec["rate"]))
+    if "included" in spec and _bool_of(spec["included"]) is None:
+        out.append("%svat: included must be true or false" % prefix)
+    account = spec.get("account", settle_accounts(cfg)["vat"])
+    if account in reserved:
+        out.append("%svat account '%s' is %s" % (prefix, account, reserved[account]))
+    return out
+
+
+def vat_config_problems(cfg):
+    """[message] of the config errors §10.8 adds (exit 2; §10.8.4), in
+    config order (the top-level `vat` first, then each rule, a rule's
+    messages starting "rule 'ID': "):
+      * a rule whose when.from is not before its when.until (R8: both given);
+      * a `vat` (top level or rule) that is neither a map nor `none`, a map
+        without `rate` (so `included` or `account` without `rate`), with an
+        unknown key, a rate outside [0, 1], an `included` that is no boolean;
+      * a VAT account (given, or accounts.vat by default) equal to
+        accounts.fee_income, accounts.clearing, accounts.producer_payable or
+        the account of any rule's fee fund (R7).
+    Reading (R2): a top-level `vat: none` is no error (no default)."""
+    acc = settle_accounts(cfg)
+    reserved = {}
+    for fund in fee_fund_accounts(cfg):
+        reserved[fund] = "a fund account"
+    for key in ("producer_payable", "clearing", "fee_income"):
+        reserved[acc[key]] = "accounts.%s" % key
+    out = []
+    if "vat" in cfg:
+        out += _vat_spec_problems(cfg, cfg["vat"], "", reserved)
+    for r in cfg["fees"]:
+        prefix = "rule '%s': " % r["id"]
+        w = r.get("when", {})
+        if "from" in w and "until" in w and as_day(w["from"]) >= as_day(w["until"]):
+            out.append("%swhen.from %s is not before when.until %s"
+                       % (prefix, as_day(w["from"]), as_day(w["until"])))
+        if "vat" in r:
+            out += _vat_spec_problems(cfg, r["vat"], prefix, reserved)
+    return out
+
+
+def settle_v2(cfg, memberships, rows, line_numbers=False):
+    """Settles the transactions `rows` (those the run reads: see
+    rows_in_window) with a version 2 config: §4, §5 with §10.1, the fee
+    funds of §10.3 / §10.7.9 and the dated rules and VAT of §10.8.
+
+    Each transaction's local day is taken in cfg['timezone']; producer_member,
+    consumer_member and the rules' from/until are evaluated on it (a guest
+    is never a member); rules are tried in config order, the first match
+    wins (matching_rule). Invalid rows are rejected with their reason (§4);
+    the caller decides what on_invalid does with them.
+
+    Per transaction, §5 steps 1-4 give f_p, f_c; the rule's VAT (vat_of)
+    gives t, p, n per side (vat_split); funds split the net fee n_side
+    (fee_fund_split); the lines are (R5):
+      1 clearing +(g + p_c) consumer; 2 payable -(g - p_p) producer;
+      3, 4 income:fees -(n_p - funds of n_p) producer, -(n_c - funds of n_c)
+      consumer; 5, 6 (a config with vat only) -t_p producer, -t_c consumer
+      on the rule's VAT account; then the fund lines, producer side first,
+      funds in config order; lines of 0 left out. They sum to 0.
+
+    Returns (currencies, parties, lines, rejected), each new:
+      currencies {code: {transactions, gross_minor, fees_minor,
+                  fees_producer_minor, fees_consumer_minor}} for every
+                  configured currency, the fees net of VAT; when any rule
+                  has `funds`, also fee_income_minor (the income:fees part)
+                  and funds {ACCOUNT: minor} (§10.7.9; see fee_fund_split);
+                  when has_vat(cfg), also vat_minor (both sides, guests
+                  included), and with two or more vat_accounts(cfg) also
+                  vat {ACCOUNT: minor} (R4);
+      parties    [{id, side, currency, member, transactions, gross_minor,
+                  fees_minor}] (fees_minor the net fee the side bore; with
+                  has_vat(cfg) also vat_minor) sorted by side (producer
+                  first), id, currency, member (false before true): the
+                  --json list;
+      lines      [(transaction id, account, party or None, currency,
+                  amount, posted_on)] in canonical transaction order, each
+                  transaction's lines in slot order, posted_on the
+                  transaction's local day (§10.5); with line_numbers, each
+                  line ends with its slot number (R5) as a 7th element;
+      rejected   [{id, reason}] in canonical order.
+    Raises ConfigError(vat_config_problems) and InvalidInput('membership',
+    ids) when a membership row is invalid.
+    """
+    problems = vat_config_problems(cfg)
+    if problems:
+        raise ConfigError(problems)
+    check_memberships(memberships)
+    zone = zone_of(cfg)
+    rounding = cfg.get("rounding", "half_even")
+    accounts = settle_accounts(cfg)
+    fund_accounts = fee_fund_accounts(cfg)
+    with_vat = has_vat(cfg)
+    vat_map = vat_accounts(cfg) if with_vat else []
+    currencies = {c: dict(transactions=0, gross_minor=0, fees_minor=0,
+                          fees_producer_minor=0, fees_consumer_minor=0)
+                  for c in cfg["currencies"]}
+    for c in currencies.values():
+        if fund_accounts:
+            c["fee_income_minor"] = 0
+            c["funds"] = {a: 0 for a in fund_accounts}
+        if with_vat:
+            c["vat_minor"] = 0
+            if len(vat_map) > 1:
+                c["vat"] = {a: 0 for a in vat_map}
+    seen = {}
+    for t in rows:
+        if t.get("id") is not None:
+            seen[t["id"]] = seen.get(t["id"], 0) + 1
+    parties, lines, rejected = {}, [], []
+    for t in sorted(rows, key=lambda t: _canonical_key(t, zone)):
+        why = transaction_problem(cfg, t, seen.get(t.get("id"), 0) > 1)
+        if why:
+            rejected.append({"id": t.get("id"), "reason": why})
+            continue
+        day = local_day(zone, t["occurred_at"])
+        pm = is_member(memberships, t["producer"], "producer", day)
+        cm = is_member(memberships, t.get("consumer"), "consumer", day)
+        rule = next((r for r in cfg["fees"] if rule_matches_v2(r, cfg, t, pm, cm, day)), None)
+        if rule is None:
+            rejected.append({"id": t["id"], "reason": "no fee rule matches"})
+            continue
+        g = t["amount"]
+        _, fp, fc = fee(rule, cfg, t)
+        vat = vat_of(cfg, rule)
+        tp, pp, np_ = vat_split(fp, g, vat, rounding)
+        tc, pc, nc = vat_split(fc, g, vat, rounding)
+        c = currencies[t["currency"]]
+        c["transactions"] += 1
+        c["gross_minor"] += g
+        c["fees_minor"] += np_ + nc
+        c["fees_producer_minor"] += np_
+        c["fees_consumer_minor"] += nc
+        if with_vat:
+            c["vat_minor"] += tp + tc
+            if "vat" in c and vat is not None:
+                c["vat"][vat["account"]] += tp + tc
+        for side, pid, was_member, n_side, t_side in (
+                ("producer", t["producer"], pm, np_, tp),
+                ("consumer", t.get("consumer"), cm, nc, tc)):
+            if pid is None:
+                continue  # a guest counts in the currency totals only
+            p = parties.setdefault((side, pid, t["currency"], was_member),
+                                   dict(transactions=0, gross_minor=0, fees_minor=0))
+            p["transactions"] += 1
+            p["gross_minor"] += g
+            p["fees_minor"] += n_side
+            if with_vat:
+                p["vat_minor"] = p.get("vat_minor", 0) + t_side
+        funds = rule.get("funds", [])
+        fund_p, income_p = fee_fund_split(np_, funds)
+        fund_c, income_c = fee_fund_split(nc, funds)
+        if fund_accounts:
+            c["fee_income_minor"] += income_p + income_c
+            for (acct, part) in fund_p + fund_c:
+                c["funds"][acct] += part
+        slots = [(accounts["clearing"], t.get("consumer"), g + pc),
+                 (accounts["producer_payable"], t["producer"], -(g - pp)),
+                 (accounts["fee_income"], t["producer"], -income_p),
+                 (accounts["fee_income"], t.get("consumer"), -income_c)]
+        if with_vat:
+            vat_account = vat["account"] if vat is not None else None
+            slots += [(vat_account, t["producer"], -tp),
+                      (vat_account, t.get("consumer"), -tc)]
+        slots += [(acct, t["producer"], -part) for acct, part in fund_p]
+        slots += [(acct, t.get("consumer"), -part) for acct, part in fund_c]
+        assert sum(amt for _, _, amt in slots) == 0, "transaction %s does not balance" % t["id"]
+        for no, (acct, party, amt) in enumerate(slots, 1):
+            if amt != 0:
+                line = (t["id"], acct, party, t["currency"], amt, day)
+                lines.append(line + (no,) if line_numbers else line)
+    return currencies, party_list(parties), lines, rejected
+
+
+# ---- settle before §10.8, kept for comparison --------------------------------
+
 def _no_v2_extras(cfg):
     for r in cfg["fees"]:
         if "vat" in r:
@@ -567,8 +934,13 @@ def _no_v2_extras(cfg):
         raise NotImplementedError("vat (spec §10.8)")
 
 
-def settle_v2(cfg, memberships, rows):
-    """Settles the transactions `rows` (those the run reads: see
+def settle_v2_before_vat(cfg, memberships, rows):
+    """settle_v2 as it was before §10.8 (dated rules and VAT), kept
+    unchanged as the code path a version 2 config without `vat` must still
+    follow (§10.8.6): test_reference_vat compares settle_v2 with it. It
+    raises NotImplementedError for a config with `vat` or dated rules.
+
+    Settles the transactions `rows` (those the run reads: see
     rows_in_window) with a version 2 config.
 
     Each transaction's local day is taken in cfg['timezone']; producer_member
@@ -715,14 +1087,16 @@ def party_list(totals):
 def sum_parties(*party_lists):
     """The party totals of several settle runs added up per (id, side,
     currency, member), in the --json order: a month settled day by day,
-    summed, equals the month settled as a whole."""
+    summed, equals the month settled as a whole. Every amount key a party
+    carries is summed (transactions, gross_minor, fees_minor, and
+    vat_minor in a config with VAT). Returns a new list."""
     totals = {}
     for plist in party_lists:
         for p in plist:
-            t = totals.setdefault((p["side"], p["id"], p["currency"], p["member"]),
-                                  dict(transactions=0, gross_minor=0, fees_minor=0))
-            for k in t:
-                t[k] += p[k]
+            t = totals.setdefault((p["side"], p["id"], p["currency"], p["member"]), {})
+            for k, v in p.items():
+                if k not in ("id", "side", "currency", "member"):
+                    t[k] = t.get(k, 0) + v
     return party_list(totals)
 
 
@@ -741,6 +1115,98 @@ def sum_currencies(*currency_maps):
                 else:
                     t[k] += x
     return out
+
+
+def sum_settles(*results):
+    """Several settle_v2 results (e.g. the days of a month, each settled as
+    its own window) added up as one (currencies, parties, lines, rejected),
+    to compare with the result of the whole window:
+      currencies  sum_currencies of theirs: every amount, the `funds` and
+                  `vat` maps per account, vat_minor included;
+      parties     sum_parties of theirs (vat_minor included);
+      lines       all their lines, stably sorted by transaction id: the
+                  order settle_v2 gives the whole window, where the lines
+                  of one transaction keep their slot order (R5);
+      rejected    all their rejects, stably sorted by id (None first).
+    A duplicate id whose rows fall on two days is rejected in the whole
+    window but settled in each day: the caller leaves such data out when
+    it compares. Returns new lists and dicts."""
+    currencies = sum_currencies(*[r[0] for r in results])
+    parties = sum_parties(*[r[1] for r in results])
+    lines = sorted((ln for r in results for ln in r[2]), key=lambda ln: _id_order(ln[0]))
+    rejected = sorted((x for r in results for x in r[3]), key=lambda x: _id_order(x["id"]))
+    return currencies, parties, lines, rejected
+
+
+def transaction_balance_problems(lines):
+    """[message] for every transaction whose settle lines (settle_v2's,
+    with or without line numbers) do not sum to 0, or are posted on more
+    than one day, in transaction order; [] when all balance."""
+    by_tx = {}
+    for ln in lines:
+        s = by_tx.setdefault((ln[0], ln[3]), [0, set()])
+        s[0] += ln[4]
+        s[1].add(ln[5])
+    bad = []
+    for (tid, cur), (total, days) in sorted(by_tx.items(), key=lambda kv: _id_order(kv[0][0])):
+        if total != 0:
+            bad.append("transaction %s (%s): lines sum to %d" % (tid, cur, total))
+        if len(days) != 1:
+            bad.append("transaction %s (%s): posted on %d days" % (tid, cur, len(days)))
+    return bad
+
+
+def settle_vat_problems(cfg, currencies, parties, lines):
+    """[message] when a settle result's VAT figures disagree with its lines
+    (§10.8, §10.8.3); [] when they agree:
+      * a config without `vat` (§10.8.6) has no vat_minor or vat anywhere;
+      * with it, per currency: vat_minor = minus the sum of the lines on
+        the VAT accounts, the `vat` map (when there) per account likewise
+        and summing to vat_minor; fees_minor = fees_producer_minor +
+        fees_consumer_minor;
+      * per (party id, currency): the vat_minor of its party totals (both
+        sides, member or not) = minus its VAT lines (a guest's VAT lines
+        are in the currency totals only)."""
+    bad = []
+    vat_accts = set(vat_accounts(cfg)) if has_vat(cfg) else set()
+    for cur, v in currencies.items():
+        if v["fees_minor"] != v["fees_producer_minor"] + v["fees_consumer_minor"]:
+            bad.append("%s: fees_minor is not producers' plus consumers'" % cur)
+    if not has_vat(cfg):
+        if any("vat_minor" in v or "vat" in v for v in currencies.values()) or \
+                any("vat_minor" in p for p in parties):
+            bad.append("a config without vat shows vat fields")
+        return bad
+    by_cur, by_acct, by_party = {}, {}, {}
+    for ln in lines:
+        if ln[1] in vat_accts:
+            by_cur[ln[3]] = by_cur.get(ln[3], 0) - ln[4]
+            by_acct[(ln[3], ln[1])] = by_acct.get((ln[3], ln[1]), 0) - ln[4]
+            if ln[2] is not None:
+                by_party[(ln[2], ln[3])] = by_party.get((ln[2], ln[3]), 0) - ln[4]
+    for cur, v in currencies.items():
+        if v.get("vat_minor") != by_cur.get(cur, 0):
+            bad.append("%s: vat_minor %r, VAT lines %d" % (cur, v.get("vat_minor"),
+                                                           by_cur.get(cur, 0)))
+        if "vat" in v:
+            for a, x in v["vat"].items():
+                if x != by_acct.get((cur, a), 0):
+                    bad.append("%s: vat of %s is %d, its lines %d"
+                               % (cur, a, x, by_acct.get((cur, a), 0)))
+            if sum(v["vat"].values()) != v["vat_minor"]:
+                bad.append("%s: the vat map does not sum to vat_minor" % cur)
+    totals = {}
+    for p in parties:
+        if "vat_minor" not in p:
+            bad.append("party %s %s: no vat_minor" % (p["side"], p["id"]))
+            continue
+        totals[(p["id"], p["currency"])] = totals.get((p["id"], p["currency"]), 0) + \
+            p["vat_minor"]
+    for k in sorted(set(totals) | set(by_party), key=lambda k: (_id_order(k[0]), k[1])):
+        if totals.get(k, 0) != by_party.get(k, 0):
+            bad.append("party %s %s: vat_minor %d, VAT lines %d"
+                       % (k[0], k[1], totals.get(k, 0), by_party.get(k, 0)))
+    return bad
 
 
 # ---- capital (§10.2, §10.7.6, §10.7.7) -----------------------------------------
@@ -819,7 +1285,8 @@ def capital_interest_weights(step, memberships, movements, retained, days, with_
 def fee_income_of(*currency_maps):
     """{currency: fee income} from the currency totals of the settle runs
     that tile the window: the income:fees lines only (fee_income_minor when
-    the config has fee funds, §10.3), else fees_minor."""
+    the config has fee funds, §10.3), else fees_minor; net of VAT either
+    way (§10.8.3: fee_income for §6 is the net fee income)."""
     return {c: v.get("fee_income_minor", v["fees_minor"])
             for c, v in sum_currencies(*currency_maps).items()}
 
@@ -1361,7 +1828,8 @@ def member_business(parties, cur, cap_basis):
     """M of §10.3/§10.7.8: the sides whose party was a member of that
     side's class on the transaction's day -- the party totals with member
     = true, both sides -- summed: fees_minor (the whole fee a side bore,
-    fund parts included) for cap_basis fees, gross_minor for volume."""
+    fund parts included, net of VAT, §10.8.3) for cap_basis fees,
+    gross_minor for volume."""
     key = "gross_minor" if cap_basis == "volume" else "fees_minor"
     return sum(p[key] for p in parties if p["member"] and p["currency"] == cur)
 
@@ -1369,7 +1837,8 @@ def member_business(parties, cur, cap_basis):
 def window_business(settled, cur, cap_basis):
     """T of §10.3/§10.7.8 from the currency totals of the settle runs of
     the window (sum_currencies of their --json currencies): fees_minor, all
-    fees borne (both sides, guests included, fund parts included); for
+    fees borne (both sides, guests included, fund parts included, net of
+    VAT, §10.8.3); for
     volume every transaction has two sides, 2 * gross_minor."""
     v = settled.get(cur, {})
     if cap_basis == "volume":
@@ -1756,27 +2225,34 @@ def law_invariant_problems(cfg, result):
 
 
 def settle_fund_problems(cfg, currencies, lines):
-    """[message] when fund parts + income differ from the fee: per currency
-    fee_income_minor + sum(funds) = fees_minor; per transaction, its
-    income:fees and fund lines sum to minus its fee (the clearing line plus
-    the payable line); every transaction's lines sum to 0."""
-    acc = law_accounts(cfg)
+    """[message] when fund parts + income differ from the (net) fee: per
+    currency fee_income_minor + sum(funds) = fees_minor; per transaction,
+    its income:fees and fund lines sum to minus its net fee, which is the
+    clearing line plus the payable line minus its VAT (§10.8: p - t = n),
+    so income + funds + VAT lines = -(clearing + payable); every
+    transaction's lines sum to 0. Lines with or without line numbers."""
+    acc = settle_accounts(cfg)
     fund_accounts = set(fee_fund_accounts(cfg))
+    vat_accts = set(vat_accounts(cfg)) if has_vat(cfg) else set()
     bad = []
     for cur, v in currencies.items():
         if "funds" in v and v["fee_income_minor"] + sum(v["funds"].values()) != v["fees_minor"]:
             bad.append("%s: fee income + funds != fees" % cur)
     by_tx = {}
-    for (tid, account, _, cur, amt, _) in lines:
-        t = by_tx.setdefault((tid, cur), [0, 0, 0])
+    for ln in lines:
+        tid, account, cur, amt = ln[0], ln[1], ln[3], ln[4]
+        t = by_tx.setdefault((tid, cur), [0, 0, 0, 0])
         t[0] += amt
         if account == acc["fee_income"] or account in fund_accounts:
             t[1] += amt
+        elif account in vat_accts:
+            t[3] += amt
         else:
             t[2] += amt
-    for (tid, cur), (total, income_funds, rest) in sorted(by_tx.items(), key=lambda kv: kv[0][0]):
+    for (tid, cur), (total, income_funds, rest, vat) in sorted(by_tx.items(),
+                                                               key=lambda kv: kv[0][0]):
         if total != 0:
             bad.append("transaction %s: lines sum to %d" % (tid, total))
-        if income_funds != -rest:
+        if income_funds + vat != -rest:
             bad.append("transaction %s: income + funds != fee" % tid)
     return bad
