@@ -252,6 +252,7 @@ typedef struct cs_config {
 	char **balance_accounts;
 	size_t n_balance_accounts;
 	cs_vat vat_default; /* version 2: the top-level `vat` */
+	int has_vat; /* a `vat` key anywhere (even `none`): VAT figures are shown (spec 10.8.6) */
 	/* derived: the VAT accounts the rules use, each once, sorted bytewise */
 	char **vat_accounts;
 	size_t n_vat_accounts;

@@ -1247,7 +1247,7 @@ static void statement_doc_init(cs_statement_doc *doc, audit_run *a)
 	doc->superseded_by = a->run.superseded_by;
 	doc->record_sha256 = a->run.record_sha256;
 	doc->output_sha256 = a->run.output_sha256;
-	doc->net_of_vat = a->cfg->n_vat_accounts > 0;
+	doc->net_of_vat = a->cfg->has_vat;
 	for (s = 0; s < a->cfg->n_steps; s++) {
 		const cs_step *st = &a->cfg->steps[s];
 

@@ -255,7 +255,7 @@ static int settle_currency_records(cs_db *db, cs_sha256 *h, const cs_config *cfg
 				   cs_error *err)
 {
 	const char *params[3];
-	int funds = cfg->n_fund_accounts > 0, vat = cfg->n_vat_accounts > 0;
+	int funds = cfg->n_fund_accounts > 0, vat = cfg->has_vat;
 	cs_db_rows cur;
 	cs_buf fund_names, vat_names, c_sql;
 	size_t c;
@@ -337,7 +337,7 @@ static int stored_settle_output(cs_db *db, const cs_config *cfg, const char *id,
 			       " FROM coopsettle.party_totals WHERE run_id = $1::bigint"
 			       " AND vat_minor IS NULL"
 			       " ORDER BY side <> 'producer', party_id, currency COLLATE \"C\""
-		      : !cfg->n_vat_accounts
+		      : !cfg->has_vat
 			      ? "SELECT side, party_id, currency, CASE WHEN member THEN 't'"
 				" WHEN NOT member THEN 'f' END, transactions, gross_minor, fees_minor"
 				" FROM coopsettle.party_totals WHERE run_id = $1::bigint"
@@ -348,7 +348,7 @@ static int stored_settle_output(cs_db *db, const cs_config *cfg, const char *id,
 				" vat_minor FROM coopsettle.party_totals WHERE run_id = $1::bigint"
 				" AND vat_minor IS NOT NULL ORDER BY side <> 'producer', party_id,"
 				" currency COLLATE \"C\", member",
-		      1, params, !dated ? 6 : cfg->n_vat_accounts ? 8 : 7, err) < 0 ||
+		      1, params, !dated ? 6 : cfg->has_vat ? 8 : 7, err) < 0 ||
 	    settle_currency_records(db, h, cfg, id, err) < 0 ||
 	    hash_rows(db, h, "cs_out_r", "R",
 		      "SELECT transaction_id, reason FROM coopsettle.settlement_rejects"

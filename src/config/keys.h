@@ -85,9 +85,9 @@ void cfg_keys_finish(cfg_parse *p);
  * returns -1 otherwise. */
 int cfg_get_date(cfg_parse *p, const cfg_event *v, int64_t *day);
 
-/* `vat` (spec 10.8): `none` (on a rule, allow_none) or {rate, included,
- * account} into vat. */
-void cfg_get_vat(cfg_parse *p, const cfg_event *v, cs_vat *vat, int allow_none);
+/* `vat` (spec 10.8): `none` (on a rule: no VAT; at the top: no default)
+ * or {rate, included, account} into vat. */
+void cfg_get_vat(cfg_parse *p, const cfg_event *v, cs_vat *vat);
 
 /* The handler of the top-level key `vat` (the default of the rules). */
 void cfg_h_vat_default(cfg_parse *p, void *obj, int arg, const cfg_event *v);

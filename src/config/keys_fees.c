@@ -546,22 +546,20 @@ static const key_spec vat_keys[] = {
 	{"account", h_vat_account, 0, 0},
 };
 
-void cfg_get_vat(cfg_parse *p, const cfg_event *v, cs_vat *vat, int allow_none)
+void cfg_get_vat(cfg_parse *p, const cfg_event *v, cs_vat *vat)
 {
 	key_seen seen[3];
 
 	if (!cfg_version_2(p, v))
 		return;
 	vat->given = 1;
-	if (v->type == CFG_EV_SCALAR && allow_none && cfg_text_is(v, "none")) {
-		vat->none = 1;
+	p->cfg->has_vat = 1;
+	if (v->type == CFG_EV_SCALAR && cfg_text_is(v, "none")) {
+		vat->none = 1; /* on a rule: no VAT; at the top: no default */
 		return;
 	}
 	if (v->type == CFG_EV_SCALAR) {
-		cfg_error_at(p, &v->start_mark, "'%s' is {rate, included, account}%s", p->path,
-			     allow_none ? " or none"
-					: " (the default of the rules; 'vat: none' belongs on a "
-					  "rule that charges none)");
+		cfg_error_at(p, &v->start_mark, "'%s' is {rate, included, account} or none", p->path);
 		return;
 	}
 	if (!cfg_want_map(p, v))
@@ -579,7 +577,7 @@ void cfg_h_vat_default(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 	(void)obj;
 	(void)arg;
 	KS(p)->vat_default_mark = v->start_mark;
-	cfg_get_vat(p, v, &p->cfg->vat_default, 0);
+	cfg_get_vat(p, v, &p->cfg->vat_default);
 }
 
 static void h_rule_vat(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -588,7 +586,7 @@ static void h_rule_vat(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 
 	(void)arg;
 	KS(p)->vat_marks[rc->index] = v->start_mark;
-	cfg_get_vat(p, v, &rc->rule->vat, 1);
+	cfg_get_vat(p, v, &rc->rule->vat);
 }
 
 enum { RK_ID, RK_WHEN, RK_RATE, RK_TIERS, RK_FIXED, RK_MIN, RK_MAX, RK_BORNE_BY, RK_FUNDS,

@@ -435,7 +435,8 @@ size_t cs_settle_lines(const cs_config *cfg, const cs_txn_row *r, size_t cur,
 		 r->producer_id, -ip);
 	add_line(out, &n, &no, r, cur, fee, day, cfg->accounts[CS_ACCOUNT_FEE_INCOME],
 		 r->has_consumer, r->consumer_id, -ic);
-	if (rule->vat_on) { /* the VAT each side owes, after the four (spec 10.8) */
+	if (cfg->has_vat) { /* the VAT each side owes, after the four (spec 10.8); a
+			     * config with VAT numbers these slots on every rule */
 		add_line(out, &n, &no, r, cur, fee, day, rule->vat_account, 1, r->producer_id, -tp);
 		add_line(out, &n, &no, r, cur, fee, day, rule->vat_account, r->has_consumer,
 			 r->consumer_id, -tc);
@@ -738,7 +739,7 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 		cs_buf_put_i128(b, t->gross_minor);
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, t->fees_minor);
-		if (s->cfg->n_vat_accounts) { /* with VAT: the side's VAT */
+		if (s->cfg->has_vat) { /* with VAT: the side's VAT */
 			cs_buf_putc(b, '\t');
 			cs_buf_put_i128(b, t->vat_minor);
 		}
@@ -762,7 +763,7 @@ int cs_settle_finish(cs_settle *s, cs_error *err)
 			cs_buf_putc(b, '\t');
 			cs_buf_put_i128(b, c->fee_income_minor);
 		}
-		if (s->cfg->n_vat_accounts) { /* VAT: both sides' */
+		if (s->cfg->has_vat) { /* VAT: both sides' */
 			cs_buf_putc(b, '\t');
 			cs_buf_put_i128(b, c->vat_minor);
 		}

@@ -198,7 +198,7 @@ static void settle_statement(cs_buf *out, const cs_run_opts *opts, const cs_sett
 			}
 			cs_json_object_end(&j);
 		}
-		if (cfg->n_vat_accounts) /* spec 10.8: with VAT */
+		if (cfg->has_vat) /* spec 10.8: with VAT */
 			statement_vat(&j, cfg, c);
 		cs_json_object_end(&j);
 	}
@@ -224,7 +224,7 @@ static void settle_statement(cs_buf *out, const cs_run_opts *opts, const cs_sett
 				cs_json_key(&j, "member");
 				cs_json_bool(&j, p[i].member);
 			}
-			if (cfg->n_vat_accounts) {
+			if (cfg->has_vat) {
 				cs_json_key(&j, "vat_minor");
 				cs_json_int(&j, p[i].vat_minor);
 			}
@@ -338,7 +338,7 @@ static int write_party_totals(cs_db *w, const cs_config *cfg, const cs_settle *s
 		cs_buf_putc(b, '\t');
 		cs_buf_put_i128(b, p[i].fees_minor);
 		cs_buf_puts(b, p[i].member < 0 ? "\t\\N\t" : p[i].member ? "\tt\t" : "\tf\t");
-		if (cfg->n_vat_accounts) /* without VAT: NULL */
+		if (cfg->has_vat) /* without VAT: NULL */
 			cs_buf_put_i128(b, p[i].vat_minor);
 		else
 			cs_buf_puts(b, "\\N");
@@ -385,7 +385,7 @@ static int write_currency_totals(cs_db *w, const cs_config *cfg, const cs_settle
 		else
 			cs_buf_puts(b, "\\N");
 		cs_buf_putc(b, '\t');
-		if (cfg->n_vat_accounts) /* without VAT: NULL */
+		if (cfg->has_vat) /* without VAT: NULL */
 			cs_buf_put_i128(b, c->vat_minor);
 		else
 			cs_buf_puts(b, "\\N");

@@ -352,6 +352,10 @@ class Scenario:
                  [(a, b, c, d, e, f) for a, b, c, d, e, f in lines], what + ": ledger lines")
             t.eq(reference.settle_fund_problems(self.cfg, cur, lines), [],
                  what + ": fund parts and income make the fees")
+            t.eq(reference.transaction_balance_problems(lines), [],
+                 what + ": every transaction balances")
+            t.eq(reference.settle_vat_problems(self.cfg, cur, par, lines), [],
+                 what + ": the VAT lines make the VAT totals")
             parties.append(par)
             currencies.append(cur)
         if whole is not None:
