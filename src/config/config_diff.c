@@ -87,7 +87,8 @@ static int flatten(const char *text, size_t len, flat_list *l)
 		l->n = raw.n;
 		return -1;
 	}
-	qsort(raw.pairs, raw.n, sizeof(*raw.pairs), by_path);
+	if (raw.n > 1)
+		qsort(raw.pairs, raw.n, sizeof(*raw.pairs), by_path);
 	l->pairs = cfg_xmalloc((raw.n + 1) * sizeof(*l->pairs));
 	l->n = raw.n;
 	for (i = 0; i < raw.n; i++) {
@@ -97,7 +98,8 @@ static int flatten(const char *text, size_t len, flat_list *l)
 		l->pairs[i].new_value = NULL;
 	}
 	cs_config_changes_free(raw.pairs, raw.n);
-	qsort(l->pairs, l->n, sizeof(*l->pairs), by_path);
+	if (l->n > 1)
+		qsort(l->pairs, l->n, sizeof(*l->pairs), by_path);
 	return 0;
 }
 

@@ -249,7 +249,8 @@ static void finish_funds(cfg_parse *p)
 				cfg->fund_accounts[cfg->n_fund_accounts++] = fund->account;
 			}
 		}
-	qsort(cfg->fund_accounts, cfg->n_fund_accounts, sizeof(char *), name_cmp);
+	if (cfg->n_fund_accounts > 0)
+		qsort(cfg->fund_accounts, cfg->n_fund_accounts, sizeof(char *), name_cmp);
 	for (r = 0; r < cfg->n_rules; r++)
 		for (f = 0; f < cfg->rules[r].n_funds; f++)
 			for (i = 0; i < cfg->n_fund_accounts; i++)
@@ -328,7 +329,8 @@ static void finish_vat(cfg_parse *p)
 			cfg->vat_accounts[cfg->n_vat_accounts++] = (char *)rule->vat_account;
 		}
 	}
-	qsort(cfg->vat_accounts, cfg->n_vat_accounts, sizeof(char *), name_cmp);
+	if (cfg->n_vat_accounts > 1)
+		qsort(cfg->vat_accounts, cfg->n_vat_accounts, sizeof(char *), name_cmp);
 	for (r = 0; r < cfg->n_rules; r++)
 		for (i = 0; cfg->rules[r].vat_on && i < cfg->n_vat_accounts; i++)
 			if (strcmp(cfg->vat_accounts[i], cfg->rules[r].vat_account) == 0)

@@ -183,7 +183,8 @@ static void hand_out(cs_alloc_part *parts, size_t n, order_item *order, size_t e
 	mpz_t sum;
 	size_t i;
 
-	qsort(order, n, sizeof(*order), order_compare);
+	if (n > 1)
+		qsort(order, n, sizeof(*order), order_compare);
 	for (i = 0; i < n; i++) {
 		cs_alloc_part *p = &parts[order[i].index];
 

@@ -85,7 +85,7 @@ int cs_member_in_window(const cs_surplus_input *in, const cs_member *m)
 
 int64_t cs_class_days(const cs_surplus_input *in, const cs_member *m, cs_class cls)
 {
-	return member_days(in, m, cls, in->first_day, in->end_day);
+	return member_days(in, m, (int)cls, in->first_day, in->end_day);
 }
 
 int cs_capital_day_sum(const cs_surplus_input *in, const cs_member *m, const cs_capital_event *ev,

@@ -750,7 +750,8 @@ static int64_t *dist_depends_on(const dist_run *d, size_t *n)
 		ids[k++] = d->capital.runs[i].id;
 	if (d->old)
 		ids[k++] = d->old;
-	qsort(ids, k, sizeof(*ids), cmp_id);
+	if (k > 1)
+		qsort(ids, k, sizeof(*ids), cmp_id);
 	for (*n = 0, i = 0; i < k; i++) /* each once */
 		if (*n == 0 || ids[*n - 1] != ids[i])
 			ids[(*n)++] = ids[i];

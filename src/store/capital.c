@@ -274,7 +274,8 @@ static void group_events(cs_capital *c, events *ev, size_t n_members)
 {
 	size_t i;
 
-	qsort(ev->e, ev->n, sizeof(*ev->e), event_cmp);
+	if (ev->n > 1)
+		qsort(ev->e, ev->n, sizeof(*ev->e), event_cmp);
 	c->events = calloc(ev->n + 1, sizeof(*c->events));
 	c->first = calloc(n_members + 1, sizeof(size_t));
 	c->count = calloc(n_members + 1, sizeof(size_t));
