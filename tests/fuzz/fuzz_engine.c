@@ -10,8 +10,8 @@
  * at the bigint limits among them, so every config the fuzzer finds meets
  * hostile figures too. No assertion may be reachable from a config the
  * loader accepts (docs/fuzzing.md): a crash here is a bug, whatever the
- * config says. Seeds: tests/fuzz/seeds/engine and the example configs;
- * regressions: tests/fuzz/regressions/engine.
+ * config says. Seeds: tests/fuzz/seeds/engine, the example configs and
+ * tests/config/good; regressions: tests/fuzz/regressions/engine.
  */
 #include <stdint.h>
 #include <stdlib.h>

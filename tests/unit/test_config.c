@@ -102,9 +102,9 @@ static int load_text_fails_with(const char *text, size_t len, unsigned line, con
 
 #define MINIMAL_HEAD "version: 1\ncooperative: T eG\ncurrency: EUR\ncurrencies: {EUR: 2}\n"
 
-static void test_config__example_loads(void **state)
+static void test_config__marketplace_v1_loads(void **state)
 {
-	cs_config *cfg = load_ok("config/example.yaml");
+	cs_config *cfg = load_ok("tests/config/good/marketplace-v1.yaml");
 	const cs_rule *r;
 	const cs_step *s;
 	int eur, chf;
@@ -220,10 +220,10 @@ static void test_config__sha256_of_raw_bytes(void **state)
 	char path[4096], hex[65];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0, i;
-	cs_config *cfg = load_ok("config/example.yaml");
+	cs_config *cfg = load_ok("tests/config/good/marketplace-v1.yaml");
 
 	(void)state;
-	repo_path(path, sizeof(path), "config/example.yaml");
+	repo_path(path, sizeof(path), "tests/config/good/marketplace-v1.yaml");
 	assert_int_equal(EVP_Digest(cfg->text, cfg->text_len, md, &md_len, EVP_sha256(), NULL), 1);
 	for (i = 0; i < md_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -697,7 +697,7 @@ static void test_config__class_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config__example_loads),
+		cmocka_unit_test(test_config__marketplace_v1_loads),
 		cmocka_unit_test(test_config__sha256_of_raw_bytes),
 		cmocka_unit_test(test_config__minimal_defaults),
 		cmocka_unit_test(test_config__spec_example),
