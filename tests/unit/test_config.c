@@ -278,6 +278,41 @@ static void test_config__example_loads(void **state)
 	cs_config_free(cfg);
 }
 
+/* config/us-coop.yaml: a qualified notice of allocation (26 USC 1388) and
+ * config/fund.yaml: half of every fee to a community fund (spec 10.3). */
+static void test_config__us_coop_and_fund_load(void **state)
+{
+	cs_config *cfg = load_ok("config/us-coop.yaml");
+	const cs_step *s;
+
+	(void)state;
+	assert_int_equal(cfg->version, 2);
+	assert_string_equal(cfg->currencies[0].code, "USD");
+	assert_int_equal(cfg->n_steps, 2);
+	s = &cfg->steps[1];
+	assert_int_equal(s->type, CS_STEP_PATRONAGE);
+	assert_int_equal(s->basis, CS_BASIS_VOLUME);
+	assert_true(s->cap_member_business);
+	assert_int_equal(s->cap_basis, CS_BASIS_FEES);
+	assert_true(s->notice_qualified);
+	assert_true(s->has_payment_due);
+	assert_int_equal(s->due_months, 8);
+	assert_int_equal(s->due_days, 15);
+	assert_true(q_equals(s->cash_fraction, 1, 5));
+	cs_config_free(cfg);
+
+	cfg = load_ok("config/fund.yaml");
+	assert_int_equal(cfg->version, 2);
+	assert_int_equal(cfg->n_rules, 1);
+	assert_int_equal(cfg->rules[0].n_funds, 1);
+	assert_string_equal(cfg->rules[0].funds[0].account, "liabilities:funds:community");
+	assert_true(q_equals(cfg->rules[0].funds[0].share, 1, 2));
+	assert_true(q_equals(cfg->rules[0].share_consumer, 1, 1));
+	assert_int_equal(cfg->n_fund_accounts, 1);
+	assert_int_equal(cfg->steps[2].cap_basis, CS_BASIS_VOLUME);
+	cs_config_free(cfg);
+}
+
 static void test_config__sha256_of_raw_bytes(void **state)
 {
 	char path[4096], hex[65];
@@ -762,6 +797,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config__marketplace_v1_loads),
 		cmocka_unit_test(test_config__example_loads),
+		cmocka_unit_test(test_config__us_coop_and_fund_load),
 		cmocka_unit_test(test_config__sha256_of_raw_bytes),
 		cmocka_unit_test(test_config__minimal_defaults),
 		cmocka_unit_test(test_config__spec_example),
