@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # demo.sh -- build coopsettle, start a throw-away cluster and walk through
-# the command line on the example configuration: load a month of a sample
-# marketplace, settle it day by day, supersede a corrected day, distribute
-# the month, verify the run chain and the distribution, and write the
-# members' statements (build/demo-statements/).
+# three financial years of the German eG of config/example.yaml: load
+# 2023-2025 of a sample marketplace (dated memberships, capital movements,
+# sales, costs), settle them month by month, supersede a corrected month,
+# then distribute each year in turn -- a profit year that fills the legal
+# reserve to its target, a loss year that the reserves cover and carry
+# forward, a profit year that first covers the carried loss -- and show
+# what the board sees of each; verify the run chain and the distributions,
+# and write the members' statements (build/demo-statements/YEAR/).
 #
 # usage: scripts/demo.sh
 #
@@ -19,6 +23,7 @@ cd "$CS_ROOT"
 BUILD_DIR="build"
 CS_BIN="$BUILD_DIR/coopsettle"
 CONFIG="config/example.yaml"
+DEMO_MEMBER=1    # the member whose figures the demo shows (a maker who also buys)
 CS_HELP=""       # output of "coopsettle --help", filled by demo_setup
 DEMO_DONE=()     # one line per step, printed by demo_summary
 
@@ -64,9 +69,13 @@ demo_start_db()
 
 demo_check_config()
 {
-	demo_section "check-config"
-	demo_run "$CS_BIN" check-config "$CONFIG"
-	DEMO_DONE+=("checked $CONFIG")
+	local f files=(config/*.yaml)
+
+	demo_section "check-config: the example configs"
+	for f in "${files[@]}"; do
+		demo_run "$CS_BIN" check-config "$f"
+	done
+	DEMO_DONE+=("checked the ${#files[@]} example configs, $CONFIG among them")
 }
 
 demo_init_db()
@@ -83,79 +92,120 @@ demo_init_db()
 
 demo_load()
 {
-	demo_section "sample cooperative: November 2026"
+	demo_section "sample cooperative: the financial years 2023 to 2025"
 	psql -X -q -v ON_ERROR_STOP=1 -f scripts/demo/generate.sql
-	psql -X -A -t -F ' ' -c "SELECT 'members:', count(*) FILTER (WHERE class = 'producer') || ' makers, '
-		|| count(*) FILTER (WHERE class = 'consumer') || ' buyers' FROM marktplatz.members"
-	psql -X -A -t -F ' ' -c "SELECT 'transactions:', count(*), 'of which refunds:',
-		count(*) FILTER (WHERE amount_minor < 0), 'guests:', count(*) FILTER (WHERE consumer_id IS NULL),
-		'in CHF:', count(*) FILTER (WHERE currency = 'CHF') FROM marktplatz.sales"
-	DEMO_DONE+=("loaded 300 members and 40000 transactions of November 2026")
+	psql -X -A -t -F ' ' -c "SELECT 'memberships:', count(*) FILTER (WHERE class = 'producer') || ' as maker, '
+		|| count(*) FILTER (WHERE class = 'consumer') || ' as buyer, of',
+		count(DISTINCT id), 'members;', count(*) FILTER (WHERE left_on IS NOT NULL), 'ended'
+		FROM marktplatz.memberships"
+	psql -X -A -t -F ' ' -c "SELECT 'capital movements:', count(*) || ', paid in',
+		to_char(sum(amount_minor) FILTER (WHERE amount_minor > 0) / 100.0, 'FM999G999D00'), 'EUR, repaid',
+		to_char(-sum(amount_minor) FILTER (WHERE amount_minor < 0) / 100.0, 'FM999G999D00'), 'EUR'
+		FROM marktplatz.capital"
+	psql -X -A -t -F ' ' -c "SELECT extract(year FROM occurred_at AT TIME ZONE 'Europe/Berlin') || ':',
+		count(*), 'sales (' || count(*) FILTER (WHERE amount_minor < 0) || ' refunds, '
+		|| count(*) FILTER (WHERE consumer_id IS NULL) || ' to guests), gross',
+		to_char(sum(amount_minor) / 100.0, 'FM999G999G999D00'), 'EUR'
+		FROM marktplatz.sales GROUP BY 1 ORDER BY 1"
+	psql -X -A -t -F ' ' -c "SELECT extract(year FROM booked_on) || ': operating costs',
+		to_char(sum(amount_minor) / 100.0, 'FM999G999G999D00'), 'EUR'
+		FROM marktplatz.operating_costs GROUP BY 1 ORDER BY 1"
+	DEMO_DONE+=("loaded three years of a marketplace: 300 members, 114000 sales, capital and costs")
 }
 
 demo_settle()
 {
-	local day
+	local year month
 
-	demo_section "settle, day by day"
-	for day in $(seq -w 1 30); do
-		"$CS_BIN" settle --config "$CONFIG" --period "2026-11-$day" --no-progress 2>&1 |
-			awk -v d="2026-11-$day" 'NR == 1 { printf "%s  %s", d, $0 } /^  (EUR|CHF)/ { printf " |%s", substr($0, 3) } END { print "" }'
+	demo_section "settle, month by month"
+	for year in 2023 2024 2025; do
+		for month in 01 02 03 04 05 06 07 08 09 10 11 12; do
+			"$CS_BIN" settle --config "$CONFIG" --period "$year-$month" --no-progress 2>&1 |
+				awk -v p="$year-$month" 'NR == 1 { printf "%s  %s", p, $0 } /^  EUR/ { printf " |%s", substr($0, 3) } END { print "" }'
+		done
 	done
-	demo_section "the statement of one day (--dry-run --json, first 30 lines)"
+	demo_section "the statement of one month (--dry-run --json, first 30 lines)"
 	# sed reads to the end: head would close the pipe early and, with
 	# pipefail, fail the demo on the writer's SIGPIPE/EPIPE
-	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --dry-run --json |
+	"$CS_BIN" settle --config "$CONFIG" --period 2023-03 --dry-run --json |
 		python3 -m json.tool | sed -n '1,30p'
-	demo_section "re-running a day that is settled and unchanged: 'unchanged' (exit 0)"
-	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --no-progress
-	demo_section "an accountant corrects a row: the re-run says so (exit 4), then supersedes the day"
+	demo_section "re-running a month that is settled and unchanged: 'unchanged' (exit 0)"
+	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2023-03 --no-progress
+	demo_section "an accountant corrects a row: the re-run says so (exit 4), then supersedes the month"
 	psql -X -q -c "UPDATE marktplatz.sales SET amount_minor = amount_minor + 1000
 		WHERE id = (SELECT min(id) FROM marktplatz.sales
-		WHERE occurred_at >= '2026-11-02 00:00 Europe/Berlin' AND occurred_at < '2026-11-03 00:00 Europe/Berlin')"
-	"$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --no-progress || echo "(exit $?)"
-	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede \
+		WHERE occurred_at >= '2023-03-01 00:00 Europe/Berlin' AND occurred_at < '2023-04-01 00:00 Europe/Berlin')"
+	"$CS_BIN" settle --config "$CONFIG" --period 2023-03 --no-progress || echo "(exit $?)"
+	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2023-03 --supersede \
 		--reason "refund of sale corrected by the accountant" --no-progress
-	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2026-11-02 --supersede \
+	demo_run "$CS_BIN" settle --config "$CONFIG" --period 2023-03 --supersede \
 		--reason "refund of sale corrected by the accountant" --no-progress
-	DEMO_DONE+=("settled 30 days, superseded one corrected day")
+	DEMO_DONE+=("settled 36 months, superseded one corrected month")
 }
 
+# demo_distribute: the three years in turn (a distribute window must start
+# where the last one ended), each kept as build/demo-distribute-YEAR.json;
+# then what the board sees of them (scripts/demo/board.py) and how the
+# engine explains the legal reserve's target and the blocked interest.
 demo_distribute()
 {
-	demo_section "distribute the month"
-	demo_run "$CS_BIN" distribute --config "$CONFIG" --period 2026-11
-	demo_section "members who receive the most (EUR)"
-	psql -X -c "SELECT a.member_id, m.class, a.patronage_basis_minor AS basis,
-		a.capital_interest_minor AS interest, a.patronage_minor AS refund, a.cash_minor AS cash,
-		a.retained_minor AS retained
-		FROM coopsettle.member_allocations a JOIN marktplatz.members m ON m.id = a.member_id
-		WHERE a.currency = 'EUR' AND a.run_id = (SELECT max(id) FROM coopsettle.runs WHERE kind = 'distribute')
-		ORDER BY a.capital_interest_minor + a.patronage_minor DESC, a.member_id LIMIT 10"
+	local year run args=()
+
+	for year in 2023 2024 2025; do
+		demo_section "distribute $year"
+		printf '$ %s > %s\n' "$CS_BIN distribute --config $CONFIG --period $year --json" \
+			"$BUILD_DIR/demo-distribute-$year.json"
+		"$CS_BIN" distribute --config "$CONFIG" --period "$year" --json >"$BUILD_DIR/demo-distribute-$year.json"
+		run=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run_id"])' \
+			"$BUILD_DIR/demo-distribute-$year.json")
+		printf 'distribute run %s committed\n' "$run"
+		args+=("$year:$BUILD_DIR/demo-distribute-$year.json")
+	done
+	demo_section "what the board sees: three years (from distribute --json; member $DEMO_MEMBER)"
+	python3 scripts/demo/board.py "$CONFIG" "$DEMO_MEMBER" "${args[@]}"
+	demo_section "how the engine explains the legal reserve and the interest (explain, member $DEMO_MEMBER)"
+	for year in 2023 2025; do
+		run=$(demo_distribute_run "$year")
+		printf '$ %s\n' "$CS_BIN explain --run $run --member $DEMO_MEMBER  (lines on target, room, loss, interest)"
+		"$CS_BIN" explain --run "$run" --member "$DEMO_MEMBER" |
+			grep -E 'loss carried in|carried loss is covered|until |the step takes the room|blocked_by_loss|withheld w =|cap: member_business'
+	done
 	demo_section "the ledger balances per currency"
 	psql -X -c "SELECT currency, count(*) AS lines, sum(amount_minor) AS balance
 		FROM coopsettle.ledger_lines GROUP BY currency ORDER BY currency"
-	DEMO_DONE+=("distributed the November surplus")
+	DEMO_DONE+=("distributed 2023 (profit), 2024 (loss) and 2025 (profit after the carried loss)")
+}
+
+# demo_distribute_run YEAR: the id of the committed distribute run of YEAR.
+demo_distribute_run()
+{
+	psql -X -A -t -c "SELECT id FROM coopsettle.runs WHERE kind = 'distribute' AND status = 'committed'
+		AND window_from = TIMESTAMPTZ '$1-01-01 00:00 Europe/Berlin'"
 }
 
 demo_audit()
 {
-	local run member out="$CS_ROOT/build/demo-statements"
+	local year run out="$CS_ROOT/build/demo-statements"
 
-	run=$(psql -X -A -t -c "SELECT max(id) FROM coopsettle.runs WHERE kind = 'distribute'")
-	member=$(psql -X -A -t -c "SELECT member_id FROM coopsettle.member_allocations
-		WHERE run_id = $run AND currency = 'EUR'
-		ORDER BY capital_interest_minor + patronage_minor DESC, member_id LIMIT 1")
-	demo_section "an auditor checks the chain of runs and reproduces the distribution"
+	demo_section "an auditor checks the chain of runs and reproduces each distribution"
 	demo_run "$CS_BIN" verify --chain
-	demo_run "$CS_BIN" verify --run "$run"
-	demo_section "the members' statements (notices of allocation)"
+	for year in 2023 2024 2025; do
+		run=$(demo_distribute_run "$year")
+		printf '$ %s\n' "$CS_BIN verify --run $run"
+		"$CS_BIN" verify --run "$run" | tail -n 1
+	done
+	demo_section "the members' statements (notices of allocation), one folder per year"
 	rm -rf -- "$out"
-	demo_run "$CS_BIN" statements --run "$run" --out "$out"
-	printf '%s statements written to %s (text and HTML); member %s:\n\n' \
-		"$(find "$out" -name '*.txt' | wc -l)" "$out" "$member"
-	cat "$out/member-$member.txt"
-	DEMO_DONE+=("verified the run chain and run $run, wrote the members' statements to $out")
+	mkdir -p "$out" # statements --out creates its folder, not the folder's parents
+	for year in 2023 2024 2025; do
+		run=$(demo_distribute_run "$year")
+		demo_run "$CS_BIN" statements --run "$run" --out "$out/$year"
+	done
+	for year in 2023 2025; do
+		printf '\n%s, member %s (%s):\n\n' "$year" "$DEMO_MEMBER" "$out/$year/member-$DEMO_MEMBER.txt"
+		cat "$out/$year/member-$DEMO_MEMBER.txt"
+	done
+	DEMO_DONE+=("verified the run chain and the three distribute runs, wrote the members' statements to $out")
 }
 
 # demo_fingerprint: SHA-256 of what the demo wrote -- the ledger lines, the

@@ -49,12 +49,13 @@ fuzz_dir="$CS_ROOT/tests/fuzz"
 case "$target" in
 config)
 	inputs=("$fuzz_dir/seeds/config" "$fuzz_dir/regressions/config"
-		"$CS_ROOT/config" "$CS_ROOT/tests/config/bad")
+		"$CS_ROOT/config" "$CS_ROOT/tests/config/good" "$CS_ROOT/tests/config/bad")
 	max_len=16384 # the largest seed is a few kilobytes
 	dict=config
 	;;
 engine)
-	inputs=("$fuzz_dir/seeds/engine" "$fuzz_dir/regressions/engine" "$CS_ROOT/config")
+	inputs=("$fuzz_dir/seeds/engine" "$fuzz_dir/regressions/engine" "$CS_ROOT/config"
+		"$CS_ROOT/tests/config/good")
 	max_len=16384
 	dict=config # the input is a config
 	;;

@@ -174,6 +174,8 @@ void cs_surplus_interest_weight(const cs_surplus_input *in, const cs_step *st, s
 	int64_t d;
 
 	if (st->interest_basis == CS_INTEREST_OPENING_BALANCE) { /* C * d, over Y */
+		/* cs_capital_inputs fills them for every version 2 distribute */
+		CS_ASSERT(in->capital_open_minor != NULL && in->year_days > 0);
 		cs_i128_to_mpz(w, in->capital_open_minor[i]);
 		mpz_mul_si(w, w, (long)in->window_days);
 		return;

@@ -4,8 +4,8 @@
  *
  * Any byte string must give either a config or a non-empty list of errors
  * whose positions lie in the text; never a crash, a leak, a hang or
- * undefined behaviour. Seeds: tests/fuzz/seeds/config, the configs in config/
- * and tests/config/bad/ (hostile shapes); regressions:
+ * undefined behaviour. Seeds: tests/fuzz/seeds/config, the configs in config/,
+ * tests/config/good/ and tests/config/bad/ (hostile shapes); regressions:
  * tests/fuzz/regressions/config. See docs/fuzzing.md.
  */
 #include <stdio.h>

@@ -10,8 +10,8 @@
  * at the bigint limits among them, so every config the fuzzer finds meets
  * hostile figures too. No assertion may be reachable from a config the
  * loader accepts (docs/fuzzing.md): a crash here is a bug, whatever the
- * config says. Seeds: tests/fuzz/seeds/engine and the example configs;
- * regressions: tests/fuzz/regressions/engine.
+ * config says. Seeds: tests/fuzz/seeds/engine, the example configs and
+ * tests/config/good; regressions: tests/fuzz/regressions/engine.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -164,6 +164,28 @@ static cs_settle *settle_rows(const cs_config *cfg, cs_members *ms, uint64_t *s,
 	return st;
 }
 
+/* Version 2's opening capital (`basis: opening_balance`, spec 10.7.6), as
+ * cs_capital_inputs gives it: per member its capital at the end of the day
+ * before the window -- up to the bigint limit -- when it is a member of any
+ * class on the window's first day, else 0; and d and Y. */
+static void opening_capital(cs_surplus_input *in, const cs_members *ms, cs_i128 *open,
+			    uint64_t *s)
+{
+	size_t i;
+
+	in->window_days = cs_local_days_between(in->first_day, in->end_day);
+	in->year_days = cs_local_days_between(in->first_day, cs_day_add(in->first_day, 12, 0));
+	for (i = 0; i < in->n_members; i++) {
+		const cs_member *m = &in->members[i];
+		uint64_t r = next_u64(s);
+
+		if (cs_member_on(ms, m, CS_CLASS_PRODUCER, in->first_day) ||
+		    cs_member_on(ms, m, CS_CLASS_CONSUMER, in->first_day))
+			open[i] = r % 5 == 0 ? INT64_MAX : (cs_i128)((r >> 20) % 10000000);
+	}
+	in->capital_open_minor = open;
+}
+
 /* The waterfall over the members, with the rows' party totals as bases and
  * the rows' fees as fee income. */
 static void distribute(const cs_config *cfg, cs_members *ms, const cs_settle *st, uint64_t *s,
@@ -174,11 +196,12 @@ static void distribute(const cs_config *cfg, cs_members *ms, const cs_settle *st
 	const cs_party_total *pt = cs_settle_parties(st, &n_parties);
 	cs_i128 *fees = calloc(n_members * n_cur, sizeof(cs_i128));
 	cs_i128 *gross = calloc(n_members * n_cur, sizeof(cs_i128));
+	cs_i128 *open = calloc(n_members + 1, sizeof(cs_i128));
 	cs_surplus_input in;
 	cs_surplus_result res;
 	cs_error err;
 
-	CS_ASSERT(fees && gross);
+	CS_ASSERT(fees && gross && open);
 	memset(&in, 0, sizeof(in));
 	for (i = 0; i < n_parties; i++) {
 		size_t m = (size_t)(pt[i].party_id - 1);
@@ -195,6 +218,8 @@ static void distribute(const cs_config *cfg, cs_members *ms, const cs_settle *st
 	in.members = sorted;
 	in.fees_minor = fees;
 	in.gross_minor = gross;
+	if (cfg->version >= 2)
+		opening_capital(&in, ms, open, s);
 	for (i = 0; i < n_cur; i++) {
 		in.fee_income_minor[i] = cs_settle_currency_total(st, i)->fees_minor;
 		if (cfg->costs_amount.present && cfg->costs_amount.applies[i])
@@ -206,6 +231,7 @@ static void distribute(const cs_config *cfg, cs_members *ms, const cs_settle *st
 		cs_surplus_result_free(&res);
 	free(fees);
 	free(gross);
+	free(open);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_check_config.sh -- `coopsettle check-config` on the shipped configs
-# (exit 0) and on every broken fixture in tests/config/bad/ (exit 2, with
+# (config/*.yaml) and the good fixtures (tests/config/good/*.yaml): exit 0;
+# and on every broken fixture in tests/config/bad/ (exit 2, with
 # FILE:LINE:COL: from the fixture's `# expect:` comments and a caret line on
 # stderr). Needs no database.
 #
@@ -20,7 +21,7 @@ fail() {
 	failed=$((failed + 1))
 }
 
-for good in "$CS_SOURCE_DIR"/config/*.yaml; do
+for good in "$CS_SOURCE_DIR"/config/*.yaml "$CS_SOURCE_DIR"/tests/config/good/*.yaml; do
 	"$CS_BINARY" check-config "$good" >/dev/null 2>"$err_file"
 	rc=$?
 	if [ "$rc" -eq 0 ]; then

@@ -21,6 +21,7 @@
 
 #include "coopsettle/config.h"
 #include "coopsettle/config_load.h"
+#include "coopsettle/window.h"
 
 static cs_config_diag diag; /* large: static */
 
@@ -102,9 +103,9 @@ static int load_text_fails_with(const char *text, size_t len, unsigned line, con
 
 #define MINIMAL_HEAD "version: 1\ncooperative: T eG\ncurrency: EUR\ncurrencies: {EUR: 2}\n"
 
-static void test_config__example_loads(void **state)
+static void test_config__marketplace_v1_loads(void **state)
 {
-	cs_config *cfg = load_ok("config/example.yaml");
+	cs_config *cfg = load_ok("tests/config/good/marketplace-v1.yaml");
 	const cs_rule *r;
 	const cs_step *s;
 	int eur, chf;
@@ -215,15 +216,112 @@ static void test_config__example_loads(void **state)
 	cs_config_free(cfg);
 }
 
+/* config/example.yaml: the German eG of the demo, with its statute's
+ * choices (config version 2, spec 10.3). */
+static void test_config__example_loads(void **state)
+{
+	cs_config *cfg = load_ok("config/example.yaml");
+	const cs_step *s;
+
+	(void)state;
+	assert_int_equal(cfg->version, 2);
+	assert_string_equal(cfg->cooperative, "Handwerk & Hof Marktplatz eG");
+	assert_int_equal(cfg->n_currencies, 1);
+	assert_string_equal(cfg->currencies[0].code, "EUR");
+	assert_string_equal(cfg->timezone, "Europe/Berlin");
+	assert_true(cfg->close_after_us == INT64_C(6) * 3600 * 1000000);
+	assert_string_equal(cfg->source_members.schema, "marktplatz");
+	assert_string_equal(cfg->source_members.table, "memberships");
+	assert_string_equal(cfg->source_capital.table, "capital");
+	assert_int_equal(cfg->n_rules, 4);
+
+	/* the balances of 31 December 2022 and the loss cover */
+	assert_true(cfg->has_opening);
+	assert_true(cfg->opening_as_of == cs_days_from_civil(2023, 1, 1));
+	assert_int_equal(cfg->n_opening, 3);
+	assert_string_equal(cfg->opening[0].account, "equity:reserves:legal");
+	assert_int_equal(mpz_get_si(cfg->opening[0].amount.minor[0]), 2700000);
+	assert_string_equal(cfg->opening[1].account, "equity:reserves:free");
+	assert_int_equal(mpz_get_si(cfg->opening[1].amount.minor[0]), 1200000);
+	assert_string_equal(cfg->opening[2].account, "equity:loss-carried-forward");
+	assert_int_equal(mpz_get_si(cfg->opening[2].amount.minor[0]), 0);
+	assert_int_equal(cfg->n_loss_cover, 2);
+	assert_string_equal(cfg->loss_cover[0], "equity:reserves:free");
+	assert_string_equal(cfg->loss_cover[1], "equity:reserves:legal");
+	assert_true(cfg->total_assets.applies[0]);
+	assert_int_equal(mpz_get_si(cfg->total_assets.minor[0]), 30000000);
+
+	assert_int_equal(cfg->n_steps, 3);
+	/* GenG 7 Nr. 2: 10% until 10% of total assets */
+	s = &cfg->steps[0];
+	assert_string_equal(s->account, "equity:reserves:legal");
+	assert_true(q_equals(s->share, 1, 10));
+	assert_int_equal(s->until, CS_UNTIL_ASSETS);
+	assert_true(q_equals(s->until_share, 1, 10));
+	/* GenG 21a: 2% on the opening balance, none after a loss, tax withheld */
+	s = &cfg->steps[1];
+	assert_int_equal(s->type, CS_STEP_CAPITAL_INTEREST);
+	assert_true(q_equals(s->rate, 2, 100));
+	assert_int_equal(s->interest_basis, CS_INTEREST_OPENING_BALANCE);
+	assert_true(s->blocked_by_loss);
+	assert_true(s->has_withholding);
+	assert_true(q_equals(s->withholding, 26375, 100000));
+	assert_false(s->has_cap_share);
+	/* KStG 22: the refund capped by member business, 30% in cash */
+	s = &cfg->steps[2];
+	assert_int_equal(s->type, CS_STEP_PATRONAGE);
+	assert_int_equal(s->share_kind, CS_SHARE_REMAINING);
+	assert_true(s->cap_member_business);
+	assert_int_equal(s->cap_basis, CS_BASIS_FEES);
+	assert_true(q_equals(s->cash_fraction, 3, 10));
+	assert_false(s->notice_qualified);
+	cs_config_free(cfg);
+}
+
+/* config/us-coop.yaml: a qualified notice of allocation (26 USC 1388) and
+ * config/fund.yaml: half of every fee to a community fund (spec 10.3). */
+static void test_config__us_coop_and_fund_load(void **state)
+{
+	cs_config *cfg = load_ok("config/us-coop.yaml");
+	const cs_step *s;
+
+	(void)state;
+	assert_int_equal(cfg->version, 2);
+	assert_string_equal(cfg->currencies[0].code, "USD");
+	assert_int_equal(cfg->n_steps, 2);
+	s = &cfg->steps[1];
+	assert_int_equal(s->type, CS_STEP_PATRONAGE);
+	assert_int_equal(s->basis, CS_BASIS_VOLUME);
+	assert_true(s->cap_member_business);
+	assert_int_equal(s->cap_basis, CS_BASIS_FEES);
+	assert_true(s->notice_qualified);
+	assert_true(s->has_payment_due);
+	assert_int_equal(s->due_months, 8);
+	assert_int_equal(s->due_days, 15);
+	assert_true(q_equals(s->cash_fraction, 1, 5));
+	cs_config_free(cfg);
+
+	cfg = load_ok("config/fund.yaml");
+	assert_int_equal(cfg->version, 2);
+	assert_int_equal(cfg->n_rules, 1);
+	assert_int_equal(cfg->rules[0].n_funds, 1);
+	assert_string_equal(cfg->rules[0].funds[0].account, "liabilities:funds:community");
+	assert_true(q_equals(cfg->rules[0].funds[0].share, 1, 2));
+	assert_true(q_equals(cfg->rules[0].share_consumer, 1, 1));
+	assert_int_equal(cfg->n_fund_accounts, 1);
+	assert_int_equal(cfg->steps[2].cap_basis, CS_BASIS_VOLUME);
+	cs_config_free(cfg);
+}
+
 static void test_config__sha256_of_raw_bytes(void **state)
 {
 	char path[4096], hex[65];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0, i;
-	cs_config *cfg = load_ok("config/example.yaml");
+	cs_config *cfg = load_ok("tests/config/good/marketplace-v1.yaml");
 
 	(void)state;
-	repo_path(path, sizeof(path), "config/example.yaml");
+	repo_path(path, sizeof(path), "tests/config/good/marketplace-v1.yaml");
 	assert_int_equal(EVP_Digest(cfg->text, cfg->text_len, md, &md_len, EVP_sha256(), NULL), 1);
 	for (i = 0; i < md_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -697,7 +795,9 @@ static void test_config__class_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config__marketplace_v1_loads),
 		cmocka_unit_test(test_config__example_loads),
+		cmocka_unit_test(test_config__us_coop_and_fund_load),
 		cmocka_unit_test(test_config__sha256_of_raw_bytes),
 		cmocka_unit_test(test_config__minimal_defaults),
 		cmocka_unit_test(test_config__spec_example),
