@@ -5,7 +5,24 @@
 # usage: scripts/bench.sh [--v2 [--small-rows N]] [--rows N] [--members N]
 #                         [--dist-members N] [--reps N] [--no-distribute]
 #                         [--no-diagnostics] [--no-doc]
+#        scripts/bench.sh --law [--dist-members N] [--reps N]
+#                         [--no-diagnostics] [--no-doc]
 #
+#   --law              distribute under the cooperative law only (config
+#                      version 2, spec 10.2-10.3; scripts/bench/law.sh):
+#                      --dist-members members with dated memberships and
+#                      capital movements, settled 2023-2025 and distributed
+#                      2023 and 2024 untimed (scripts/bench/bench_law.yaml,
+#                      generate_law.sql, costs_law.sql); times the 2025
+#                      distribute, which reads balances and retained
+#                      patronage fed by both, against its floor: the
+#                      minimal client reading memberships, party totals,
+#                      capital movements, retained patronage and the
+#                      balances query with binary COPY, and COPYing the
+#                      run's ledger lines and member allocations into empty
+#                      copies of the tables (target <= 1.3); diagnostics:
+#                      the reads in the engine's order, the snapshots.
+#                      Section bench:law:members=N
 #   --v2               config version 2 with dated memberships instead of
 #                      version 1: scripts/bench/bench_v2.yaml, data from
 #                      generate_v2.sql (10% of the ids with two periods, 5%
@@ -59,10 +76,12 @@ DO_DIST=1
 DO_DIAG=1
 DO_DOC=1
 V2=0
+LAW=0
 SMALL_ROWS=100000
 while (($#)); do
 	case "$1" in
 	--v2) V2=1; shift ;;
+	--law) LAW=1; shift ;;
 	--small-rows) SMALL_ROWS=${2:?--small-rows needs a value}; shift 2 ;;
 	--rows) ROWS=${2:?--rows needs a value}; shift 2 ;;
 	--members) MEMBERS=${2:?--members needs a value}; shift 2 ;;
@@ -71,7 +90,7 @@ while (($#)); do
 	--no-distribute) DO_DIST=0; shift ;;
 	--no-diagnostics) DO_DIAG=0; shift ;;
 	--no-doc) DO_DOC=0; shift ;;
-	-h | --help) sed -n '2,49s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '2,63s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) cs_die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -79,6 +98,8 @@ for v in "$ROWS" "$MEMBERS" "$DIST_MEMBERS" "$REPS" "$SMALL_ROWS"; do
 	[[ "$v" =~ ^[1-9][0-9]*$ ]] || cs_die "not a positive integer: '$v'"
 done
 ((MEMBERS >= 5 && DIST_MEMBERS >= 5)) || cs_die "at least 5 members"
+((!LAW || DIST_MEMBERS >= 100)) || cs_die "--law needs at least 100 members (--dist-members)"
+((!LAW || !V2)) || cs_die "--law and --v2 are separate benchmarks"
 if ((V2)); then
 	((MEMBERS >= 100)) || cs_die "--v2 needs at least 100 members"
 	DO_DIST=0 # distribute with version 2 reads capital and costs: not benchmarked here
@@ -199,6 +220,56 @@ phase_median()
 	median "${v[@]}"
 }
 
+# verdict VALUE OP TARGET: "met" or "missed" (OP is <=, >= or <).
+verdict()
+{
+	awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
+		ok = (op == "<=") ? (v <= t) : (op == ">=") ? (v >= t) : (v < t)
+		print ok ? "met" : "missed" }'
+}
+
+# row LABEL MEDIAN_NS ALL_NS...: a table row of the report, in seconds.
+row()
+{
+	local all="" v
+
+	for v in "${@:3}"; do all+="$(secs "$v") "; done
+	printf '| %s | %s | %s |\n' "$1" "$(secs "$2")" "${all% }"
+}
+
+# machine_lines: the machine, server and load paragraphs of a report.
+machine_lines()
+{
+	printf 'Machine: %s CPUs (%s), %s RAM; PostgreSQL %s; %s.\n\n' \
+		"$MACHINE_NPROC" "$MACHINE_CPU" "$MACHINE_MEM" "$PG_VERSION" "$(gcc -dumpfullversion | sed 's/^/gcc /')"
+	printf 'Server settings (as initdb made them): `%s`\n\n' "${PG_SETTINGS% }"
+	printf 'Load average (1, 5, 15 min) at the start %s, at the end %s: the machine is shared.\n\n' \
+		"$LOAD_START" "$LOAD_END"
+}
+
+# write_doc MARK REPORT: REPORT into $DOC between the markers of MARK
+# (replacing what is there, or appended at the end).
+write_doc()
+{
+	python3 - "$DOC" "$1" "$2" <<'EOF'
+import sys
+doc, mark, report = sys.argv[1], sys.argv[2], sys.argv[3]
+begin, end = f"<!-- {mark}:begin -->", f"<!-- {mark}:end -->"
+block = begin + "\n" + open(report).read().rstrip("\n") + "\n" + end
+try:
+    text = open(doc).read()
+except FileNotFoundError:
+    text = "# Performance\n\n## Results\n"
+if begin in text and end in text:
+    head, rest = text.split(begin, 1)
+    text = head + block + rest.split(end, 1)[1]
+else:
+    text = text.rstrip("\n") + "\n\n" + block + "\n"
+open(doc, "w").write(text)
+EOF
+	cs_log "results written to $DOC"
+}
+
 # ---------------------------------------------------------------- set-up
 
 cs_install_deps
@@ -224,6 +295,11 @@ for s in shared_buffers fsync synchronous_commit wal_level full_page_writes max_
 done
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+if ((LAW)); then
+	# shellcheck source=scripts/bench/law.sh
+	source scripts/bench/law.sh
+	exit 0
+fi
 cs_log "generating $ROWS transactions, $MEMBERS members (database benchdata)"
 psqlq postgres -c "CREATE DATABASE benchdata"
 "$CS" --db dbname=benchdata init-db >/dev/null
@@ -442,9 +518,6 @@ m_sql=$(median "${T_sql[@]}")
 rss_b=$(printf '%s\n' "${RSS_b[@]}" | sort -n | tail -n 1)
 ba=$(ratio "$m_b" "$m_floor")
 cb=$(ratio "$m_sql" "$m_b")
-verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
-	ok = (op == "<=") ? (v <= t) : (op == ">=") ? (v >= t) : (v < t)
-	print ok ? "met" : "missed" }'; }
 rss_mib=$(awk -v k="$rss_b" 'BEGIN { printf "%.1f", k / 1024 }')
 
 {
@@ -512,18 +585,8 @@ REPORT="$OUT/report-$TAG.md"
 		printf '### %s transactions, %s members\n\n' "$(group "$ROWS")" "$(group "$MEMBERS")"
 		printf 'Run of %s: medians of %s repetitions, wall-clock seconds.\n\n' "$(date -u +%Y-%m-%d)" "$REPS"
 	fi
-	printf 'Machine: %s CPUs (%s), %s RAM; PostgreSQL %s; %s.\n\n' \
-		"$MACHINE_NPROC" "$MACHINE_CPU" "$MACHINE_MEM" "$PG_VERSION" "$(gcc -dumpfullversion | sed 's/^/gcc /')"
-	printf 'Server settings (as initdb made them): `%s`\n\n' "${PG_SETTINGS% }"
-	printf 'Load average (1, 5, 15 min) at the start %s, at the end %s: the machine is shared.\n\n' \
-		"$LOAD_START" "$LOAD_END"
+	machine_lines
 	printf '| measurement | median s | all runs s |\n|---|---:|---|\n'
-	row() {
-		local all="" v
-
-		for v in "${@:3}"; do all+="$(secs "$v") "; done
-		printf '| %s | %s | %s |\n' "$1" "$(secs "$2")" "${all% }"
-	}
 	row "(a) floor: read the window (binary COPY, minimal client)" "$m_read" "${T_read[@]}"
 	row "(a) floor: COPY $(group "$LINES") ledger lines into an empty copy of the table" "$m_write" "${T_write[@]}"
 	row "**(a) floor, total**" "$m_floor" "${T_floor[@]}"
@@ -600,21 +663,5 @@ cat "$REPORT"
 printf '\n'
 
 if ((DO_DOC)); then
-	python3 - "$DOC" "$MARK" "$REPORT" <<'EOF'
-import sys
-doc, mark, report = sys.argv[1], sys.argv[2], sys.argv[3]
-begin, end = f"<!-- {mark}:begin -->", f"<!-- {mark}:end -->"
-block = begin + "\n" + open(report).read().rstrip("\n") + "\n" + end
-try:
-    text = open(doc).read()
-except FileNotFoundError:
-    text = "# Performance\n\n## Results\n"
-if begin in text and end in text:
-    head, rest = text.split(begin, 1)
-    text = head + block + rest.split(end, 1)[1]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(doc, "w").write(text)
-EOF
-	cs_log "results written to $DOC"
+	write_doc "$MARK" "$REPORT"
 fi
