@@ -16,6 +16,8 @@
 
 #include "coopsettle/buf.h"
 #include "coopsettle/error.h"
+#include "coopsettle/accounts_map.h"
+#include "coopsettle/config.h"
 #include "coopsettle/export.h"
 
 /*
@@ -30,13 +32,28 @@
 int cs_audit_explain(const char *conninfo, int64_t run_id, int64_t member, FILE *out,
 		     cs_error *err);
 
+/* What `export` is asked for (docs/exports.md). */
+typedef struct cs_export_request {
+	const char *conninfo;
+	int64_t run;                    /* --run N; 0: a period */
+	const char *period, *from, *to; /* --period P, or --from X --to Y */
+	/* --config: the period's time zone; NULL: the latest committed run's */
+	const cs_config *cfg;
+	cs_export_format fmt;
+	const cs_accounts_map *map; /* --accounts MAP.yaml; NULL: none */
+	int group_day;              /* --group day */
+	const char *output;         /* --output FILE; NULL: stdout */
+} cs_export_request;
+
 /*
- * Writes run run_id's ledger lines as a journal in fmt (export.h) to path,
- * or to stdout when path is NULL. A file is written under a temporary name
+ * Writes the ledger lines of run q->run, or of every run whose window lies
+ * in the period (in run order, reversals included), in q->fmt (export.h) to
+ * q->output, or to stdout. DATEV takes the lines posted in the period, of
+ * one fiscal year. Every run's stored rows must hash to its output_sha256
+ * first (exit 5, nothing written). A file is written under a temporary name
  * and renamed into place when complete. Returns 0, or -1 with err filled.
  */
-int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
-		    const char *path, cs_error *err);
+int cs_audit_export(const cs_export_request *q, cs_error *err);
 
 /*
  * Writes one statement per member of distribute run run_id into directory

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "coopsettle/amount.h"
+#include "coopsettle/config_load.h"
 #include "coopsettle/explain.h"
 #include "coopsettle/fee.h"
 #include "coopsettle/members.h"
@@ -22,32 +23,13 @@
 #include "coopsettle/surplus.h"
 #include "coopsettle/util.h"
 #include "coopsettle/verify.h"
+#include "audit_int.h"
 
-/* Output is written out when the buffer holds this much. */
-#define OUT_FLUSH_BYTES (1024 * 1024)
-/* Amounts read back are below this magnitude (2^100): a run's lines are
- * below 2^64 and its sums below 2^126; anything larger was not written by
- * the engine, and keeping below it leaves room to add them up. */
-#define STORED_AMOUNT_MAX (((cs_i128)1) << 100)
 /* Stored lines of one journal kept for a comparison (a settle journal has
  * at most 4). */
 #define JOURNAL_LINES_MAX (CS_SETTLE_LINES_MAX + 8)
 
-/* ---- a stored run, opened ---- */
-
-typedef struct audit_run {
-	cs_db *db;
-	cs_stored_run run;
-	int loaded;
-	cs_config *cfg;
-	cs_window w;
-	char first_day[16], last_day[16];
-	int64_t last_day_n; /* last_day as days since 1970-01-01 */
-	char open_day[16];  /* the local day of the window's first instant */
-	char notice_due[16]; /* statements: a qualified notice's payment due date */
-} audit_run;
-
-static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_error *err)
+int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_error *err)
 {
 	int64_t first, end;
 
@@ -67,7 +49,7 @@ static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_err
 	return 0;
 }
 
-static void audit_close(audit_run *a)
+void audit_close(audit_run *a)
 {
 	if (a->loaded)
 		cs_stored_run_free(&a->run);
@@ -76,8 +58,33 @@ static void audit_close(audit_run *a)
 	memset(a, 0, sizeof(*a));
 }
 
+int audit_latest_config(cs_db *db, cs_config **out, cs_error *err)
+{
+	cs_config_diag diag;
+	cs_db_rows rows;
+	const char *text;
+	int rc = 0;
+
+	*out = NULL;
+	if (cs_db_query(db,
+			"SELECT config_text FROM coopsettle.runs WHERE status = 'committed'"
+			" ORDER BY id DESC LIMIT 1",
+			0, NULL, &rows, err) < 0)
+		return -1;
+	text = rows.n_rows ? cs_db_cell(&rows, 0, 0) : NULL;
+	if (text && cs_config_load_buffer(out, "config of the latest run", text, strlen(text),
+					  &diag) < 0) {
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "this engine cannot load the config of the latest committed run");
+		cs_error_hint(err, "Pass --config FILE: it gives the time zone.");
+		rc = -1;
+	}
+	cs_db_rows_free(&rows);
+	return rc;
+}
+
 /* Parses a stored amount; a malformed or implausible one is a mismatch. */
-static int stored_amount(const char *text, cs_i128 *v, int64_t run_id, cs_error *err)
+int audit_stored_amount(const char *text, cs_i128 *v, int64_t run_id, cs_error *err)
 {
 	if (cs_amount_parse(text, v) < 0 || *v >= STORED_AMOUNT_MAX || *v <= -STORED_AMOUNT_MAX)
 		return cs_error_set(err, CS_EXIT_VERIFY,
@@ -88,7 +95,7 @@ static int stored_amount(const char *text, cs_i128 *v, int64_t run_id, cs_error 
 }
 
 /* Writes b to f and empties it. */
-static int put_out(FILE *f, cs_buf *b, cs_error *err)
+int audit_put_out(FILE *f, cs_buf *b, cs_error *err)
 {
 	if (b->len && fwrite(b->data, 1, b->len, f) != b->len)
 		return cs_error_set(err, cs_exit_for_errno(errno), "cannot write the output: %s",
@@ -166,7 +173,7 @@ static int read_stored_line(const cs_cursor *c, stored_line *l, int64_t run_id, 
 	l->has_party = party && cs_parse_i64(party, &l->party) == 0;
 	snprintf(l->currency, sizeof(l->currency), "%s",
 		 cs_cursor_cell(c, 4) ? cs_cursor_cell(c, 4) : "");
-	return stored_amount(cs_cursor_cell(c, 5), &l->amount, run_id, err);
+	return audit_stored_amount(cs_cursor_cell(c, 5), &l->amount, run_id, err);
 }
 
 typedef struct member_sums {
@@ -417,8 +424,8 @@ static int explain_settle_totals(audit_run *a, int64_t member, const member_sums
 		int c = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
 		cs_i128 gross = 0, fees = 0;
 
-		if (c < 0 || stored_amount(cs_db_cell(&rows, i, 3), &gross, a->run.id, err) < 0 ||
-		    stored_amount(cs_db_cell(&rows, i, 4), &fees, a->run.id, err) < 0) {
+		if (c < 0 || audit_stored_amount(cs_db_cell(&rows, i, 3), &gross, a->run.id, err) < 0 ||
+		    audit_stored_amount(cs_db_cell(&rows, i, 4), &fees, a->run.id, err) < 0) {
 			cs_db_rows_free(&rows);
 			return c < 0 ? cs_error_set(err, CS_EXIT_VERIFY,
 						    "run %lld has party totals in currency '%s', which "
@@ -662,7 +669,7 @@ static int explain_settle_walk(settle_explain *x, FILE *f, cs_error *err)
 			explain_gone(x);
 			g_loaded = 0;
 		}
-		if (x->out.len >= OUT_FLUSH_BYTES && put_out(f, &x->out, err) < 0)
+		if (x->out.len >= OUT_FLUSH_BYTES && audit_put_out(f, &x->out, err) < 0)
 			return -1;
 	}
 }
@@ -696,7 +703,7 @@ static int explain_settle(audit_run *a, int64_t member, FILE *f, cs_error *err)
 	if (x.explained == 0 && x.gone == 0)
 		cs_buf_printf(&x.out, "\nparty %lld has no transaction in the window of run %lld\n",
 			      (long long)member, (long long)a->run.id);
-	if (explain_settle_totals(a, member, sums, &x.out, err) < 0 || put_out(f, &x.out, err) < 0)
+	if (explain_settle_totals(a, member, sums, &x.out, err) < 0 || audit_put_out(f, &x.out, err) < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
@@ -847,7 +854,7 @@ static int explain_dist_stored(audit_run *a, int64_t member, const cs_surplus_re
 		int same = c >= 0;
 
 		for (k = 0; k < 4; k++)
-			if (stored_amount(cs_db_cell(&rows, i, k + 1), &v[k], a->run.id, err) < 0) {
+			if (audit_stored_amount(cs_db_cell(&rows, i, k + 1), &v[k], a->run.id, err) < 0) {
 				cs_db_rows_free(&rows);
 				return -1;
 			}
@@ -888,7 +895,7 @@ static int explain_distribute(audit_run *a, int64_t member, FILE *f, cs_error *e
 	have_res = 1;
 	explain_dist_head(&out, a, &d, m);
 	cs_explain_waterfall(&out, &d.in, &res, m);
-	if (explain_dist_stored(a, member, &res, m, &out, err) < 0 || put_out(f, &out, err) < 0)
+	if (explain_dist_stored(a, member, &res, m, &out, err) < 0 || audit_put_out(f, &out, err) < 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
@@ -913,149 +920,11 @@ int cs_audit_explain(const char *conninfo, int64_t run_id, int64_t member, FILE 
 	return rc;
 }
 
-/* ---- export ---- */
+/* ---- output files ---- */
 
-/* The fields of run a an export names. */
-static void export_run_of(const audit_run *a, cs_export_run *er)
-{
-	memset(er, 0, sizeof(*er));
-	er->id = a->run.id;
-	er->kind = a->run.kind;
-	er->status = a->run.status;
-	er->cooperative = a->cfg->cooperative;
-	er->from_text = a->w.from_text;
-	er->to_text = a->w.to_text;
-	er->date = a->last_day;
-	er->open_date = a->open_day; /* on or before every line's posting date */
-	er->config_sha256 = a->run.config_sha256;
-	er->input_sha256 = a->run.input_sha256;
-	er->output_sha256 = a->run.output_sha256;
-	er->record_sha256 = a->run.record_sha256;
-	er->supersedes = a->run.supersedes;
-}
-
-/* Declares the config's commodities and every (account, party) the run's
- * lines use. */
-static int export_declare_all(audit_run *a, cs_export *x, cs_error *err)
-{
-	const cs_config *cfg = a->cfg;
-	char run_text[24];
-	const char *params[1] = {run_text};
-	cs_db_rows rows;
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < cfg->n_currencies; i++)
-		cs_export_commodity(x, cfg->currencies[i].code, cfg->currencies[i].exponent);
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	if (cs_db_query(a->db,
-			"SELECT DISTINCT account, party_id FROM coopsettle.ledger_lines"
-			" WHERE run_id = $1::bigint ORDER BY 1, 2",
-			1, params, &rows, err) < 0)
-		return -1;
-	for (i = 0; i < rows.n_rows && rc == 0; i++) {
-		int64_t party = 0;
-		const char *p = cs_db_cell(&rows, i, 1);
-		int has_party = p && cs_parse_i64(p, &party) == 0;
-
-		rc = cs_export_declare(x, cs_db_cell(&rows, i, 0) ? cs_db_cell(&rows, i, 0) : "",
-				       has_party, party, err);
-	}
-	cs_db_rows_free(&rows);
-	return rc < 0 ? -1 : 0;
-}
-
-/* Reads the current row of the lines cursor into l (strings point into the
- * row); a line the engine cannot have written is an error. */
-static int export_line_read(const audit_run *a, const cs_cursor *c, cs_export_line *l,
-			    cs_error *err)
-{
-	const cs_config *cfg = a->cfg;
-	const char *code = cs_cursor_cell(c, 7), *entry = cs_cursor_cell(c, 0);
-	int cur = code ? cs_config_currency_index(cfg, code, strlen(code)) : -1;
-
-	memset(l, 0, sizeof(*l));
-	if (cur < 0 || !entry || cs_parse_i64(cs_cursor_cell(c, 1), &l->journal) < 0 ||
-	    cs_parse_i64(cs_cursor_cell(c, 2), &l->line_no) < 0 || !cs_cursor_cell(c, 5))
-		return cs_error_set(err, CS_EXIT_VERIFY,
-				    "run %lld has a stored line the engine cannot have written "
-				    "(journal %s, currency %s)",
-				    (long long)a->run.id,
-				    cs_cursor_cell(c, 1) ? cs_cursor_cell(c, 1) : "NULL",
-				    code ? code : "NULL");
-	if (stored_amount(cs_cursor_cell(c, 8), &l->amount_minor, a->run.id, err) < 0)
-		return -1;
-	l->reversal = strcmp(entry, "reversal") == 0;
-	l->has_transaction = cs_parse_i64(cs_cursor_cell(c, 3), &l->transaction_id) == 0;
-	l->rule_id = cs_cursor_cell(c, 4);
-	l->account = cs_cursor_cell(c, 5);
-	l->has_party = cs_parse_i64(cs_cursor_cell(c, 6), &l->party_id) == 0;
-	l->currency = code;
-	l->exponent = cfg->currencies[cur].exponent;
-	/* dated by its posting date (spec 10.5); a line written before posting
-	 * dates were kept has none, and takes the window's last day */
-	l->posted_on = cs_cursor_cell(c, 9);
-	return 0;
-}
-
-/* Streams the run's lines, reversals first, through the export into out,
- * written to f as it grows. */
-static int export_lines(audit_run *a, cs_export *x, cs_buf *out, FILE *f, cs_error *err)
-{
-	char run_text[24];
-	const char *params[1] = {run_text};
-	cs_cursor c;
-	int rc = -1, step;
-
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	if (cs_cursor_open(&c, a->db, "cs_export",
-			   "SELECT entry, journal, line_no, transaction_id, rule_id, account,"
-			   " party_id, currency, amount_minor::text, posted_on::text"
-			   " FROM coopsettle.ledger_lines"
-			   " WHERE run_id = $1::bigint ORDER BY entry = 'post', journal, line_no",
-			   1, params, err) < 0)
-		goto cleanup;
-	while ((step = cs_cursor_next(&c, err)) == 1) {
-		cs_export_line l;
-
-		if (export_line_read(a, &c, &l, err) < 0 || cs_export_line_put(x, &l, err) < 0)
-			goto cleanup;
-		if (out->len >= OUT_FLUSH_BYTES && put_out(f, out, err) < 0)
-			goto cleanup;
-	}
-	if (step < 0)
-		goto cleanup;
-	rc = 0;
-cleanup:
-	cs_cursor_close(&c);
-	return rc;
-}
-
-/* Writes the export to f; the caller opens and closes f. */
-static int export_to(audit_run *a, cs_export_format fmt, FILE *f, cs_error *err)
-{
-	cs_export_run er;
-	cs_export *x;
-	cs_buf out;
-	int rc = -1;
-
-	cs_buf_init(&out);
-	export_run_of(a, &er);
-	x = cs_export_new(fmt, &er, &out);
-	if (export_declare_all(a, x, err) < 0 || cs_export_begin(x, err) < 0 ||
-	    export_lines(a, x, &out, f, err) < 0 || cs_export_end(x, err) < 0 ||
-	    put_out(f, &out, err) < 0)
-		goto cleanup;
-	rc = 0;
-cleanup:
-	cs_export_free(x);
-	cs_buf_free(&out);
-	return rc;
-}
-
-/* Mode of an export file: what the process's umask lets a new file have,
+/* Mode of a new output file: what the process's umask lets a new file have,
  * as any program that writes a file the user named. */
-static mode_t umask_mode(void)
+mode_t audit_umask_mode(void)
 {
 	mode_t mask = umask(0);
 
@@ -1066,7 +935,7 @@ static mode_t umask_mode(void)
 /* Opens a new temporary file next to path (mkstemp: a name no one can
  * guess or pre-place, created exclusively, never through a symlink) with
  * permissions mode; tmp gets its name. The caller renames or removes it. */
-static FILE *open_temp(const char *path, cs_buf *tmp, mode_t mode, cs_error *err)
+FILE *audit_open_temp(const char *path, cs_buf *tmp, mode_t mode, cs_error *err)
 {
 	FILE *f;
 	int fd;
@@ -1093,7 +962,7 @@ static FILE *open_temp(const char *path, cs_buf *tmp, mode_t mode, cs_error *err
  * (a symlink included) without following it; on failure (or when ok is 0)
  * removes tmp. Messages name path, the file asked for. Returns 0 or -1 (err
  * filled unless it already was). */
-static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_error *err)
+int audit_close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_error *err)
 {
 	int closed = fflush(f) == 0 && fsync(fileno(f)) == 0;
 
@@ -1111,56 +980,6 @@ static int close_temp(FILE *f, const char *tmp, const char *path, int ok, cs_err
 		return -1;
 	}
 	return 0;
-}
-
-/* The stored rows of the run must hash to its output_sha256 before anything
- * is written (spec section 10.4): an export never puts the run's hash over
- * lines that are not the run's. The check and the export read one snapshot
- * (the audit transaction), so the lines checked are the lines written. */
-static int export_check_output(const audit_run *a, cs_error *err)
-{
-	char hex[65];
-
-	if (cs_verify_stored_output(a->db, &a->run, a->cfg, hex, err) < 0)
-		return -1;
-	if (strcmp(hex, a->run.output_sha256) == 0)
-		return 0;
-	cs_error_set(err, CS_EXIT_VERIFY,
-		     "run %lld's stored rows do not hash to its output_sha256: they were changed "
-		     "after the run; nothing was written",
-		     (long long)a->run.id);
-	cs_error_detail(err, "output_sha256 %s, the stored rows hash to %s", a->run.output_sha256,
-			hex);
-	cs_error_hint(err, "Run 'coopsettle verify --run %lld' to see which rows differ; keep the "
-			   "database as it is and investigate before exporting.",
-		      (long long)a->run.id);
-	return -1;
-}
-
-int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
-		    const char *path, cs_error *err)
-{
-	audit_run a;
-	cs_buf tmp;
-	FILE *f;
-	int rc = -1;
-
-	cs_buf_init(&tmp);
-	if (audit_open(&a, conninfo, run_id, err) < 0 || export_check_output(&a, err) < 0)
-		goto cleanup;
-	if (!path) {
-		rc = export_to(&a, fmt, stdout, err);
-		goto cleanup;
-	}
-	f = open_temp(path, &tmp, umask_mode(), err);
-	if (!f)
-		goto cleanup;
-	rc = export_to(&a, fmt, f, err);
-	rc = close_temp(f, tmp.data, path, rc == 0, err);
-cleanup:
-	audit_close(&a);
-	cs_buf_free(&tmp);
-	return rc;
 }
 
 /* ---- statements ---- */
@@ -1181,13 +1000,13 @@ static int write_file(const out_dir *dir, int64_t member, const char *ext, const
 	cs_buf_init(&path);
 	cs_buf_init(&tmp);
 	cs_buf_printf(&path, "%s/member-%lld.%s", dir->path, (long long)member, ext);
-	f = open_temp(path.data, &tmp, dir->mode, err);
+	f = audit_open_temp(path.data, &tmp, dir->mode, err);
 	if (f) {
 		ok = fwrite(doc->data, 1, doc->len, f) == doc->len;
 		if (!ok)
 			cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path.data,
 				     strerror(errno));
-		rc = close_temp(f, tmp.data, path.data, ok, err);
+		rc = audit_close_temp(f, tmp.data, path.data, ok, err);
 	}
 	cs_buf_free(&path);
 	cs_buf_free(&tmp);
@@ -1272,14 +1091,14 @@ static int read_amounts(const audit_run *a, const cs_cursor *c, int cur, cs_stat
 	memset(x, 0, sizeof(*x));
 	x->currency = a->cfg->currencies[cur].code;
 	x->exponent = a->cfg->currencies[cur].exponent;
-	if (stored_amount(cs_cursor_cell(c, 2), &x->basis_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 3), &x->patronage_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 4), &x->cash_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 5), &x->retained_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 6), &x->capital_interest_minor, run_id, err) < 0)
+	if (audit_stored_amount(cs_cursor_cell(c, 2), &x->basis_minor, run_id, err) < 0 ||
+	    audit_stored_amount(cs_cursor_cell(c, 3), &x->patronage_minor, run_id, err) < 0 ||
+	    audit_stored_amount(cs_cursor_cell(c, 4), &x->cash_minor, run_id, err) < 0 ||
+	    audit_stored_amount(cs_cursor_cell(c, 5), &x->retained_minor, run_id, err) < 0 ||
+	    audit_stored_amount(cs_cursor_cell(c, 6), &x->capital_interest_minor, run_id, err) < 0)
 		return -1;
 	x->has_withheld = cs_cursor_cell(c, 7) != NULL;
-	if (x->has_withheld && stored_amount(cs_cursor_cell(c, 7), &x->withheld_minor, run_id, err) < 0)
+	if (x->has_withheld && audit_stored_amount(cs_cursor_cell(c, 7), &x->withheld_minor, run_id, err) < 0)
 		return -1;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "coopsettle/stored.h"
 #include "coopsettle/util.h"
 #include "coopsettle/window.h"
+#include "audit_int.h"
 
 /* Missing days listed in the text report; the rest are counted (JSON lists
  * them all). */
@@ -61,31 +62,16 @@ static int64_t day_start_us(int64_t day)
  * run's config's (which is loaded), else UTC and 0. */
 static int status_config(status_ctx *x, cs_error *err)
 {
-	cs_db_rows rows;
-	cs_config_diag diag;
-	const char *text;
-
 	x->tz = "UTC";
 	if (x->o->cfg) {
 		x->tz = x->o->cfg->timezone;
 		x->close_after_us = x->o->cfg->close_after_us;
 		return 0;
 	}
-	if (cs_db_query(x->db,
-			"SELECT config_text FROM coopsettle.runs WHERE status = 'committed'"
-			" ORDER BY id DESC LIMIT 1",
-			0, NULL, &rows, err) < 0)
-		return -1;
-	text = rows.n_rows ? cs_db_cell(&rows, 0, 0) : NULL;
-	if (text && cs_config_load_buffer(&x->own_cfg, "config of the latest run", text,
-					  strlen(text), &diag) < 0) {
-		cs_db_rows_free(&rows);
-		cs_error_set(err, CS_EXIT_USAGE,
-			     "this engine cannot load the config of the latest committed run");
+	if (audit_latest_config(x->db, &x->own_cfg, err) < 0) {
 		cs_error_hint(err, "Pass --config FILE: status takes its time zone and close_after.");
 		return -1;
 	}
-	cs_db_rows_free(&rows);
 	if (x->own_cfg) {
 		x->tz = x->own_cfg->timezone;
 		x->close_after_us = x->own_cfg->close_after_us;

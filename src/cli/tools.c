@@ -73,29 +73,45 @@ static const char explain_help[] =
 	"lost); 2 usage, no such run or member, connection settings or permission\n";
 
 static const char export_help[] =
-	"usage: coopsettle [--db CONNINFO] export --run N\n"
-	"                  --format hledger|beancount|csv [--output FILE]\n"
+	"usage: coopsettle [--db CONNINFO] export (--run N | --period P | --from X --to Y)\n"
+	"                  --format hledger|beancount|csv|datev [--config FILE]\n"
+	"                  [--accounts MAP.yaml] [--group day] [--output FILE]\n"
 	"\n"
-	"Writes run N's ledger lines (posted and reversal) as a journal: one journal\n"
-	"transaction per ledger journal (settle: per transaction; distribute: per\n"
-	"currency), with the run id, rule or step id and the run's hashes as tags\n"
-	"or metadata, amounts exact at each currency's exponent. Party ids become\n"
-	"sub-accounts (assets:clearing:10). hledger and beancount files declare\n"
-	"their accounts and commodities (hledger check -s, bean-check pass).\n"
-	"Before writing anything it re-derives the run's output hash from the\n"
-	"stored rows it exports, and writes nothing when it differs.\n"
+	"Writes ledger lines as a journal: those of run N, or of every run whose\n"
+	"window lies in the period, in run order, reversals included, each account\n"
+	"declared once. One journal transaction per ledger journal (settle: per\n"
+	"transaction; distribute: per currency), dated by the lines' posting date,\n"
+	"with the run id, rule or step id as tags or metadata and the runs' hashes\n"
+	"in the header; amounts exact at each currency's exponent. Party ids\n"
+	"become sub-accounts (assets:clearing:10). hledger and beancount files\n"
+	"declare their accounts and commodities (hledger check -s and bean-check\n"
+	"pass). datev writes a DATEV EXTF Buchungsstapel (Windows-1252, ';', CRLF)\n"
+	"of the lines posted in the period, which must lie in one fiscal year.\n"
+	"Before writing anything it re-derives each run's output hash from the\n"
+	"stored rows it exports, and writes nothing when one differs.\n"
 	"\n"
-	"  --run N         the run\n"
-	"  --format F      hledger, beancount or csv\n"
-	"  --output FILE   write to FILE (complete or not at all) instead of stdout\n"
-	"  --db CONNINFO   as before the command (coopsettle --help)\n"
-	"  -h, --help      this help\n"
+	"  --run N           one run\n"
+	"  --period P        YYYY-MM-DD, YYYY-MM, YYYY-Qn, YYYY, yesterday, last-month,\n"
+	"                    last-quarter or last-year\n"
+	"  --from X --to Y   the period from X (inclusive) to Y (exclusive): local\n"
+	"                    dates or ISO 8601 with offset\n"
+	"  --config FILE     take the period's time zone from FILE (default: from the\n"
+	"                    config of the latest committed run)\n"
+	"  --format F        hledger, beancount, csv or datev\n"
+	"  --accounts MAP    rename engine accounts ('accounts: {ENGINE: TARGET}');\n"
+	"                    datev needs it, with account numbers and a 'datev'\n"
+	"                    section (config/accounts-skr03.yaml, -skr04.yaml)\n"
+	"  --group day       sum the lines per posting date, currency, account and\n"
+	"                    party: one journal transaction per day and currency\n"
+	"  --output FILE     write to FILE (complete or not at all) instead of stdout\n"
+	"  --db CONNINFO     as before the command (coopsettle --help)\n"
+	"  -h, --help        this help\n"
 	"\n"
 	"exit codes: 0 done; 1 a failure a retry can cure (server down, connection\n"
-	"lost, disk full); 2 usage, no such run, an account name the format cannot\n"
-	"express, a file that cannot be created, connection settings or permission;\n"
-	"5 the stored lines do not hash to the run's output_sha256 or do not balance\n"
-	"(nothing written)\n";
+	"lost, disk full); 2 usage, no such run, a bad account map, a DATEV period\n"
+	"across fiscal years, a file that cannot be created, connection settings or\n"
+	"permission; 5 the stored lines do not hash to a run's output_sha256 or do\n"
+	"not balance (nothing written)\n";
 
 static const char statements_help[] =
 	"usage: coopsettle [--db CONNINFO] statements --run N --out DIR\n"
@@ -170,7 +186,8 @@ static int finish(int rc, const cs_error *err)
 }
 
 enum { OPT_RUN = 1, OPT_CHAIN, OPT_MEMBER, OPT_FORMAT, OPT_OUTPUT, OPT_OUT, OPT_GROUP_READABLE,
-       OPT_CONFIG, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_JSON, OPT_DB, OPT_VERSION, OPT_HELP };
+       OPT_CONFIG, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_JSON, OPT_ACCOUNTS, OPT_GROUP, OPT_DB,
+       OPT_VERSION, OPT_HELP };
 
 static const struct option opts[] = {
 	{"run", required_argument, NULL, OPT_RUN},
@@ -185,6 +202,8 @@ static const struct option opts[] = {
 	{"from", required_argument, NULL, OPT_FROM},
 	{"to", required_argument, NULL, OPT_TO},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"accounts", required_argument, NULL, OPT_ACCOUNTS},
+	{"group", required_argument, NULL, OPT_GROUP},
 	{"db", required_argument, NULL, OPT_DB},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -200,7 +219,9 @@ static const struct {
 } cmds[] = {
 	{"verify", verify_help, {[OPT_RUN] = 1, [OPT_CHAIN] = 1, [OPT_JSON] = 1}},
 	{"explain", explain_help, {[OPT_RUN] = 1, [OPT_MEMBER] = 1}},
-	{"export", export_help, {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1}},
+	{"export", export_help,
+	 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_CONFIG] = 1, [OPT_PERIOD] = 1,
+	  [OPT_FROM] = 1, [OPT_TO] = 1, [OPT_ACCOUNTS] = 1, [OPT_GROUP] = 1}},
 	{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_GROUP_READABLE] = 1}},
 	{"status", status_help,
 	 {[OPT_CONFIG] = 1, [OPT_PERIOD] = 1, [OPT_FROM] = 1, [OPT_TO] = 1, [OPT_JSON] = 1}},
@@ -210,6 +231,7 @@ static const struct {
 typedef struct tool_args {
 	const char *run_text, *member_text, *format, *output, *out_dir; /* NULL: not given */
 	const char *config, *period, *from, *to;
+	const char *accounts, *group; /* export --accounts, --group */
 	const char *conninfo; /* --db before or after the command */
 	int chain, group_readable, json;
 	int64_t run, member; /* parsed from run_text, member_text */
@@ -254,6 +276,12 @@ static void tool_arg_set(tool_args *a, int c)
 		break;
 	case OPT_JSON:
 		a->json = 1;
+		break;
+	case OPT_ACCOUNTS:
+		a->accounts = optarg;
+		break;
+	case OPT_GROUP:
+		a->group = optarg;
 		break;
 	case OPT_DB:
 		a->conninfo = optarg;
@@ -336,6 +364,57 @@ static int run_status(const tool_args *a)
 	return finish(rc, &err);
 }
 
+/* export: a run or a period, in a format, through an account map. */
+static int run_export(const tool_args *a)
+{
+	cs_export_request q;
+	cs_accounts_map *map = NULL;
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+	cs_error err;
+	int rc;
+
+	if (!a->run_text == !(a->period || a->from || a->to) || (a->period && (a->from || a->to)) ||
+	    !a->from != !a->to)
+		return cs_usage_error("export", "%s takes --run N, --period P, or both --from X and "
+						"--to Y", "export");
+	if (a->run_text && a->config)
+		return cs_usage_error("export", "%s is for a period: a run keeps its own", "--config");
+	memset(&q, 0, sizeof(q));
+	if (!a->format)
+		return cs_usage_error("export", "%s needs --format hledger|beancount|csv|datev",
+				      "export");
+	if (cs_export_format_parse(a->format, &q.fmt) < 0)
+		return cs_usage_error("export",
+				      "unknown format '%s' (hledger, beancount, csv or datev)",
+				      a->format);
+	if (a->group && strcmp(a->group, "day") != 0)
+		return cs_usage_error("export", "unknown --group '%s' (day)", a->group);
+	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
+		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
+		return CS_EXIT_USAGE;
+	}
+	if (a->accounts && cs_accounts_map_load(&map, a->accounts, &diag) < 0) {
+		cs_config_diag_print(stderr, &diag, a->accounts, NULL, 0);
+		cs_config_free(cfg);
+		return CS_EXIT_USAGE;
+	}
+	q.conninfo = a->conninfo;
+	q.run = a->run_text ? a->run : 0;
+	q.period = a->period;
+	q.from = a->from;
+	q.to = a->to;
+	q.cfg = cfg;
+	q.map = map;
+	q.group_day = a->group != NULL;
+	q.output = a->output;
+	cs_error_clear(&err);
+	rc = cs_audit_export(&q, &err);
+	cs_accounts_map_free(map);
+	cs_config_free(cfg);
+	return finish(rc, &err);
+}
+
 /* Checks that command cmd has the options it needs, runs it and returns its
  * exit code. */
 static int run_tool(const char *cmd, const tool_args *a)
@@ -347,6 +426,8 @@ static int run_tool(const char *cmd, const tool_args *a)
 
 	if (strcmp(cmd, "status") == 0)
 		return run_status(a);
+	if (strcmp(cmd, "export") == 0)
+		return run_export(a);
 	cs_error_clear(&err);
 	cs_buf_init(&report);
 	if (strcmp(cmd, "verify") == 0) {
@@ -365,15 +446,6 @@ static int run_tool(const char *cmd, const tool_args *a)
 		if (!a->member_text)
 			return cs_usage_error(cmd, "%s needs --member ID", cmd);
 		rc = cs_audit_explain(conninfo, a->run, a->member, stdout, &err);
-	} else if (strcmp(cmd, "export") == 0) {
-		cs_export_format fmt;
-
-		if (!a->format)
-			return cs_usage_error(cmd, "%s needs --format hledger|beancount|csv", cmd);
-		if (cs_export_format_parse(a->format, &fmt) < 0)
-			return cs_usage_error(cmd, "unknown format '%s' (hledger, beancount or csv)",
-					      a->format);
-		rc = cs_audit_export(conninfo, a->run, fmt, a->output, &err);
 	} else {
 		if (!a->out_dir)
 			return cs_usage_error(cmd, "%s needs --out DIR", cmd);

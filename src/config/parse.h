@@ -114,6 +114,19 @@ typedef struct money_ref {
 
 /* ---- reader.c: events, errors, typed scalars, walkers ---- */
 
+/* Loads a YAML document other than the config (an account map): checks
+ * its encoding, then calls load(p, ctx), which walks it with cfg_walk and
+ * the handlers; errors go to diag as a config's do. Returns 0 or -1. */
+typedef void (*cfg_load_fn)(cfg_parse *p, void *ctx);
+int cfg_load_yaml(const char *name, const char *text, size_t len, cfg_load_fn load, void *ctx,
+		  cs_config_diag *diag);
+
+/* Reads a whole file (at most CS_CONFIG_BYTES_MAX bytes) into *buf (the
+ * caller frees it), *n bytes; what names it in messages ("config").
+ * Returns 0, or -1 with diag filled. */
+int cfg_read_file(const char *path, const char *what, char **buf, size_t *n,
+		  cs_config_diag *diag);
+
 /* Walks the whole document once in pass 1 or 2 with the top-level keys
  * specs (pass 1 is quiet: it reports nothing). */
 void cfg_walk(cfg_parse *p, int pass, const key_spec *specs, size_t n_specs);

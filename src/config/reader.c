@@ -910,6 +910,40 @@ static int check_encoding(cfg_parse *p)
 
 /* ---- public API ---------------------------------------------------------------- */
 
+int cfg_load_yaml(const char *name, const char *text, size_t len, cfg_load_fn load, void *ctx,
+		  cs_config_diag *diag)
+{
+	cs_config *doc;
+	cfg_parse *p;
+	int rc = -1;
+
+	diag_clear(diag);
+	if (len > CS_CONFIG_BYTES_MAX) {
+		diag_add(diag, "the file is %zu bytes, more than the limit of %d bytes", len,
+			 CS_CONFIG_BYTES_MAX);
+		return -1;
+	}
+	doc = cfg_new(name, text, len); /* holds the text; no config is read into it */
+	p = cfg_xmalloc(sizeof(*p));
+	memset(p, 0, sizeof(*p));
+	p->errs = cfg_xmalloc(ERRORS_HELD_MAX * sizeof(*p->errs));
+	p->cfg = doc;
+	p->text = doc->text;
+	p->len = len;
+	p->end = mark_of_offset(p, len);
+	if (check_encoding(p) == 0)
+		load(p, ctx);
+	if (p->n_errs > 0)
+		errors_to_diag(p, diag);
+	else
+		rc = 0;
+	free(p->errs);
+	free(p);
+	cs_config_free(doc);
+	return rc;
+}
+
+
 int cs_config_load_buffer(cs_config **out, const char *name, const char *text, size_t len,
 			  cs_config_diag *diag)
 {
@@ -952,50 +986,68 @@ int cs_config_load_buffer(cs_config **out, const char *name, const char *text, s
 	return rc;
 }
 
-int cs_config_load_file(cs_config **out, const char *path, cs_config_diag *diag)
+int cfg_read_file(const char *path, const char *what, char **buf, size_t *n,
+		  cs_config_diag *diag)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t n;
 	FILE *f;
 	int rc = -1;
 
-	*out = NULL;
+	*buf = NULL;
+	*n = 0;
 	diag_clear(diag);
 	f = fopen(path, "rb");
 	if (f == NULL) {
-		diag_add(diag, "cannot open the config: %s", strerror(errno));
+		diag_add(diag, "cannot open the %s: %s", what, strerror(errno));
 		return -1;
 	}
 	if (fstat(fileno(f), &st) != 0) {
-		diag_add(diag, "cannot read the config: %s", strerror(errno));
+		diag_add(diag, "cannot read the %s: %s", what, strerror(errno));
 		goto cleanup;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		diag_add(diag, "the config is a directory, not a file");
+		diag_add(diag, "the %s is a directory, not a file", what);
 		goto cleanup;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > CS_CONFIG_BYTES_MAX) {
-		diag_add(diag, "the config is %lld bytes, more than the limit of %d bytes",
+		diag_add(diag, "the %s is %lld bytes, more than the limit of %d bytes", what,
 			 (long long)st.st_size, CS_CONFIG_BYTES_MAX);
 		goto cleanup;
 	}
 	/* read at most one byte past the limit: a pipe or a growing file is
 	 * bounded too */
-	buf = cfg_xmalloc((size_t)CS_CONFIG_BYTES_MAX + 1);
-	n = fread(buf, 1, (size_t)CS_CONFIG_BYTES_MAX + 1, f);
+	*buf = cfg_xmalloc((size_t)CS_CONFIG_BYTES_MAX + 1);
+	*n = fread(*buf, 1, (size_t)CS_CONFIG_BYTES_MAX + 1, f);
 	if (ferror(f)) {
-		diag_add(diag, "cannot read the config: %s", strerror(errno));
+		diag_add(diag, "cannot read the %s: %s", what, strerror(errno));
 		goto cleanup;
 	}
-	if (n > CS_CONFIG_BYTES_MAX) {
-		diag_add(diag, "the config is more than the limit of %d bytes", CS_CONFIG_BYTES_MAX);
+	if (*n > CS_CONFIG_BYTES_MAX) {
+		diag_add(diag, "the %s is more than the limit of %d bytes", what,
+			 CS_CONFIG_BYTES_MAX);
 		goto cleanup;
 	}
-	rc = cs_config_load_buffer(out, path, buf, n, diag);
+	rc = 0;
 cleanup:
-	free(buf);
+	if (rc < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
 	fclose(f);
+	return rc;
+}
+
+int cs_config_load_file(cs_config **out, const char *path, cs_config_diag *diag)
+{
+	char *buf;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (cfg_read_file(path, "config", &buf, &n, diag) < 0)
+		return -1;
+	rc = cs_config_load_buffer(out, path, buf, n, diag);
+	free(buf);
 	return rc;
 }
 

@@ -272,13 +272,25 @@ def account_names(t):
     path = db.write_config(cfg)
     t.eq(db.run("settle", "--config", path, "--period", "2026-11").code, 0, "settle")
     r = db.run("export", "--run", "1", "--format", "beancount")
-    t.eq(r.code, 2, "an account beancount cannot name: exit 2")
-    t.check("account 'revenue:fees' cannot be written as a beancount account" in r.stderr,
-            "and says which: %s" % r.stderr)
+    t.eq(r.code, 0, "a name without a beancount root is never refused (issue 19) %r" % r)
+    t.check("open Income:Revenue:Fees" in r.stdout,
+            "it goes under the root of its role, fee income: %s" % r.stdout[:1200])
+    out = os.path.join(db.tmp, "root.beancount")
+    with open(out, "w") as f:
+        f.write(r.stdout)
+    p = tool("bean-check", out)
+    t.eq(p.returncode, 0, "bean-check of a derived root: %s" % p.stderr)
     t.eq(db.run("export", "--run", "1", "--format", "hledger").code, 0, "hledger can")
-    path = os.path.join(db.tmp, "x.beancount")
-    r = db.run("export", "--run", "1", "--format", "beancount", "--output", path)
-    t.eq(r.code, 2, "--output: exit 2")
+    mp = os.path.join(db.tmp, "map.yaml")
+    with open(mp, "w") as f:
+        f.write("accounts:\n  \"assets:clearing\": \"1360\"\n"
+                "datev: {consultant: 1001, client: 1}\n")
+    path = os.path.join(db.tmp, "x.csv")
+    r = db.run("export", "--run", "1", "--format", "datev", "--accounts", mp, "--output", path)
+    t.eq(r.code, 2, "--output: a map without a number for an account used: exit 2")
+    t.check("gives no DATEV account number for 'liabilities:payable:producers'" in r.stderr
+            or "gives no DATEV account number for 'revenue:fees'" in r.stderr,
+            "and says which: %s" % r.stderr)
     t.check(not os.path.exists(path) and not [f for f in os.listdir(db.tmp) if ".tmp-" in f],
             "a failed export leaves no file behind")
     db.drop()
