@@ -249,10 +249,14 @@ static int datev_fiscal_year(export_job *j, cs_error *err)
 	snprintf(j->fy_start, sizeof(j->fy_start), "%04d%02u%02u", y, m->fy_month, m->fy_day);
 	snprintf(end, sizeof(end), "%04d-%02u-%02u", y + 1, m->fy_month, m->fy_day);
 	if (strcmp(j->last, end) >= 0) {
+		int64_t last_n = cs_days_from_civil(y + 1, m->fy_month, m->fy_day) - 1;
+		char fy_last[16];
+
+		cs_day_text(fy_last, sizeof(fy_last), last_n);
 		cs_error_set(err, CS_EXIT_USAGE,
-			     "the period %s to %s crosses the fiscal year that starts on "
-			     "%04d-%02u-%02u: a DATEV file holds one fiscal year",
-			     j->first, j->last, y, m->fy_month, m->fy_day);
+			     "the period %s to %s runs past the fiscal year %04d-%02u-%02u to %s: a "
+			     "DATEV file holds one fiscal year",
+			     j->first, j->last, y, m->fy_month, m->fy_day, fy_last);
 		cs_error_hint(err, "Export each fiscal year into a file of its own (--from X --to "
 				   "Y; the map's datev.fiscal_year_start says when a year starts).");
 		return -1;
@@ -481,29 +485,23 @@ cleanup:
  * sums of zero left out. */
 static int day_lines(export_job *j, FILE *f, cs_error *err)
 {
-	const char *params[4] = {j->ids.data, j->last_days.data, j->first, j->last};
-	int datev = j->q->fmt == CS_EXPORT_DATEV;
+	const char *params[5] = {j->ids.data, j->last_days.data, j->first, j->last,
+				 j->q->fmt == CS_EXPORT_DATEV ? "true" : "false"};
 	cs_cursor c;
 	int rc = -1, step;
 
 	if (cs_cursor_open(&c, j->db, "cs_export_days",
-			   datev ? "SELECT d.day::text, l.currency, l.account, l.party_id,"
-				   " sum(l.amount_minor)::text FROM coopsettle.ledger_lines l"
-				   " JOIN unnest($1::bigint[], $2::date[]) AS r(id, last_day)"
-				   " ON l.run_id = r.id"
-				   " CROSS JOIN LATERAL (SELECT COALESCE(l.posted_on, r.last_day)"
-				   " AS day) d WHERE d.day BETWEEN $3::date AND $4::date"
-				   " GROUP BY 1, 2, 3, 4 HAVING sum(l.amount_minor) <> 0"
-				   " ORDER BY 1, 2 COLLATE \"C\", 3 COLLATE \"C\", 4"
-				 : "SELECT d.day::text, l.currency, l.account, l.party_id,"
-				   " sum(l.amount_minor)::text FROM coopsettle.ledger_lines l"
-				   " JOIN unnest($1::bigint[], $2::date[]) AS r(id, last_day)"
-				   " ON l.run_id = r.id"
-				   " CROSS JOIN LATERAL (SELECT COALESCE(l.posted_on, r.last_day)"
-				   " AS day) d WHERE $3::date IS NOT NULL AND $4::date IS NOT NULL"
-				   " GROUP BY 1, 2, 3, 4 HAVING sum(l.amount_minor) <> 0"
-				   " ORDER BY 1, 2 COLLATE \"C\", 3 COLLATE \"C\", 4",
-			   4, params, err) < 0)
+			   "SELECT d.day::text, l.currency, l.account, l.party_id,"
+			   " sum(l.amount_minor)::text FROM coopsettle.ledger_lines l"
+			   " JOIN unnest($1::bigint[], $2::date[]) AS r(id, last_day)"
+			   " ON l.run_id = r.id"
+			   " CROSS JOIN LATERAL (SELECT COALESCE(l.posted_on, r.last_day) AS day) d"
+			   " WHERE NOT $5::boolean OR d.day BETWEEN $3::date AND $4::date"
+			   " GROUP BY d.day, l.currency, l.account, l.party_id"
+			   " HAVING sum(l.amount_minor) <> 0"
+			   " ORDER BY d.day, l.currency COLLATE \"C\", l.account COLLATE \"C\","
+			   " l.party_id",
+			   5, params, err) < 0)
 		goto cleanup;
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		const xcur *cur = find_currency(j, cs_cursor_cell(&c, 1));

@@ -22,6 +22,9 @@ fail() {
 }
 
 for good in "$CS_SOURCE_DIR"/config/*.yaml "$CS_SOURCE_DIR"/tests/config/good/*.yaml; do
+	case "$good" in
+	*/config/accounts-*.yaml) continue ;; # export account maps, not configs (test_exports_period)
+	esac
 	"$CS_BINARY" check-config "$good" >/dev/null 2>"$err_file"
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
