@@ -380,7 +380,42 @@ def main_case(t):
     db.drop()
 
 
+def one_class(t):
+    """Only guests buy: no consumer is eligible, so the consumer class pays
+    nothing and its 40% stays in the retained surplus; the step's amount is
+    the producer class's part alone, and the page counts it as the
+    producers'. The waterfall still adds up to the retained surplus."""
+    db = TestDB()
+    db.add_members(MEMBERS)
+    db.add_transactions([(i, "2025-0%d-10 12:00:00+01" % (1 + i % 6), 1 + i % 3, None,
+                          10000 + 999 * i, "EUR", "goods") for i in range(1, 13)])
+    cfg = dict(CONFIG, currencies={"EUR": 2},
+               surplus=dict(CONFIG["surplus"], costs={"amount": {"EUR": "10.00"}}))
+    path = db.write_config(cfg)
+    for m in range(1, 7):
+        t.eq(db.run("settle", "--config", path, "--period", "2025-%02d" % m).code, 0, "settle")
+    r = db.run("distribute", "--config", path, "--from", "2025-01-01", "--to", "2025-07-01",
+               "--json")
+    t.eq(r.code, 0, "distribute %r" % r)
+    st = r.json()
+    c = st["currencies"]["EUR"]
+    step = [s["amount_minor"] for s in c["steps"] if s["id"] == "patronage-refund"][0]
+    pool = c["surplus_minor"] - sum(s["amount_minor"] for s in c["steps"][:2])
+    t.check(0 < step < pool, "the consumer part stays retained: %d < %d" % (step, pool))
+    out = os.path.join(db.tmp, "h1.html")
+    r = db.run("report", "--period", "2025", "--out", out)
+    t.eq(r.code, 0, "report %r" % r)
+    raw, p = parse(out)
+    got = {a["data-class"]: int(a["data-amount-minor"]) for a in p.find("rect")
+           if "data-class" in a}
+    t.eq(got, {"producer": step, "consumer": 0}, "all refunds are the producers'")
+    check_falls(t, p, {2025: st})
+    t.check("equal" in raw and "differs" not in raw, "class total = member allocations")
+    db.drop()
+
+
 if __name__ == "__main__":
     t = Runner()
     t.case(main_case)
+    t.case(one_class)
     t.finish()
