@@ -387,6 +387,47 @@ static int fall_list(report_ctx *x, const rrun *r, const char *code, const char 
 	" FROM coopsettle.runs r,"                                             \
 	" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
 
+/* The bars of s after the surplus, from the statement of run r in
+ * currency code, and whether its figures add up. */
+static int fall_bars(report_ctx *x, const rrun *r, const char *code, rfall *s, cs_error *err)
+{
+	cs_report_fall *f = &s->f;
+	cs_i128 steps = 0, covers = 0, carried;
+
+	if (f->has_losses && f->surplus_minor < 0) {
+		/* a loss year: the loss_cover accounts, then what is carried */
+		if (fall_list(x, r, code,
+			      "SELECT e->>'account', e->>'amount_minor'" STATEMENT_CURRENCIES ","
+			      " pg_catalog.jsonb_array_elements(c.value->'loss_cover')"
+			      " WITH ORDINALITY AS s(e, i) WHERE r.id = $1::bigint"
+			      " AND c.key = $2 ORDER BY s.i",
+			      "covered by ", s, &covers, err) < 0)
+			return -1;
+		carried = -f->surplus_minor - covers;
+		bar(s, "loss carried forward", 0, carried);
+		f->adds_up = f->fee_income_minor - f->costs_minor == f->surplus_minor && carried >= 0 &&
+			     f->retained_minor == 0 && f->loss_out_minor == f->loss_in_minor + carried;
+		return 0;
+	}
+	if (f->has_losses && f->loss_covered_minor) {
+		bar(s, "loss covered", 0, -f->loss_covered_minor);
+		bar(s, "distributable", 1, f->surplus_minor - f->loss_covered_minor);
+	}
+	if (fall_list(x, r, code,
+		      "SELECT e->>'id', e->>'amount_minor'" STATEMENT_CURRENCIES ","
+		      " pg_catalog.jsonb_array_elements(c.value->'steps')"
+		      " WITH ORDINALITY AS s(e, i) WHERE r.id = $1::bigint AND c.key = $2"
+		      " ORDER BY s.i",
+		      "", s, &steps, err) < 0)
+		return -1;
+	bar(s, "retained surplus", 1, f->retained_minor);
+	f->adds_up = f->fee_income_minor - f->costs_minor == f->surplus_minor &&
+		     (f->surplus_minor <= 0 ? steps == 0 && f->retained_minor == 0
+					    : f->surplus_minor - f->loss_covered_minor - steps ==
+						      f->retained_minor);
+	return 0;
+}
+
 /* The waterfalls of distribute run r, one per currency of its statement. */
 static int dist_falls(report_ctx *x, const rrun *r, cs_error *err)
 {
@@ -394,7 +435,7 @@ static int dist_falls(report_ctx *x, const rrun *r, cs_error *err)
 	const char *params[1] = {id};
 	cs_db_rows rows;
 	size_t i, k;
-	int v2 = r->cfg->version >= 2;
+	int v2 = r->cfg->version >= 2, rc = 0;
 
 	snprintf(id, sizeof(id), "%lld", (long long)r->run.id);
 	if (cs_db_query(x->db,
@@ -407,17 +448,20 @@ static int dist_falls(report_ctx *x, const rrun *r, cs_error *err)
 		return -1;
 	x->falls = realloc(x->falls, (x->n_falls + rows.n_rows + 1) * sizeof(*x->falls));
 	CS_ASSERT(x->falls != NULL);
-	for (i = 0; i < rows.n_rows; i++) {
+	for (i = 0; i < rows.n_rows && rc == 0; i++) {
 		rcur *c = run_currency(x, cs_db_cell(&rows, i, 0), r, err);
-		rfall *s;
+		cs_i128 figs[7] = {0};
 		cs_report_fall *f;
-		cs_i128 figs[7] = {0}, steps = 0, covers = 0, carried;
+		rfall *s;
 
-		if (!c)
-			goto fail;
-		for (k = 0; k < (v2 ? 7u : 4u); k++)
-			if (parse_minor(cs_db_cell(&rows, i, k + 1), &figs[k], r->run.id, err) < 0)
-				goto fail;
+		if (!c) {
+			rc = -1;
+			break;
+		}
+		for (k = 0; k < (v2 ? 7u : 4u) && rc == 0; k++)
+			rc = parse_minor(cs_db_cell(&rows, i, k + 1), &figs[k], r->run.id, err);
+		if (rc < 0)
+			break;
 		s = calloc(1, sizeof(*s));
 		CS_ASSERT(s != NULL);
 		x->falls[x->n_falls++] = s;
@@ -438,45 +482,10 @@ static int dist_falls(report_ctx *x, const rrun *r, cs_error *err)
 		bar(s, "fee income", 1, f->fee_income_minor);
 		bar(s, "costs", 0, -f->costs_minor);
 		bar(s, "surplus", 1, f->surplus_minor);
-		if (v2 && f->surplus_minor < 0) {
-			/* a loss year: the loss_cover accounts, then what is carried */
-			if (fall_list(x, r, c->code,
-				      "SELECT e->>'account', e->>'amount_minor'" STATEMENT_CURRENCIES ","
-				      " pg_catalog.jsonb_array_elements(c.value->'loss_cover')"
-				      " WITH ORDINALITY AS s(e, i) WHERE r.id = $1::bigint"
-				      " AND c.key = $2 ORDER BY s.i",
-				      "covered by ", s, &covers, err) < 0)
-				goto fail;
-			carried = -f->surplus_minor - covers;
-			bar(s, "loss carried forward", 0, carried);
-			f->adds_up = f->fee_income_minor - f->costs_minor == f->surplus_minor &&
-				     carried >= 0 && f->retained_minor == 0 &&
-				     f->loss_out_minor == f->loss_in_minor + carried;
-			continue;
-		}
-		if (v2 && f->loss_covered_minor) {
-			bar(s, "loss covered", 0, -f->loss_covered_minor);
-			bar(s, "distributable", 1, f->surplus_minor - f->loss_covered_minor);
-		}
-		if (fall_list(x, r, c->code,
-			      "SELECT e->>'id', e->>'amount_minor'" STATEMENT_CURRENCIES ","
-			      " pg_catalog.jsonb_array_elements(c.value->'steps')"
-			      " WITH ORDINALITY AS s(e, i) WHERE r.id = $1::bigint AND c.key = $2"
-			      " ORDER BY s.i",
-			      "", s, &steps, err) < 0)
-			goto fail;
-		bar(s, "retained surplus", 1, f->retained_minor);
-		f->adds_up = f->fee_income_minor - f->costs_minor == f->surplus_minor &&
-			     (f->surplus_minor <= 0
-				      ? steps == 0 && f->retained_minor == 0
-				      : f->surplus_minor - f->loss_covered_minor - steps ==
-						f->retained_minor);
+		rc = fall_bars(x, r, c->code, s, err);
 	}
 	cs_db_rows_free(&rows);
-	return 0;
-fail:
-	cs_db_rows_free(&rows);
-	return -1;
+	return rc;
 }
 
 /* ---- refunds per class ---- */
@@ -566,48 +575,96 @@ static int step_amount(report_ctx *x, const rrun *r, const char *code, const cs_
 	return rc;
 }
 
+/* What the class parts of run r need: its inputs rebuilt, when a step
+ * has two classes (into d, *loaded set), and whether they are the run's
+ * (*note says why not). Returns 0 or -1 (a database failure). */
+static int class_inputs(report_ctx *x, const rrun *r, cs_stored_dist *d, int *loaded,
+			const char **note, cs_error *err)
+{
+	const cs_config *cfg = r->cfg;
+
+	*loaded = 0;
+	*note = NULL;
+	if (!needs_inputs(cfg))
+		return 0;
+	/* which classes had an eligible member: the run's inputs as verify and
+	 * explain rebuild them, in the run's time zone */
+	if (cs_tz_use(cfg->timezone, err) < 0)
+		return -1;
+	if (cs_stored_dist_load(x->db, cfg, &r->run, &r->w, d, err) < 0) {
+		if (err->exit_code == CS_EXIT_RUNTIME)
+			return -1;
+		*note = "its inputs cannot be rebuilt (verify --run says why)";
+	} else {
+		*loaded = 1;
+		if (strcmp(d->input_sha256, r->run.input_sha256) != 0)
+			*note = "its inputs, rebuilt, do not hash to its input hash (verify --run says "
+				"why)";
+	}
+	if (cs_tz_use(x->tz, err) < 0) {
+		if (*loaded)
+			cs_stored_dist_free(d);
+		*loaded = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* Run r's refunds in currency cur per class into k: each patronage step's
+ * amount split by class_parts, or unattributed when the step has two
+ * classes and the inputs are not the run's (note != NULL); d is the
+ * rebuilt inputs when loaded. */
+static int class_row(report_ctx *x, const rrun *r, size_t cur, const cs_stored_dist *d,
+		     int loaded, const char *note, cs_report_classes *k, cs_error *err)
+{
+	const cs_config *cfg = r->cfg;
+	size_t s, c;
+
+	for (s = 0; s < cfg->n_steps; s++) {
+		const cs_step *st = &cfg->steps[s];
+		int allocates[CS_CLASSES_MAX] = {0};
+		cs_i128 amt, parts[CS_CLASSES_MAX];
+
+		if (st->type != CS_STEP_PATRONAGE)
+			continue;
+		if (step_amount(x, r, cfg->currencies[cur].code, st, &amt, err) < 0)
+			return -1;
+		if (amt == 0)
+			continue;
+		if (needs_inputs(cfg) && note) {
+			k->unattributed_minor += amt;
+			continue;
+		}
+		for (c = 0; c < st->n_classes; c++)
+			allocates[c] = !loaded || cs_surplus_class_allocates(&d->in, st, c, cur);
+		class_parts(st, allocates, amt, parts);
+		for (c = 0; c < CS_CLASSES_MAX; c++)
+			k->class_minor[c] += parts[c];
+	}
+	k->note = k->unattributed_minor ? note : NULL;
+	return 0;
+}
+
 /* The patronage refunds of distribute run r per currency and class (one
- * row of the classes table per currency in which it paid any), added to
- * the currencies' totals. */
+ * row of the classes table per currency in which it paid any, compared
+ * with its member allocations), added to the currencies' totals. */
 static int dist_classes(report_ctx *x, const rrun *r, cs_error *err)
 {
 	const cs_config *cfg = r->cfg;
 	cs_stored_dist d;
-	int loaded = 0, inputs_ok = 1, rc = 0;
-	const char *note = NULL;
-	size_t cur, s, c;
+	const char *note, *params[1];
 	char id[24];
-	const char *params[1] = {id};
 	cs_db_rows rows;
+	int loaded, rc = 0;
+	size_t cur, c, i;
 
 	if (!cs_config_has_step(cfg, CS_STEP_PATRONAGE))
 		return 0;
 	memset(&d, 0, sizeof(d));
-	if (needs_inputs(cfg)) {
-		/* which classes had an eligible member: the run's inputs as verify
-		 * and explain rebuild them, in the run's time zone */
-		if (cs_tz_use(cfg->timezone, err) < 0)
-			return -1;
-		if (cs_stored_dist_load(x->db, cfg, &r->run, &r->w, &d, err) < 0) {
-			if (err->exit_code == CS_EXIT_RUNTIME)
-				return -1;
-			inputs_ok = 0;
-			note = "its inputs cannot be rebuilt (verify --run says why)";
-		} else {
-			loaded = 1;
-			if (strcmp(d.input_sha256, r->run.input_sha256) != 0) {
-				inputs_ok = 0;
-				note = "its inputs, rebuilt, do not hash to its input hash "
-				       "(verify --run says why)";
-			}
-		}
-		if (cs_tz_use(x->tz, err) < 0) {
-			if (loaded)
-				cs_stored_dist_free(&d);
-			return -1;
-		}
-	}
+	if (class_inputs(x, r, &d, &loaded, &note, err) < 0)
+		return -1;
 	snprintf(id, sizeof(id), "%lld", (long long)r->run.id);
+	params[0] = id;
 	if (cs_db_query(x->db,
 			"SELECT currency, sum(patronage_minor)::text FROM coopsettle.member_allocations"
 			" WHERE run_id = $1::bigint GROUP BY 1 ORDER BY 1",
@@ -619,56 +676,30 @@ static int dist_classes(report_ctx *x, const rrun *r, cs_error *err)
 	x->classes = realloc(x->classes, (x->n_classes + cfg->n_currencies + 1) * sizeof(*x->classes));
 	CS_ASSERT(x->classes != NULL);
 	for (cur = 0; cur < cfg->n_currencies && rc == 0; cur++) {
-		const char *code = cfg->currencies[cur].code;
 		cs_report_classes *k = &x->classes[x->n_classes];
-		cs_i128 any = 0;
-		size_t i;
-		rcur *rc_cur;
+		const char *code = cfg->currencies[cur].code;
+		rcur *rcu;
 
 		memset(k, 0, sizeof(*k));
 		k->run_id = r->run.id;
-		for (s = 0; s < cfg->n_steps && rc == 0; s++) {
-			const cs_step *st = &cfg->steps[s];
-			int allocates[CS_CLASSES_MAX] = {0};
-			cs_i128 amt, parts[CS_CLASSES_MAX];
-
-			if (st->type != CS_STEP_PATRONAGE)
-				continue;
-			rc = step_amount(x, r, code, st, &amt, err);
-			if (rc < 0 || amt == 0)
-				continue;
-			any |= amt;
-			if (needs_inputs(cfg) && !inputs_ok) {
-				k->unattributed_minor += amt;
-				continue;
-			}
-			for (c = 0; c < st->n_classes; c++)
-				allocates[c] = !loaded || cs_surplus_class_allocates(&d.in, st, c, cur);
-			class_parts(st, allocates, amt, parts);
-			for (c = 0; c < CS_CLASSES_MAX; c++)
-				k->class_minor[c] += parts[c];
-		}
-		for (i = 0; i < rows.n_rows && rc == 0; i++) {
-			const char *row_code = cs_db_cell(&rows, i, 0);
-
-			if (row_code && strcmp(row_code, code) == 0) {
-				rc = parse_minor(cs_db_cell(&rows, i, 1), &k->allocated_minor, r->run.id, err);
-				any |= k->allocated_minor;
-			}
-		}
-		if (rc < 0 || !any)
+		rc = class_row(x, r, cur, &d, loaded, note, k, err);
+		for (i = 0; i < rows.n_rows && rc == 0; i++)
+			if (cs_db_cell(&rows, i, 0) && strcmp(cs_db_cell(&rows, i, 0), code) == 0)
+				rc = parse_minor(cs_db_cell(&rows, i, 1), &k->allocated_minor, r->run.id,
+						 err);
+		if (rc < 0 || (!k->allocated_minor && !k->unattributed_minor && !k->class_minor[0] &&
+			       !k->class_minor[1]))
 			continue;
-		rc_cur = run_currency(x, code, r, err);
-		if (!rc_cur) {
+		rcu = run_currency(x, code, r, err);
+		if (!rcu) {
 			rc = -1;
 			break;
 		}
-		k->currency = rc_cur->code;
-		k->exponent = rc_cur->c.exponent;
-		k->note = k->unattributed_minor ? note : NULL;
+		k->currency = rcu->code;
+		k->exponent = rcu->c.exponent;
 		for (c = 0; c < CS_CLASSES_MAX; c++)
-			rc_cur->c.class_minor[c] += k->class_minor[c];
-		rc_cur->c.unattributed_minor += k->unattributed_minor;
+			rcu->c.class_minor[c] += k->class_minor[c];
+		rcu->c.unattributed_minor += k->unattributed_minor;
 		x->n_classes++;
 	}
 	cs_db_rows_free(&rows);
@@ -878,6 +909,41 @@ static int report_gather(report_ctx *x, cs_error *err)
 	return 0;
 }
 
+/* The page's document over what x gathered; curs and falls are the
+ * caller's arrays of x->n_curs and x->n_falls entries, filled here. */
+static void fill_doc(const report_ctx *x, const cs_report_run *runs, cs_report_currency *curs,
+		     cs_report_fall *falls, cs_report_doc *doc)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_curs; i++)
+		curs[i] = x->curs[i]->c;
+	for (i = 0; i < x->n_falls; i++)
+		falls[i] = x->falls[i]->f;
+	memset(doc, 0, sizeof(*doc));
+	doc->cooperative = x->cooperative;
+	doc->timezone = x->tz;
+	doc->first_day = x->first_text;
+	doc->last_day = x->last_text;
+	doc->from_text = x->w.from_text;
+	doc->to_text = x->w.to_text;
+	doc->made_at = x->made_at;
+	doc->engine_version = CS_VERSION;
+	doc->first_month = x->first_month;
+	doc->n_months = x->n_months;
+	doc->currencies = curs;
+	doc->n_currencies = x->n_curs;
+	doc->falls = falls;
+	doc->n_falls = x->n_falls;
+	doc->classes = x->classes;
+	doc->n_classes = x->n_classes;
+	doc->runs = runs;
+	doc->n_runs = x->n_runs;
+	doc->n_settle = x->n_settle;
+	doc->n_distribute = x->n_distribute;
+	doc->n_overlapping = x->n_overlapping;
+}
+
 int cs_report(const cs_report_opts *o, cs_buf *summary, cs_error *err)
 {
 	report_ctx x;
@@ -915,32 +981,7 @@ int cs_report(const cs_report_opts *o, cs_buf *summary, cs_error *err)
 	curs = calloc(x.n_curs + 1, sizeof(*curs));
 	falls = calloc(x.n_falls + 1, sizeof(*falls));
 	CS_ASSERT(curs && falls);
-	for (i = 0; i < x.n_curs; i++)
-		curs[i] = x.curs[i]->c;
-	for (i = 0; i < x.n_falls; i++)
-		falls[i] = x.falls[i]->f;
-	memset(&doc, 0, sizeof(doc));
-	doc.cooperative = x.cooperative;
-	doc.timezone = x.tz;
-	doc.first_day = x.first_text;
-	doc.last_day = x.last_text;
-	doc.from_text = x.w.from_text;
-	doc.to_text = x.w.to_text;
-	doc.made_at = x.made_at;
-	doc.engine_version = CS_VERSION;
-	doc.first_month = x.first_month;
-	doc.n_months = x.n_months;
-	doc.currencies = curs;
-	doc.n_currencies = x.n_curs;
-	doc.falls = falls;
-	doc.n_falls = x.n_falls;
-	doc.classes = x.classes;
-	doc.n_classes = x.n_classes;
-	doc.runs = runs;
-	doc.n_runs = x.n_runs;
-	doc.n_settle = x.n_settle;
-	doc.n_distribute = x.n_distribute;
-	doc.n_overlapping = x.n_overlapping;
+	fill_doc(&x, runs, curs, falls, &doc);
 	cs_report_html(&page, &doc);
 	if (write_page(o->out_path, &page, err) < 0)
 		goto cleanup;

@@ -414,8 +414,47 @@ def one_class(t):
     db.drop()
 
 
+def loss_year(t):
+    """Config version 2, a loss year (the case of test_law): S = -1066,
+    the free reserve covers 1.00, the legal reserve 2.00, 7.66 is carried
+    forward. The waterfall goes from S back to 0 through the covers and
+    the carried part, and adds up."""
+    import test_law as L  # noqa: E402 -- its setup and config
+    db = TestDB()
+    cfg = dict(L.LAW, surplus=dict(L.LAW["surplus"], costs={"amount": {"EUR": "30.00"}}))
+    path = L.setup(db, cfg)
+    t.eq(db.run("settle", "--config", path, "--period", "2026-10").code, 0, "settle October")
+    t.eq(db.run("settle", "--config", path, "--period", "2026-11").code, 0, "settle November")
+    r = db.run("distribute", "--config", path, "--period", "2026-11", "--json")
+    t.eq(r.code, 0, "a loss year %r" % r)
+    st = r.json()
+    out = os.path.join(db.tmp, "loss.html")
+    r = db.run("report", "--period", "2026-11", "--out", out, "--config", path)
+    t.eq(r.code, 0, "report %r" % r)
+    raw, p = parse(out)
+    bars, seen = [], False
+    for (tag, a) in p.tags:
+        if tag == "svg":
+            seen = a.get("data-chart") == "waterfall"
+        elif seen and tag == "rect" and "data-label" in a:
+            bars.append((a["data-label"], a["data-kind"], int(a["data-amount-minor"])))
+    c = st["currencies"]["EUR"]
+    t.eq(bars, [("fee income", "total", c["fee_income_minor"]),
+                ("costs", "change", -c["costs_minor"]),
+                ("surplus", "total", -1066),
+                ("covered by equity:reserves:free", "change", 100),
+                ("covered by equity:reserves:legal", "change", 200),
+                ("loss carried forward", "change", 766)], "the loss year's bars")
+    t.check("do not add up" not in raw, "the loss year adds up")
+    t.check("Loss carried in 3.00 EUR" in raw and "carried out 10.66 EUR" in raw,
+            "the loss note: %s" % re.findall(r"Loss carried in[^<]*", raw))
+    t.eq(len([a for a in p.find("tr") if "data-run" in a]), 2, "November's two runs")
+    db.drop()
+
+
 if __name__ == "__main__":
     t = Runner()
     t.case(main_case)
     t.case(one_class)
+    t.case(loss_year)
     t.finish()
