@@ -43,9 +43,9 @@ typedef enum cs_report_verdict {
  * caller's. */
 typedef struct cs_report_run {
 	int64_t id;
-	const char *kind;   /* "settle" or "distribute" */
-	const char *status; /* "committed" or "superseded" */
-	int64_t superseded_by; /* 0: none */
+	const char *kind;		  /* "settle" or "distribute" */
+	const char *status;		  /* "committed" or "superseded" */
+	int64_t superseded_by;		  /* 0: none */
 	const char *first_day, *last_day; /* its window's local days, YYYY-MM-DD */
 	const char *record_sha256, *input_sha256, *output_sha256;
 	cs_report_verdict verdict;
@@ -87,20 +87,20 @@ typedef struct cs_report_classes {
 	const char *currency;
 	unsigned exponent;
 	cs_i128 class_minor[CS_CLASSES_MAX]; /* producer, consumer (cs_class order) */
-	cs_i128 unattributed_minor;          /* refunds no class could be named for */
-	cs_i128 allocated_minor;             /* the run's member_allocations, summed */
-	const char *note; /* why a part is unattributed; NULL when none is */
+	cs_i128 unattributed_minor;	     /* refunds no class could be named for */
+	cs_i128 allocated_minor;	     /* the run's member_allocations, summed */
+	const char *note;		     /* why a part is unattributed; NULL when none is */
 } cs_report_classes;
 
 /* The figures of one currency over the whole period. */
 typedef struct cs_report_currency {
 	const char *code;
 	unsigned exponent;
-	cs_i128 *month_minor;          /* fee income per month of the period (n_months) */
+	cs_i128 *month_minor;	       /* fee income per month of the period (n_months) */
 	cs_i128 runs_fee_income_minor; /* the settle runs' currency totals, summed */
 	cs_i128 class_minor[CS_CLASSES_MAX];
 	cs_i128 unattributed_minor;
-	cs_i128 *refunds;              /* each member's refund total > 0, ascending */
+	cs_i128 *refunds; /* each member's refund total > 0, ascending */
 	size_t n_refunds;
 } cs_report_currency;
 
@@ -110,19 +110,19 @@ typedef struct cs_report_doc {
 	const char *timezone;
 	const char *first_day, *last_day; /* the period's local days */
 	const char *from_text, *to_text;  /* the period as instants, ISO 8601 */
-	const char *made_at;              /* the server's now() */
+	const char *made_at;		  /* the server's now() */
 	const char *engine_version;
-	int64_t first_month;              /* year * 12 + month - 1 of first_day */
+	int64_t first_month; /* year * 12 + month - 1 of first_day */
 	size_t n_months;
 	const cs_report_currency *currencies; /* by code */
 	size_t n_currencies;
-	const cs_report_fall *falls;          /* by run, currency */
+	const cs_report_fall *falls; /* by run, currency */
 	size_t n_falls;
-	const cs_report_classes *classes;     /* by run, currency */
+	const cs_report_classes *classes; /* by run, currency */
 	size_t n_classes;
-	const cs_report_run *runs;            /* by id */
+	const cs_report_run *runs; /* by id */
 	size_t n_runs;
-	size_t n_settle, n_distribute;        /* committed runs counted in the figures */
+	size_t n_settle, n_distribute; /* committed runs counted in the figures */
 	size_t n_overlapping; /* committed runs that overlap the period without lying in it */
 } cs_report_doc;
 

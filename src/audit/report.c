@@ -40,11 +40,11 @@
 typedef struct rrun {
 	cs_stored_run run;
 	cs_config *cfg; /* its stored config */
-	cs_window w;    /* its window */
+	cs_window w;	/* its window */
 	char first_day[16], last_day[16];
 	int64_t last_local_day;
-	int counted;    /* committed: its figures are in the page */
-	char why[512];  /* verify's first finding */
+	int counted;   /* committed: its figures are in the page */
+	char why[512]; /* verify's first finding */
 } rrun;
 
 /* A waterfall with the storage of its labels. */
@@ -137,7 +137,8 @@ static rcur *run_currency(report_ctx *x, const char *code, const rrun *r, cs_err
 	}
 	c = currency(x, code, r->cfg->currencies[k].exponent);
 	if (!c)
-		cs_error_set(err, CS_EXIT_USAGE, "the runs of the period have more than %d currencies",
+		cs_error_set(err, CS_EXIT_USAGE,
+			     "the runs of the period have more than %d currencies",
 			     REPORT_CURRENCIES_MAX);
 	return c;
 }
@@ -237,7 +238,8 @@ static int report_runs(report_ctx *x, cs_error *err)
 		x->n_runs = i + 1;
 		if (cs_stored_run_from_row(&rows, i, &r->run) < 0) {
 			cs_db_rows_free(&rows);
-			return cs_error_set(err, CS_EXIT_VERIFY, "run record %lld has a malformed field",
+			return cs_error_set(err, CS_EXIT_VERIFY,
+					    "run record %lld has a malformed field",
 					    (long long)r->run.id);
 		}
 		/* the run's days in its own time zone, as its window was made */
@@ -268,7 +270,8 @@ static int report_runs(report_ctx *x, cs_error *err)
 
 		if (cs_db_cell_i64(&rows, 0, 0, &n) < 0 || n < 0) {
 			cs_db_rows_free(&rows);
-			return cs_error_set(err, CS_EXIT_RUNTIME, "unexpected count from the server");
+			return cs_error_set(err, CS_EXIT_RUNTIME,
+					    "unexpected count from the server");
 		}
 		x->n_overlapping = (size_t)n;
 	}
@@ -305,7 +308,8 @@ static int settle_figures(report_ctx *x, const rrun *r, cs_error *err)
 		if (!c || cs_db_cell_i64(&rows, i, 1, &day) < 0 ||
 		    parse_minor(cs_db_cell(&rows, i, 2), &v, r->run.id, err) < 0) {
 			cs_db_rows_free(&rows);
-			return c ? cs_error_set(err, CS_EXIT_VERIFY, "run %lld has a malformed line",
+			return c ? cs_error_set(err, CS_EXIT_VERIFY,
+						"run %lld has a malformed line",
 						(long long)r->run.id)
 				 : -1;
 		}
@@ -372,7 +376,8 @@ static int fall_list(report_ctx *x, const rrun *r, const char *code, const char 
 		if (s->f.n_bars + 3 > CS_REPORT_BARS_MAX || !label ||
 		    parse_minor(cs_db_cell(&rows, i, 1), &v, r->run.id, err) < 0) {
 			cs_db_rows_free(&rows);
-			return cs_error_set(err, CS_EXIT_VERIFY, "run %lld has a malformed statement",
+			return cs_error_set(err, CS_EXIT_VERIFY,
+					    "run %lld has a malformed statement",
 					    (long long)r->run.id);
 		}
 		snprintf(text, sizeof(text), "%s%s", prefix, cs_text_shown(label));
@@ -383,8 +388,8 @@ static int fall_list(report_ctx *x, const rrun *r, const char *code, const char 
 	return 0;
 }
 
-#define STATEMENT_CURRENCIES                                                   \
-	" FROM coopsettle.runs r,"                                             \
+#define STATEMENT_CURRENCIES       \
+	" FROM coopsettle.runs r," \
 	" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c"
 
 /* The bars of s after the surplus, from the statement of run r in
@@ -405,8 +410,9 @@ static int fall_bars(report_ctx *x, const rrun *r, const char *code, rfall *s, c
 			return -1;
 		carried = -f->surplus_minor - covers;
 		bar(s, "loss carried forward", 0, carried);
-		f->adds_up = f->fee_income_minor - f->costs_minor == f->surplus_minor && carried >= 0 &&
-			     f->retained_minor == 0 && f->loss_out_minor == f->loss_in_minor + carried;
+		f->adds_up = f->fee_income_minor - f->costs_minor == f->surplus_minor &&
+			     carried >= 0 && f->retained_minor == 0 &&
+			     f->loss_out_minor == f->loss_in_minor + carried;
 		return 0;
 	}
 	if (f->has_losses && f->loss_covered_minor) {
@@ -614,8 +620,8 @@ static int class_inputs(report_ctx *x, const rrun *r, cs_stored_dist *d, int *lo
  * amount split by class_parts, or unattributed when the step has two
  * classes and the inputs are not the run's (note != NULL); d is the
  * rebuilt inputs when loaded. */
-static int class_row(report_ctx *x, const rrun *r, size_t cur, const cs_stored_dist *d,
-		     int loaded, const char *note, cs_report_classes *k, cs_error *err)
+static int class_row(report_ctx *x, const rrun *r, size_t cur, const cs_stored_dist *d, int loaded,
+		     const char *note, cs_report_classes *k, cs_error *err)
 {
 	const cs_config *cfg = r->cfg;
 	size_t s, c;
@@ -673,7 +679,8 @@ static int dist_classes(report_ctx *x, const rrun *r, cs_error *err)
 			cs_stored_dist_free(&d);
 		return -1;
 	}
-	x->classes = realloc(x->classes, (x->n_classes + cfg->n_currencies + 1) * sizeof(*x->classes));
+	x->classes =
+		realloc(x->classes, (x->n_classes + cfg->n_currencies + 1) * sizeof(*x->classes));
 	CS_ASSERT(x->classes != NULL);
 	for (cur = 0; cur < cfg->n_currencies && rc == 0; cur++) {
 		cs_report_classes *k = &x->classes[x->n_classes];
@@ -685,10 +692,10 @@ static int dist_classes(report_ctx *x, const rrun *r, cs_error *err)
 		rc = class_row(x, r, cur, &d, loaded, note, k, err);
 		for (i = 0; i < rows.n_rows && rc == 0; i++)
 			if (cs_db_cell(&rows, i, 0) && strcmp(cs_db_cell(&rows, i, 0), code) == 0)
-				rc = parse_minor(cs_db_cell(&rows, i, 1), &k->allocated_minor, r->run.id,
-						 err);
-		if (rc < 0 || (!k->allocated_minor && !k->unattributed_minor && !k->class_minor[0] &&
-			       !k->class_minor[1]))
+				rc = parse_minor(cs_db_cell(&rows, i, 1), &k->allocated_minor,
+						 r->run.id, err);
+		if (rc < 0 || (!k->allocated_minor && !k->unattributed_minor &&
+			       !k->class_minor[0] && !k->class_minor[1]))
 			continue;
 		rcu = run_currency(x, code, r, err);
 		if (!rcu) {
@@ -788,11 +795,13 @@ static int report_verify(report_ctx *x, cs_report_run *out, size_t *n_bad, cs_er
 		if (rc < 0) {
 			const char *m = strstr(e.message, "does not verify: ");
 
-			o->verdict = rep.data && strstr(rep.data, "reproduces from its snapshots, but")
-					     ? CS_REPORT_INPUTS_CHANGED
-					     : CS_REPORT_DOES_NOT_REPRODUCE;
+			o->verdict =
+				rep.data && strstr(rep.data, "reproduces from its snapshots, but")
+					? CS_REPORT_INPUTS_CHANGED
+					: CS_REPORT_DOES_NOT_REPRODUCE;
 			const char *src = m ? m + 17 : e.message;
-			size_t n = strlen(src) < sizeof(r->why) - 1 ? strlen(src) : sizeof(r->why) - 1;
+			size_t n = strlen(src) < sizeof(r->why) - 1 ? strlen(src)
+								    : sizeof(r->why) - 1;
 
 			memcpy(r->why, src, n);
 			r->why[n] = '\0';
@@ -985,8 +994,9 @@ int cs_report(const cs_report_opts *o, cs_buf *summary, cs_error *err)
 	cs_report_html(&page, &doc);
 	if (write_page(o->out_path, &page, err) < 0)
 		goto cleanup;
-	cs_buf_printf(summary, "report of [%s, %s) in %s written to %s: %zu committed settle run%s, "
-			       "%zu committed distribute run%s, %zu run%s listed",
+	cs_buf_printf(summary,
+		      "report of [%s, %s) in %s written to %s: %zu committed settle run%s, "
+		      "%zu committed distribute run%s, %zu run%s listed",
 		      x.w.from_text, x.w.to_text, x.tz, o->out_path, x.n_settle,
 		      x.n_settle == 1 ? "" : "s", x.n_distribute, x.n_distribute == 1 ? "" : "s",
 		      x.n_runs, x.n_runs == 1 ? "" : "s");

@@ -199,7 +199,7 @@ static void axis_fit(axis *a, cs_i128 min, cs_i128 max, unsigned exponent, int64
 	range = max - min;
 	if (range == 0)
 		range = pow10_i128(exponent); /* an empty chart: one major unit */
-	target = fdiv(range + 4, 5); /* at most about five ticks */
+	target = fdiv(range + 4, 5);	      /* at most about five ticks */
 	a->step = 0;
 	for (p = 1; !a->step; p *= 10)
 		for (k = 0; k < 3 && !a->step; k++)
@@ -252,20 +252,21 @@ static void axis_draw(cs_buf *out, const axis *a, int64_t left, int64_t right, u
  * so that every SVG of the page is whole by itself. */
 static void patterns(cs_buf *out, const char *id)
 {
-	cs_buf_printf(out,
-		      "<defs>"
-		      "<pattern id=\"%s-diag\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\""
-		      " patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fff\"/>"
-		      "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#000\" stroke-width=\"2\"/>"
-		      "</pattern>"
-		      "<pattern id=\"%s-cross\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">"
-		      "<rect width=\"6\" height=\"6\" fill=\"#fff\"/>"
-		      "<path d=\"M0 0L6 6M6 0L0 6\" stroke=\"#000\" stroke-width=\"1\"/></pattern>"
-		      "<pattern id=\"%s-dots\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">"
-		      "<rect width=\"5\" height=\"5\" fill=\"#fff\"/>"
-		      "<circle cx=\"2.5\" cy=\"2.5\" r=\"1.3\" fill=\"#000\"/></pattern>"
-		      "</defs>\n",
-		      id, id, id);
+	cs_buf_printf(
+		out,
+		"<defs>"
+		"<pattern id=\"%s-diag\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\""
+		" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fff\"/>"
+		"<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#000\" stroke-width=\"2\"/>"
+		"</pattern>"
+		"<pattern id=\"%s-cross\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">"
+		"<rect width=\"6\" height=\"6\" fill=\"#fff\"/>"
+		"<path d=\"M0 0L6 6M6 0L0 6\" stroke=\"#000\" stroke-width=\"1\"/></pattern>"
+		"<pattern id=\"%s-dots\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">"
+		"<rect width=\"5\" height=\"5\" fill=\"#fff\"/>"
+		"<circle cx=\"2.5\" cy=\"2.5\" r=\"1.3\" fill=\"#000\"/></pattern>"
+		"</defs>\n",
+		id, id, id);
 }
 
 /* A legend entry at (x, y): a swatch filled with fill (a pattern name of
@@ -274,7 +275,8 @@ static void legend(cs_buf *out, const char *id, int64_t x, int64_t y, const char
 		   const char *label)
 {
 	if (strcmp(fill, "solid") == 0)
-		cs_buf_printf(out, "<rect x=\"%lld\" y=\"%lld\" width=\"14\" height=\"10\" class=\"solid\"/>",
+		cs_buf_printf(out,
+			      "<rect x=\"%lld\" y=\"%lld\" width=\"14\" height=\"10\" class=\"solid\"/>",
 			      (long long)x, (long long)y);
 	else
 		cs_buf_printf(out,
@@ -306,9 +308,10 @@ static void bar_rect(cs_buf *out, const axis *ax, int64_t x, int64_t w, cs_i128 
 
 static void page_head(cs_buf *out, const cs_report_doc *d)
 {
-	cs_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-			 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-			 "<title>");
+	cs_buf_puts(out,
+		    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		    "<title>");
 	cs_html_escape(out, d->cooperative);
 	cs_buf_printf(out, " &ndash; report %s to %s</title>\n<style>\n", d->first_day,
 		      d->last_day);
@@ -373,27 +376,33 @@ static void page_title(cs_buf *out, const cs_report_doc *d)
 	cs_html_escape(out, d->engine_version);
 	cs_buf_puts(out, " at ");
 	cs_html_escape(out, d->made_at);
-	cs_buf_printf(out, " (database server time) from %zu committed settle run%s and %zu "
-			   "committed distribute run%s whose windows lie in the period. ",
+	cs_buf_printf(out,
+		      " (database server time) from %zu committed settle run%s and %zu "
+		      "committed distribute run%s whose windows lie in the period. ",
 		      d->n_settle, d->n_settle == 1 ? "" : "s", d->n_distribute,
 		      d->n_distribute == 1 ? "" : "s");
 	if (not_ok)
-		cs_buf_printf(out, "<span class=\"bad\">%zu run%s of the period fail%s verification</span> "
-				   "(see <a href=\"#runs\">Runs</a>).",
+		cs_buf_printf(out,
+			      "<span class=\"bad\">%zu run%s of the period fail%s verification</span> "
+			      "(see <a href=\"#runs\">Runs</a>).",
 			      not_ok, not_ok == 1 ? "" : "s", not_ok == 1 ? "s" : "");
 	else
-		cs_buf_printf(out, "Every run of the period verifies (<a href=\"#runs\">Runs</a>).");
+		cs_buf_printf(out,
+			      "Every run of the period verifies (<a href=\"#runs\">Runs</a>).");
 	if (d->n_overlapping)
-		cs_buf_printf(out, " %zu committed run%s overlap%s the period without lying in it and "
-				   "%s not counted.",
+		cs_buf_printf(out,
+			      " %zu committed run%s overlap%s the period without lying in it and "
+			      "%s not counted.",
 			      d->n_overlapping, d->n_overlapping == 1 ? "" : "s",
-			      d->n_overlapping == 1 ? "s" : "", d->n_overlapping == 1 ? "is" : "are");
-	cs_buf_puts(out, "</p>\n<p class=\"note\">Contents: <a href=\"#fees\">Fee income per "
-			 "month</a> &middot; <a href=\"#waterfalls\">Surplus waterfalls</a> &middot; "
-			 "<a href=\"#classes\">Refunds per class</a> &middot; <a href=\"#lorenz\">"
-			 "Distribution of refunds among members</a> &middot; <a href=\"#runs\">Runs and "
-			 "their verification</a> &middot; <a href=\"#defs\">Definitions</a></p>\n"
-			 "</header>\n");
+			      d->n_overlapping == 1 ? "s" : "",
+			      d->n_overlapping == 1 ? "is" : "are");
+	cs_buf_puts(out,
+		    "</p>\n<p class=\"note\">Contents: <a href=\"#fees\">Fee income per "
+		    "month</a> &middot; <a href=\"#waterfalls\">Surplus waterfalls</a> &middot; "
+		    "<a href=\"#classes\">Refunds per class</a> &middot; <a href=\"#lorenz\">"
+		    "Distribution of refunds among members</a> &middot; <a href=\"#runs\">Runs and "
+		    "their verification</a> &middot; <a href=\"#defs\">Definitions</a></p>\n"
+		    "</header>\n");
 }
 
 /* ---- fee income per month ---- */
@@ -427,8 +436,9 @@ static void fees_chart(cs_buf *out, const cs_report_doc *d, const cs_report_curr
 		max = c->month_minor[m] > max ? c->month_minor[m] : max;
 	}
 	axis_fit(&a, min, max, c->exponent, top, height);
-	cs_buf_printf(out, "<figure><svg id=\"%s\" viewBox=\"0 0 %lld %lld\" role=\"img\""
-			   " data-chart=\"fee-income\" data-currency=\"",
+	cs_buf_printf(out,
+		      "<figure><svg id=\"%s\" viewBox=\"0 0 %lld %lld\" role=\"img\""
+		      " data-chart=\"fee-income\" data-currency=\"",
 		      id, (long long)width, (long long)(top + height + 46));
 	cs_html_escape(out, c->code);
 	cs_buf_puts(out, "\"");
@@ -499,15 +509,16 @@ static void fees_table(cs_buf *out, const cs_report_doc *d)
 	for (i = 0; i < d->n_currencies; i++) {
 		const cs_report_currency *c = &d->currencies[i];
 
-		cs_buf_printf(out, "<td class=\"n%s\">", c->runs_fee_income_minor ==
-								month_sum(c, d->n_months) ? "" : " bad");
+		cs_buf_printf(out, "<td class=\"n%s\">",
+			      c->runs_fee_income_minor == month_sum(c, d->n_months) ? "" : " bad");
 		put_money(out, c->runs_fee_income_minor, c->exponent, c->code);
 		cs_buf_puts(out, "</td>");
 	}
-	cs_buf_puts(out, "</tr>\n</tbody></table>\n<p class=\"note\">The last row adds up the fee "
-			 "income in the settle runs' stored currency totals; it equals the total of "
-			 "their ledger lines above unless a stored row was changed (a differing figure "
-			 "is underlined; see the runs' verification).</p>\n");
+	cs_buf_puts(out,
+		    "</tr>\n</tbody></table>\n<p class=\"note\">The last row adds up the fee "
+		    "income in the settle runs' stored currency totals; it equals the total of "
+		    "their ledger lines above unless a stored row was changed (a differing figure "
+		    "is underlined; see the runs' verification).</p>\n");
 }
 
 static void section_fees(cs_buf *out, const cs_report_doc *d)
@@ -542,7 +553,8 @@ static void fall_levels(const cs_report_fall *f, cs_i128 *from, cs_i128 *to)
 
 	for (i = 0; i < f->n_bars; i++) {
 		from[i] = f->bars[i].total ? 0 : level;
-		to[i] = f->bars[i].total ? f->bars[i].amount_minor : level + f->bars[i].amount_minor;
+		to[i] = f->bars[i].total ? f->bars[i].amount_minor
+					 : level + f->bars[i].amount_minor;
 		level = to[i];
 	}
 }
@@ -550,8 +562,9 @@ static void fall_levels(const cs_report_fall *f, cs_i128 *from, cs_i128 *to)
 static void fall_chart_head(cs_buf *out, const cs_report_fall *f, const char *id, int64_t width,
 			    int64_t height)
 {
-	cs_buf_printf(out, "<figure><svg id=\"%s\" viewBox=\"0 0 %lld %lld\" role=\"img\""
-			   " data-chart=\"waterfall\" data-run=\"%lld\" data-currency=\"",
+	cs_buf_printf(out,
+		      "<figure><svg id=\"%s\" viewBox=\"0 0 %lld %lld\" role=\"img\""
+		      " data-chart=\"waterfall\" data-run=\"%lld\" data-currency=\"",
 		      id, (long long)width, (long long)height, (long long)f->run_id);
 	cs_html_escape(out, f->currency);
 	cs_buf_puts(out, "\"");
@@ -603,7 +616,8 @@ static void fall_chart(cs_buf *out, const cs_report_fall *f, size_t index)
 		const char *fill = b->total ? "solid" : b->amount_minor < 0 ? "diag" : "dots";
 
 		bar_rect(out, &a, x, bar, from[i], to[i], id, fill);
-		cs_buf_printf(out, " data-kind=\"%s\" data-label=\"", b->total ? "total" : "change");
+		cs_buf_printf(out, " data-kind=\"%s\" data-label=\"",
+			      b->total ? "total" : "change");
 		cs_html_escape(out, b->label);
 		cs_buf_puts(out, "\"");
 		put_attr_minor(out, "data-amount-minor", b->amount_minor);
@@ -613,12 +627,14 @@ static void fall_chart(cs_buf *out, const cs_report_fall *f, size_t index)
 		put_money(out, b->amount_minor, f->exponent, f->currency);
 		cs_buf_puts(out, "</title></rect>\n");
 		if (i + 1 < f->n_bars) /* the level carried to the next bar */
-			cs_buf_printf(out, "<line x1=\"%lld\" y1=\"%lld\" x2=\"%lld\" y2=\"%lld\" "
-					   "class=\"link\"/>\n",
+			cs_buf_printf(out,
+				      "<line x1=\"%lld\" y1=\"%lld\" x2=\"%lld\" y2=\"%lld\" "
+				      "class=\"link\"/>\n",
 				      (long long)(x + bar), (long long)axis_y(&a, to[i]),
 				      (long long)(x + slot), (long long)axis_y(&a, to[i]));
 		y = axis_y(&a, from[i] > to[i] ? from[i] : to[i]) - 4;
-		cs_buf_printf(out, "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\" class=\"value\">",
+		cs_buf_printf(out,
+			      "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\" class=\"value\">",
 			      (long long)(x + bar / 2), (long long)y);
 		put_amount(out, b->amount_minor, f->exponent);
 		cs_buf_puts(out, "</text>\n");
@@ -667,12 +683,13 @@ static void section_falls(cs_buf *out, const cs_report_doc *d)
 {
 	size_t i;
 
-	cs_buf_puts(out, "<section id=\"waterfalls\">\n<h2>Surplus waterfalls</h2>\n"
-			 "<p>Each committed distribute run of the period, per currency, from its "
-			 "statement: the fee income of its settle runs, the costs, the surplus, the "
-			 "carried loss it covers first, each step of the waterfall in config order "
-			 "and the surplus retained; in a loss year, the loss covered by reserves and "
-			 "the loss carried forward.</p>\n");
+	cs_buf_puts(out,
+		    "<section id=\"waterfalls\">\n<h2>Surplus waterfalls</h2>\n"
+		    "<p>Each committed distribute run of the period, per currency, from its "
+		    "statement: the fee income of its settle runs, the costs, the surplus, the "
+		    "carried loss it covers first, each step of the waterfall in config order "
+		    "and the surplus retained; in a loss year, the loss covered by reserves and "
+		    "the loss carried forward.</p>\n");
 	if (!d->n_falls)
 		cs_buf_puts(out, "<p>No committed distribute run lies in the period.</p>\n");
 	for (i = 0; i < d->n_falls; i++) {
@@ -705,10 +722,12 @@ static void class_bar(cs_buf *out, const char *id, int64_t y, const char *label,
 	const int64_t left = 130, span = 440;
 	int64_t w = max > 0 ? (int64_t)fdiv(amount * span, max) : 0;
 
-	cs_buf_printf(out, "<text x=\"%lld\" y=\"%lld\" text-anchor=\"end\" class=\"label\">%s</text>",
+	cs_buf_printf(out,
+		      "<text x=\"%lld\" y=\"%lld\" text-anchor=\"end\" class=\"label\">%s</text>",
 		      (long long)left - 8, (long long)y + 15, label);
-	cs_buf_printf(out, "<rect x=\"%lld\" y=\"%lld\" width=\"%lld\" height=\"20\""
-			   " fill=\"url(#%s-%s)\" stroke=\"#000\" data-class=\"%s\"",
+	cs_buf_printf(out,
+		      "<rect x=\"%lld\" y=\"%lld\" width=\"%lld\" height=\"20\""
+		      " fill=\"url(#%s-%s)\" stroke=\"#000\" data-class=\"%s\"",
 		      (long long)left, (long long)y, (long long)(w ? w : 1), id, fill, label);
 	put_attr_minor(out, "data-amount-minor", amount);
 	cs_buf_printf(out, "><title>%s: ", label);
@@ -730,8 +749,9 @@ static void classes_chart(cs_buf *out, const cs_report_currency *c, size_t index
 	for (k = 0; k < CS_CLASSES_MAX; k++)
 		max = c->class_minor[k] > max ? c->class_minor[k] : max;
 	max = c->unattributed_minor > max ? c->unattributed_minor : max;
-	cs_buf_printf(out, "<figure><svg id=\"%s\" viewBox=\"0 0 720 %lld\" role=\"img\""
-			   " data-chart=\"classes\" data-currency=\"",
+	cs_buf_printf(out,
+		      "<figure><svg id=\"%s\" viewBox=\"0 0 720 %lld\" role=\"img\""
+		      " data-chart=\"classes\" data-currency=\"",
 		      id, (long long)(rows * 30 + 16));
 	cs_html_escape(out, c->code);
 	cs_buf_puts(out, "\"");
@@ -783,16 +803,18 @@ static void section_classes(cs_buf *out, const cs_report_doc *d)
 {
 	size_t i;
 
-	cs_buf_puts(out, "<section id=\"classes\">\n<h2>Refunds per class</h2>\n"
-			 "<p>The patronage refunds (cash and retained parts together; capital "
-			 "interest is not a refund) of the committed distribute runs of the period, "
-			 "by the class whose pool paid them: each patronage step's pool is shared "
-			 "between the classes by their configured shares, and a class in which no "
-			 "member is eligible pays nothing (its share stays in the retained surplus). "
-			 "A member of both classes is paid from both pools, each part counted in its "
-			 "class.</p>\n");
+	cs_buf_puts(out,
+		    "<section id=\"classes\">\n<h2>Refunds per class</h2>\n"
+		    "<p>The patronage refunds (cash and retained parts together; capital "
+		    "interest is not a refund) of the committed distribute runs of the period, "
+		    "by the class whose pool paid them: each patronage step's pool is shared "
+		    "between the classes by their configured shares, and a class in which no "
+		    "member is eligible pays nothing (its share stays in the retained surplus). "
+		    "A member of both classes is paid from both pools, each part counted in its "
+		    "class.</p>\n");
 	for (i = 0; i < d->n_currencies; i++)
-		if (classes_total(d->currencies[i].class_minor, d->currencies[i].unattributed_minor))
+		if (classes_total(d->currencies[i].class_minor,
+				  d->currencies[i].unattributed_minor))
 			classes_chart(out, &d->currencies[i], i);
 	if (!d->n_classes) {
 		cs_buf_puts(out, "<p>No committed distribute run of the period has a patronage "
@@ -834,16 +856,17 @@ static void lorenz_axes(cs_buf *out, int64_t x0, int64_t y0, int64_t size)
 	for (k = 0; k <= 5; k++) {
 		int64_t x = x0 + k * size / 5, y = y0 + size - k * size / 5;
 
-		cs_buf_printf(out,
-			      "<line x1=\"%lld\" y1=\"%lld\" x2=\"%lld\" y2=\"%lld\" class=\"grid\"/>"
-			      "<line x1=\"%lld\" y1=\"%lld\" x2=\"%lld\" y2=\"%lld\" class=\"grid\"/>"
-			      "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\" class=\"tick\">%lld %%"
-			      "</text><text x=\"%lld\" y=\"%lld\" text-anchor=\"end\" class=\"tick\">"
-			      "%lld %%</text>\n",
-			      (long long)x, (long long)y0, (long long)x, (long long)(y0 + size),
-			      (long long)x0, (long long)y, (long long)(x0 + size), (long long)y,
-			      (long long)x, (long long)(y0 + size + 14), (long long)(k * 20),
-			      (long long)x0 - 5, (long long)y + 4, (long long)(k * 20));
+		cs_buf_printf(
+			out,
+			"<line x1=\"%lld\" y1=\"%lld\" x2=\"%lld\" y2=\"%lld\" class=\"grid\"/>"
+			"<line x1=\"%lld\" y1=\"%lld\" x2=\"%lld\" y2=\"%lld\" class=\"grid\"/>"
+			"<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\" class=\"tick\">%lld %%"
+			"</text><text x=\"%lld\" y=\"%lld\" text-anchor=\"end\" class=\"tick\">"
+			"%lld %%</text>\n",
+			(long long)x, (long long)y0, (long long)x, (long long)(y0 + size),
+			(long long)x0, (long long)y, (long long)(x0 + size), (long long)y,
+			(long long)x, (long long)(y0 + size + 14), (long long)(k * 20),
+			(long long)x0 - 5, (long long)y + 4, (long long)(k * 20));
 	}
 	cs_buf_printf(out,
 		      "<rect x=\"%lld\" y=\"%lld\" width=\"%lld\" height=\"%lld\" fill=\"none\""
@@ -885,8 +908,9 @@ static void lorenz_chart(cs_buf *out, const cs_report_currency *c, size_t index,
 	for (i = 0; i < c->n_refunds; i++)
 		total += c->refunds[i];
 	snprintf(id, sizeof(id), "lorenz%zu", index);
-	cs_buf_printf(out, "<figure><svg id=\"%s\" viewBox=\"0 0 600 %lld\" role=\"img\""
-			   " data-chart=\"lorenz\" data-currency=\"",
+	cs_buf_printf(out,
+		      "<figure><svg id=\"%s\" viewBox=\"0 0 600 %lld\" role=\"img\""
+		      " data-chart=\"lorenz\" data-currency=\"",
 		      id, (long long)(y0 + size + 44));
 	cs_html_escape(out, c->code);
 	cs_buf_printf(out, "\" data-members=\"%zu\"", c->n_refunds);
@@ -911,14 +935,16 @@ static void lorenz_chart(cs_buf *out, const cs_report_currency *c, size_t index,
 	cs_buf_puts(out, "<polyline fill=\"none\" stroke=\"#000\" stroke-width=\"2.5\" points=\"");
 	lorenz_points(out, c, total, x0, y0, size);
 	cs_buf_puts(out, "\"/>\n");
-	cs_buf_printf(out, "<line class=\"link\" x1=\"390\" y1=\"30\" x2=\"420\" y2=\"30\"/>"
-			   "<text x=\"428\" y=\"34\" class=\"legend\">equal refunds</text>\n"
-			   "<line stroke=\"#000\" stroke-width=\"2.5\" x1=\"390\" y1=\"52\" x2=\"420\""
-			   " y2=\"52\"/><text x=\"428\" y=\"56\" class=\"legend\">Lorenz curve</text>\n");
+	cs_buf_printf(out,
+		      "<line class=\"link\" x1=\"390\" y1=\"30\" x2=\"420\" y2=\"30\"/>"
+		      "<text x=\"428\" y=\"34\" class=\"legend\">equal refunds</text>\n"
+		      "<line stroke=\"#000\" stroke-width=\"2.5\" x1=\"390\" y1=\"52\" x2=\"420\""
+		      " y2=\"52\"/><text x=\"428\" y=\"56\" class=\"legend\">Lorenz curve</text>\n");
 	legend(out, id, 398, 68, "diag", "area: G / 2");
 	cs_buf_puts(out, "<text x=\"390\" y=\"110\" class=\"legend\">Gini coefficient ");
 	cs_report_decimal(out, g, 9);
-	cs_buf_printf(out, "</text><text x=\"390\" y=\"128\" class=\"legend\">%zu member%s</text>\n",
+	cs_buf_printf(out,
+		      "</text><text x=\"390\" y=\"128\" class=\"legend\">%zu member%s</text>\n",
 		      c->n_refunds, c->n_refunds == 1 ? "" : "s");
 	cs_buf_puts(out, "</svg><figcaption>Lorenz curve of the patronage refunds in ");
 	cs_html_escape(out, c->code);
@@ -959,12 +985,13 @@ static void section_lorenz(cs_buf *out, const cs_report_doc *d)
 	mpq_t g;
 
 	mpq_init(g);
-	cs_buf_puts(out, "<section id=\"lorenz\">\n<h2>Distribution of refunds among members</h2>\n"
-			 "<p>Per currency: each member's patronage refund summed over the committed "
-			 "distribute runs of the period; the members who received a refund greater "
-			 "than zero, and only they, are counted (see <a href=\"#defs\">Definitions</a>). "
-			 "The Gini coefficient is computed exactly as a fraction and shown rounded to "
-			 "9 decimals.</p>\n");
+	cs_buf_puts(out,
+		    "<section id=\"lorenz\">\n<h2>Distribution of refunds among members</h2>\n"
+		    "<p>Per currency: each member's patronage refund summed over the committed "
+		    "distribute runs of the period; the members who received a refund greater "
+		    "than zero, and only they, are counted (see <a href=\"#defs\">Definitions</a>). "
+		    "The Gini coefficient is computed exactly as a fraction and shown rounded to "
+		    "9 decimals.</p>\n");
 	for (i = 0; i < d->n_currencies; i++) {
 		const cs_report_currency *c = &d->currencies[i];
 
@@ -1006,8 +1033,9 @@ static const char *verdict_words(cs_report_verdict v)
 
 static void runs_row(cs_buf *out, const cs_report_run *r)
 {
-	cs_buf_printf(out, "<tbody class=\"run\"><tr data-run=\"%lld\" data-verify=\"%s\">"
-			   "<td class=\"n\">%lld</td><td>%s</td><td class=\"nw\">%s to %s</td><td>",
+	cs_buf_printf(out,
+		      "<tbody class=\"run\"><tr data-run=\"%lld\" data-verify=\"%s\">"
+		      "<td class=\"n\">%lld</td><td>%s</td><td class=\"nw\">%s to %s</td><td>",
 		      (long long)r->id, verdict_words(r->verdict), (long long)r->id, r->kind,
 		      r->first_day, r->last_day);
 	cs_html_escape(out, r->status);
@@ -1033,15 +1061,16 @@ static void section_runs(cs_buf *out, const cs_report_doc *d)
 {
 	size_t i;
 
-	cs_buf_puts(out, "<section id=\"runs\">\n<h2>Runs and their verification</h2>\n"
-			 "<p>Every run whose window lies in the period, committed or superseded, with "
-			 "the SHA-256 hashes of its record, its input and its output, and what "
-			 "<code>coopsettle verify --run</code> says of it when this page was made: "
-			 "<em>verifies</em>; <em>inputs changed</em> (the run reproduces from its own "
-			 "snapshots, but its sources changed since: a superseded run usually says so, "
-			 "a committed one should be re-run with --supersede); <em>does not "
-			 "reproduce</em> (its stored rows or snapshots no longer match its "
-			 "record).</p>\n");
+	cs_buf_puts(out,
+		    "<section id=\"runs\">\n<h2>Runs and their verification</h2>\n"
+		    "<p>Every run whose window lies in the period, committed or superseded, with "
+		    "the SHA-256 hashes of its record, its input and its output, and what "
+		    "<code>coopsettle verify --run</code> says of it when this page was made: "
+		    "<em>verifies</em>; <em>inputs changed</em> (the run reproduces from its own "
+		    "snapshots, but its sources changed since: a superseded run usually says so, "
+		    "a committed one should be re-run with --supersede); <em>does not "
+		    "reproduce</em> (its stored rows or snapshots no longer match its "
+		    "record).</p>\n");
 	if (!d->n_runs) {
 		cs_buf_puts(out, "<p>No run lies in the period.</p>\n</section>\n");
 		return;
