@@ -131,6 +131,15 @@ void cs_surplus_interest_weight(const cs_surplus_input *in, const cs_step *st, s
 cs_i128 cs_surplus_class_basis(const cs_surplus_input *in, const cs_step *st, size_t i,
 			       cs_class cls, size_t cur);
 
+/* Nonzero when some member is eligible for class c (config order) of
+ * patronage step st in currency cur -- the waterfall's own test (spec
+ * section 6: that class, a day of membership in the window, patronage > 0
+ * and >= min_patronage) -- so that the class allocates its amount; 0 when
+ * the class allocates nothing (its share stays in the retained surplus).
+ * For the report's refunds per class (src/audit/report.c). */
+int cs_surplus_class_allocates(const cs_surplus_input *in, const cs_step *st, size_t c,
+			       size_t cur);
+
 /* Version 2: the balance of account at the window's start (0 when not kept). */
 cs_i128 cs_surplus_balance(const cs_surplus_input *in, const char *account, size_t cur);
 

@@ -48,6 +48,7 @@ static const char main_help[] =
 	"  export           write a run's ledger lines as an hledger, beancount or\n"
 	"                   CSV journal\n"
 	"  statements       write member statements of a distribute run\n"
+	"  report           write the board's and the auditor's HTML page of a period\n"
 	"\n"
 	"global options:\n"
 	"  --db CONNINFO    libpq connection string, URI or database name; without\n"
@@ -586,7 +587,7 @@ int main(int argc, char **argv)
 		return cmd_run(conninfo, cmd, argc, argv);
 	if (strcmp(cmd, "verify") == 0 || strcmp(cmd, "explain") == 0 ||
 	    strcmp(cmd, "export") == 0 || strcmp(cmd, "statements") == 0 ||
-	    strcmp(cmd, "status") == 0)
+	    strcmp(cmd, "status") == 0 || strcmp(cmd, "report") == 0)
 		return cs_tool_main(conninfo, cmd, argc, argv);
 	return cs_usage_error(NULL, "unknown command '%s'", cmd);
 }

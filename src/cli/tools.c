@@ -1,6 +1,6 @@
 /*
  * tools.c -- the command line of the commands that only read (see tools.h):
- * status, verify, explain, export and statements. It parses each command's
+ * status, verify, explain, export, statements and report. It parses each command's
  * options (-h, --help and the global --db included), prints its help, calls
  * the library (status.c, verify.c, audit.c) and maps errors to exit codes,
  * as main.c does for the other commands.
@@ -15,6 +15,7 @@
 #include "coopsettle/buf.h"
 #include "coopsettle/config_load.h"
 #include "coopsettle/error.h"
+#include "coopsettle/report.h"
 #include "coopsettle/status.h"
 #include "coopsettle/util.h"
 #include "coopsettle/verify.h"
@@ -159,6 +160,40 @@ static const char status_help[] =
 	"down, connection lost); 2 usage, config, connection settings, permission or\n"
 	"schema version; 5 days without a committed settle run, or stale runs\n";
 
+static const char report_help[] =
+	"usage: coopsettle [--db CONNINFO] report (--period P | --from X --to Y)\n"
+	"                  --out FILE.html [--config FILE]\n"
+	"\n"
+	"Writes one self-contained HTML page for the board and the auditor (inline\n"
+	"SVG, no script, no reference outside the page; prints in black and white):\n"
+	"the fee income per month and currency, the surplus waterfall of each\n"
+	"distribute run, the patronage refunds per class, their distribution among\n"
+	"members (Lorenz curve and Gini coefficient), and every run of the period\n"
+	"with its hashes and what verify --run says of it. The figures are those of\n"
+	"the committed runs whose windows lie in the period; superseded runs are\n"
+	"listed and verified, not counted. Every run is recomputed, as verify --run\n"
+	"does: a long period takes as long as settling it. docs/report.md explains\n"
+	"each figure.\n"
+	"\n"
+	"  --period P      YYYY-MM-DD, YYYY-MM, YYYY-Qn, YYYY, yesterday, last-month,\n"
+	"                  last-quarter or last-year, in the config's time zone\n"
+	"  --from X        start (inclusive): local date or ISO 8601 with offset\n"
+	"  --to Y          end (exclusive), same forms\n"
+	"  --out FILE      the page; written under a temporary name and renamed\n"
+	"                  into place when complete\n"
+	"  --config FILE   take the time zone and the cooperative's name from FILE\n"
+	"                  (default: from the config of the latest committed run)\n"
+	"  --db CONNINFO   as before the command (coopsettle --help)\n"
+	"  -h, --help      this help\n"
+	"\n"
+	"A period without runs gives a valid page that says so (exit 0).\n"
+	"\n"
+	"exit codes: 0 written, every run verifies; 1 a failure a retry can cure\n"
+	"(server down, connection lost, disk full); 2 usage, config, a file that\n"
+	"cannot be created, connection settings, permission or schema version;\n"
+	"5 written, but a committed run of the period does not verify, or a\n"
+	"superseded one does not reproduce (stderr names them)\n";
+
 /* Parses a run id or member id: a decimal integer, > 0 for runs. */
 static int parse_id(const char *cmd, const char *opt, const char *text, int positive,
 		    int64_t *out)
@@ -225,6 +260,8 @@ static const struct {
 	{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_GROUP_READABLE] = 1}},
 	{"status", status_help,
 	 {[OPT_CONFIG] = 1, [OPT_PERIOD] = 1, [OPT_FROM] = 1, [OPT_TO] = 1, [OPT_JSON] = 1}},
+	{"report", report_help,
+	 {[OPT_CONFIG] = 1, [OPT_PERIOD] = 1, [OPT_FROM] = 1, [OPT_TO] = 1, [OPT_OUT] = 1}},
 };
 
 /* The options a command was given. */
@@ -415,6 +452,45 @@ static int run_export(const tool_args *a)
 	return finish(rc, &err);
 }
 
+/* report: the page into --out, a summary on stdout, its verdict as the
+ * exit code. */
+static int run_report(const tool_args *a)
+{
+	cs_report_opts ro;
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+	cs_error err;
+	cs_buf summary;
+	int rc;
+
+	if ((a->period != NULL) == (a->from != NULL || a->to != NULL) ||
+	    (!a->period && (!a->from || !a->to)))
+		return cs_usage_error("report", "%s needs either --period P or both --from X and --to Y",
+				      "report");
+	if (!a->out_dir)
+		return cs_usage_error("report", "%s needs --out FILE.html", "report");
+	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
+		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
+		return CS_EXIT_USAGE;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.conninfo = a->conninfo;
+	ro.cfg = cfg;
+	ro.period = a->period;
+	ro.from = a->from;
+	ro.to = a->to;
+	ro.out_path = a->out_dir;
+	cs_error_clear(&err);
+	cs_buf_init(&summary);
+	rc = cs_report(&ro, &summary, &err);
+	if (summary.len)
+		cs_text_clean(summary.data, summary.len, 1);
+	fputs(summary.data ? summary.data : "", stdout);
+	cs_buf_free(&summary);
+	cs_config_free(cfg);
+	return finish(rc, &err);
+}
+
 /* Checks that command cmd has the options it needs, runs it and returns its
  * exit code. */
 static int run_tool(const char *cmd, const tool_args *a)
@@ -428,6 +504,8 @@ static int run_tool(const char *cmd, const tool_args *a)
 		return run_status(a);
 	if (strcmp(cmd, "export") == 0)
 		return run_export(a);
+	if (strcmp(cmd, "report") == 0)
+		return run_report(a);
 	cs_error_clear(&err);
 	cs_buf_init(&report);
 	if (strcmp(cmd, "verify") == 0) {

@@ -317,6 +317,23 @@ static int eligible(const cs_surplus_input *in, const cs_step *st, size_t c, siz
 	return mpz_cmp(t, min_pat) >= 0;
 }
 
+int cs_surplus_class_allocates(const cs_surplus_input *in, const cs_step *st, size_t c,
+			       size_t cur)
+{
+	mpz_t min_pat, t;
+	size_t i;
+	int found = 0;
+
+	CS_ASSERT(st->type == CS_STEP_PATRONAGE && c < st->n_classes);
+	mpz_inits(min_pat, t, NULL);
+	if (st->min_patronage.present)
+		mpz_set(min_pat, st->min_patronage.minor[cur]);
+	for (i = 0; i < in->n_members && !found; i++)
+		found = eligible(in, st, c, i, cur, min_pat, t);
+	mpz_clears(min_pat, t, NULL);
+	return found;
+}
+
 /* Shares class c's amount among its eligible members by LR over their
  * patronage, each refund split into cash (ceil(R * cash_fraction)) and
  * retained. Adds the class's total to amt. Returns -1 on out of memory. */
