@@ -996,6 +996,8 @@ static int datev_row(cs_export *x, const cs_export_run *r, const cs_export_line 
 			     "a booking by day and month within the batch's period",
 			     r ? (long long)r->id : 0LL, l->posted_on, o->period_first,
 			     o->period_last);
+		cs_error_hint(err, "Export the period of that date (--period YYYY): a DATEV file "
+				   "takes the lines posted in its period, whatever their run.");
 		return -1;
 	}
 	if (!r)

@@ -449,7 +449,9 @@ static int run_lines(export_job *j, const xrun *r, FILE *f, cs_error *err)
 {
 	char run_text[24];
 	const char *params[1] = {run_text};
-	int datev = j->q->fmt == CS_EXPORT_DATEV;
+	/* a period's DATEV file takes the lines posted in it; one run's, all of
+	 * them (a line posted outside its window stops it: exit 2) */
+	int datev = j->q->fmt == CS_EXPORT_DATEV && !j->q->run;
 	cs_cursor c;
 	int rc = -1, step;
 
