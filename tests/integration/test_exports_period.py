@@ -379,6 +379,10 @@ def exports(t):
     t.eq(r.code, 2, "a bad map: exit 2")
     t.check("bad.yaml:3:3:" in r.stderr and "twice" in r.stderr and
             "bad.yaml:4:" in r.stderr, "positioned errors: %s" % r.stderr)
+    r = db.run("export", "--run", "16", "--format", "datev", "--accounts", skr)
+    t.eq(r.code, 2, "one run's DATEV file with a reversal posted after its window: exit 2")
+    t.check("posted on 2026-12-01, outside 2024-04-01 to 2024-06-30" in r.stderr,
+            "and says which: %s" % r.stderr)
     r = db.run("export", "--period", "2024", "--run", "3", "--format", "csv")
     t.eq(r.code, 2, "--run and --period: exit 2")
     r = db.run("export", "--period", "1999", "--format", "hledger")
