@@ -35,14 +35,14 @@ int cs_audit_explain(const char *conninfo, int64_t run_id, int64_t member, FILE 
 /* What `export` is asked for (docs/exports.md). */
 typedef struct cs_export_request {
 	const char *conninfo;
-	int64_t run;                    /* --run N; 0: a period */
+	int64_t run;			/* --run N; 0: a period */
 	const char *period, *from, *to; /* --period P, or --from X --to Y */
 	/* --config: the period's time zone; NULL: the latest committed run's */
 	const cs_config *cfg;
 	cs_export_format fmt;
 	const cs_accounts_map *map; /* --accounts MAP.yaml; NULL: none */
-	int group_day;              /* --group day */
-	const char *output;         /* --output FILE; NULL: stdout */
+	int group_day;		    /* --group day */
+	const char *output;	    /* --output FILE; NULL: stdout */
 } cs_export_request;
 
 /*
@@ -64,7 +64,7 @@ int cs_audit_export(const cs_export_request *q, cs_error *err);
  * either name is replaced, never followed. Appends a one-line summary to
  * report. Returns 0, or -1 with err filled (exit 2 for a settle run).
  */
-int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir,
-			int group_readable, cs_buf *report, cs_error *err);
+int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, int group_readable,
+			cs_buf *report, cs_error *err);
 
 #endif

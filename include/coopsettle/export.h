@@ -69,8 +69,8 @@ typedef struct cs_export_run {
 	const char *status; /* "committed" or "superseded" */
 	const char *cooperative;
 	const char *from_text, *to_text; /* the window, ISO 8601 with offset */
-	const char *date;      /* YYYY-MM-DD: the last local day of the window */
-	const char *open_date; /* YYYY-MM-DD: the first local day */
+	const char *date;		 /* YYYY-MM-DD: the last local day of the window */
+	const char *open_date;		 /* YYYY-MM-DD: the first local day */
 	const char *config_sha256, *input_sha256, *output_sha256, *record_sha256;
 	int64_t supersedes; /* 0: none */
 } cs_export_run;
@@ -78,26 +78,26 @@ typedef struct cs_export_run {
 /* DATEV's header fields (docs/exports.md), from the account map's `datev`
  * section and the period. */
 typedef struct cs_export_datev {
-	int64_t consultant;      /* Beraternummer, 1001..9999999 */
-	int64_t client;          /* Mandantennummer, 1..99999 */
+	int64_t consultant;	 /* Beraternummer, 1001..9999999 */
+	int64_t client;		 /* Mandantennummer, 1..99999 */
 	unsigned account_length; /* Sachkontenlänge, 4..8 */
-	const char *chart;       /* Sachkontenrahmen "03", "04" or "" */
-	const char *created;     /* Erzeugt am: YYYYMMDDHHMMSSFFF */
-	const char *fy_start;    /* WJ-Beginn: YYYYMMDD */
-	const char *currency;    /* the header's WKZ */
+	const char *chart;	 /* Sachkontenrahmen "03", "04" or "" */
+	const char *created;	 /* Erzeugt am: YYYYMMDDHHMMSSFFF */
+	const char *fy_start;	 /* WJ-Beginn: YYYYMMDD */
+	const char *currency;	 /* the header's WKZ */
 } cs_export_datev;
 
 /* What an export writes and how. */
 typedef struct cs_export_opts {
 	cs_export_format fmt;
 	const cs_accounts_map *map; /* NULL: engine names */
-	int group_day;              /* lines summed per day (export --group day) */
+	int group_day;		    /* lines summed per day (export --group day) */
 	/* a period export: its first and last local day (YYYY-MM-DD); both
 	 * NULL for the export of one run */
 	const char *period_first, *period_last;
 	const char *cooperative; /* a period export's title */
-	const char *open_date;   /* beancount: on or before every line's date */
-	cs_export_datev datev;   /* CS_EXPORT_DATEV */
+	const char *open_date;	 /* beancount: on or before every line's date */
+	cs_export_datev datev;	 /* CS_EXPORT_DATEV */
 } cs_export_opts;
 
 /* One stored ledger line, or with group_day one day's sum (journal and
@@ -155,8 +155,7 @@ int cs_export_declare(cs_export *x, const char *account, cs_export_root root, cs
 /* Declares that lines use a declared account with this party, or with none
  * (has_party 0) (before cs_export_begin): hledger and beancount declare
  * each (account, party) they write. */
-void cs_export_declare_party(cs_export *x, const char *account, int has_party,
-			     int64_t party_id);
+void cs_export_declare_party(cs_export *x, const char *account, int has_party, int64_t party_id);
 
 /* Writes the header and declarations. Returns 0 (it cannot fail today; err
  * is for the formats to come). */

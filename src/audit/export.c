@@ -24,8 +24,8 @@
 typedef struct export_acct {
 	char *engine;
 	cs_export_root root;
-	char *name;   /* its name in the format, without a party */
-	int mapped;   /* the account map named it */
+	char *name; /* its name in the format, without a party */
+	int mapped; /* the account map named it */
 } export_acct;
 
 /* An (account, party) the lines use: hledger and beancount declare each. */
@@ -60,8 +60,7 @@ struct cs_export {
 	cs_buf name, text; /* scratch */
 };
 
-static const char *const root_names[] = {"Assets", "Liabilities", "Equity", "Income",
-					 "Expenses"};
+static const char *const root_names[] = {"Assets", "Liabilities", "Equity", "Income", "Expenses"};
 
 int cs_export_format_parse(const char *name, cs_export_format *out)
 {
@@ -252,10 +251,9 @@ void cs_export_account(cs_buf *out, cs_export_format fmt, const char *name, cs_e
 
 /* The code points of bytes 0x80..0x9f in Windows-1252 (0: none). */
 static const unsigned cp1252_high[32] = {
-	0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017d, 0,
-	0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
+	0x20ac, 0,	0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+	0x2039, 0x0152, 0,	0x017d, 0,	0,	0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+	0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,	0x017e, 0x0178,
 };
 
 /* Decodes one UTF-8 character of s; returns its length (at least 1) and
@@ -392,7 +390,9 @@ void cs_export_commodity(cs_export *x, const char *code, unsigned exponent)
 		break;
 	case CS_EXPORT_BEANCOUNT:
 		cs_buf_printf(&x->commodities, "%s commodity %s\n",
-			      x->o->open_date ? x->o->open_date : r0 ? r0->open_date : "1970-01-01",
+			      x->o->open_date ? x->o->open_date
+			      : r0	      ? r0->open_date
+					      : "1970-01-01",
 			      code);
 		break;
 	case CS_EXPORT_CSV:
@@ -434,8 +434,9 @@ int cs_export_declare(cs_export *x, const char *account, cs_export_root root, cs
 	if (x->o->fmt == CS_EXPORT_DATEV && !mapped) {
 		cs_error_set(err, CS_EXIT_USAGE,
 			     "the account map gives no DATEV account number for '%s'", account);
-		cs_error_hint(err, "Add it under 'accounts' in the --accounts file, as \"%s\": "
-				   "\"NNNN\" (docs/exports.md; config/accounts-skr03.yaml).",
+		cs_error_hint(err,
+			      "Add it under 'accounts' in the --accounts file, as \"%s\": "
+			      "\"NNNN\" (docs/exports.md; config/accounts-skr03.yaml).",
 			      account);
 		return -1;
 	}
@@ -677,7 +678,8 @@ static void beancount_header(cs_export *x)
 			      r0->to_text);
 		put_bean_string(out, r0->cooperative);
 	} else {
-		cs_buf_printf(out, "; coopsettle export of %s to %s: %zu runs%s\n\noption \"title\" ",
+		cs_buf_printf(out,
+			      "; coopsettle export of %s to %s: %zu runs%s\n\noption \"title\" ",
 			      o->period_first, o->period_last, x->n_runs,
 			      o->group_day ? ", lines summed per day" : "");
 		put_bean_string(out, o->cooperative ? o->cooperative : "");
@@ -763,8 +765,9 @@ static void datev_header(cs_export *x)
 	CS_ASSERT(o->period_first && o->period_last);
 	compact_date(from, o->period_first);
 	compact_date(to, o->period_last);
-	cs_buf_printf(out, "\"EXTF\";700;21;\"Buchungsstapel\";13;%s;;\"RE\";\"coopsettle\";\"\";"
-			   "%lld;%lld;%s;%u;%s;%s;",
+	cs_buf_printf(out,
+		      "\"EXTF\";700;21;\"Buchungsstapel\";13;%s;;\"RE\";\"coopsettle\";\"\";"
+		      "%lld;%lld;%s;%u;%s;%s;",
 		      d->created, (long long)d->consultant, (long long)d->client, d->fy_start,
 		      d->account_length, from, to);
 	snprintf(label, sizeof(label), "coopsettle %s-%s", from, to);
@@ -820,19 +823,21 @@ static void journal_head(cs_export *x, const cs_export_run *r, const cs_export_l
 
 	if (!r) { /* a day's sums */
 		if (hl)
-			cs_buf_printf(o, "\n%s * coopsettle: the %s lines of %s, summed  ; group:day\n",
+			cs_buf_printf(o,
+				      "\n%s * coopsettle: the %s lines of %s, summed  ; group:day\n",
 				      l->posted_on, l->currency, l->posted_on);
 		else
-			cs_buf_printf(o, "\n%s * \"coopsettle: the %s lines of %s, summed\"\n"
-					 "  group: \"day\"\n",
+			cs_buf_printf(o,
+				      "\n%s * \"coopsettle: the %s lines of %s, summed\"\n"
+				      "  group: \"day\"\n",
 				      l->posted_on, l->currency, l->posted_on);
 		return;
 	}
 	settle = strcmp(r->kind, "settle") == 0;
 	date = l->posted_on ? l->posted_on : r->date;
 	if (settle && l->has_transaction)
-		snprintf(what, sizeof(what), "%stransaction %lld", l->reversal ? "reversal of " : "",
-			 (long long)l->transaction_id);
+		snprintf(what, sizeof(what), "%stransaction %lld",
+			 l->reversal ? "reversal of " : "", (long long)l->transaction_id);
 	else if (settle)
 		snprintf(what, sizeof(what), "%sjournal %lld", l->reversal ? "reversal of " : "",
 			 (long long)l->journal);
@@ -840,7 +845,8 @@ static void journal_head(cs_export *x, const cs_export_run *r, const cs_export_l
 		snprintf(what, sizeof(what), "%s%s surplus", l->reversal ? "reversal of " : "",
 			 l->currency);
 	if (hl) {
-		cs_buf_printf(o, "\n%s * %s run %lld: %s  ; run:%lld, kind:%s, entry:%s, journal:%lld",
+		cs_buf_printf(o,
+			      "\n%s * %s run %lld: %s  ; run:%lld, kind:%s, entry:%s, journal:%lld",
 			      date, r->kind, (long long)r->id, what, (long long)r->id, r->kind,
 			      l->reversal ? "reversal" : "post", (long long)l->journal);
 		if (l->reversal && r->supersedes)
@@ -853,8 +859,9 @@ static void journal_head(cs_export *x, const cs_export_run *r, const cs_export_l
 		}
 		cs_buf_putc(o, '\n');
 	} else {
-		cs_buf_printf(o, "\n%s * \"%s run %lld: %s\"\n  run: %lld\n  kind: \"%s\"\n"
-				 "  entry: \"%s\"\n  journal: %lld\n",
+		cs_buf_printf(o,
+			      "\n%s * \"%s run %lld: %s\"\n  run: %lld\n  kind: \"%s\"\n"
+			      "  entry: \"%s\"\n  journal: %lld\n",
 			      date, r->kind, (long long)r->id, what, (long long)r->id, r->kind,
 			      l->reversal ? "reversal" : "post", (long long)l->journal);
 		if (l->reversal && r->supersedes)
@@ -884,18 +891,21 @@ static int journal_close(cs_export *x, cs_error *err)
 					     "the %s lines posted on %s do not balance: they sum to "
 					     "%s minor units",
 					     x->codes[c], x->cur_day, sum);
-				cs_error_hint(err, "The stored lines were changed after their runs: "
-						   "run 'coopsettle verify --chain' and verify each "
-						   "run.");
+				cs_error_hint(err,
+					      "The stored lines were changed after their runs: "
+					      "run 'coopsettle verify --chain' and verify each "
+					      "run.");
 				return -1;
 			}
 			cs_error_set(err, CS_EXIT_VERIFY,
 				     "%s journal %lld of run %lld does not balance: its %s lines sum to "
 				     "%s minor units",
-				     x->cur_reversal ? "reversal" : "posted", (long long)x->cur_journal,
-				     (long long)x->cur_run->id, x->codes[c], sum);
-			cs_error_hint(err, "The stored lines were changed after the run: run "
-					   "'coopsettle verify --run %lld'.",
+				     x->cur_reversal ? "reversal" : "posted",
+				     (long long)x->cur_journal, (long long)x->cur_run->id,
+				     x->codes[c], sum);
+			cs_error_hint(err,
+				      "The stored lines were changed after the run: run "
+				      "'coopsettle verify --run %lld'.",
 				      (long long)x->cur_run->id);
 			return -1;
 		}
@@ -910,7 +920,8 @@ static int new_journal(const cs_export *x, const cs_export_run *r, const cs_expo
 	if (!x->in_journal)
 		return 1;
 	if (!r)
-		return strcmp(x->cur_day, l->posted_on) != 0 || strcmp(x->cur_currency, l->currency) != 0;
+		return strcmp(x->cur_day, l->posted_on) != 0 ||
+		       strcmp(x->cur_currency, l->currency) != 0;
 	return x->cur_run != r || x->cur_reversal != l->reversal || x->cur_journal != l->journal;
 }
 
@@ -980,8 +991,8 @@ static int datev_row(cs_export *x, const cs_export_run *r, const cs_export_line 
 	char amount[CS_AMOUNT_TEXT_BYTES], text[200], beleg[40];
 	int k;
 
-	if (l->amount_minor == 0 || strcmp(konto_text(x->accts[acct].name),
-					   konto_text(x->accts[x->first_acct].name)) == 0)
+	if (l->amount_minor == 0 ||
+	    strcmp(konto_text(x->accts[acct].name), konto_text(x->accts[x->first_acct].name)) == 0)
 		return 0; /* nothing to book, or an account against itself: no effect */
 	if (datev_amount(amount, l->amount_minor, l->exponent) < 0) {
 		cs_error_set(err, CS_EXIT_USAGE,
@@ -1024,8 +1035,7 @@ static int datev_row(cs_export *x, const cs_export_run *r, const cs_export_line 
 	cs_buf_printf(out, "%s;\"%c\";", amount, l->amount_minor > 0 ? 'S' : 'H');
 	put_datev_text(x, l->currency, 3);
 	cs_buf_printf(out, ";;;;%s;%s;;%.2s%.2s;", konto_text(x->accts[acct].name),
-		      konto_text(x->accts[x->first_acct].name), l->posted_on + 8,
-		      l->posted_on + 5);
+		      konto_text(x->accts[x->first_acct].name), l->posted_on + 8, l->posted_on + 5);
 	put_datev_text(x, beleg, DATEV_BELEG_MAX);
 	cs_buf_puts(out, ";;;");
 	put_datev_text(x, text, DATEV_TEXT_MAX);
@@ -1035,8 +1045,7 @@ static int datev_row(cs_export *x, const cs_export_run *r, const cs_export_line 
 	return 0;
 }
 
-int cs_export_line_put(cs_export *x, const cs_export_run *r, const cs_export_line *l,
-		       cs_error *err)
+int cs_export_line_put(cs_export *x, const cs_export_run *r, const cs_export_line *l, cs_error *err)
 {
 	char amount[CS_AMOUNT_TEXT_BYTES];
 	long acct = find_acct(x, l->account);
@@ -1055,7 +1064,9 @@ int cs_export_line_put(cs_export *x, const cs_export_run *r, const cs_export_lin
 		x->cur_reversal = l->reversal;
 		x->cur_journal = l->journal;
 		snprintf(x->cur_day, sizeof(x->cur_day), "%s",
-			 l->posted_on ? l->posted_on : r ? r->date : "");
+			 l->posted_on ? l->posted_on
+			 : r	      ? r->date
+				      : "");
 		snprintf(x->cur_currency, sizeof(x->cur_currency), "%s", l->currency);
 		x->first_acct = (size_t)acct;
 		if (x->o->fmt == CS_EXPORT_HLEDGER || x->o->fmt == CS_EXPORT_BEANCOUNT)
@@ -1081,8 +1092,8 @@ int cs_export_line_put(cs_export *x, const cs_export_run *r, const cs_export_lin
 
 		cs_buf_reset(&x->name);
 		use_name(x, &x->name, &u);
-		cs_buf_printf(x->out, hl ? "    %-40s  %20s %s" : "  %-40s  %20s %s\n", x->name.data,
-			      amount, l->currency);
+		cs_buf_printf(x->out, hl ? "    %-40s  %20s %s" : "  %-40s  %20s %s\n",
+			      x->name.data, amount, l->currency);
 		if (!hl && r)
 			cs_buf_printf(x->out, "    line: %lld\n", (long long)l->line_no);
 		if (r && !settle && l->rule_id) {

@@ -46,8 +46,8 @@ typedef struct export_job {
 	size_t n_curs;
 	char first[16], last[16]; /* the period's first and last local day */
 	char created[24], fy_start[48], wkz[16];
-	cs_buf ids;               /* the runs' ids as a bigint[] literal */
-	cs_buf last_days;         /* their last local days as a date[] literal */
+	cs_buf ids;	  /* the runs' ids as a bigint[] literal */
+	cs_buf last_days; /* their last local days as a date[] literal */
 	cs_export_opts opts;
 	cs_export *x;
 	cs_buf out;
@@ -121,8 +121,9 @@ static int run_check_output(export_job *j, const xrun *r, cs_error *err)
 		     (long long)r->run.id);
 	cs_error_detail(err, "output_sha256 %s, the stored rows hash to %s", r->run.output_sha256,
 			hex);
-	cs_error_hint(err, "Run 'coopsettle verify --run %lld' to see which rows differ; keep the "
-			   "database as it is and investigate before exporting.",
+	cs_error_hint(err,
+		      "Run 'coopsettle verify --run %lld' to see which rows differ; keep the "
+		      "database as it is and investigate before exporting.",
 		      (long long)r->run.id);
 	return -1;
 }
@@ -257,8 +258,9 @@ static int datev_fiscal_year(export_job *j, cs_error *err)
 			     "the period %s to %s runs past the fiscal year %04d-%02u-%02u to %s: a "
 			     "DATEV file holds one fiscal year",
 			     j->first, j->last, y, m->fy_month, m->fy_day, fy_last);
-		cs_error_hint(err, "Export each fiscal year into a file of its own (--from X --to "
-				   "Y; the map's datev.fiscal_year_start says when a year starts).");
+		cs_error_hint(err,
+			      "Export each fiscal year into a file of its own (--from X --to "
+			      "Y; the map's datev.fiscal_year_start says when a year starts).");
 		return -1;
 	}
 	return 0;
@@ -276,8 +278,8 @@ static int datev_created(export_job *j, cs_error *err)
 
 	/* created_at is kept as YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC */
 	if (cs_db_query(j->db,
-			"SELECT max(created_at) FROM coopsettle.runs WHERE id = ANY($1::bigint[])", 1,
-			params, &rows, err) < 0)
+			"SELECT max(created_at) FROM coopsettle.runs WHERE id = ANY($1::bigint[])",
+			1, params, &rows, err) < 0)
 		return -1;
 	t = rows.n_rows ? cs_db_cell(&rows, 0, 0) : NULL;
 	for (; t && *t && k < 17; t++)
@@ -294,8 +296,9 @@ static int datev_created(export_job *j, cs_error *err)
 static int datev_opts(export_job *j, cs_error *err)
 {
 	const cs_accounts_map *m = j->q->map;
-	const cs_config *cfg = j->n_runs ? j->runs[j->n_runs - 1].cfg
-					 : j->q->cfg ? j->q->cfg : j->own_cfg;
+	const cs_config *cfg = j->n_runs   ? j->runs[j->n_runs - 1].cfg
+			       : j->q->cfg ? j->q->cfg
+					   : j->own_cfg;
 	cs_export_datev *d = &j->opts.datev;
 
 	if (!m || !m->has_datev) {
@@ -468,7 +471,8 @@ static int run_lines(export_job *j, const xrun *r, FILE *f, cs_error *err)
 
 		if (line_read(j, r, &c, &l, err) < 0)
 			goto cleanup;
-		if (datev && (strcmp(l.posted_on, j->first) < 0 || strcmp(l.posted_on, j->last) > 0))
+		if (datev &&
+		    (strcmp(l.posted_on, j->first) < 0 || strcmp(l.posted_on, j->last) > 0))
 			continue;
 		if (cs_export_line_put(j->x, &r->er, &l, err) < 0)
 			goto cleanup;
@@ -543,7 +547,8 @@ static int job_prepare(export_job *j, cs_error *err)
 {
 	const cs_export_request *q = j->q;
 	const cs_config *title = j->n_runs ? j->runs[j->n_runs - 1].cfg
-					   : q->cfg ? q->cfg : j->own_cfg;
+				 : q->cfg  ? q->cfg
+					   : j->own_cfg;
 	size_t i;
 
 	j->opts.fmt = q->fmt;

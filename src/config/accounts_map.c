@@ -24,7 +24,8 @@ static void map_pair(cfg_parse *p, void *obj, const cfg_event *key, const cfg_ev
 		return;
 	}
 	for (i = 0; i < m->n; i++)
-		if (strlen(m->from[i]) == len && memcmp(m->from[i], cfg_scalar_text(key), len) == 0) {
+		if (strlen(m->from[i]) == len &&
+		    memcmp(m->from[i], cfg_scalar_text(key), len) == 0) {
 			cfg_error_at(p, &key->start_mark, "'%s' maps account '%s' twice", p->path,
 				     cfg_show(buf, sizeof(buf), cfg_scalar_text(key), len));
 			cfg_skip_value(p, val);
@@ -58,8 +59,8 @@ static void h_fy_start(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 	if (!cfg_want_scalar(p, v, "a month and day MM-DD"))
 		return;
 	t = cfg_scalar_text(v);
-	if (cfg_scalar_len(v) != 5 || t[2] != '-' || sscanf(t, "%2u-%2u", &mo, &d) != 2 ||
-	    mo < 1 || mo > 12 || d < 1 || d > days[mo - 1]) {
+	if (cfg_scalar_len(v) != 5 || t[2] != '-' || sscanf(t, "%2u-%2u", &mo, &d) != 2 || mo < 1 ||
+	    mo > 12 || d < 1 || d > days[mo - 1]) {
 		cfg_error_at(p, &v->start_mark,
 			     "'fiscal_year_start' must be a month and day MM-DD that every year "
 			     "has (01-01, 07-01)");

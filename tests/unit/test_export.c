@@ -16,8 +16,8 @@
 
 #include "coopsettle/export.h"
 
-static void name_is(cs_export_format fmt, const char *account, cs_export_root root,
-		    int has_party, int64_t party, const char *want)
+static void name_is(cs_export_format fmt, const char *account, cs_export_root root, int has_party,
+		    int64_t party, const char *want)
 {
 	cs_buf b;
 
@@ -61,9 +61,13 @@ static void test_export__cp1252(void **state)
 	/* ä (U+00E4) is 0xe4, € (U+20AC) 0x80, „ (U+201E) 0x84; a character
 	 * Windows-1252 lacks (U+4E2D) is '?', a control byte a space, a
 	 * malformed byte '?' */
-	cs_export_cp1252(&b, "S\xc3\xbc" "d \xe2\x82\xac \xe2\x80\x9e \xe4\xb8\xad\t\xff");
+	cs_export_cp1252(&b, "S\xc3\xbc"
+			     "d \xe2\x82\xac \xe2\x80\x9e \xe4\xb8\xad\t\xff");
 	assert_int_equal(b.len, 11);
-	assert_memory_equal(b.data, "S\xfc" "d \x80 \x84 ? ?", 11);
+	assert_memory_equal(b.data,
+			    "S\xfc"
+			    "d \x80 \x84 ? ?",
+			    11);
 	cs_buf_free(&b);
 }
 
@@ -75,11 +79,18 @@ typedef struct line_spec {
 
 static char *run_export(const cs_export_opts *o, const line_spec *ls, size_t n, int *rc)
 {
-	static const cs_export_run run = {
-		.id = 3, .kind = "settle", .status = "committed", .cooperative = "Test eG",
-		.from_text = "2025-03-01T00:00:00+01:00", .to_text = "2025-03-02T00:00:00+01:00",
-		.date = "2025-03-01", .open_date = "2025-03-01", .config_sha256 = "c",
-		.input_sha256 = "i", .output_sha256 = "o", .record_sha256 = "r"};
+	static const cs_export_run run = {.id = 3,
+					  .kind = "settle",
+					  .status = "committed",
+					  .cooperative = "Test eG",
+					  .from_text = "2025-03-01T00:00:00+01:00",
+					  .to_text = "2025-03-02T00:00:00+01:00",
+					  .date = "2025-03-01",
+					  .open_date = "2025-03-01",
+					  .config_sha256 = "c",
+					  .input_sha256 = "i",
+					  .output_sha256 = "o",
+					  .record_sha256 = "r"};
 	cs_export *x;
 	cs_error err;
 	cs_buf out;
@@ -97,10 +108,15 @@ static char *run_export(const cs_export_opts *o, const line_spec *ls, size_t n, 
 	}
 	*rc = cs_export_begin(x, &err);
 	for (i = 0; i < n && *rc == 0; i++) {
-		cs_export_line l = {.journal = 1, .line_no = (int64_t)i + 1, .has_transaction = 1,
-				    .transaction_id = 4711, .account = ls[i].account,
-				    .currency = "EUR", .exponent = 2,
-				    .amount_minor = ls[i].amount, .posted_on = "2025-03-01"};
+		cs_export_line l = {.journal = 1,
+				    .line_no = (int64_t)i + 1,
+				    .has_transaction = 1,
+				    .transaction_id = 4711,
+				    .account = ls[i].account,
+				    .currency = "EUR",
+				    .exponent = 2,
+				    .amount_minor = ls[i].amount,
+				    .posted_on = "2025-03-01"};
 
 		*rc = cs_export_line_put(x, &run, &l, &err);
 	}
@@ -129,11 +145,17 @@ static void test_export__datev_rows(void **state)
 	char *from[] = {"assets:clearing", "liabilities:payable:producers", "income:fees",
 			"liabilities:vat"};
 	char *to[] = {"1360", "1700", "8200", "1770"};
-	cs_export_opts o = {.fmt = CS_EXPORT_DATEV, .map = &map, .period_first = "2025-01-01",
+	cs_export_opts o = {.fmt = CS_EXPORT_DATEV,
+			    .map = &map,
+			    .period_first = "2025-01-01",
 			    .period_last = "2025-12-31",
-			    .datev = {.consultant = 1001, .client = 1, .account_length = 4,
-				      .chart = "03", .created = "20260101120000000",
-				      .fy_start = "20250101", .currency = "EUR"}};
+			    .datev = {.consultant = 1001,
+				      .client = 1,
+				      .account_length = 4,
+				      .chart = "03",
+				      .created = "20260101120000000",
+				      .fy_start = "20250101",
+				      .currency = "EUR"}};
 	char *text, *row;
 	int rc, fields;
 
