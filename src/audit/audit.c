@@ -1,5 +1,5 @@
 /*
- * audit.c -- the database edge of explain, export and statements (see
+ * audit.c -- the database edge of explain and export (see
  * audit.h): stored runs in, documents out.
  */
 #include "coopsettle/audit.h"
@@ -17,7 +17,6 @@
 #include "coopsettle/members.h"
 #include "coopsettle/runcommon.h"
 #include "coopsettle/source.h"
-#include "coopsettle/statements.h"
 #include "coopsettle/stored.h"
 #include "coopsettle/surplus.h"
 #include "coopsettle/util.h"
@@ -44,7 +43,6 @@ typedef struct audit_run {
 	char first_day[16], last_day[16];
 	int64_t last_day_n; /* last_day as days since 1970-01-01 */
 	char open_day[16];  /* the local day of the window's first instant */
-	char notice_due[16]; /* statements: a qualified notice's payment due date */
 } audit_run;
 
 static int audit_open(audit_run *a, const char *conninfo, int64_t run_id, cs_error *err)
@@ -1160,230 +1158,5 @@ int cs_audit_export(const char *conninfo, int64_t run_id, cs_export_format fmt,
 cleanup:
 	audit_close(&a);
 	cs_buf_free(&tmp);
-	return rc;
-}
-
-/* ---- statements ---- */
-
-/* Where statements go: the folder and the files' permissions. */
-typedef struct out_dir {
-	const char *path;
-	mode_t mode; /* 0600, or 0640 with --group-readable */
-} out_dir;
-
-static int write_file(const out_dir *dir, int64_t member, const char *ext, const cs_buf *doc,
-		      cs_error *err)
-{
-	cs_buf path, tmp;
-	FILE *f;
-	int rc = -1, ok;
-
-	cs_buf_init(&path);
-	cs_buf_init(&tmp);
-	cs_buf_printf(&path, "%s/member-%lld.%s", dir->path, (long long)member, ext);
-	f = open_temp(path.data, &tmp, dir->mode, err);
-	if (f) {
-		ok = fwrite(doc->data, 1, doc->len, f) == doc->len;
-		if (!ok)
-			cs_error_set(err, cs_exit_for_errno(errno), "cannot write '%s': %s", path.data,
-				     strerror(errno));
-		rc = close_temp(f, tmp.data, path.data, ok, err);
-	}
-	cs_buf_free(&path);
-	cs_buf_free(&tmp);
-	return rc;
-}
-
-/* Writes the statements of one member (amounts of n currencies). */
-static int write_member(const out_dir *dir, cs_statement_doc *doc, cs_buf *b, cs_error *err)
-{
-	cs_buf_reset(b);
-	cs_statement_text(b, doc);
-	if (write_file(dir, doc->member_id, "txt", b, err) < 0)
-		return -1;
-	cs_buf_reset(b);
-	cs_statement_html(b, doc);
-	return write_file(dir, doc->member_id, "html", b, err);
-}
-
-/* Statements are made of distribute runs only. */
-static int statements_of_distribute(const audit_run *a, cs_error *err)
-{
-	if (strcmp(a->run.kind, "distribute") == 0)
-		return 0;
-	cs_error_set(err, CS_EXIT_USAGE, "run %lld is a %s run; statements are made of "
-					 "distribute runs",
-		     (long long)a->run.id, a->run.kind);
-	cs_error_hint(err, "Explain a party's fees with 'coopsettle explain --run %lld "
-			   "--member ID'.",
-		      (long long)a->run.id);
-	return -1;
-}
-
-/* Creates directory dir unless it exists: no more open than its files. */
-static int make_dir(const out_dir *dir, cs_error *err)
-{
-	if (mkdir(dir->path, dir->mode & 0040 ? 0750 : 0700) != 0 && errno != EEXIST)
-		return cs_error_set(err, cs_exit_for_errno(errno), "cannot create directory '%s': %s",
-				    dir->path, strerror(errno));
-	return 0;
-}
-
-/* The parts of every statement of run a: the cooperative, the period, the
- * run and the basis of its patronage step. */
-static void statement_doc_init(cs_statement_doc *doc, audit_run *a)
-{
-	size_t s;
-
-	memset(doc, 0, sizeof(*doc));
-	doc->cooperative = a->cfg->cooperative;
-	doc->first_day = a->first_day;
-	doc->last_day = a->last_day;
-	doc->timezone = a->cfg->timezone;
-	doc->from_text = a->w.from_text;
-	doc->to_text = a->w.to_text;
-	doc->run_id = a->run.id;
-	doc->status = a->run.status;
-	doc->superseded_by = a->run.superseded_by;
-	doc->record_sha256 = a->run.record_sha256;
-	doc->output_sha256 = a->run.output_sha256;
-	doc->net_of_vat = a->cfg->has_vat;
-	for (s = 0; s < a->cfg->n_steps; s++) {
-		const cs_step *st = &a->cfg->steps[s];
-
-		if (st->type != CS_STEP_PATRONAGE)
-			continue;
-		doc->basis = st->basis == CS_BASIS_VOLUME ? "volume" : "fees";
-		if (st->notice_qualified) {
-			cs_day_text(a->notice_due, sizeof(a->notice_due),
-				    cs_day_add(a->last_day_n, st->due_months, st->due_days));
-			doc->notice_due = a->notice_due;
-		}
-		break;
-	}
-}
-
-/* Reads the amounts of the current allocation row (currency cur) into x. */
-static int read_amounts(const audit_run *a, const cs_cursor *c, int cur, cs_statement_amounts *x,
-			cs_error *err)
-{
-	int64_t run_id = a->run.id;
-
-	memset(x, 0, sizeof(*x));
-	x->currency = a->cfg->currencies[cur].code;
-	x->exponent = a->cfg->currencies[cur].exponent;
-	if (stored_amount(cs_cursor_cell(c, 2), &x->basis_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 3), &x->patronage_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 4), &x->cash_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 5), &x->retained_minor, run_id, err) < 0 ||
-	    stored_amount(cs_cursor_cell(c, 6), &x->capital_interest_minor, run_id, err) < 0)
-		return -1;
-	x->has_withheld = cs_cursor_cell(c, 7) != NULL;
-	if (x->has_withheld && stored_amount(cs_cursor_cell(c, 7), &x->withheld_minor, run_id, err) < 0)
-		return -1;
-	return 0;
-}
-
-/* The classes a member holds, in words: version 2 from the run's
- * membership snapshot (both, for a member of both). */
-static const char *member_classes(const audit_run *a, const cs_member *m)
-{
-	if (!m)
-		return NULL;
-	if (a->cfg->version < 2)
-		return cs_class_name(m->cls);
-	if (m->period_count[CS_CLASS_PRODUCER] && m->period_count[CS_CLASS_CONSUMER])
-		return "producer and consumer";
-	return m->period_count[CS_CLASS_PRODUCER] ? "producer" : "consumer";
-}
-
-/* Writes the statement of every member with a stored allocation in run a,
- * gathering one member's rows (one per currency) into doc and amounts at a
- * time; *n_members counts the members. */
-static int write_statements(audit_run *a, const cs_members *members, cs_statement_doc *doc,
-			    cs_statement_amounts *amounts, const out_dir *dir, int64_t *n_members,
-			    cs_error *err)
-{
-	char run_text[24];
-	const char *params[1] = {run_text};
-	int64_t current = 0;
-	cs_cursor c;
-	cs_buf b;
-	int rc = -1, step;
-
-	cs_buf_init(&b);
-	doc->amounts = amounts;
-	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	if (cs_cursor_open(&c, a->db, "cs_statements",
-			   "SELECT member_id, currency, patronage_basis_minor::text,"
-			   " patronage_minor::text, cash_minor::text, retained_minor::text,"
-			   " capital_interest_minor::text, withheld_minor::text"
-			   " FROM coopsettle.member_allocations"
-			   " WHERE run_id = $1::bigint ORDER BY member_id, currency COLLATE \"C\"",
-			   1, params, err) < 0)
-		goto cleanup;
-	while ((step = cs_cursor_next(&c, err)) == 1) {
-		int64_t id;
-		const char *code = cs_cursor_cell(&c, 1);
-		int cur = code ? cs_config_currency_index(a->cfg, code, strlen(code)) : -1;
-
-		if (cs_parse_i64(cs_cursor_cell(&c, 0), &id) < 0 || cur < 0) {
-			cs_error_set(err, CS_EXIT_VERIFY,
-				     "run %lld has a stored allocation the engine cannot have written",
-				     (long long)a->run.id);
-			goto cleanup;
-		}
-		if (*n_members && id != current && write_member(dir, doc, &b, err) < 0)
-			goto cleanup;
-		if (!*n_members || id != current) {
-			const cs_member *m = cs_members_find(members, id);
-
-			(*n_members)++;
-			current = id;
-			doc->member_id = id;
-			doc->n_amounts = 0;
-			doc->member_class = member_classes(a, m);
-		}
-		if (doc->n_amounts == CS_CURRENCIES_MAX)
-			continue; /* (member, currency) is the key: cannot happen untampered */
-		if (read_amounts(a, &c, cur, &amounts[doc->n_amounts++], err) < 0)
-			goto cleanup;
-	}
-	if (step < 0 || (*n_members && write_member(dir, doc, &b, err) < 0))
-		goto cleanup;
-	rc = 0;
-cleanup:
-	cs_cursor_close(&c);
-	cs_buf_free(&b);
-	return rc;
-}
-
-int cs_audit_statements(const char *conninfo, int64_t run_id, const char *path,
-			int group_readable, cs_buf *report, cs_error *err)
-{
-	out_dir d = {path, group_readable ? 0640 : 0600};
-	const out_dir *dir = &d;
-	audit_run a;
-	cs_members *members = cs_members_new();
-	cs_statement_doc doc;
-	cs_statement_amounts amounts[CS_CURRENCIES_MAX];
-	int64_t n_members = 0;
-	int rc = -1;
-
-	if (audit_open(&a, conninfo, run_id, err) < 0 || statements_of_distribute(&a, err) < 0 ||
-	    make_dir(dir, err) < 0 ||
-	    (a.cfg->version >= 2 ? cs_stored_memberships(a.db, a.run.id, members, err)
-				 : cs_source_members(a.db, a.cfg, members, 0, err)) < 0)
-		goto cleanup;
-	statement_doc_init(&doc, &a);
-	if (write_statements(&a, members, &doc, amounts, dir, &n_members, err) < 0)
-		goto cleanup;
-	cs_buf_printf(report, "coopsettle: wrote statements of %lld member%s of run %lld to %s "
-			      "(member-ID.txt and member-ID.html)\n",
-		      (long long)n_members, n_members == 1 ? "" : "s", (long long)run_id, path);
-	rc = 0;
-cleanup:
-	audit_close(&a);
-	cs_members_free(members);
 	return rc;
 }
