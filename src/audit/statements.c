@@ -635,9 +635,9 @@ void cs_statement_text(cs_buf *out, const cs_statement_doc *d)
 				for (q = l->label; *q; q++)
 					cols += ((unsigned char)*q & 0xc0) != 0x80;
 				cols += l->kind == K_SUB ? 4 : 2;
-				do
+				cs_buf_puts(out, "  "); /* at least two spaces */
+				for (cols += 2; cols < 64; cols++)
 					cs_buf_putc(out, ' ');
-				while (++cols < 64);
 				cs_buf_printf(out, "%s\n", l->value);
 			}
 		}

@@ -285,6 +285,8 @@ def letters(t):
                 t.check("→" in p2, "%s: old → new on the corrected statement" % what)
                 shutil.copy(os.path.join(out, "statements.pdf"),
                             os.path.join(art, "statements-%s.pdf" % lang))
+                shutil.copy(os.path.join(out, "member-1.txt"),
+                            os.path.join(art, "member-1-%s.txt" % lang))
                 t.check(screenshot(chrome, os.path.join(out, "member-1.html"),
                                    os.path.join(art, "statement-%s.png" % lang)),
                         "%s: a screenshot of member 1's statement" % what)
