@@ -706,17 +706,35 @@ void cs_statement_html_end(cs_buf *out)
 	cs_buf_puts(out, "</body>\n</html>\n");
 }
 
-void cs_statement_html_page(cs_buf *out, const cs_statement_doc *d)
+/* Appends text escaped, from a buffer fn fills (a sentence of ours). */
+static void html_sentence(cs_buf *out, const cs_statement_doc *d,
+			  void (*fn)(cs_buf *, const cs_statement_doc *))
 {
-	slines *s = calloc(1, sizeof(*s));
-	char period[96], id[32];
-	size_t i;
-	int in_table = 0;
+	cs_buf t;
 
-	CS_ASSERT(s != NULL);
-	build(s, d);
-	cs_buf_printf(out, "<section class=\"page\" id=\"member-%lld\">\n<div class=\"sender\">",
-		      (long long)d->member_id);
+	cs_buf_init(&t);
+	fn(&t, d);
+	cs_html_escape(out, t.data ? t.data : "");
+	cs_buf_free(&t);
+}
+
+static void html_fact(cs_buf *out, const char *term, const char *value)
+{
+	cs_buf_puts(out, "<dt>");
+	cs_html_escape(out, term);
+	cs_buf_puts(out, "</dt><dd>");
+	cs_html_escape(out, value);
+	cs_buf_puts(out, "</dd>\n");
+}
+
+/* The sender, the address block, the title, the facts, the resolution and
+ * a correction's note. */
+static void html_head(cs_buf *out, const cs_statement_doc *d)
+{
+	char period[96], id[32], text[LINE_TEXT_BYTES];
+
+	snprintf(id, sizeof(id), "%lld", (long long)d->member_id);
+	cs_buf_printf(out, "<section class=\"page\" id=\"member-%s\">\n<div class=\"sender\">", id);
 	cs_html_escape(out, d->cooperative);
 	cs_buf_puts(out, "</div>\n<div class=\"address\">");
 	if (d->member_name) {
@@ -726,67 +744,48 @@ void cs_statement_html_page(cs_buf *out, const cs_statement_doc *d)
 			cs_html_escape(out, d->member_address);
 		}
 	} else {
-		snprintf(id, sizeof(id), "%lld", (long long)d->member_id);
 		cs_html_escape(out, W(d, W_MEMBER_NO));
 		cs_buf_printf(out, " %s", id);
 	}
 	cs_buf_puts(out, "</div>\n<h1>");
 	cs_html_escape(out, W(d, W_TITLE));
-	cs_buf_puts(out, "</h1>\n<dl class=\"facts\">\n<dt>");
-	cs_html_escape(out, W(d, W_MEMBER_NO));
-	cs_buf_printf(out, "</dt><dd>%lld</dd>\n", (long long)d->member_id);
-	if (d->member_class) {
-		cs_buf_puts(out, "<dt>");
-		cs_html_escape(out, W(d, W_CLASS));
-		cs_buf_puts(out, "</dt><dd>");
-		cs_html_escape(out, class_words(d));
-		cs_buf_puts(out, "</dd>\n");
-	}
+	cs_buf_puts(out, "</h1>\n<dl class=\"facts\">\n");
+	html_fact(out, W(d, W_MEMBER_NO), id);
+	if (d->member_class)
+		html_fact(out, W(d, W_CLASS), class_words(d));
 	period_text(period, sizeof(period), d);
-	cs_buf_puts(out, "<dt>");
-	cs_html_escape(out, W(d, W_PERIOD));
-	cs_buf_puts(out, "</dt><dd>");
-	cs_html_escape(out, period);
-	cs_buf_puts(out, "</dd>\n</dl>\n<p class=\"intro\">");
-	{
-		cs_buf t;
-
-		cs_buf_init(&t);
-		intro_text(&t, d);
-		cs_html_escape(out, t.data ? t.data : "");
-		cs_buf_free(&t);
-	}
+	html_fact(out, W(d, W_PERIOD), period);
+	cs_buf_puts(out, "</dl>\n<p class=\"intro\">");
+	html_sentence(out, d, intro_text);
 	cs_buf_puts(out, "</p>\n");
-	if (d->supersedes || d->superseded_by) {
-		char text[LINE_TEXT_BYTES];
+	if (!d->supersedes && !d->superseded_by)
+		return;
+	if (d->supersedes)
+		snprintf(text, sizeof(text), W(d, W_CORRECTED), (long long)d->supersedes);
+	else
+		snprintf(text, sizeof(text), W(d, W_CORRECTED_LATER), (long long)d->superseded_by);
+	cs_buf_puts(out, "<p class=\"correction\">");
+	cs_html_escape(out, text);
+	cs_buf_puts(out, "</p>\n");
+}
 
-		if (d->supersedes)
-			snprintf(text, sizeof(text), W(d, W_CORRECTED), (long long)d->supersedes);
-		else
-			snprintf(text, sizeof(text), W(d, W_CORRECTED_LATER),
-				 (long long)d->superseded_by);
-		cs_buf_puts(out, "<p class=\"correction\">");
-		cs_html_escape(out, text);
-		cs_buf_puts(out, "</p>\n");
-	}
+/* The lines: headings, tables of rows, sentences. */
+static void html_lines(cs_buf *out, const slines *s)
+{
+	size_t i;
+	int in_table = 0;
+
 	for (i = 0; i < s->n; i++) {
 		const sline *l = &s->l[i];
 
-		if (l->kind == K_HEAD || l->kind == K_NOTE || l->kind == K_TOTAL) {
-			if (in_table)
-				cs_buf_puts(out, "</table>\n");
+		if (in_table && l->kind != K_ROW && l->kind != K_SUB) {
+			cs_buf_puts(out, "</table>\n");
 			in_table = 0;
 		}
-		if (l->kind == K_HEAD) {
-			cs_buf_puts(out, "<h2>");
+		if (l->kind == K_HEAD || l->kind == K_NOTE) {
+			cs_buf_puts(out, l->kind == K_HEAD ? "<h2>" : "<p class=\"note\">");
 			cs_html_escape(out, l->label);
-			cs_buf_puts(out, "</h2>\n");
-			continue;
-		}
-		if (l->kind == K_NOTE) {
-			cs_buf_puts(out, "<p class=\"note\">");
-			cs_html_escape(out, l->label);
-			cs_buf_puts(out, "</p>\n");
+			cs_buf_puts(out, l->kind == K_HEAD ? "</h2>\n" : "</p>\n");
 			continue;
 		}
 		if (!in_table)
@@ -804,27 +803,23 @@ void cs_statement_html_page(cs_buf *out, const cs_statement_doc *d)
 	}
 	if (in_table)
 		cs_buf_puts(out, "</table>\n");
-	if (has_notice(d)) {
-		{
-			cs_buf t;
+}
 
-			cs_buf_init(&t);
-			notice_text(&t, d);
-			cs_buf_puts(out, "<h2>Written notice of allocation</h2>\n<p>");
-			cs_html_escape(out, t.data ? t.data : "");
-			cs_buf_puts(out, "</p>\n");
-			cs_buf_free(&t);
-		}
+void cs_statement_html_page(cs_buf *out, const cs_statement_doc *d)
+{
+	slines *s = calloc(1, sizeof(*s));
+
+	CS_ASSERT(s != NULL);
+	build(s, d);
+	html_head(out, d);
+	html_lines(out, s);
+	if (has_notice(d)) {
+		cs_buf_puts(out, "<h2>Written notice of allocation</h2>\n<p>");
+		html_sentence(out, d, notice_text);
+		cs_buf_puts(out, "</p>\n");
 	}
 	cs_buf_puts(out, "<footer>");
-	{
-		cs_buf t;
-
-		cs_buf_init(&t);
-		footer_text(&t, d);
-		cs_html_escape(out, t.data ? t.data : "");
-		cs_buf_free(&t);
-	}
+	html_sentence(out, d, footer_text);
 	cs_buf_puts(out, "<br>\nRun record SHA-256: <code>");
 	cs_html_escape(out, d->record_sha256);
 	cs_buf_puts(out, "</code><br>\nRun output SHA-256: <code>");
