@@ -55,16 +55,4 @@ typedef struct cs_export_request {
  */
 int cs_audit_export(const cs_export_request *q, cs_error *err);
 
-/*
- * Writes one statement per member of distribute run run_id into directory
- * dir (created 0700, or 0750 when group_readable, when missing) as
- * member-ID.txt and member-ID.html, each 0600 (0640 when group_readable):
- * members' figures are private. Each file is written under a mkstemp name
- * in dir and renamed into place when complete, so a symlink pre-placed at
- * either name is replaced, never followed. Appends a one-line summary to
- * report. Returns 0, or -1 with err filled (exit 2 for a settle run).
- */
-int cs_audit_statements(const char *conninfo, int64_t run_id, const char *dir, int group_readable,
-			cs_buf *report, cs_error *err);
-
 #endif

@@ -259,6 +259,17 @@ typedef struct cs_config {
 	/* derived: the fund accounts of all rules, each once, sorted bytewise */
 	char **fund_accounts;
 	size_t n_fund_accounts;
+	/* `statements` and `source.member_details` (docs/statements.md): how
+	 * member statements are written. Presentation only: no run reads them,
+	 * so they change no input or output hash. */
+	int stmt_language_de;         /* statements.language: de (default en) */
+	char *stmt_resolution_body;   /* statements.resolution.body, NULL: none */
+	int has_stmt_resolution;      /* statements.resolution given */
+	int64_t stmt_resolution_day;  /* its date, days since 1970-01-01 */
+	int has_stmt_payout;          /* statements.payout_date given */
+	int64_t stmt_payout_day;
+	cs_relation source_member_details; /* default coopsettle.member_details */
+	int member_details_given;     /* named in the config (a missing one is an error) */
 } cs_config;
 
 /* Frees a config and everything it owns. NULL is allowed. */

@@ -25,7 +25,7 @@ CS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 CS_DEPS="build-essential cmake pkg-config clang libclang-rt-14-dev libpq-dev
 	libgmp-dev libyaml-dev libssl-dev libcmocka-dev postgresql-15
 	postgresql-client-15 python3 python3-psycopg2 valgrind time
-	hledger beancount man-db groff-base chromium"
+	hledger beancount man-db groff-base chromium poppler-utils"
 
 # We only use these binaries, never postgresql-common's clusters or wrappers.
 CS_PG_BIN="${CS_PG_BIN:-/usr/lib/postgresql/15/bin}"

@@ -36,7 +36,6 @@ typedef struct audit_run {
 	char first_day[16], last_day[16];
 	int64_t last_day_n;  /* last_day as days since 1970-01-01 */
 	char open_day[16];   /* the local day of the window's first instant */
-	char notice_due[16]; /* statements: a qualified notice's payment due date */
 } audit_run;
 
 /* Connects, loads run run_id with its config and begins the read

@@ -16,6 +16,7 @@
 #include "coopsettle/config_load.h"
 #include "coopsettle/error.h"
 #include "coopsettle/report.h"
+#include "coopsettle/statements_run.h"
 #include "coopsettle/status.h"
 #include "coopsettle/util.h"
 #include "coopsettle/verify.h"
@@ -116,24 +117,36 @@ static const char export_help[] =
 
 static const char statements_help[] =
 	"usage: coopsettle [--db CONNINFO] statements --run N --out DIR\n"
-	"                  [--group-readable]\n"
+	"                  [--format html|pdf] [--config FILE] [--group-readable]\n"
 	"\n"
 	"Writes one statement per member of distribute run N into DIR (created if\n"
-	"missing), as member-ID.txt and member-ID.html: the cooperative, the\n"
-	"period, the member's patronage basis, the refund split into cash and\n"
-	"retained parts, the capital interest, the run id and its record hash.\n"
+	"missing), as member-ID.txt and member-ID.html, and statements.html with\n"
+	"every member, one per A4 page: a letter in the config's\n"
+	"statements.language (en or de) with the member's name and address\n"
+	"(source.member_details), the resolution and payout date, the interest on\n"
+	"capital (capital, rate, days; gross, withheld, net), the patronage refund\n"
+	"(member business, uniform rate, cash and credited to capital), the total\n"
+	"paid, and the run's hashes in a footnote (docs/statements.md).\n"
 	"The files are readable by their owner only (0600; a new DIR 0700).\n"
 	"\n"
 	"  --run N            the distribute run\n"
 	"  --out DIR          the folder to write into\n"
+	"  --format html|pdf  html (default): the files above; pdf: also\n"
+	"                     member-ID.pdf and statements.pdf, printed by headless\n"
+	"                     Chromium (chromium in PATH, or $CS_CHROMIUM)\n"
+	"  --config FILE      take the statements keys, the cooperative's name and\n"
+	"                     source.member_details from FILE (default: from the\n"
+	"                     run's own config); the figures are always the run's\n"
 	"  --group-readable   files 0640 (a new DIR 0750), for a group that sends\n"
 	"                     the statements\n"
 	"  --db CONNINFO      as before the command (coopsettle --help)\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"exit codes: 0 done; 1 a failure a retry can cure (server down, connection\n"
-	"lost, disk full); 2 usage, no such run, not a distribute run, a folder that\n"
-	"cannot be made, connection settings or permission\n";
+	"lost, disk full), or Chromium failed or timed out; 2 usage, config, no such\n"
+	"run, not a distribute run, a folder that cannot be made, a missing\n"
+	"source.member_details the config names, --format pdf without Chromium\n"
+	"(nothing written), connection settings or permission\n";
 
 static const char status_help[] =
 	"usage: coopsettle [--db CONNINFO] status [--config FILE]\n"
@@ -257,7 +270,9 @@ static const struct {
 	{"export", export_help,
 	 {[OPT_RUN] = 1, [OPT_FORMAT] = 1, [OPT_OUTPUT] = 1, [OPT_CONFIG] = 1, [OPT_PERIOD] = 1,
 	  [OPT_FROM] = 1, [OPT_TO] = 1, [OPT_ACCOUNTS] = 1, [OPT_GROUP] = 1}},
-	{"statements", statements_help, {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_GROUP_READABLE] = 1}},
+	{"statements", statements_help,
+	 {[OPT_RUN] = 1, [OPT_OUT] = 1, [OPT_GROUP_READABLE] = 1, [OPT_FORMAT] = 1,
+	  [OPT_CONFIG] = 1}},
 	{"status", status_help,
 	 {[OPT_CONFIG] = 1, [OPT_PERIOD] = 1, [OPT_FROM] = 1, [OPT_TO] = 1, [OPT_JSON] = 1}},
 	{"report", report_help,
@@ -491,6 +506,40 @@ static int run_report(const tool_args *a)
 	return finish(rc, &err);
 }
 
+/* statements: the files, and a one-line summary on stdout. */
+static int run_statements(const tool_args *a)
+{
+	cs_statements_opts so;
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+	cs_error err;
+	cs_buf report;
+	int rc;
+
+	if (a->format && strcmp(a->format, "html") != 0 && strcmp(a->format, "pdf") != 0)
+		return cs_usage_error("statements", "unknown format '%s' (html or pdf)", a->format);
+	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
+		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
+		return CS_EXIT_USAGE;
+	}
+	memset(&so, 0, sizeof(so));
+	so.conninfo = a->conninfo;
+	so.run_id = a->run;
+	so.dir = a->out_dir;
+	so.group_readable = a->group_readable;
+	so.pdf = a->format && strcmp(a->format, "pdf") == 0;
+	so.presentation = cfg;
+	cs_error_clear(&err);
+	cs_buf_init(&report);
+	rc = cs_statements_write(&so, &report, &err);
+	if (report.len)
+		cs_text_clean(report.data, report.len, 1);
+	fputs(report.data ? report.data : "", stdout); /* a summary, as settle's */
+	cs_buf_free(&report);
+	cs_config_free(cfg);
+	return finish(rc, &err);
+}
+
 /* Checks that command cmd has the options it needs, runs it and returns its
  * exit code. */
 static int run_tool(const char *cmd, const tool_args *a)
@@ -527,11 +576,7 @@ static int run_tool(const char *cmd, const tool_args *a)
 	} else {
 		if (!a->out_dir)
 			return cs_usage_error(cmd, "%s needs --out DIR", cmd);
-		rc = cs_audit_statements(conninfo, a->run, a->out_dir, a->group_readable, &report,
-					 &err);
-		if (report.len)
-			cs_text_clean(report.data, report.len, 1);
-		fputs(report.data ? report.data : "", stdout); /* a summary, as settle's */
+		return run_statements(a);
 	}
 	cs_buf_free(&report);
 	return finish(rc, &err);

@@ -410,12 +410,14 @@ static void h_source_relation(cfg_parse *p, void *obj, int arg, const cfg_event 
 	cs_relation *r = arg == 0 ? &cfg->source_transactions
 		       : arg == 1 ? &cfg->source_members
 		       : arg == 2 ? &cfg->source_costs
-				  : &cfg->source_capital;
+		       : arg == 3 ? &cfg->source_capital
+				  : &cfg->source_member_details;
 
 	(void)obj;
 	if (arg == 3 && !cfg_version_2(p, v))
 		return;
-	cfg_get_relation(p, v, r);
+	if (cfg_get_relation(p, v, r) == 0 && arg == 4)
+		cfg->member_details_given = 1;
 }
 
 static const key_spec source_keys[] = {
@@ -423,6 +425,7 @@ static const key_spec source_keys[] = {
 	{"members", h_source_relation, 1, 0},
 	{"costs", h_source_relation, 2, 0},
 	{"capital", h_source_relation, 3, 0},
+	{"member_details", h_source_relation, 4, 0},
 };
 
 static void h_source(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -482,6 +485,7 @@ static const key_spec top_keys[] = {
 	{"fees", cfg_h_fees, 0, 1},
 	{"surplus", cfg_h_surplus, 0, 0},
 	{"vat", cfg_h_vat_default, 0, 0},
+	{"statements", cfg_h_statements, 0, 0},
 };
 
 /* Pass 1 reads `currencies` and `version` only (quietly): money is checked
@@ -509,6 +513,8 @@ static void set_defaults(cs_config *cfg)
 	CS_ASSERT(set_default_relation(&cfg->source_members, "coopsettle.members") == 0);
 	CS_ASSERT(set_default_relation(&cfg->source_costs, "coopsettle.operating_costs") == 0);
 	CS_ASSERT(set_default_relation(&cfg->source_capital, "coopsettle.capital_movements") == 0);
+	CS_ASSERT(set_default_relation(&cfg->source_member_details, "coopsettle.member_details") ==
+		  0);
 	for (i = 0; i < CS_ACCOUNT_COUNT; i++)
 		if (cfg->accounts[i] == NULL)
 			cfg->accounts[i] = cfg_xstrndup(account_defaults[i], strlen(account_defaults[i]));

@@ -76,6 +76,9 @@ void cfg_h_opening(cfg_parse *p, void *obj, int arg, const cfg_event *v);
 void cfg_h_loss_cover(cfg_parse *p, void *obj, int arg, const cfg_event *v);
 void cfg_h_total_assets(cfg_parse *p, void *obj, int arg, const cfg_event *v);
 
+/* `statements` (keys_statements.c): language, resolution, payout date. */
+void cfg_h_statements(cfg_parse *p, void *obj, int arg, const cfg_event *v);
+
 /* The checks that need the whole file and the defaults (the accounts): fund
  * and loss_cover accounts, the total assets `until` needs; then the
  * accounts whose balances a distribute run reads (cfg->balance_accounts). */

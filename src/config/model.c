@@ -191,6 +191,8 @@ void cs_config_free(cs_config *cfg)
 	cfg_relation_clear(&cfg->source_members);
 	cfg_relation_clear(&cfg->source_costs);
 	cfg_relation_clear(&cfg->source_capital);
+	cfg_relation_clear(&cfg->source_member_details);
+	free(cfg->stmt_resolution_body);
 	cfg_relation_clear(&cfg->costs_relation);
 	for (i = 0; i < CS_ACCOUNT_COUNT; i++)
 		free(cfg->accounts[i]);

@@ -779,7 +779,7 @@ static void test_config__diag_print_format(void **state)
 	cs_config_diag_print(f, &diag, "c.yaml", NULL, 0);
 	fclose(f);
 	assert_string_equal(out, "c.yaml:6:24: unknown key 'x' in 'source' (valid keys: "
-				 "transactions, members, costs, capital)\n"
+				 "transactions, members, costs, capital, member_details)\n"
 				 "c.yaml: more errors were omitted (only the first 50 are shown)\n");
 	free(out);
 }
