@@ -67,6 +67,11 @@ typedef struct cs_statement_amounts {
 	 * member business (stored figures); class_basis_minor 0: no rate */
 	cs_i128 class_refunds_minor, class_basis_minor;
 	cs_i128 pool_minor; /* all refunds of the run in this currency */
+	/* the VAT on the member's fees as a member in the settle runs the
+	 * distribute run was built on (spec 10.8.7: the sum of the per-side,
+	 * per-transaction roundings the runs stored); has_vat 0: none shown */
+	int has_vat;
+	cs_i128 vat_minor;
 } cs_statement_amounts;
 
 /* Everything one statement shows; every pointer is the caller's. */

@@ -181,6 +181,7 @@ typedef enum word {
 	W_PATRONAGE,
 	W_BASIS_FEES,
 	W_BASIS_FEES_NET,
+	W_VAT_ON_FEES,
 	W_BASIS_VOLUME,
 	W_UNIFORM_RATE,
 	W_UNIFORM_RATE_ROUNDED,
@@ -227,6 +228,7 @@ static const char *const words[2][W_COUNT] = {
 		[W_PATRONAGE] = "Patronage refund",
 		[W_BASIS_FEES] = "Your member business (fees you paid as a member)",
 		[W_BASIS_FEES_NET] = "Your member business (fees you paid as a member, net of VAT)",
+		[W_VAT_ON_FEES] = "VAT on these fees (on your invoices, not part of the basis)",
 		[W_BASIS_VOLUME] = "Your member business (your sales or purchases as a member)",
 		[W_UNIFORM_RATE] = "Uniform refund rate",
 		[W_UNIFORM_RATE_ROUNDED] = "Uniform refund rate (rounded)",
@@ -283,6 +285,8 @@ static const char *const words[2][W_COUNT] = {
 				 "Geb\xc3\xbc" "hren)",
 		[W_BASIS_FEES_NET] = "Ihre Mitgliedergesch\xc3\xa4" "fte (als Mitglied gezahlte "
 				     "Geb\xc3\xbc" "hren ohne Umsatzsteuer)",
+		[W_VAT_ON_FEES] = "darauf berechnete Umsatzsteuer (in Ihren Rechnungen, nicht Teil "
+				  "der Bemessung)",
 		[W_BASIS_VOLUME] = "Ihre Mitgliedergesch\xc3\xa4" "fte (Ihre Ums\xc3\xa4" "tze als "
 				   "Mitglied)",
 		[W_UNIFORM_RATE] = "Einheitlicher Satz der R\xc3\xbc" "ckverg\xc3\xbc" "tung",
@@ -428,6 +432,8 @@ static void patronage_lines(slines *s, const cs_statement_doc *d, const cs_state
 		       : d->net_of_vat		       ? W_BASIS_FEES_NET
 							 : W_BASIS_FEES),
 		  n->basis_minor, o->basis_minor);
+	if (d->net_of_vat && a->has_vat)
+		money_row(s, d, a, K_SUB, W(d, W_VAT_ON_FEES), a->vat_minor, a->vat_minor);
 	if (n->patronage_minor != 0 && a->class_basis_minor > 0) {
 		mpq_t q;
 		int rounded;

@@ -63,6 +63,14 @@ typedef struct stmt_run {
 	 * every refund */
 	cs_i128 group_refunds[4][CS_CURRENCIES_MAX], group_basis[4][CS_CURRENCIES_MAX];
 	cs_i128 pool[CS_CURRENCIES_MAX];
+	/* the VAT on each member's fees as a member, by member and currency,
+	 * in the settle runs the run was built on (config with VAT only) */
+	struct vat_row {
+		int64_t member;
+		int cur;
+		cs_i128 vat;
+	} *vat;
+	size_t n_vat;
 } stmt_run;
 
 static void run_close(stmt_run *a)
@@ -76,6 +84,7 @@ static void run_close(stmt_run *a)
 	cs_config_free(a->cfg);
 	cs_db_close(a->db);
 	free(a->old);
+	free(a->vat);
 	for (i = 0; i < a->n_details; i++) {
 		free(a->details[i].name);
 		free(a->details[i].address);
@@ -548,6 +557,72 @@ cleanup:
 	return rc;
 }
 
+/* The VAT each member bore on its fees as a member in the settle runs the
+ * run was built on (its depends_on; spec 10.8.7: their stored per-party
+ * sums of per-transaction roundings), read when the config has VAT. */
+static int load_vat(stmt_run *a, cs_error *err)
+{
+	cs_buf ids;
+	const char *params[1];
+	cs_cursor c;
+	size_t i;
+	int step, rc = -1;
+
+	if (!a->cfg->has_vat || !a->run.has_depends_on || a->run.n_depends_on == 0)
+		return 0;
+	cs_buf_init(&ids);
+	for (i = 0; i < a->run.n_depends_on; i++)
+		cs_buf_printf(&ids, "%s%lld", i ? "," : "{", (long long)a->run.depends_on[i]);
+	cs_buf_putc(&ids, '}');
+	params[0] = ids.data;
+	if (cs_cursor_open(&c, a->db, "cs_statements_vat",
+			   "SELECT party_id, currency, sum(vat_minor)::text"
+			   " FROM coopsettle.party_totals WHERE run_id = ANY($1::bigint[])"
+			   " AND member AND vat_minor IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+			   1, params, err) < 0)
+		goto cleanup;
+	while ((step = cs_cursor_next(&c, err)) == 1) {
+		const char *code = cs_cursor_cell(&c, 1);
+		int cur = code ? cs_config_currency_index(a->cfg, code, strlen(code)) : -1;
+		struct vat_row *v;
+
+		if (cur < 0)
+			continue; /* a currency the distribute config does not list */
+		a->vat = realloc(a->vat, (a->n_vat + 1) * sizeof(*a->vat));
+		CS_ASSERT(a->vat != NULL);
+		v = &a->vat[a->n_vat];
+		if (cs_parse_i64(cs_cursor_cell(&c, 0), &v->member) < 0 ||
+		    audit_stored_amount(cs_cursor_cell(&c, 2), &v->vat, a->run.id, err) < 0)
+			goto cleanup;
+		v->cur = cur;
+		a->n_vat++;
+	}
+	rc = step < 0 ? -1 : 0;
+cleanup:
+	cs_cursor_close(&c);
+	cs_buf_free(&ids);
+	return rc;
+}
+
+/* The VAT row of (member, cur), or NULL (rows are ordered by member). */
+static const struct vat_row *find_vat(const stmt_run *a, int64_t member, int cur)
+{
+	size_t lo = 0, hi = a->n_vat;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->vat[mid].member < member)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < a->n_vat && a->vat[lo].member == member; lo++)
+		if (a->vat[lo].cur == cur)
+			return &a->vat[lo];
+	return NULL;
+}
+
 /* ---- one member's statement ---- */
 
 /* The parts of every statement of run a. */
@@ -674,6 +749,12 @@ static void member_amounts(const stmt_run *a, cs_statement_amounts *x, int64_t i
 	x->class_refunds_minor = a->group_refunds[g][cur];
 	x->class_basis_minor = a->group_basis[g][cur];
 	x->pool_minor = a->pool[cur];
+	if (a->cfg->has_vat && a->run.has_depends_on) {
+		const struct vat_row *v = find_vat(a, id, cur);
+
+		x->has_vat = 1;
+		x->vat_minor = v ? v->vat : 0;
+	}
 }
 
 typedef struct writer {
@@ -840,6 +921,7 @@ int cs_statements_write(const cs_statements_opts *o, cs_buf *report, cs_error *e
 		goto cleanup;
 	a.have_sd = 1;
 	if (load_old(&a, err) < 0 || load_details(&a, err) < 0 || load_rates(&a, err) < 0 ||
+	    load_vat(&a, err) < 0 ||
 	    make_dir(&d, err) < 0 || write_all(&a, &wr, err) < 0)
 		goto cleanup;
 	if (o->pdf && print_all(chrome.data, &wr, err) < 0)

@@ -18,6 +18,7 @@ each side; capital interest 5% on the daily balance with 26.375%
 withheld; the rest as patronage refunds, half to each class, 40% in cash.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -338,9 +339,45 @@ def letters(t):
     db.drop()
 
 
+def vat_on_fees(t):
+    """With VAT on fees (issue 21): the statement shows, under the member
+    business (net fees), the VAT charged on those fees -- the sum of the
+    per-transaction VAT the settle runs stored for the member. Worked by
+    hand: 5% borne half by each side, 19% VAT excluded; sales of 200.00 and
+    400.00 give side fees of 5.00 and 10.00, VAT 0.95 and 1.90 (exact, no
+    rounding), so producer 1 and consumer 10 each bore 15.00 net, 2.85 VAT."""
+    cfg = {"version": 2, "cooperative": "Steuer eG", "currency": "EUR",
+           "currencies": {"EUR": 2}, "timezone": "Europe/Berlin", "vat": {"rate": "19%"},
+           "fees": [{"id": "all", "rate": "5%",
+                     "borne_by": {"producer": "1/2", "consumer": "1/2"}}],
+           "surplus": {"costs": {"amount": {"EUR": "0.00"}}, "steps": [
+               {"id": "refund", "type": "patronage", "share": "remaining",
+                "classes": {"producer": "50%", "consumer": "50%"}}]}}
+    db = TestDB()
+    db.add_members([(1, "producer", "2020-01-01", None, None),
+                    (10, "consumer", "2020-01-01", None, None)])
+    db.add_transactions([(1, "2026-10-05 12:00:00+02", 1, 10, 20000, "EUR", "x"),
+                         (2, "2026-10-06 12:00:00+02", 1, 10, 40000, "EUR", "x")])
+    path = db.write_config(cfg)
+    t.eq(db.run("settle", "--config", path, "--period", "2026-10").code, 0, "settle")
+    t.eq(db.run("distribute", "--config", path, "--period", "2026-10").code, 0, "distribute")
+    out = os.path.join(db.tmp, "st-vat")
+    r = db.run("statements", "--run", "2", "--out", out)
+    t.eq(r.code, 0, "statements %r" % r)
+    for m in (1, 10):
+        with open(os.path.join(out, "member-%d.txt" % m), encoding="utf-8") as f:
+            text = f.read()
+        t.check(re.search(r"net of VAT\).*€15\.00", text) is not None,
+                "member %d: member business 15.00 net:\n%s" % (m, text))
+        t.check(re.search(r"VAT on these fees.*€2\.85", text) is not None,
+                "member %d: VAT on those fees 2.85:\n%s" % (m, text))
+    db.drop()
+
+
 def main():
     t = Runner()
     t.case(letters)
+    t.case(vat_on_fees)
     return t.finish()
 
 
