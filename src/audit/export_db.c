@@ -242,9 +242,11 @@ static int one_run(export_job *j, cs_error *err)
 static int datev_fiscal_year(export_job *j, cs_error *err)
 {
 	const cs_accounts_map *m = j->q->map;
-	int y = atoi(j->first), mo = atoi(j->first + 5), d = atoi(j->first + 8);
+	int y = 0, mo = 0, d = 0, n;
 	char end[48];
 
+	n = sscanf(j->first, "%4d-%2d-%2d", &y, &mo, &d);
+	CS_ASSERT(n == 3); /* j->first is cs_day_text's YYYY-MM-DD */
 	if (mo < (int)m->fy_month || (mo == (int)m->fy_month && d < (int)m->fy_day))
 		y--;
 	snprintf(j->fy_start, sizeof(j->fy_start), "%04d%02u%02u", y, m->fy_month, m->fy_day);
