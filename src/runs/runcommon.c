@@ -271,8 +271,7 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int 
 {
 	if (cs_db_exec(w, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, err) < 0)
 		return -1;
-	if (cs_db_exec(w, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
-		       NULL, err) < 0 ||
+	if (cs_schema_lock(w, err) < 0 ||
 	    cs_schema_check(w, err) < 0 || cs_run_find_conflict(w, opts, kind, equal, old_ref, err) < 0) {
 		cs_run_rollback(w);
 		return -1;

@@ -21,6 +21,7 @@
  */
 #include "coopsettle/schema.h"
 
+#include "coopsettle/hash.h"
 #include "coopsettle/util.h"
 
 #include <stdio.h>
@@ -28,7 +29,7 @@
 #include <string.h>
 
 static const char *const schema_v1_sql[] = {
-	"CREATE SCHEMA IF NOT EXISTS coopsettle;",
+	/* CREATE SCHEMA: cs_schema_init, with the schema's name */
 	"CREATE TABLE IF NOT EXISTS coopsettle.schema_version ("
 	"  version integer NOT NULL,"
 	"  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now());",
@@ -167,8 +168,7 @@ static const char *const schema_v1_sql[] = {
 	 * are unless the table was edited, and verify still names such an edit) */
 	"DO $$ BEGIN"
 	"  IF (SELECT c.relkind FROM pg_catalog.pg_class c"
-	"      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	"      WHERE n.nspname = 'coopsettle' AND c.relname = 'run_inputs') = 'r' THEN"
+	"      WHERE c.oid = pg_catalog.to_regclass('coopsettle.run_inputs')) = 'r' THEN"
 	"    INSERT INTO coopsettle.run_input_chunks SELECT run_id, min(n),"
 	"      pg_catalog.array_agg(transaction_id ORDER BY n),"
 	"      pg_catalog.array_agg(occurred_at_us ORDER BY n),"
@@ -285,6 +285,43 @@ static const char *const append_only_tables[] = {
 	"run_capital", "run_costs",
 };
 
+void cs_schema_lock_key(char out[24])
+{
+	static const char salt[] = "coopsettle advisory lock: ";
+	const char *name = cs_db_schema();
+	char buf[sizeof(salt) + CS_SCHEMA_NAME_MAX + 1], hex[65];
+	uint64_t u = 0;
+	int i;
+
+	if (strcmp(name, "coopsettle") == 0) {
+		snprintf(out, 24, "%s", CS_ADVISORY_LOCK_KEY);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s%s", salt, name);
+	cs_sha256_hex(buf, strlen(buf), hex);
+	for (i = 0; i < 16; i++) {
+		char c = hex[i];
+
+		u = u << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	/* two's complement without relying on the conversion of a large u */
+	if (u >> 63)
+		snprintf(out, 24, "-%llu", (unsigned long long)(~u + 1));
+	else
+		snprintf(out, 24, "%llu", (unsigned long long)u);
+}
+
+int cs_schema_lock(cs_db *db, cs_error *err)
+{
+	char key[24];
+	const char *params[1];
+
+	cs_schema_lock_key(key);
+	params[0] = key;
+	return cs_db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock($1::bigint)", 1, params,
+			  err);
+}
+
 int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err)
 {
 	cs_db_rows rows;
@@ -294,8 +331,7 @@ int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err)
 
 	if (cs_db_exec(db, "BEGIN", 0, NULL, err) < 0)
 		return -1;
-	if (cs_db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
-		       NULL, err) < 0)
+	if (cs_schema_lock(db, err) < 0)
 		goto fail;
 	/* the version before: 0 when there is no schema yet */
 	if (cs_db_query(db,
@@ -306,6 +342,9 @@ int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err)
 	*from_version = cs_db_cell(&rows, 0, 0) && strcmp(cs_db_cell(&rows, 0, 0), "0") == 0 ? 0
 											    : -1;
 	cs_db_rows_free(&rows);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS \"%s\"", cs_db_schema());
+	if (cs_db_exec(db, sql, 0, NULL, err) < 0)
+		goto fail;
 	for (i = 0; i < sizeof(schema_v1_sql) / sizeof(schema_v1_sql[0]); i++)
 		if (cs_db_exec(db, schema_v1_sql[i], 0, NULL, err) < 0)
 			goto fail;
@@ -371,7 +410,8 @@ int cs_schema_check(cs_db *db, cs_error *err)
 	ok = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
 	cs_db_rows_free(&rows);
 	if (!ok) {
-		cs_error_set(err, CS_EXIT_USAGE, "the coopsettle schema does not exist");
+		cs_error_set(err, CS_EXIT_USAGE, "the coopsettle schema '%s' does not exist",
+			     cs_db_schema());
 		cs_error_hint(err, "Run 'coopsettle init-db' first, as the schema's owner; a "
 				   "retry will not help.");
 		return -1;
