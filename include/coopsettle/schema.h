@@ -49,6 +49,11 @@ int cs_schema_lock(cs_db *db, cs_error *err);
  * filled. */
 int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err);
 
+/* Sets *distributed to 1 when the schema's tables are Citus distributed
+ * tables (schema-based sharding: docs/scale-out.md), where init-db creates
+ * no append-only triggers, else 0. Returns 0, or -1 with err filled. */
+int cs_schema_distributed(cs_db *db, int *distributed, cs_error *err);
+
 /* Checks that the schema exists at CS_SCHEMA_VERSION. Returns 0, or -1 with
  * err filled (with a hint to run init-db). */
 int cs_schema_check(cs_db *db, cs_error *err);

@@ -229,7 +229,7 @@ static int cmd_init_db(const char *conninfo, int argc, char **argv)
 	cs_error err;
 	cs_db *db;
 	const char *config = NULL;
-	int from = 0, version = 0, i = 1, k;
+	int from = 0, version = 0, i = 1, k, distributed = 0;
 
 	while (i < argc) {
 		if (is_help(argv[i])) {
@@ -263,12 +263,16 @@ static int cmd_init_db(const char *conninfo, int argc, char **argv)
 		return k;
 	cs_error_clear(&err);
 	db = cs_db_connect(conninfo, &err);
-	if (!db || cs_schema_init(db, &from, &version, &err) < 0) {
+	if (!db || cs_schema_init(db, &from, &version, &err) < 0 ||
+	    cs_schema_distributed(db, &distributed, &err) < 0) {
 		cs_error_print(&err);
 		cs_db_close(db);
 		return err.exit_code ? err.exit_code : CS_EXIT_RUNTIME;
 	}
 	cs_db_close(db);
+	if (distributed)
+		printf("coopsettle: the tables are Citus distributed tables: append-only is kept "
+		       "by the runner's privileges alone (no triggers; docs/scale-out.md)\n");
 	if (from == 0)
 		printf("coopsettle: schema '%s' created at version %d\n", cs_db_schema(), version);
 	else if (from < version)
