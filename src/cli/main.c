@@ -272,7 +272,8 @@ static int cmd_init_db(const char *conninfo, int argc, char **argv)
 	cs_db_close(db);
 	if (distributed)
 		printf("coopsettle: the tables are Citus distributed tables: append-only is kept "
-		       "by the runner's privileges alone (no triggers; docs/scale-out.md)\n");
+		       "by the runner's privileges and the row-level security of runs, without "
+		       "triggers (docs/scale-out.md)\n");
 	if (from == 0)
 		printf("coopsettle: schema '%s' created at version %d\n", cs_db_schema(), version);
 	else if (from < version)
