@@ -7,6 +7,7 @@
 #                         [--no-diagnostics] [--no-doc]
 #        scripts/bench.sh --law [--dist-members N] [--reps N]
 #                         [--no-diagnostics] [--no-doc]
+#        scripts/bench.sh --citus [--rows N] [--members N] [--reps N] [--no-doc]
 #
 #   --law              distribute under the cooperative law only (config
 #                      version 2, spec 10.2-10.3; scripts/bench/law.sh):
@@ -23,6 +24,12 @@
 #                      copies of the tables (target <= 1.3); diagnostics:
 #                      the reads in the engine's order, the snapshots.
 #                      Section bench:law:members=N
+#   --citus            settle through a Citus coordinator against plain
+#                      PostgreSQL (scripts/bench/citus.sh; needs the Citus
+#                      source, ../shared/citus or CS_CITUS_SRC): the same
+#                      data on both, committed settles alternating, time by
+#                      phase on each server; target <= 1.5. Section
+#                      bench:citus:rows=N of docs/scale-out.md
 #   --v2               config version 2 with dated memberships instead of
 #                      version 1: scripts/bench/bench_v2.yaml, data from
 #                      generate_v2.sql (10% of the ids with two periods, 5%
@@ -77,11 +84,13 @@ DO_DIAG=1
 DO_DOC=1
 V2=0
 LAW=0
+CITUS=0
 SMALL_ROWS=100000
 while (($#)); do
 	case "$1" in
 	--v2) V2=1; shift ;;
 	--law) LAW=1; shift ;;
+	--citus) CITUS=1; shift ;;
 	--small-rows) SMALL_ROWS=${2:?--small-rows needs a value}; shift 2 ;;
 	--rows) ROWS=${2:?--rows needs a value}; shift 2 ;;
 	--members) MEMBERS=${2:?--members needs a value}; shift 2 ;;
@@ -90,7 +99,7 @@ while (($#)); do
 	--no-distribute) DO_DIST=0; shift ;;
 	--no-diagnostics) DO_DIAG=0; shift ;;
 	--no-doc) DO_DOC=0; shift ;;
-	-h | --help) sed -n '2,63s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '2,70s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) cs_die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -269,6 +278,14 @@ open(doc, "w").write(text)
 EOF
 	cs_log "results written to $DOC"
 }
+
+# ------------------------------------------ --citus: a benchmark of its own
+if ((CITUS)); then
+	((!LAW && !V2)) || cs_die "--citus, --law and --v2 are separate benchmarks"
+	# shellcheck source=scripts/bench/citus.sh
+	source scripts/bench/citus.sh
+	exit 0
+fi
 
 # ---------------------------------------------------------------- set-up
 

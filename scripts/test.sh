@@ -6,7 +6,9 @@
 #
 # Builds into build/ (or build-asan/ with AddressSanitizer and UBSan when
 # --sanitize is given), starts a throw-away PostgreSQL 15 cluster under
-# BUILD/pg, runs ctest, stops the cluster and exits with ctest's status.
+# BUILD/pg, runs ctest, stops the cluster; then, in the plain run without
+# ctest arguments and when ../shared/citus (CS_CITUS_SRC) holds the Citus
+# source, scripts/test-citus.sh (docs/scale-out.md). Exits 0 when all passed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -36,6 +38,22 @@ case "${1:-}" in
 esac
 
 cs_install_deps
+# The Citus tests run in the plain run only (CI runs this script twice), and
+# need the Debian packages of the Citus build, installed before any cluster
+# starts (a newer postgresql-server-dev-15 may update PostgreSQL itself).
+# shellcheck source=scripts/lib/citus.sh
+source scripts/lib/citus.sh
+citus=0
+if ((sanitize)); then
+	citus_skip="they run in the plain run (scripts/test.sh without --sanitize)"
+elif (($# > 0)); then
+	citus_skip="ctest arguments were given"
+elif ! citus_skip="$(cs_citus_available)"; then
+	:
+else
+	citus=1
+	cs_install_deps "$CS_CITUS_DEPS"
+fi
 cs_lock "$build_dir"
 cs_log "checking the layers (scripts/check-layers.sh)"
 scripts/check-layers.sh
@@ -57,4 +75,10 @@ cs_pg_start "$build_dir"
 cs_log "running ctest in $build_dir"
 rc=0
 ctest --test-dir "$build_dir" --output-on-failure -j2 "$@" || rc=$?
+if ((citus)); then
+	cs_log "running the Citus tests (scripts/test-citus.sh)"
+	bash scripts/test-citus.sh "$build_dir" || rc=$((rc ? rc : 1))
+else
+	cs_log "skipping the Citus tests: $citus_skip"
+fi
 exit "$rc" # the exit trap stops the cluster, quietly

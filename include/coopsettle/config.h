@@ -223,6 +223,10 @@ typedef struct cs_config {
 	int64_t close_after_us;
 	cs_rounding rounding;
 	cs_on_invalid on_invalid;
+	/* the schema of the engine's tables and of the default source
+	 * relations (key `schema`, default "coopsettle"; util.h says which
+	 * names are allowed) */
+	char *schema;
 	cs_relation source_transactions;
 	cs_relation source_members;
 	cs_relation source_costs;

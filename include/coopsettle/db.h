@@ -30,6 +30,24 @@ typedef struct cs_db_rows {
 	void *result;       /* the PGresult the cells point into */
 } cs_db_rows;
 
+/* The schema that holds the engine's own tables (config key `schema`,
+ * option --schema; default "coopsettle"), for every statement sent after
+ * the call, on every connection: process-wide, like cs_tz_use. The engine's
+ * SQL names its tables `coopsettle.TABLE`; each statement is sent with that
+ * prefix replaced by the quoted name, `"NAME".TABLE` (a schema map: outside
+ * double-quoted identifiers only, at the start of a word, so a quoted
+ * relation of the config is never touched). Returns 0, or -1 with err
+ * filled (exit 2) when name is not a valid schema name (util.h). */
+int cs_db_use_schema(const char *name, cs_error *err);
+
+/* The schema set by cs_db_use_schema ("coopsettle" before any call). */
+const char *cs_db_schema(void);
+
+/* The statement sql as sent: `coopsettle.` mapped to the schema (above).
+ * Newly allocated (the caller frees it), or NULL when out of memory. For
+ * tests and for SQL that is not sent through this interface. */
+char *cs_db_map_schema(const char *sql);
+
 /* Connects with conninfo (NULL or "" means libpq's environment and
  * defaults) and secures the search_path. Returns NULL and fills err on
  * failure. The caller owns the connection (cs_db_close). */

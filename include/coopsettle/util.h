@@ -29,4 +29,15 @@ void cs_text_clean(char *s, size_t n, int keep_newlines);
  * threads. */
 const char *cs_text_shown(const char *s);
 
+/* The longest schema name PostgreSQL keeps (NAMEDATALEN - 1). */
+#define CS_SCHEMA_NAME_MAX 63
+
+/* Checks the name of the schema that holds the engine's tables (config key
+ * `schema`, option --schema): 1 to 63 bytes of lowercase ASCII letters,
+ * digits and '_', not starting with a digit, not 'public',
+ * 'information_schema' or a name starting with 'pg_' (PostgreSQL's own).
+ * Quoted, such a name is itself between the quotes and means what it means
+ * unquoted. Returns NULL when it is fine, else why not (a static string). */
+const char *cs_schema_name_problem(const char *name, size_t len);
+
 #endif

@@ -90,19 +90,20 @@ trap 'cs__on_signal HUP 129' HUP
 
 # ---------------------------------------------------------------- packages
 
-# cs_install_deps: make sure every package in CS_DEPS is installed. As root,
-# installs the missing ones with apt-get; otherwise prints the command to run
-# and exits 1.
+# cs_install_deps [PACKAGES]: make sure every package in PACKAGES (default
+# CS_DEPS) is installed. As root, installs the missing ones with apt-get;
+# otherwise prints the command to run and exits 1.
 cs_install_deps()
 {
 	local pkg status
 	local -a missing=()
+	local list="${1:-$CS_DEPS}"
 
 	if ! command -v dpkg-query >/dev/null 2>&1; then
 		cs_log "dpkg-query not found: not checking for Debian packages"
 		return 0
 	fi
-	for pkg in $CS_DEPS; do
+	for pkg in $list; do
 		status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
 		if [[ "$status" != "install ok installed" ]]; then
 			missing+=("$pkg")

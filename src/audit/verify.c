@@ -1596,9 +1596,12 @@ static int dist_lines_vs_allocations(cs_db *db, const cs_config *cfg, const char
 		" coalesce((c.value->>'loss_carried_out_minor')::numeric, 0) lout"
 		" FROM coopsettle.runs r,"
 		" pg_catalog.jsonb_each(r.statement::jsonb->'currencies') c WHERE r.id = $1::bigint),"
-		" x(cur, party, account, amount) AS ("
-		" SELECT currency, member_id, $2, -(capital_interest_minor"
-		" - coalesce(withheld_minor, 0))"
+		/* the columns named in the first branch, not in a list after x:
+		 * Citus 13.2 loses such a list when it plans x apart ("column
+		 * x.cur does not exist") */
+		" x AS ("
+		" SELECT currency AS cur, member_id AS party, $2 AS account,"
+		" -(capital_interest_minor - coalesce(withheld_minor, 0)) AS amount"
 		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
 		" UNION ALL SELECT currency, member_id, $9, -coalesce(withheld_minor, 0)"
 		" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"

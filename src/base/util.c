@@ -103,3 +103,28 @@ const char *cs_text_shown(const char *s)
 	cs_text_clean(b, strlen(b), 0);
 	return b;
 }
+
+const char *cs_schema_name_problem(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return "a schema name must not be empty";
+	if (len > CS_SCHEMA_NAME_MAX)
+		return "a schema name has at most 63 bytes (PostgreSQL's NAMEDATALEN - 1)";
+	if (name[0] >= '0' && name[0] <= '9')
+		return "a schema name must not start with a digit";
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return "a schema name has only lowercase letters a-z, digits and '_'";
+	}
+	if (len >= 3 && memcmp(name, "pg_", 3) == 0)
+		return "names starting with 'pg_' are reserved for PostgreSQL's own schemas";
+	if ((len == 6 && memcmp(name, "public", 6) == 0) ||
+	    (len == 18 && memcmp(name, "information_schema", 18) == 0))
+		return "the engine's tables need a schema of their own, not 'public' or "
+		       "'information_schema'";
+	return NULL;
+}

@@ -28,12 +28,12 @@
 #endif
 
 static const char usage_line[] =
-	"usage: coopsettle [--db CONNINFO] COMMAND [OPTIONS]\n";
+	"usage: coopsettle [--db CONNINFO] [--schema NAME] COMMAND [OPTIONS]\n";
 
 static const char main_help[] =
 	"coopsettle -- exact fee settlement and surplus distribution for platform cooperatives\n"
 	"\n"
-	"usage: coopsettle [--db CONNINFO] COMMAND [OPTIONS]\n"
+	"usage: coopsettle [--db CONNINFO] [--schema NAME] COMMAND [OPTIONS]\n"
 	"\n"
 	"commands:\n"
 	"  init-db          create or migrate the coopsettle schema (idempotent)\n"
@@ -55,6 +55,9 @@ static const char main_help[] =
 	"                   it, libpq's environment (PGHOST, PGPORT, PGUSER,\n"
 	"                   PGDATABASE, ...) and defaults. Never put a password\n"
 	"                   here: use ~/.pgpass. Before or after the command.\n"
+	"  --schema NAME    the schema of the engine's tables (default coopsettle; a\n"
+	"                   command with --config takes it from the config's key\n"
+	"                   'schema'). Before the command.\n"
 	"  --help           this help (-h too); 'coopsettle COMMAND --help' for a command\n"
 	"  --version        print the version (before or after the command)\n"
 	"\n"
@@ -66,23 +69,25 @@ static const char main_help[] =
 	"not settled or stale runs\n";
 
 static const char init_db_help[] =
-	"usage: coopsettle [--db CONNINFO] init-db\n"
+	"usage: coopsettle [--db CONNINFO] [--schema NAME] init-db [--config FILE]\n"
 	"\n"
-	"Creates the schema 'coopsettle' (input tables transactions, members,\n"
+	"Creates the schema (default 'coopsettle'; the config's key 'schema' or\n"
+	"--schema names another) with its input tables transactions, members,\n"
 	"operating_costs, capital_movements; output tables runs, ledger_lines,\n"
 	"party_totals, currency_totals, settlement_rejects, distribution_steps,\n"
 	"member_allocations; the snapshots of what runs read: run_input_chunks\n"
-	"with the view run_inputs, run_memberships, run_capital, run_costs) or\n"
+	"with the view run_inputs, run_memberships, run_capital, run_costs, or\n"
 	"migrates an older version to the current one in place, in one\n"
 	"transaction. Running it twice is harmless. It says\n"
 	"which it did: 'created', 'migrated from version N to M' or 'already\n"
 	"current'. Run it as the schema's owner (docs/operations.md).\n"
 	"\n"
+	"  --config FILE   create the schema that FILE's key 'schema' names\n"
 	"  --db CONNINFO   as before the command (coopsettle --help)\n"
 	"  -h, --help      this help\n"
 	"\n"
 	"exit codes: 0 created, migrated or already current; 1 a failure a retry can\n"
-	"cure (server down, connection lost); 2 usage, connection settings,\n"
+	"cure (server down, connection lost); 2 usage, config, connection settings,\n"
 	"permission, or a schema newer than this engine\n";
 
 static const char check_config_help[] =
@@ -201,11 +206,31 @@ static int print_version(void)
 	return CS_EXIT_OK;
 }
 
+/* Prints the errors of a config that failed to load (below). */
+static void print_config_errors(const char *path, const cs_config_diag *diag);
+
+/* init-db --config FILE: applies FILE's schema. Returns -1, or the exit code. */
+static int init_db_config(const char *path)
+{
+	cs_config_diag diag;
+	cs_config *cfg = NULL;
+	int rc;
+
+	if (cs_config_load_file(&cfg, path, &diag) < 0) {
+		print_config_errors(path, &diag);
+		return CS_EXIT_USAGE;
+	}
+	rc = cs_cli_config_schema("init-db", cfg->schema);
+	cs_config_free(cfg);
+	return rc;
+}
+
 static int cmd_init_db(const char *conninfo, int argc, char **argv)
 {
 	cs_error err;
 	cs_db *db;
-	int from = 0, version = 0, i = 1, k;
+	const char *config = NULL;
+	int from = 0, version = 0, i = 1, k, distributed = 0;
 
 	while (i < argc) {
 		if (is_help(argv[i])) {
@@ -214,27 +239,50 @@ static int cmd_init_db(const char *conninfo, int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--version") == 0)
 			return print_version();
+		if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
+			if (config)
+				return cs_usage_error("init-db", "option '%s' is given twice",
+						      "--config");
+			if (argv[i][8] == '=') {
+				config = argv[i++] + 9;
+				continue;
+			}
+			if (i + 1 >= argc)
+				return cs_usage_error("init-db", "option '%s' needs a value",
+						      "--config");
+			config = argv[i + 1];
+			i += 2;
+			continue;
+		}
 		k = take_db("init-db", argc, argv, &i, &conninfo);
 		if (k >= 10)
 			return k - 10;
 		if (k == 0)
 			return cs_usage_error("init-db", "unexpected argument '%s'", argv[i]);
 	}
+	if (config && (k = init_db_config(config)) >= 0)
+		return k;
 	cs_error_clear(&err);
 	db = cs_db_connect(conninfo, &err);
-	if (!db || cs_schema_init(db, &from, &version, &err) < 0) {
+	if (!db || cs_schema_init(db, &from, &version, &err) < 0 ||
+	    cs_schema_distributed(db, &distributed, &err) < 0) {
 		cs_error_print(&err);
 		cs_db_close(db);
 		return err.exit_code ? err.exit_code : CS_EXIT_RUNTIME;
 	}
 	cs_db_close(db);
+	if (distributed)
+		printf("coopsettle: the tables are Citus distributed tables: append-only is kept "
+		       "by the runner's privileges and the row-level security of runs, without "
+		       "triggers (docs/scale-out.md)\n");
 	if (from == 0)
-		printf("coopsettle: schema 'coopsettle' created at version %d\n", version);
+		printf("coopsettle: schema '%s' created at version %d\n", cs_db_schema(), version);
 	else if (from < version)
-		printf("coopsettle: schema 'coopsettle' migrated from version %d to %d\n", from,
-		       version);
+		printf("coopsettle: schema '%s' migrated from version %d to %d\n", cs_db_schema(),
+		       from, version);
 	else
-		printf("coopsettle: schema 'coopsettle' already current (version %d)\n", version);
+		printf("coopsettle: schema '%s' already current (version %d)\n", cs_db_schema(),
+		       version);
 	return CS_EXIT_OK;
 }
 
@@ -510,6 +558,10 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 	cfg = load_config(a.config);
 	if (!cfg)
 		return CS_EXIT_USAGE;
+	if ((rc = cs_cli_config_schema(cmd, cfg->schema)) >= 0) {
+		cs_config_free(cfg);
+		return rc;
+	}
 	memset(&ro, 0, sizeof(ro));
 	cs_error_clear(&err);
 	if (cs_tz_use(cfg->timezone, &err) < 0 ||
@@ -541,10 +593,41 @@ static int cmd_run(const char *conninfo, const char *cmd, int argc, char **argv)
 	return rc;
 }
 
-/* The global options before the command: --db, --help, --version. Returns
- * -1 to go on (*i at the command), or the exit code. */
+/* Reads the global --schema NAME or --schema=NAME at argv[*i] (i moves past
+ * it) and applies it. Returns 1 when it was one, 0 when it was not, or the
+ * exit code of a usage error + 10. */
+static int take_schema(int argc, char **argv, int *i, const char **schema)
+{
+	cs_error err;
+	const char *name;
+
+	if (strcmp(argv[*i], "--schema") != 0 && strncmp(argv[*i], "--schema=", 9) != 0)
+		return 0;
+	if (*schema)
+		return 10 + cs_usage_error(NULL, "option '%s' is given twice", "--schema");
+	if (argv[*i][8] == '=') {
+		name = argv[(*i)++] + 9;
+	} else {
+		if (*i + 1 >= argc)
+			return 10 + cs_usage_error(NULL, "option '%s' needs a value", "--schema");
+		name = argv[*i + 1];
+		*i += 2;
+	}
+	cs_error_clear(&err);
+	if (cs_db_use_schema(name, &err) < 0) {
+		cs_error_print(&err);
+		return 10 + CS_EXIT_USAGE;
+	}
+	*schema = name;
+	cs_cli_schema_flag(name);
+	return 1;
+}
+
+/* The global options before the command: --db, --schema, --help,
+ * --version. Returns -1 to go on (*i at the command), or the exit code. */
 static int global_options(int argc, char **argv, int *i, const char **conninfo)
 {
+	const char *schema = NULL;
 	int k;
 
 	while (*i < argc && argv[*i][0] == '-') {
@@ -555,6 +638,8 @@ static int global_options(int argc, char **argv, int *i, const char **conninfo)
 		if (strcmp(argv[*i], "--version") == 0)
 			return print_version();
 		k = take_db(NULL, argc, argv, i, conninfo);
+		if (k == 0)
+			k = take_schema(argc, argv, i, &schema);
 		if (k >= 10)
 			return k - 10;
 		if (k == 0)

@@ -14,6 +14,7 @@
 #include "coopsettle/audit.h"
 #include "coopsettle/buf.h"
 #include "coopsettle/config_load.h"
+#include "coopsettle/db.h"
 #include "coopsettle/error.h"
 #include "coopsettle/report.h"
 #include "coopsettle/statements_run.h"
@@ -381,6 +382,33 @@ static int parse_args(const char *cmd, size_t which, int argc, char **argv, tool
 	return -1;
 }
 
+/* The global option --schema (NULL: not given). */
+static const char *schema_flag;
+
+void cs_cli_schema_flag(const char *name)
+{
+	schema_flag = name;
+}
+
+int cs_cli_config_schema(const char *cmd, const char *schema)
+{
+	cs_error err;
+
+	if (schema_flag && strcmp(schema_flag, schema) != 0) {
+		fprintf(stderr,
+			"coopsettle %s: --schema '%s' differs from the config's schema '%s'\n"
+			"hint: drop --schema: the config names the schema of its runs.\n",
+			cmd, cs_text_shown(schema_flag), cs_text_shown(schema));
+		return CS_EXIT_USAGE;
+	}
+	cs_error_clear(&err);
+	if (cs_db_use_schema(schema, &err) < 0) { /* the loader checked it: not reached */
+		cs_error_print(&err);
+		return CS_EXIT_USAGE;
+	}
+	return -1;
+}
+
 /* status: the report on stdout, its verdict as the exit code. */
 static int run_status(const tool_args *a)
 {
@@ -397,6 +425,10 @@ static int run_status(const tool_args *a)
 	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
 		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
 		return CS_EXIT_USAGE;
+	}
+	if (cfg && (rc = cs_cli_config_schema("status", cfg->schema)) >= 0) {
+		cs_config_free(cfg);
+		return rc;
 	}
 	memset(&so, 0, sizeof(so));
 	so.conninfo = a->conninfo;

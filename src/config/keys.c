@@ -22,6 +22,7 @@
 #include "coopsettle/config.h"
 #include "coopsettle/error.h"
 #include "coopsettle/limits.h"
+#include "coopsettle/util.h"
 #include "coopsettle/num.h"
 #include "keys.h"
 #include "parse.h"
@@ -170,6 +171,25 @@ static void h_cooperative(cfg_parse *p, void *obj, int arg, const cfg_event *v)
 	(void)obj;
 	(void)arg;
 	cfg_get_name(p, v, &p->cfg->cooperative);
+}
+
+static void h_schema(cfg_parse *p, void *obj, int arg, const cfg_event *v)
+{
+	char buf[SHOW_BYTES];
+	const char *why;
+
+	(void)obj;
+	(void)arg;
+	if (!cfg_want_scalar(p, v, "a schema name"))
+		return;
+	why = cs_schema_name_problem(cfg_scalar_text(v), cfg_scalar_len(v));
+	if (why) {
+		cfg_error_at(p, &v->start_mark, "invalid 'schema' '%s': %s",
+			     cfg_show(buf, sizeof(buf), cfg_scalar_text(v), cfg_scalar_len(v)), why);
+		return;
+	}
+	free(p->cfg->schema);
+	p->cfg->schema = cfg_xstrndup(cfg_scalar_text(v), cfg_scalar_len(v));
 }
 
 static void h_currency(cfg_parse *p, void *obj, int arg, const cfg_event *v)
@@ -477,6 +497,7 @@ static const key_spec top_keys[] = {
 	{"currency", h_currency, 0, 1},
 	{"currencies", h_currencies, 0, 1},
 	{"timezone", h_timezone, 0, 0},
+	{"schema", h_schema, 0, 0},
 	{"close_after", h_close_after, 0, 0},
 	{"rounding", h_rounding, 0, 0},
 	{"on_invalid", h_on_invalid, 0, 0},
@@ -496,10 +517,14 @@ static const key_spec top_keys_pass1[] = {
 	{"version", h_version, 0, 0},
 };
 
-static int set_default_relation(cs_relation *r, const char *name)
+/* Sets r to SCHEMA.table unless the config named it. */
+static int set_default_relation(cs_relation *r, const char *schema, const char *table)
 {
+	char name[CS_SCHEMA_NAME_MAX + 32];
+
 	if (r->schema != NULL)
 		return 0;
+	snprintf(name, sizeof(name), "%s.%s", schema, table);
 	return cfg_relation_set(r, name, strlen(name));
 }
 
@@ -509,11 +534,13 @@ static void set_defaults(cs_config *cfg)
 
 	if (cfg->timezone == NULL)
 		cfg->timezone = cfg_xstrndup("UTC", 3);
-	CS_ASSERT(set_default_relation(&cfg->source_transactions, "coopsettle.transactions") == 0);
-	CS_ASSERT(set_default_relation(&cfg->source_members, "coopsettle.members") == 0);
-	CS_ASSERT(set_default_relation(&cfg->source_costs, "coopsettle.operating_costs") == 0);
-	CS_ASSERT(set_default_relation(&cfg->source_capital, "coopsettle.capital_movements") == 0);
-	CS_ASSERT(set_default_relation(&cfg->source_member_details, "coopsettle.member_details") ==
+	if (cfg->schema == NULL)
+		cfg->schema = cfg_xstrndup("coopsettle", 10);
+	CS_ASSERT(set_default_relation(&cfg->source_transactions, cfg->schema, "transactions") == 0);
+	CS_ASSERT(set_default_relation(&cfg->source_members, cfg->schema, "members") == 0);
+	CS_ASSERT(set_default_relation(&cfg->source_costs, cfg->schema, "operating_costs") == 0);
+	CS_ASSERT(set_default_relation(&cfg->source_capital, cfg->schema, "capital_movements") == 0);
+	CS_ASSERT(set_default_relation(&cfg->source_member_details, cfg->schema, "member_details") ==
 		  0);
 	for (i = 0; i < CS_ACCOUNT_COUNT; i++)
 		if (cfg->accounts[i] == NULL)

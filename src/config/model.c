@@ -186,6 +186,7 @@ void cs_config_free(cs_config *cfg)
 	free(cfg->path);
 	free(cfg->text);
 	free(cfg->cooperative);
+	free(cfg->schema);
 	free(cfg->timezone);
 	cfg_relation_clear(&cfg->source_transactions);
 	cfg_relation_clear(&cfg->source_members);

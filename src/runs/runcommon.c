@@ -271,8 +271,7 @@ int cs_run_begin_write(cs_db *w, const cs_run_opts *opts, const char *kind, int 
 {
 	if (cs_db_exec(w, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, err) < 0)
 		return -1;
-	if (cs_db_exec(w, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
-		       NULL, err) < 0 ||
+	if (cs_schema_lock(w, err) < 0 ||
 	    cs_schema_check(w, err) < 0 || cs_run_find_conflict(w, opts, kind, equal, old_ref, err) < 0) {
 		cs_run_rollback(w);
 		return -1;
@@ -356,16 +355,26 @@ static int supersede_old(cs_db *w, const cs_config *cfg, int64_t id, int64_t old
 	 * zone (spec 10.5), never back into the closed period */
 	const char *params[3] = {id_text, old_text, cfg->timezone};
 	int64_t reversed, old_lines = -2;
+	char day[16];
 
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	snprintf(old_text, sizeof(old_text), "%lld", (long long)old);
+	/* the posting day first, as a parameter: Citus rebuilds the query of an
+	 * INSERT ... SELECT that calls now() on the coordinator, and 13.2
+	 * rebuilds it wrongly for the tables of a distributed schema (a filter
+	 * "( IS NOT NULL)" without its column; docs/scale-out.md) */
+	if (cs_db_query(w, "SELECT (pg_catalog.now() AT TIME ZONE $1)::date::text", 1, params + 2,
+			&rows, err) < 0)
+		return -1;
+	snprintf(day, sizeof(day), "%s", cs_db_cell(&rows, 0, 0) ? cs_db_cell(&rows, 0, 0) : "");
+	cs_db_rows_free(&rows);
+	params[2] = day;
 	if (cs_db_exec(w,
 		       "INSERT INTO coopsettle.ledger_lines (run_id, entry, journal, line_no,"
 		       " transaction_id, rule_id, account, party_id, currency, amount_minor,"
 		       " posted_on)"
 		       " SELECT $1::bigint, 'reversal', journal, line_no, transaction_id,"
-		       " rule_id, account, party_id, currency, -amount_minor,"
-		       " (pg_catalog.now() AT TIME ZONE $3)::date"
+		       " rule_id, account, party_id, currency, -amount_minor, $3::date"
 		       " FROM coopsettle.ledger_lines WHERE run_id = $2::bigint"
 		       " AND entry = 'post'",
 		       3, params, err) < 0)

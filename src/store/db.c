@@ -19,6 +19,78 @@ struct cs_db {
 	int64_t affected; /* rows the last command stored (its tag), -1 if none */
 };
 
+/* The schema of the engine's tables (cs_db_use_schema), bare and quoted. */
+static char schema_name[CS_SCHEMA_NAME_MAX + 1] = "coopsettle";
+static char schema_quoted[CS_SCHEMA_NAME_MAX + 4] = "\"coopsettle\".";
+
+int cs_db_use_schema(const char *name, cs_error *err)
+{
+	const char *why = cs_schema_name_problem(name, strlen(name));
+
+	if (why) {
+		cs_error_set(err, CS_EXIT_USAGE, "invalid schema name '%s': %s",
+			     cs_text_shown(name), why);
+		return -1;
+	}
+	snprintf(schema_name, sizeof(schema_name), "%s", name);
+	snprintf(schema_quoted, sizeof(schema_quoted), "\"%s\".", name);
+	return 0;
+}
+
+const char *cs_db_schema(void)
+{
+	return schema_name;
+}
+
+/* Nonzero when c can continue an SQL word (so `xcoopsettle.` is no prefix). */
+static int word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '$' || c == '.' || (unsigned char)c >= 0x80;
+}
+
+/*
+ * The schema map. A double-quoted identifier (the config's relations, which
+ * PQescapeIdentifier quoted) is copied as it is; a single-quoted literal is
+ * mapped too (to_regclass('coopsettle.runs')), and while in one a double
+ * quote is just a character. The schema name is checked lowercase ASCII
+ * (util.h), so its quoted form needs no escaping in either.
+ */
+char *cs_db_map_schema(const char *sql)
+{
+	static const char prefix[] = "coopsettle.";
+	const size_t plen = sizeof(prefix) - 1, qlen = strlen(schema_quoted);
+	size_t n = strlen(sql), hits = 0, i, o = 0;
+	int in_ident = 0, in_literal = 0;
+	char *out;
+
+	for (i = 0; i + plen <= n; i++)
+		if (strncmp(sql + i, prefix, plen) == 0)
+			hits++;
+	out = malloc(n + hits * (qlen > plen ? qlen - plen : 0) + 1);
+	if (!out)
+		return NULL;
+	for (i = 0; i < n;) {
+		char c = sql[i];
+
+		if (c == '"' && !in_literal)
+			in_ident = !in_ident;
+		else if (c == '\'' && !in_ident)
+			in_literal = !in_literal;
+		else if (!in_ident && c == 'c' && (i == 0 || !word_char(sql[i - 1])) &&
+			 strncmp(sql + i, prefix, plen) == 0) {
+			memcpy(out + o, schema_quoted, qlen);
+			o += qlen;
+			i += plen;
+			continue;
+		}
+		out[o++] = c;
+		i++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* First statement of every session: a secure search_path (every name is
  * schema-qualified) and no NOTICE chatter on stderr. */
 static const char secure_search_path_sql[] =
@@ -313,7 +385,27 @@ static void note_affected(cs_db *db, PGresult *res)
 
 static PGresult *run(cs_db *db, const char *sql, int n_params, const char *const *params)
 {
-	return PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, 0);
+	char *mapped = cs_db_map_schema(sql);
+	PGresult *res;
+
+	if (!mapped)
+		return NULL; /* PQresultStatus(NULL) is PGRES_FATAL_ERROR */
+	res = PQexecParams(db->conn, mapped, n_params, NULL, params, NULL, NULL, 0);
+	free(mapped);
+	return res;
+}
+
+/* PQexec of the mapped sql (COPY). */
+static PGresult *run_simple(cs_db *db, const char *sql)
+{
+	char *mapped = cs_db_map_schema(sql);
+	PGresult *res;
+
+	if (!mapped)
+		return NULL;
+	res = PQexec(db->conn, mapped);
+	free(mapped);
+	return res;
 }
 
 int cs_db_exec(cs_db *db, const char *sql, int n_params, const char *const *params,
@@ -396,7 +488,7 @@ char *cs_db_quote_ident(cs_db *db, const char *name, cs_error *err)
 
 int cs_db_copy_out_begin(cs_db *db, const char *sql, cs_error *err)
 {
-	PGresult *res = PQexec(db->conn, sql);
+	PGresult *res = run_simple(db, sql);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COPY_OUT)
@@ -438,7 +530,7 @@ int cs_db_copy_out_next(cs_db *db, const char **buf, size_t *len, cs_error *err)
 
 int cs_db_copy_in_begin(cs_db *db, const char *sql, cs_error *err)
 {
-	PGresult *res = PQexec(db->conn, sql);
+	PGresult *res = run_simple(db, sql);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)

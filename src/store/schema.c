@@ -5,8 +5,13 @@
  * Input tables carry no NOT NULL or key constraints on purpose: invalid rows
  * (NULL columns, duplicate ids) are a documented input case that the engine
  * reports, so the tables must be able to hold them. Output tables are
- * append-only: a trigger refuses UPDATE and DELETE, except the one status
- * change of a run to 'superseded' that the engine makes.
+ * append-only. Two guards: privileges (the runner role of docs/operations.md
+ * may INSERT and SELECT, never DELETE or TRUNCATE, and UPDATE only a run's
+ * status, which the row-level security policies of runs allow only from
+ * 'committed' to 'superseded'), which hold on plain PostgreSQL and on Citus;
+ * and, where the server runs them, triggers that refuse UPDATE, DELETE and
+ * TRUNCATE from any role but that status change (Citus refuses triggers on
+ * distributed tables, so a schema that Citus distributes has none).
  *
  * The small output tables reference runs(id) with a deferred foreign key.
  * The bulk ones (ledger_lines, party_totals, member_allocations,
@@ -21,6 +26,7 @@
  */
 #include "coopsettle/schema.h"
 
+#include "coopsettle/hash.h"
 #include "coopsettle/util.h"
 
 #include <stdio.h>
@@ -28,7 +34,7 @@
 #include <string.h>
 
 static const char *const schema_v1_sql[] = {
-	"CREATE SCHEMA IF NOT EXISTS coopsettle;",
+	/* CREATE SCHEMA: cs_schema_init, with the schema's name */
 	"CREATE TABLE IF NOT EXISTS coopsettle.schema_version ("
 	"  version integer NOT NULL,"
 	"  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now());",
@@ -167,8 +173,7 @@ static const char *const schema_v1_sql[] = {
 	 * are unless the table was edited, and verify still names such an edit) */
 	"DO $$ BEGIN"
 	"  IF (SELECT c.relkind FROM pg_catalog.pg_class c"
-	"      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	"      WHERE n.nspname = 'coopsettle' AND c.relname = 'run_inputs') = 'r' THEN"
+	"      WHERE c.oid = pg_catalog.to_regclass('coopsettle.run_inputs')) = 'r' THEN"
 	"    INSERT INTO coopsettle.run_input_chunks SELECT run_id, min(n),"
 	"      pg_catalog.array_agg(transaction_id ORDER BY n),"
 	"      pg_catalog.array_agg(occurred_at_us ORDER BY n),"
@@ -245,6 +250,21 @@ static const char *const schema_v1_sql[] = {
 	"    USING ERRCODE = 'insufficient_privilege',"
 	"          HINT = 'Correct a period with settle --supersede --reason TEXT.';"
 	"END $$;",
+	/* the runs' row-level security: what the runner (docs/operations.md)
+	 * may do to a run record beyond its column grants -- read any, insert
+	 * committed ones, and change a committed one only to superseded (its
+	 * grant is UPDATE (status)). It holds where no trigger runs (Citus runs
+	 * none on distributed tables, but keeps these policies on the shards:
+	 * docs/scale-out.md); the owner is not bound by it, the triggers bind
+	 * the owner too. Policies cannot say "if not exists": dropped first. */
+	"ALTER TABLE coopsettle.runs ENABLE ROW LEVEL SECURITY;",
+	"DROP POLICY IF EXISTS runs_read ON coopsettle.runs;",
+	"CREATE POLICY runs_read ON coopsettle.runs FOR SELECT USING (true);",
+	"DROP POLICY IF EXISTS runs_append ON coopsettle.runs;",
+	"CREATE POLICY runs_append ON coopsettle.runs FOR INSERT WITH CHECK (status = 'committed');",
+	"DROP POLICY IF EXISTS runs_supersede ON coopsettle.runs;",
+	"CREATE POLICY runs_supersede ON coopsettle.runs FOR UPDATE USING (status = 'committed')"
+	"  WITH CHECK (status = 'superseded');",
 	/* version 6, run bookkeeping (spec section 10.4): who made
 	 * each run (the session user), why (--reason), and the runs it depends
 	 * on (a distribute run's settle runs, a superseding run's predecessor),
@@ -285,17 +305,76 @@ static const char *const append_only_tables[] = {
 	"run_capital", "run_costs",
 };
 
+void cs_schema_lock_key(char out[24])
+{
+	static const char salt[] = "coopsettle advisory lock: ";
+	const char *name = cs_db_schema();
+	char buf[sizeof(salt) + CS_SCHEMA_NAME_MAX + 1], hex[65];
+	uint64_t u = 0;
+	int i;
+
+	if (strcmp(name, "coopsettle") == 0) {
+		snprintf(out, 24, "%s", CS_ADVISORY_LOCK_KEY);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s%s", salt, name);
+	cs_sha256_hex(buf, strlen(buf), hex);
+	for (i = 0; i < 16; i++) {
+		char c = hex[i];
+
+		u = u << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	/* two's complement without relying on the conversion of a large u */
+	if (u >> 63)
+		snprintf(out, 24, "-%llu", (unsigned long long)(~u + 1));
+	else
+		snprintf(out, 24, "%llu", (unsigned long long)u);
+}
+
+int cs_schema_lock(cs_db *db, cs_error *err)
+{
+	char key[24];
+	const char *params[1];
+
+	cs_schema_lock_key(key);
+	params[0] = key;
+	return cs_db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock($1::bigint)", 1, params,
+			  err);
+}
+
+int cs_schema_distributed(cs_db *db, int *distributed, cs_error *err)
+{
+	cs_db_rows rows;
+	int citus;
+
+	*distributed = 0;
+	if (cs_db_query(db, "SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
+			0, NULL, &rows, err) < 0)
+		return -1;
+	citus = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
+	cs_db_rows_free(&rows);
+	if (!citus)
+		return 0;
+	if (cs_db_query(db,
+			"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition"
+			" WHERE logicalrelid = pg_catalog.to_regclass('coopsettle.runs'))",
+			0, NULL, &rows, err) < 0)
+		return -1;
+	*distributed = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
+	cs_db_rows_free(&rows);
+	return 0;
+}
+
 int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err)
 {
 	cs_db_rows rows;
 	char sql[512];
 	size_t i;
-	int current = 0;
+	int current = 0, distributed = 0;
 
 	if (cs_db_exec(db, "BEGIN", 0, NULL, err) < 0)
 		return -1;
-	if (cs_db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock(" CS_ADVISORY_LOCK_KEY ")", 0,
-		       NULL, err) < 0)
+	if (cs_schema_lock(db, err) < 0)
 		goto fail;
 	/* the version before: 0 when there is no schema yet */
 	if (cs_db_query(db,
@@ -306,10 +385,16 @@ int cs_schema_init(cs_db *db, int *from_version, int *version, cs_error *err)
 	*from_version = cs_db_cell(&rows, 0, 0) && strcmp(cs_db_cell(&rows, 0, 0), "0") == 0 ? 0
 											    : -1;
 	cs_db_rows_free(&rows);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS \"%s\"", cs_db_schema());
+	if (cs_db_exec(db, sql, 0, NULL, err) < 0)
+		goto fail;
 	for (i = 0; i < sizeof(schema_v1_sql) / sizeof(schema_v1_sql[0]); i++)
 		if (cs_db_exec(db, schema_v1_sql[i], 0, NULL, err) < 0)
 			goto fail;
-	for (i = 0; i < sizeof(append_only_tables) / sizeof(append_only_tables[0]); i++) {
+	if (cs_schema_distributed(db, &distributed, err) < 0)
+		goto fail;
+	for (i = 0; !distributed && i < sizeof(append_only_tables) / sizeof(append_only_tables[0]);
+	     i++) {
 		const char *t = append_only_tables[i];
 		static const char *const fmt[] = {
 			"DROP TRIGGER IF EXISTS append_only ON coopsettle.%s",
@@ -371,7 +456,8 @@ int cs_schema_check(cs_db *db, cs_error *err)
 	ok = cs_db_cell(&rows, 0, 0) && cs_db_cell(&rows, 0, 0)[0] == 't';
 	cs_db_rows_free(&rows);
 	if (!ok) {
-		cs_error_set(err, CS_EXIT_USAGE, "the coopsettle schema does not exist");
+		cs_error_set(err, CS_EXIT_USAGE, "the coopsettle schema '%s' does not exist",
+			     cs_db_schema());
 		cs_error_hint(err, "Run 'coopsettle init-db' first, as the schema's owner; a "
 				   "retry will not help.");
 		return -1;
