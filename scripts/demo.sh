@@ -3,11 +3,13 @@
 # three financial years of the German eG of config/example.yaml: load
 # 2023-2025 of a sample marketplace (dated memberships, capital movements,
 # sales, costs), settle them month by month, supersede a corrected month,
-# then distribute each year in turn -- a profit year that fills the legal
-# reserve to its target, a loss year that the reserves cover and carry
-# forward, a profit year that first covers the carried loss -- and show
-# what the board sees of each; verify the run chain and the distributions,
-# and write the members' statements (build/demo-statements/YEAR/).
+# show the 19% VAT on the fees and a sale before and after the fee
+# schedule change of 15 July 2025, then distribute each year in turn -- a
+# profit year that fills the legal reserve to its target, a loss year that
+# the reserves cover and carry forward, a profit year that first covers
+# the carried loss -- and show what the board sees of each; verify the run
+# chain and the distributions, and write the members' statements
+# (build/demo-statements/YEAR/).
 #
 # usage: scripts/demo.sh
 #
@@ -146,6 +148,44 @@ demo_settle()
 	DEMO_DONE+=("settled 36 months, superseded one corrected month")
 }
 
+# demo_vat: the VAT on the fees (19% on top of every fee, both sides) and
+# the fee schedule that changes on 15 July 2025 (config/example.yaml): the
+# net fees and VAT of each year's committed settle runs, whose sum is the
+# balance of the VAT account; then how explain shows one sale of the demo
+# member taxed under the old schedule and one under the new, both in the
+# July 2025 run.
+demo_vat()
+{
+	local run txn rule
+
+	demo_section "VAT on the fees: the committed settle runs per year, and the VAT account"
+	psql -X -A -t -F ' ' -c "SELECT extract(year FROM r.window_from AT TIME ZONE 'Europe/Berlin') || ':',
+		'net fees', to_char(sum(c.fees_minor) / 100.0, 'FM999G999D00'), 'EUR, VAT',
+		to_char(sum(c.vat_minor) / 100.0, 'FM999G999D00'), 'EUR'
+		FROM coopsettle.currency_totals c JOIN coopsettle.runs r ON r.id = c.run_id
+		WHERE r.kind = 'settle' AND r.status = 'committed' GROUP BY 1 ORDER BY 1"
+	# every line of the account: a superseded run's lines and their reversal cancel
+	psql -X -A -t -F ' ' -c "SELECT 'balance of liabilities:vat:19:',
+		to_char(-sum(amount_minor) / 100.0, 'FM999G999D00'), 'EUR owed to the tax office'
+		FROM coopsettle.ledger_lines WHERE account = 'liabilities:vat:19'"
+	run=$(psql -X -A -t -c "SELECT id FROM coopsettle.runs WHERE kind = 'settle' AND status = 'committed'
+		AND window_from = TIMESTAMPTZ '2025-07-01 00:00 Europe/Berlin'")
+	demo_section "the fee schedule of 15 July 2025: member $DEMO_MEMBER's last sale before it and first after it (explain, run $run)"
+	for rule in standard standard-2025-07; do
+		# the maker's fee line (line 3) of its sales under the rule, by day
+		txn=$(psql -X -A -t -c "SELECT transaction_id FROM coopsettle.ledger_lines
+			WHERE run_id = $run AND rule_id = '$rule' AND party_id = $DEMO_MEMBER AND line_no = 3
+			ORDER BY posted_on $([[ $rule == standard ]] && echo DESC), transaction_id LIMIT 1")
+		printf '$ %s
+' "$CS_BIN explain --run $run --member $DEMO_MEMBER  (transaction $txn: rules, tiers, rounding, VAT)"
+		# awk reads to the end (no exit): an early exit would fail the demo on SIGPIPE
+		"$CS_BIN" explain --run "$run" --member "$DEMO_MEMBER" |
+			awk -v t="transaction $txn," 'index($0, t) == 1 { on = 1 } on && $0 == "" { on = 0 } on' |
+			grep -E "^transaction |amount g|'standard|tier [0-9]|sum |rounded|VAT .* producer's fee"
+	done
+	DEMO_DONE+=("charged 19% VAT on every fee, shown per year and on liabilities:vat:19; explained a sale before and after the fee schedule of 15 July 2025")
+}
+
 # demo_distribute: the three years in turn (a distribute window must start
 # where the last one ended), each kept as build/demo-distribute-YEAR.json;
 # then what the board sees of them (scripts/demo/board.py) and how the
@@ -251,6 +291,7 @@ main()
 	demo_init_db
 	demo_load
 	demo_settle
+	demo_vat
 	demo_distribute
 	demo_audit
 	demo_fingerprint

@@ -290,7 +290,12 @@ static void settle_summary(cs_buf *out, const cs_run_opts *opts, const cs_settle
 		cs_run_put_amount(out, cfg, i, c->fees_producer_minor);
 		cs_buf_puts(out, ", consumer ");
 		cs_run_put_amount(out, cfg, i, c->fees_consumer_minor);
-		cs_buf_puts(out, ")\n");
+		cs_buf_putc(out, ')');
+		if (cfg->has_vat) { /* spec 10.8: the VAT on them, both sides */
+			cs_buf_puts(out, ", VAT ");
+			cs_run_put_amount(out, cfg, i, c->vat_minor);
+		}
+		cs_buf_putc(out, '\n');
 	}
 	rj = cs_settle_rejects(s, &n);
 	cs_run_summary_rejects(out, rj, n);

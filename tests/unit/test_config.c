@@ -233,7 +233,29 @@ static void test_config__example_loads(void **state)
 	assert_string_equal(cfg->source_members.schema, "marktplatz");
 	assert_string_equal(cfg->source_members.table, "memberships");
 	assert_string_equal(cfg->source_capital.table, "capital");
-	assert_int_equal(cfg->n_rules, 4);
+	assert_int_equal(cfg->n_rules, 5);
+
+	/* spec 10.8: 19% VAT on top of every fee, on the SKR's 19% account */
+	assert_string_equal(cfg->accounts[CS_ACCOUNT_VAT], "liabilities:vat:19");
+	assert_true(cfg->has_vat);
+	assert_true(cfg->vat_default.given);
+	assert_false(cfg->vat_default.none);
+	assert_true(q_equals(cfg->vat_default.rate, 19, 100));
+	assert_false(cfg->vat_default.included);
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		assert_true(cfg->rules[i].vat_on);
+		assert_string_equal(cfg->rules[i].vat_account, "liabilities:vat:19");
+	}
+	/* the fee schedule changes on 15 July 2025: until, then from */
+	assert_string_equal(cfg->rules[3].id, "standard");
+	assert_false(cfg->rules[3].has_from);
+	assert_true(cfg->rules[3].has_until);
+	assert_true(cfg->rules[3].until_day == cs_days_from_civil(2025, 7, 15));
+	assert_string_equal(cfg->rules[4].id, "standard-2025-07");
+	assert_true(cfg->rules[4].has_from);
+	assert_false(cfg->rules[4].has_until);
+	assert_true(cfg->rules[4].from_day == cs_days_from_civil(2025, 7, 15));
+	assert_true(q_equals(cfg->rules[4].tiers[0].rate, 9, 100));
 
 	/* the balances of 31 December 2022 and the loss cover */
 	assert_true(cfg->has_opening);
