@@ -9,7 +9,8 @@
 # the reserves cover and carry forward, a profit year that first covers
 # the carried loss -- and show what the board sees of each; verify the run
 # chain and the distributions, and write the members' statements
-# (build/demo-statements/YEAR/).
+# (build/demo-statements/YEAR/); export the years for hledger, beancount
+# and DATEV and write the board's report (build/demo-exports/).
 #
 # usage: scripts/demo.sh
 #
@@ -251,6 +252,46 @@ demo_audit()
 	DEMO_DONE+=("verified the run chain and the three distribute runs, wrote the members' statements to $out")
 }
 
+# demo_exports: what the accountant and the board take away
+# (build/demo-exports/): each year and all three years as hledger journals
+# and a beancount file, checked by hledger check -s and bean-check when
+# they are installed; the 2025 batch for the tax adviser as a DATEV EXTF
+# file with the SKR03 numbers (config/accounts-skr03.yaml); the board's
+# report of 2025 (docs/exports.md, docs/report.md).
+demo_exports()
+{
+	local out="$CS_ROOT/build/demo-exports" year f
+
+	demo_section "the accountant's exports: each year and all three (hledger, beancount)"
+	rm -rf -- "$out"
+	mkdir -p "$out"
+	for year in 2023 2024 2025; do
+		demo_run "$CS_BIN" export --period "$year" --format hledger --output "$out/coop-$year.journal"
+	done
+	demo_run "$CS_BIN" export --from 2023-01-01 --to 2026-01-01 --format hledger \
+		--output "$out/coop-2023-2025.journal"
+	demo_run "$CS_BIN" export --from 2023-01-01 --to 2026-01-01 --format beancount \
+		--output "$out/coop-2023-2025.beancount"
+	if command -v hledger >/dev/null; then
+		for f in "$out"/*.journal; do
+			demo_run hledger -f "$f" check -s
+		done
+		demo_run hledger -f "$out/coop-2025.journal" bal --depth 2 -N
+	fi
+	if command -v bean-check >/dev/null; then
+		demo_run bean-check "$out/coop-2023-2025.beancount"
+	fi
+	demo_section "the 2025 batch for the tax adviser: DATEV EXTF with the SKR03 numbers (header, columns cut, 3 bookings)"
+	demo_run "$CS_BIN" export --period 2025 --format datev --accounts config/accounts-skr03.yaml \
+		--output "$out/EXTF_Buchungsstapel_2025.csv"
+	# the file is Windows-1252 with CRLF; shown here in UTF-8, each line cut
+	iconv -f CP1252 -t UTF-8 "$out/EXTF_Buchungsstapel_2025.csv" | tr -d '\r' |
+		sed -n '1p;3,5p' | cut -c1-110
+	demo_section "the board's report of 2025 (one HTML page, charts in SVG)"
+	demo_run "$CS_BIN" report --period 2025 --out "$out/report-2025.html"
+	DEMO_DONE+=("exported 2023-2025 for hledger, beancount and DATEV (SKR03), wrote the board's report of 2025 to $out")
+}
+
 # demo_fingerprint: SHA-256 of what the demo wrote -- the ledger lines, the
 # run records and the statements, each without what names the moment of the
 # run (created_at and the record hashes that cover it). The same tree, data
@@ -294,6 +335,7 @@ main()
 	demo_vat
 	demo_distribute
 	demo_audit
+	demo_exports
 	demo_fingerprint
 	demo_summary
 }
