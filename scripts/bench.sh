@@ -8,6 +8,8 @@
 #        scripts/bench.sh --law [--dist-members N] [--reps N]
 #                         [--no-diagnostics] [--no-doc]
 #        scripts/bench.sh --citus [--rows N] [--members N] [--reps N] [--no-doc]
+#        scripts/bench.sh --vat [--small-rows N] [--rows N] [--members N]
+#                         [--reps N] [--no-diagnostics] [--no-doc]
 #
 #   --law              distribute under the cooperative law only (config
 #                      version 2, spec 10.2-10.3; scripts/bench/law.sh):
@@ -35,6 +37,13 @@
 #                      generate_v2.sql (10% of the ids with two periods, 5%
 #                      holding both classes, status changes inside the
 #                      window), baseline_v2.sql; settle only (no distribute)
+#   --vat              --v2 with VAT on every rule and a fee schedule that
+#                      changes inside the window (spec 10.8): config
+#                      scripts/bench/bench_vat.yaml (19% excluded, 8.1%
+#                      included on francs, 'standard' until 2026-11-15 and
+#                      'standard-new' from it), the data of --v2, baseline
+#                      baseline_vat.sql, compared with its VAT totals too;
+#                      section bench:vat:rows=N
 #   --small-rows N     with --v2, the smaller window whose peak RSS the
 #                      report compares (default 100000)
 #   --rows N           transactions in the settled window (default 1000000)
@@ -66,7 +75,8 @@
 # and allocations into empty copies of the tables). With --v2, times (b)
 # again on a window of --small-rows transactions for its peak RSS. Writes
 # the table into docs/performance.md between the markers for this --rows
-# value (bench:rows=N, or bench:v2:rows=N with --v2).
+# value (bench:rows=N, bench:v2:rows=N with --v2, bench:vat:rows=N with
+# --vat).
 # Nothing here is a test: the timings assert nothing.
 set -euo pipefail
 
@@ -86,11 +96,13 @@ V2=0
 LAW=0
 CITUS=0
 SMALL_ROWS=100000
+VAT=0
 while (($#)); do
 	case "$1" in
 	--v2) V2=1; shift ;;
 	--law) LAW=1; shift ;;
 	--citus) CITUS=1; shift ;;
+	--vat) VAT=1; shift ;;
 	--small-rows) SMALL_ROWS=${2:?--small-rows needs a value}; shift 2 ;;
 	--rows) ROWS=${2:?--rows needs a value}; shift 2 ;;
 	--members) MEMBERS=${2:?--members needs a value}; shift 2 ;;
@@ -99,7 +111,7 @@ while (($#)); do
 	--no-distribute) DO_DIST=0; shift ;;
 	--no-diagnostics) DO_DIAG=0; shift ;;
 	--no-doc) DO_DOC=0; shift ;;
-	-h | --help) sed -n '2,70s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '2,80s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) cs_die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -109,6 +121,8 @@ done
 ((MEMBERS >= 5 && DIST_MEMBERS >= 5)) || cs_die "at least 5 members"
 ((!LAW || DIST_MEMBERS >= 100)) || cs_die "--law needs at least 100 members (--dist-members)"
 ((!LAW || !V2)) || cs_die "--law and --v2 are separate benchmarks"
+((!LAW || !VAT)) || cs_die "--law and --vat are separate benchmarks"
+((VAT)) && V2=1 # --vat is --v2 with another config and baseline (below)
 if ((V2)); then
 	((MEMBERS >= 100)) || cs_die "--v2 needs at least 100 members"
 	DO_DIST=0 # distribute with version 2 reads capital and costs: not benchmarked here
@@ -131,6 +145,18 @@ if ((V2)); then
 	DATED=true
 	MARK="bench:v2:rows=$ROWS"
 	TAG="v2-$ROWS"
+fi
+V2_TITLE="Version 2, dated memberships"
+CMP_VAT=false # compare the totals' vat_minor (compare.sql)
+if ((VAT)); then
+	# --vat: the data of --v2; VAT on every rule and one dated schedule
+	# change inside the window (spec 10.8)
+	CFG=scripts/bench/bench_vat.yaml
+	BASELINE=scripts/bench/baseline_vat.sql
+	MARK="bench:vat:rows=$ROWS"
+	TAG="vat-$ROWS"
+	V2_TITLE="VAT on every rule, a fee schedule change on 2026-11-15"
+	CMP_VAT=true
 fi
 PERIOD=2026-11
 # The window of --period 2026-11 in the config's time zone (Europe/Berlin),
@@ -412,7 +438,7 @@ psqlq b_1 -v from="$FROM" -v to="$TO" -v run_id=1 -f "$BASELINE"
 check_lines=false
 ((ROWS > 2000000)) || check_lines=true
 CHECK="$(psqlq b_1 -A -t -F ' ' -v cs_run=1 -v sql_run=1 -v check_lines="$check_lines" \
-	-v dated="$DATED" -f scripts/bench/compare.sql)"
+	-v dated="$DATED" -v vat="$CMP_VAT" -f scripts/bench/compare.sql)"
 read -r D_LINES D_PARTIES D_CURRENCIES N_CS N_SQL <<<"$CHECK"
 if [[ "$D_PARTIES" == 0 && "$D_CURRENCIES" == 0 && "$D_LINES" =~ ^(0|-)$ && "$N_CS" == "$N_SQL" ]]; then
 	MATCH="yes"
@@ -423,12 +449,13 @@ if [[ "$D_LINES" == "-" ]]; then
 	MATCH_WHAT="party and currency totals and line counts (line by line only up to 2,000,000 rows)"
 elif [[ "$DATED" == true ]]; then
 	MATCH_WHAT="every ledger line with its posted_on, party total with its member flag, and currency total, compared line by line"
+	[[ "$CMP_VAT" == true ]] && MATCH_WHAT="every ledger line with its posted_on (the VAT lines included), party total with its member flag and vat_minor, and currency total with its vat_minor, compared line by line"
 else
 	MATCH_WHAT="every ledger line, party total and currency total"
 fi
 cs_log "baseline equals coopsettle: $MATCH (differing: lines $D_LINES, party totals $D_PARTIES, currency totals $D_CURRENCIES; lines $N_CS vs $N_SQL)"
 if [[ "$MATCH" != yes ]]; then
-	psqlq b_1 -v cs_run=1 -v sql_run=1 -v dated="$DATED" -v show=true \
+	psqlq b_1 -v cs_run=1 -v sql_run=1 -v dated="$DATED" -v vat="$CMP_VAT" -v show=true \
 		-f scripts/bench/compare.sql >&2
 	cs_die "the plain-SQL baseline ($BASELINE) does not give coopsettle's lines and totals: no figures are written (the first differing rows are above; the databases are gone with the cluster)"
 fi
@@ -584,8 +611,8 @@ declare -p T_read T_write T_floor T_writebin T_floorbin T_b RSS_b CPU_b T_nofk R
 REPORT="$OUT/report-$TAG.md"
 {
 	if ((V2)); then
-		printf '### Version 2, dated memberships: %s transactions, %s members\n\n' \
-			"$(group "$ROWS")" "$(group "$MEMBERS")"
+		printf '### %s: %s transactions, %s members\n\n' \
+			"$V2_TITLE" "$(group "$ROWS")" "$(group "$MEMBERS")"
 		printf 'Run of %s at commit %s: medians of %s repetitions, wall-clock seconds.\n\n' \
 			"$(date -u +%Y-%m-%d)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$REPS"
 		printf 'Data (`scripts/bench/generate_v2.sql`, `stats_v2.sql`): %s membership rows for %s ids; ' \

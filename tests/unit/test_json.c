@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -57,11 +58,64 @@ static void test_json__big_integers(void **state)
 	mpz_clear(z);
 }
 
+/* cs_i128_format against GMP's decimal text: every digit count and both
+ * sides of each power of ten and of 2^64 (where the formatter changes from
+ * 128-bit to 64-bit division), signs, and pseudo-random values. */
+static void check_format(cs_i128 v)
+{
+	char buf[48], *want;
+	size_t n;
+	mpz_t z;
+
+	mpz_init(z);
+	cs_i128_to_mpz(z, v);
+	want = mpz_get_str(NULL, 10, z);
+	n = cs_i128_format(buf, v);
+	assert_string_equal(buf, want);
+	assert_int_equal(n, strlen(want));
+	free(want);
+	mpz_clear(z);
+}
+
+static void test_json__i128_format_matches_gmp(void **state)
+{
+	cs_u128 p = 1, x = 0x9e3779b97f4a7c15u;
+	int i, d;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		check_format(i);
+		check_format(-i);
+	}
+	for (d = 0; d < 38; d++, p *= 10) {
+		for (i = -2; i <= 2; i++) {
+			check_format((cs_i128)p + i);
+			check_format(-((cs_i128)p + i));
+		}
+	}
+	for (i = -2; i <= 2; i++) {
+		check_format((cs_i128)UINT64_MAX + i);
+		check_format(-((cs_i128)UINT64_MAX + i));
+	}
+	check_format((cs_i128)INT64_MIN);
+	check_format((cs_i128)INT64_MAX);
+	check_format((cs_i128)(((cs_u128)1 << 127) - 1));     /* the largest */
+	check_format(-(cs_i128)(((cs_u128)1 << 127) - 1));
+	for (i = 0; i < 20000; i++) { /* xorshift; shifted to every width */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		check_format((cs_i128)(x >> (1 + i % 127)));
+		check_format(-(cs_i128)(x >> (1 + i % 127)));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json__nested_and_escaped),
 		cmocka_unit_test(test_json__big_integers),
+		cmocka_unit_test(test_json__i128_format_matches_gmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
