@@ -350,6 +350,21 @@ static const char allocation_sql[] =
 	" FROM coopsettle.member_allocations"
 	" WHERE run_id = $1::bigint ORDER BY member_id, currency COLLATE \"C\"";
 
+/* The same for a superseding run: its allocations, and a row of zeros for
+ * each (member, currency) only the superseded run ($2) had, so that a
+ * member the correction leaves out still gets a letter showing old -> 0. */
+static const char allocation_with_dropped_sql[] =
+	"SELECT * FROM (SELECT member_id, currency, patronage_basis_minor::text,"
+	" patronage_minor::text, cash_minor::text, retained_minor::text,"
+	" capital_interest_minor::text, withheld_minor::text"
+	" FROM coopsettle.member_allocations WHERE run_id = $1::bigint"
+	" UNION ALL SELECT o.member_id, o.currency, '0', '0', '0', '0', '0', NULL"
+	" FROM coopsettle.member_allocations o WHERE o.run_id = $2::bigint"
+	" AND NOT EXISTS (SELECT 1 FROM coopsettle.member_allocations n"
+	" WHERE n.run_id = $1::bigint AND n.member_id = o.member_id"
+	" AND n.currency = o.currency)) a"
+	" ORDER BY member_id, currency COLLATE \"C\"";
+
 /* The row's member and currency index; a row the engine cannot have
  * written is exit 5. */
 static int row_key(const stmt_run *a, const cs_cursor *c, int64_t *id, int *cur, cs_error *err)
@@ -794,8 +809,8 @@ static int write_member(writer *wr, const cs_statement_doc *doc, cs_error *err)
 /* Pass 2: one statement per member with a stored allocation. */
 static int write_all(stmt_run *a, writer *wr, cs_error *err)
 {
-	char run_text[24];
-	const char *params[1] = {run_text};
+	char run_text[24], old_text[24];
+	const char *params[2] = {run_text, old_text};
 	cs_statement_amounts amounts[CS_CURRENCIES_MAX];
 	cs_statement_doc doc;
 	int64_t current = 0;
@@ -805,7 +820,10 @@ static int write_all(stmt_run *a, writer *wr, cs_error *err)
 	doc_init(&doc, a);
 	doc.amounts = amounts;
 	snprintf(run_text, sizeof(run_text), "%lld", (long long)a->run.id);
-	if (cs_cursor_open(&c, a->db, "cs_statements", allocation_sql, 1, params, err) < 0)
+	snprintf(old_text, sizeof(old_text), "%lld", (long long)a->run.supersedes);
+	if (cs_cursor_open(&c, a->db, "cs_statements",
+			   a->run.supersedes ? allocation_with_dropped_sql : allocation_sql,
+			   a->run.supersedes ? 2 : 1, params, err) < 0)
 		return -1;
 	while ((step = cs_cursor_next(&c, err)) == 1) {
 		cs_statement_figures f;

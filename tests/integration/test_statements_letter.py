@@ -374,10 +374,53 @@ def vat_on_fees(t):
     db.drop()
 
 
+def dropped_member(t):
+    """A correction that leaves a member out (its membership row was wrong):
+    the superseding run's statements still write that member a letter, every
+    figure shown as before -> 0. Worked by hand: two producers with 5% fees
+    of 100.00 and 300.00 (5.00 and 15.00), the whole surplus 20.00 refunded
+    to producers by their fees: 5.00 and 15.00; without member 2, member 1
+    takes the whole 20.00."""
+    cfg = {"version": 1, "cooperative": "Korrektur eG", "currency": "EUR",
+           "currencies": {"EUR": 2}, "timezone": "Europe/Berlin",
+           "fees": [{"id": "all", "rate": "5%"}],
+           "surplus": {"costs": {"amount": {"EUR": "0.00"}}, "steps": [
+               {"id": "refund", "type": "patronage", "share": "remaining",
+                "classes": {"producer": "100%"}}]}}
+    db = TestDB()
+    db.add_members([(1, "producer", "2020-01-01", None, 0),
+                    (2, "producer", "2020-01-01", None, 0)])
+    db.add_transactions([(1, "2026-10-05 12:00:00+02", 1, None, 10000, "EUR", "x"),
+                         (2, "2026-10-06 12:00:00+02", 2, None, 30000, "EUR", "x")])
+    path = db.write_config(cfg)
+    t.eq(db.run("settle", "--config", path, "--period", "2026-10").code, 0, "settle")
+    t.eq(db.run("distribute", "--config", path, "--period", "2026-10").code, 0, "distribute")
+    db.sql("DELETE FROM coopsettle.members WHERE id = 2")
+    r = db.run("distribute", "--config", path, "--period", "2026-10", "--supersede",
+               "--reason", "member 2 was never a member")
+    t.eq(r.code, 0, "the correction %r" % r)
+    out = os.path.join(db.tmp, "st-dropped")
+    r = db.run("statements", "--run", "3", "--out", out)
+    t.eq(r.code, 0, "statements of the correction %r" % r)
+    t.check(os.path.exists(os.path.join(out, "member-2.txt")),
+            "the member the correction left out gets a letter")
+    if os.path.exists(os.path.join(out, "member-2.txt")):
+        with open(os.path.join(out, "member-2.txt"), encoding="utf-8") as f:
+            text = f.read()
+        t.check(re.search(r"€15\.00 → €0\.00", text) is not None,
+                "member 2: its refund 15.00 -> 0.00:\n%s" % text)
+    with open(os.path.join(out, "member-1.txt"), encoding="utf-8") as f:
+        text = f.read()
+    t.check(re.search(r"€5\.00 → €20\.00", text) is not None,
+            "member 1: its refund 5.00 -> 20.00:\n%s" % text)
+    db.drop()
+
+
 def main():
     t = Runner()
     t.case(letters)
     t.case(vat_on_fees)
+    t.case(dropped_member)
     return t.finish()
 
 
