@@ -926,7 +926,7 @@ static int new_journal(const cs_export *x, const cs_export_run *r, const cs_expo
 }
 
 static void csv_row(cs_export *x, const cs_export_run *r, const cs_export_line *l,
-		    const char *amount)
+		    size_t acct, const char *amount)
 {
 	cs_buf *o = x->out;
 	char num[48];
@@ -942,9 +942,7 @@ static void csv_row(cs_export *x, const cs_export_run *r, const cs_export_line *
 	cs_buf_putc(o, ',');
 	put_csv(o, l->rule_id ? l->rule_id : "");
 	cs_buf_putc(o, ',');
-	cs_buf_reset(&x->name);
-	cs_buf_puts(&x->name, x->accts[find_acct(x, l->account)].name);
-	put_csv(o, x->name.data);
+	put_csv(o, x->accts[acct].name);
 	cs_buf_putc(o, ',');
 	if (l->has_party)
 		cs_buf_printf(o, "%lld", (long long)l->party_id);
@@ -1083,7 +1081,7 @@ int cs_export_line_put(cs_export *x, const cs_export_run *r, const cs_export_lin
 	cs_amount_format(amount, l->amount_minor, l->exponent);
 	switch (x->o->fmt) {
 	case CS_EXPORT_CSV:
-		csv_row(x, r, l, amount);
+		csv_row(x, r, l, (size_t)acct, amount);
 		break;
 	case CS_EXPORT_HLEDGER:
 	case CS_EXPORT_BEANCOUNT: {

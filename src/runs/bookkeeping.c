@@ -352,24 +352,16 @@ static int replacement_figures(cs_db *db, const cs_run_opts *opts, const cs_run_
 	return 0;
 }
 
-/* The committed distribute runs that used settle run old (a window that
- * holds old's, made after it): "stale_runs" in j, a line each in notes. */
-static int stale_distributions(cs_db *db, const cs_run_opts *opts, const cs_run_ref *old,
-			       cs_run_result *res, cs_json *j, cs_error *err)
+/* The committed distribute runs that query (one parameter, param) lists as
+ * made stale by this run's supersede: "stale_runs" in j, a line each in notes
+ * saying what each took from old (cause) and what to do (remedy). */
+static int stale_runs(cs_db *db, const cs_run_opts *opts, const char *query, const char *param, const char *cause, const char *remedy,
+		      cs_run_result *res, cs_json *j, cs_error *err)
 {
-	char id[24];
-	const char *param = id;
 	cs_db_rows rows;
 	size_t i;
 
-	snprintf(id, sizeof(id), "%lld", (long long)old->id);
-	if (cs_db_query(db,
-			"SELECT d.id, d.window_from_text, d.window_to_text FROM coopsettle.runs d,"
-			" coopsettle.runs s WHERE s.id = $1::bigint AND d.kind = 'distribute'"
-			" AND d.status = 'committed' AND d.id > s.id"
-			" AND d.window_from_us <= s.window_from_us AND d.window_to_us >= s.window_to_us"
-			" AND (d.depends_on IS NULL OR s.id = ANY (d.depends_on)) ORDER BY d.id",
-			1, &param, &rows, err) < 0)
+	if (cs_db_query(db, query, 1, &param, &rows, err) < 0)
 		return -1;
 	cs_json_key(j, "stale_runs");
 	cs_json_array_begin(j);
@@ -379,57 +371,58 @@ static int stale_distributions(cs_db *db, const cs_run_opts *opts, const cs_run_
 		cs_db_cell_i64(&rows, i, 0, &d);
 		cs_json_int(j, d);
 		cs_buf_printf(&res->notes,
-			      "coopsettle: distribute run %lld [%s, %s) used settle run %lld, which "
-			      "this run %s: run %lld %s stale; re-run distribute for its window "
-			      "with --supersede --reason TEXT\n",
+			      "coopsettle: distribute run %lld [%s, %s) %s, which this run %s: run "
+			      "%lld %s stale; %s\n",
 			      (long long)d, cs_text_shown(cs_db_cell(&rows, i, 1)),
-			      cs_text_shown(cs_db_cell(&rows, i, 2)), (long long)old->id,
+			      cs_text_shown(cs_db_cell(&rows, i, 2)), cause,
 			      opts->dry_run ? "would supersede" : "supersedes", (long long)d,
-			      opts->dry_run ? "would be" : "is now");
+			      opts->dry_run ? "would be" : "is now", remedy);
 	}
 	cs_json_array_end(j);
 	cs_db_rows_free(&rows);
 	return 0;
 }
 
+/* The committed distribute runs that used settle run old (a window that
+ * holds old's, made after it). */
+static int stale_distributions(cs_db *db, const cs_run_opts *opts, const cs_run_ref *old,
+			       cs_run_result *res, cs_json *j, cs_error *err)
+{
+	char id[24], cause[64];
+
+	snprintf(id, sizeof(id), "%lld", (long long)old->id);
+	snprintf(cause, sizeof(cause), "used settle run %lld", (long long)old->id);
+	return stale_runs(db, opts,
+			  "SELECT d.id, d.window_from_text, d.window_to_text FROM coopsettle.runs d,"
+			  " coopsettle.runs s WHERE s.id = $1::bigint AND d.kind = 'distribute'"
+			  " AND d.status = 'committed' AND d.id > s.id"
+			  " AND d.window_from_us <= s.window_from_us"
+			  " AND d.window_to_us >= s.window_to_us"
+			  " AND (d.depends_on IS NULL OR s.id = ANY (d.depends_on)) ORDER BY d.id",
+			  id, cause,
+			  "re-run distribute for its window with --supersede --reason TEXT", res, j,
+			  err);
+}
+
 /* Version 2 (spec 10.7.3): superseding distribute run old makes the
  * committed distribute runs after it stale, since their balances came from
- * its lines: "stale_runs" in j, a line each in notes. */
+ * its lines. */
 static int stale_later_distributions(cs_db *db, const cs_run_opts *opts, const cs_run_ref *old,
 				     cs_run_result *res, cs_json *j, cs_error *err)
 {
-	char to[24];
-	const char *param = to;
-	cs_db_rows rows;
-	size_t i;
+	char to[24], cause[80];
 
 	snprintf(to, sizeof(to), "%lld", (long long)old->to_us);
-	if (cs_db_query(db,
-			"SELECT id, window_from_text, window_to_text FROM coopsettle.runs"
-			" WHERE kind = 'distribute' AND status = 'committed'"
-			" AND window_from_us >= $1::bigint ORDER BY window_from_us, id",
-			1, &param, &rows, err) < 0)
-		return -1;
-	cs_json_key(j, "stale_runs");
-	cs_json_array_begin(j);
-	for (i = 0; i < rows.n_rows; i++) {
-		int64_t d = 0;
-
-		cs_db_cell_i64(&rows, i, 0, &d);
-		cs_json_int(j, d);
-		cs_buf_printf(&res->notes,
-			      "coopsettle: distribute run %lld [%s, %s) started from the balances "
-			      "run %lld left, which this run %s: run %lld %s stale; re-run distribute "
-			      "for each later window, in window order, with --supersede --reason "
-			      "TEXT\n",
-			      (long long)d, cs_text_shown(cs_db_cell(&rows, i, 1)),
-			      cs_text_shown(cs_db_cell(&rows, i, 2)), (long long)old->id,
-			      opts->dry_run ? "would supersede" : "supersedes", (long long)d,
-			      opts->dry_run ? "would be" : "is now");
-	}
-	cs_json_array_end(j);
-	cs_db_rows_free(&rows);
-	return 0;
+	snprintf(cause, sizeof(cause), "started from the balances run %lld left",
+		 (long long)old->id);
+	return stale_runs(db, opts,
+			  "SELECT id, window_from_text, window_to_text FROM coopsettle.runs"
+			  " WHERE kind = 'distribute' AND status = 'committed'"
+			  " AND window_from_us >= $1::bigint ORDER BY window_from_us, id",
+			  to, cause,
+			  "re-run distribute for each later window, in window order, with "
+			  "--supersede --reason TEXT",
+			  res, j, err);
 }
 
 /* "config_changes" in j (the paths), and the keys with their values in
