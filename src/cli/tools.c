@@ -409,11 +409,32 @@ int cs_cli_config_schema(const char *cmd, const char *schema)
 	return -1;
 }
 
+/* Loads --config, when given, into *cfg and makes the schema it names the
+ * one the engine's SQL uses, as every command that reads a config does.
+ * Returns -1 to go on, or the exit code to return (*cfg NULL then). */
+static int tool_config(const char *cmd, const tool_args *a, cs_config **cfg)
+{
+	cs_config_diag diag;
+	int rc;
+
+	*cfg = NULL;
+	if (!a->config)
+		return -1;
+	if (cs_config_load_file(cfg, a->config, &diag) < 0) {
+		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
+		return CS_EXIT_USAGE;
+	}
+	if ((rc = cs_cli_config_schema(cmd, (*cfg)->schema)) >= 0) {
+		cs_config_free(*cfg);
+		*cfg = NULL;
+	}
+	return rc;
+}
+
 /* status: the report on stdout, its verdict as the exit code. */
 static int run_status(const tool_args *a)
 {
 	cs_status_opts so;
-	cs_config_diag diag;
 	cs_config *cfg = NULL;
 	cs_error err;
 	cs_buf report;
@@ -422,14 +443,8 @@ static int run_status(const tool_args *a)
 	if ((a->period && (a->from || a->to)) || (!a->from != !a->to))
 		return cs_usage_error("status", "%s takes --period P, or both --from X and --to Y",
 				      "status");
-	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
-		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
-		return CS_EXIT_USAGE;
-	}
-	if (cfg && (rc = cs_cli_config_schema("status", cfg->schema)) >= 0) {
-		cs_config_free(cfg);
+	if ((rc = tool_config("status", a, &cfg)) >= 0)
 		return rc;
-	}
 	memset(&so, 0, sizeof(so));
 	so.conninfo = a->conninfo;
 	so.cfg = cfg;
@@ -474,10 +489,8 @@ static int run_export(const tool_args *a)
 				      a->format);
 	if (a->group && strcmp(a->group, "day") != 0)
 		return cs_usage_error("export", "unknown --group '%s' (day)", a->group);
-	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
-		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
-		return CS_EXIT_USAGE;
-	}
+	if ((rc = tool_config("export", a, &cfg)) >= 0)
+		return rc;
 	if (a->accounts && cs_accounts_map_load(&map, a->accounts, &diag) < 0) {
 		cs_config_diag_print(stderr, &diag, a->accounts, NULL, 0);
 		cs_config_free(cfg);
@@ -504,7 +517,6 @@ static int run_export(const tool_args *a)
 static int run_report(const tool_args *a)
 {
 	cs_report_opts ro;
-	cs_config_diag diag;
 	cs_config *cfg = NULL;
 	cs_error err;
 	cs_buf summary;
@@ -516,10 +528,8 @@ static int run_report(const tool_args *a)
 				      "report");
 	if (!a->out_dir)
 		return cs_usage_error("report", "%s needs --out FILE.html", "report");
-	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
-		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
-		return CS_EXIT_USAGE;
-	}
+	if ((rc = tool_config("report", a, &cfg)) >= 0)
+		return rc;
 	memset(&ro, 0, sizeof(ro));
 	ro.conninfo = a->conninfo;
 	ro.cfg = cfg;
@@ -542,7 +552,6 @@ static int run_report(const tool_args *a)
 static int run_statements(const tool_args *a)
 {
 	cs_statements_opts so;
-	cs_config_diag diag;
 	cs_config *cfg = NULL;
 	cs_error err;
 	cs_buf report;
@@ -550,10 +559,8 @@ static int run_statements(const tool_args *a)
 
 	if (a->format && strcmp(a->format, "html") != 0 && strcmp(a->format, "pdf") != 0)
 		return cs_usage_error("statements", "unknown format '%s' (html or pdf)", a->format);
-	if (a->config && cs_config_load_file(&cfg, a->config, &diag) < 0) {
-		cs_config_diag_print(stderr, &diag, a->config, NULL, 0);
-		return CS_EXIT_USAGE;
-	}
+	if ((rc = tool_config("statements", a, &cfg)) >= 0)
+		return rc;
 	memset(&so, 0, sizeof(so));
 	so.conninfo = a->conninfo;
 	so.run_id = a->run;

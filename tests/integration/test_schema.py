@@ -107,6 +107,14 @@ def two_schemas(t, db):
             "export of coop_b's run: %r" % r)
     r = db.run("status", "--config", b, "--from", "2026-11-02", "--to", "2026-11-03")
     t.eq(r.code, 0, "status of coop_b: %r" % r)
+    # a period's export and report take the schema from --config, as status does
+    r = db.run("export", "--config", b, "--from", "2026-11-02", "--to", "2026-11-03",
+               "--format", "csv")
+    t.check(r.code == 0 and "10000" in r.stdout.replace(".", ""),
+            "export of coop_b's period with --config: %r" % r)
+    r = db.run("report", "--config", b, "--from", "2026-11-02", "--to", "2026-11-03",
+               "--out", os.path.join(db.tmp, "b.html"))
+    t.eq(r.code, 0, "report of coop_b's period with --config: %r" % r)
     r = db.run("verify", "--run", "1")
     t.eq(r.code, 2, "without --schema, the default schema (missing here): %r" % r)
     t.check("'coopsettle' does not exist" in r.stderr, "names the missing schema: %r" % r)
